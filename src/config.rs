@@ -1,0 +1,259 @@
+//! Typed configuration: built-in defaults, then a TOML file, then
+//! `B2B_IDP__SECTION__KEY` environment variables (SPEC "Command line").
+//!
+//! The built-in defaults hold no tenants, users or secrets: the demo fixture
+//! lives only in the shipped `config/default.toml`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::directory::Cloud;
+use crate::keys::Alg;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub mail: MailConfig,
+    pub passwords: PasswordConfig,
+    pub tokens: TokenConfig,
+    pub keys: KeysConfig,
+    /// Tenants declared in config are created on start if missing; their
+    /// apps are updated to match, their users are only ever created.
+    pub tenants: Vec<TenantSeed>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub bind: String,
+    /// Base of every issuer and URL the server prints; no trailing slash.
+    pub public_base_url: String,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            public_base_url: "http://127.0.0.1:8080".into(),
+            tls_cert: None,
+            tls_key: None,
+            workers: 0,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn base_url(&self) -> &str {
+        self.public_base_url.trim_end_matches('/')
+    }
+
+    /// Cookies get `Secure` whenever the public URL is HTTPS.
+    pub fn is_https(&self) -> bool {
+        self.public_base_url.starts_with("https://")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// sled directory (the embedded default store).
+    pub path: PathBuf,
+    /// `postgres://…`; takes precedence over `path` when set.
+    pub url: Option<Secret>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { path: "data".into(), url: None }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `file` (one `.eml` per message in `outbox`) or `smtp`.
+    pub transport: String,
+    pub outbox: PathBuf,
+    pub from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<Secret>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: "file".into(),
+            outbox: "data/outbox".into(),
+            from: "b2b-idp <no-reply@b2b-idp.invalid>".into(),
+            smtp_host: "localhost".into(),
+            smtp_port: 25,
+            smtp_username: None,
+            smtp_password: None,
+        }
+    }
+}
+
+/// argon2id parameters for human passwords (OWASP defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Concurrent hashes; 0 means one per core. Bounds memory in a login storm.
+    pub max_concurrent: usize,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1, max_concurrent: 0 }
+    }
+}
+
+/// Lifetimes, in seconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub code_ttl: i64,
+    /// Idle lifetime of one refresh token; each rotation starts it again.
+    pub refresh_token_ttl: i64,
+    /// Absolute lifetime of a refresh-token family.
+    pub refresh_family_ttl: i64,
+    pub session_ttl: i64,
+    /// How long a sign-in page may stay open.
+    pub interaction_ttl: i64,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: 3600,
+            id_token_ttl: 3600,
+            code_ttl: 120,
+            refresh_token_ttl: 14 * 86400,
+            refresh_family_ttl: 90 * 86400,
+            session_ttl: 12 * 3600,
+            interaction_ttl: 900,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// Each instance re-reads the tenant key sets at least this often, so a
+    /// rotation made elsewhere is published and used within this bound.
+    pub refresh_secs: u64,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self { refresh_secs: 30 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSeed {
+    pub name: String,
+    /// Fixed id (a UUID) so issuers are stable across fresh data dirs.
+    pub id: Option<String>,
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub cloud: Cloud,
+    /// Overrides the `tenant_region_scope` derived from `cloud`.
+    pub region_scope: Option<String>,
+    #[serde(default)]
+    pub signing_alg: Alg,
+    /// Operator-supplied PKCS#8 PEM key (see keys/README.md); becomes the
+    /// active key for its algorithm.
+    pub signing_key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub users: Vec<UserSeed>,
+    #[serde(default)]
+    pub apps: Vec<AppSeed>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSeed {
+    pub email: String,
+    pub display_name: Option<String>,
+    pub password: Option<Secret>,
+    /// An argon2 PHC string, for configs that should not hold plain passwords.
+    pub password_hash: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSeed {
+    pub client_id: String,
+    pub display_name: Option<String>,
+    /// Absent for public clients (which must use PKCE).
+    pub secret: Option<Secret>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default = "default_grants")]
+    pub grant_types: Vec<String>,
+    pub signing_alg: Option<Alg>,
+    /// Resource URI under which other apps request tokens for this app.
+    pub identifier_uri: Option<String>,
+    /// Application permissions (app roles) granted to this client, by resource.
+    #[serde(default)]
+    pub api_permissions: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub require_consent: bool,
+}
+
+pub fn default_grants() -> Vec<String> {
+    vec!["authorization_code".into(), "refresh_token".into()]
+}
+
+/// A secret from config: never printed by `Debug`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Config {
+    /// Defaults, then the file (if it exists), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            fig = fig.merge(Toml::file_exact(file));
+        }
+        fig.merge(Env::prefixed("B2B_IDP__").split("__"))
+            .extract()
+            .map_err(Box::new)
+    }
+}

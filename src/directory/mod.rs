@@ -1,0 +1,159 @@
+//! The directory: tenants, their users and their applications (clients).
+//! Knows nothing of HTTP; the store persists these types as they are.
+
+pub mod password;
+pub mod seed;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::keys::Alg;
+
+/// National clouds are isolated from each other (SPEC "Background").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    #[default]
+    Global,
+    Usgov,
+    China,
+}
+
+impl Cloud {
+    /// Entra's `tenant_region_scope` for tenants of this cloud.
+    pub fn region_scope(self) -> &'static str {
+        match self {
+            Cloud::Global => "WW",
+            Cloud::Usgov => "USGov",
+            Cloud::China => "CN",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: String,
+    /// URL-safe short name; tenants are addressed by name or id.
+    pub name: String,
+    pub display_name: String,
+    pub cloud: Cloud,
+    pub region_scope: String,
+    pub signing_alg: Alg,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserType {
+    Member,
+    Guest,
+}
+
+impl UserType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserType::Member => "Member",
+            UserType::Guest => "Guest",
+        }
+    }
+
+    /// Entra's `acct` claim.
+    pub fn acct(self) -> u8 {
+        match self {
+            UserType::Member => 0,
+            UserType::Guest => 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// Object id (`oid`), unique within the tenant.
+    pub id: String,
+    pub tenant_id: String,
+    /// Lower-cased; unique within the tenant.
+    pub email: String,
+    pub display_name: String,
+    /// argon2 PHC string; `None` for accounts that cannot sign in locally.
+    pub password_hash: Option<String>,
+    pub user_type: UserType,
+    /// Directory roles, e.g. `Global Administrator`.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    pub enabled: bool,
+    pub created_at: i64,
+}
+
+/// Grant types an app may use at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn parse(s: &str) -> Option<GrantType> {
+        match s {
+            "authorization_code" => Some(GrantType::AuthorizationCode),
+            "refresh_token" => Some(GrantType::RefreshToken),
+            "client_credentials" => Some(GrantType::ClientCredentials),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct App {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub display_name: String,
+    /// Hex SHA-256 of the client secret; `None` marks a public client.
+    /// Client secrets are high-entropy, so a fast hash compared in constant
+    /// time is the right tool (argon2 is for human passwords).
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    /// Overrides the tenant's signing algorithm for this app's tokens.
+    pub signing_alg: Option<Alg>,
+    /// Resource URI (`api://…`) under which tokens for this app are requested.
+    pub identifier_uri: Option<String>,
+    /// App roles granted to this client, by resource.
+    pub api_permissions: BTreeMap<String, Vec<String>>,
+    pub require_consent: bool,
+}
+
+impl App {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+/// Hex SHA-256, used for client secrets and for codes and tokens at rest.
+pub fn sha256_hex(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(value.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fresh 256-bit random value, base64url: codes, tokens, session ids.
+pub fn random_token() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

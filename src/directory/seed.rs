@@ -1,0 +1,132 @@
+//! Applies the tenants declared in config: created when missing, apps kept
+//! in line with config, users created once (later changes are the directory's).
+
+use std::collections::BTreeSet;
+
+use crate::config::{AppSeed, TenantSeed, UserSeed};
+use crate::directory::{now, sha256_hex, App, GrantType, Tenant, User, UserType};
+use crate::error::{Error, Result};
+use crate::idp::Idp;
+use crate::keys;
+
+pub async fn apply(idp: &Idp, seeds: &[TenantSeed]) -> Result<()> {
+    for seed in seeds {
+        let tenant = upsert_tenant(idp, seed).await?;
+        for user in &seed.users {
+            create_user_once(idp, &tenant, user).await?;
+        }
+        let mut algs = BTreeSet::from([tenant.signing_alg.as_str()]);
+        for app in &seed.apps {
+            let app = app_from_seed(&tenant, app)?;
+            if let Some(alg) = app.signing_alg {
+                algs.insert(alg.as_str());
+            }
+            idp.store.put_app(&app).await?;
+        }
+        if let Some(path) = &seed.signing_key_file {
+            keys::install(idp.store.as_ref(), &keys::from_pem_file(&tenant.id, path)?).await?;
+        }
+        for alg in [keys::Alg::ES256, keys::Alg::RS256] {
+            if algs.contains(alg.as_str()) {
+                keys::ensure_active(idp.store.as_ref(), &tenant.id, alg).await?;
+            }
+        }
+        idp.keys.invalidate(&tenant.id);
+    }
+    Ok(())
+}
+
+/// Creates or updates a tenant from its declaration.
+pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
+    let existing = match &seed.id {
+        Some(id) => idp.store.tenant(id).await?,
+        None => idp.store.tenant_by_name(&seed.name).await?,
+    };
+    let id = match (&seed.id, &existing) {
+        (Some(id), _) => id.clone(),
+        (None, Some(t)) => t.id.clone(),
+        (None, None) => uuid::Uuid::new_v4().to_string(),
+    };
+    let tenant = Tenant {
+        id,
+        name: seed.name.clone(),
+        display_name: seed.display_name.clone().unwrap_or_else(|| seed.name.clone()),
+        cloud: seed.cloud,
+        region_scope: seed.region_scope.clone().unwrap_or_else(|| seed.cloud.region_scope().into()),
+        signing_alg: seed.signing_alg,
+        created_at: existing.as_ref().map_or_else(now, |t| t.created_at),
+    };
+    if existing.as_ref() != Some(&tenant) {
+        idp.store.put_tenant(&tenant).await?;
+    }
+    Ok(tenant)
+}
+
+async fn create_user_once(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<()> {
+    if idp.store.user_by_email(&tenant.id, &seed.email.to_lowercase()).await?.is_none() {
+        create_user(idp, tenant, seed).await?;
+    }
+    Ok(())
+}
+
+/// Creates a member; a taken email is a conflict.
+pub async fn create_user(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<User> {
+    let email = seed.email.to_lowercase();
+    if !email.contains('@') {
+        return Err(Error::Invalid(format!("'{email}' is not an email address")));
+    }
+    let password_hash = match (&seed.password_hash, &seed.password) {
+        (Some(hash), _) => Some(hash.clone()),
+        (None, Some(password)) => Some(idp.passwords.hash(password.expose()).await?),
+        (None, None) => None,
+    };
+    let user = User {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant.id.clone(),
+        display_name: seed.display_name.clone().unwrap_or_else(|| email.clone()),
+        email,
+        password_hash,
+        user_type: UserType::Member,
+        roles: seed.roles.clone(),
+        enabled: true,
+        created_at: now(),
+    };
+    idp.store.create_user(&user).await?;
+    Ok(user)
+}
+
+/// Validates an app declaration into the stored form.
+pub fn app_from_seed(tenant: &Tenant, seed: &AppSeed) -> Result<App> {
+    let grant_types = seed
+        .grant_types
+        .iter()
+        .map(|g| {
+            GrantType::parse(g)
+                .ok_or_else(|| Error::Invalid(format!("app {}: unknown grant type '{g}'", seed.client_id)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for uri in seed.redirect_uris.iter().chain(&seed.post_logout_redirect_uris) {
+        url::Url::parse(uri)
+            .map_err(|e| Error::Invalid(format!("app {}: redirect URI '{uri}': {e}", seed.client_id)))?;
+    }
+    let secret_hash = seed.secret.as_ref().map(|s| sha256_hex(s.expose()));
+    if secret_hash.is_none() && grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(Error::Invalid(format!(
+            "app {}: a public client (no secret) cannot use client_credentials",
+            seed.client_id
+        )));
+    }
+    Ok(App {
+        tenant_id: tenant.id.clone(),
+        client_id: seed.client_id.clone(),
+        display_name: seed.display_name.clone().unwrap_or_else(|| seed.client_id.clone()),
+        secret_hash,
+        redirect_uris: seed.redirect_uris.clone(),
+        post_logout_redirect_uris: seed.post_logout_redirect_uris.clone(),
+        grant_types,
+        signing_alg: seed.signing_alg,
+        identifier_uri: seed.identifier_uri.clone(),
+        api_permissions: seed.api_permissions.clone(),
+        require_consent: seed.require_consent,
+    })
+}

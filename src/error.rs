@@ -1,0 +1,27 @@
+//! The domain error: what directory and protocol code returns. The web layer
+//! maps it to HTTP once (`web::error`).
+
+use crate::keys::KeyError;
+use crate::protocol::OAuthError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("tenant '{0}' not found")]
+    TenantNotFound(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Bad input outside the OAuth protocol (admin API, CLI).
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

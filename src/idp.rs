@@ -1,0 +1,58 @@
+//! The server's shared context: config, store, keys and the password hasher.
+//! Domain code receives `&Idp`; the web layer holds one in `web::Data`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::directory::password::PasswordHasher;
+use crate::directory::Tenant;
+use crate::error::{Error, Result};
+use crate::keys::KeyRing;
+use crate::store::Store;
+
+pub struct Idp {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub keys: KeyRing,
+    pub passwords: PasswordHasher,
+    /// Server-wide HMAC key (CSRF tokens); shared by all instances via the store.
+    pub cookie_key: Vec<u8>,
+}
+
+impl Idp {
+    pub async fn new(config: Config, store: Arc<dyn Store>) -> Result<Idp> {
+        let t = &config.tokens;
+        let grace = t.access_token_ttl.max(t.id_token_ttl) + 60;
+        let keys = KeyRing::new(store.clone(), Duration::from_secs(config.keys.refresh_secs), grace);
+        let passwords = PasswordHasher::new(&config.passwords)?;
+        let candidate: [u8; 32] = rand::random();
+        let cookie_key = store.secret_or_insert("cookie-hmac", &candidate).await?;
+        Ok(Idp { config, store, keys, passwords, cookie_key })
+    }
+
+    /// Resolves the `{tenant}` path segment: a tenant name or a tenant id.
+    pub async fn tenant(&self, name_or_id: &str) -> Result<Tenant> {
+        if let Some(t) = self.store.tenant_by_name(name_or_id).await? {
+            return Ok(t);
+        }
+        self.store
+            .tenant(name_or_id)
+            .await?
+            .ok_or_else(|| Error::TenantNotFound(name_or_id.to_string()))
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.config.server.base_url()
+    }
+
+    /// `{public_base_url}/{tenant_id}/v2.0` (SPEC "Issuer").
+    pub fn issuer(&self, tenant: &Tenant) -> String {
+        format!("{}/{}/v2.0", self.base_url(), tenant.id)
+    }
+
+    /// An absolute URL under the tenant, e.g. `oauth2/v2.0/token`.
+    pub fn tenant_url(&self, tenant: &Tenant, path: &str) -> String {
+        format!("{}/{}/{}", self.base_url(), tenant.id, path)
+    }
+}

@@ -1,0 +1,19 @@
+//! b2b-idp: a multi-tenant OpenID Connect provider modelled on Entra ID B2B
+//! collaboration. Folders are layers:
+//!
+//! - `web`: actix handlers, cookies, templates (the only place that knows HTTP)
+//! - `protocol`: OIDC/OAuth endpoints' logic and the records they keep
+//! - `directory`: tenants, users, apps, passwords, config seeding
+//! - `keys`: per-tenant signing keys and JWKS
+//! - `store`: the storage trait and its backends
+//! - `config`, `error`, `idp` (shared context), `server` (start-up)
+
+pub mod config;
+pub mod directory;
+pub mod error;
+pub mod idp;
+pub mod keys;
+pub mod protocol;
+pub mod server;
+pub mod store;
+pub mod web;

@@ -1,0 +1,332 @@
+//! The authorization endpoint's logic (OIDC Core §3.1.2): validate the
+//! request, decide whether the user must sign in or consent, issue the code.
+//!
+//! Kanidm's rule: when the client or redirect_uri cannot be trusted, never
+//! redirect; say so on our own page.
+
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::directory::{now, random_token, sha256_hex, App, GrantType, Tenant, User};
+use crate::error::{Error, Result};
+use crate::idp::Idp;
+use crate::protocol::records::{AuthCode, AuthRequest, Authentication, Consent, ResponseMode, Session};
+use crate::protocol::{scopes, session, OAuthCode, OAuthError};
+
+/// Query (GET) or form (POST) parameters of the authorization request.
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthorizeParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub response_mode: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+}
+
+/// Where and how the browser goes back to the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientResponse {
+    pub redirect_uri: String,
+    pub mode: ResponseMode,
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl ClientResponse {
+    fn error(req: &AuthRequest, issuer: &str, error: OAuthError) -> ClientResponse {
+        let mut params = vec![
+            ("error", error.error.as_str().to_string()),
+            ("error_description", error.error_description),
+        ];
+        params.extend(req.state.clone().map(|s| ("state", s)));
+        params.push(("iss", issuer.to_string()));
+        ClientResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params }
+    }
+
+    /// The redirect target for `response_mode=query`.
+    pub fn location(&self) -> String {
+        let mut url = match url::Url::parse(&self.redirect_uri) {
+            Ok(url) => url,
+            Err(_) => return self.redirect_uri.clone(),
+        };
+        url.query_pairs_mut().extend_pairs(self.params.iter().map(|(k, v)| (*k, v.as_str())));
+        url.into()
+    }
+}
+
+/// A request that cannot go back to the client with an error.
+#[derive(Debug)]
+pub enum Rejection {
+    /// Unknown client or unregistered redirect_uri: show our own error page.
+    Page(String),
+    /// Return the error to the (trusted) redirect_uri.
+    Client(ClientResponse),
+    Failed(Error),
+}
+
+impl From<Error> for Rejection {
+    fn from(e: Error) -> Rejection {
+        Rejection::Failed(e)
+    }
+}
+
+/// What the browser sees next.
+#[derive(Debug)]
+pub enum Outcome {
+    SignIn(AuthRequest),
+    Consent { request: AuthRequest, app: App, user: User },
+    Respond(ClientResponse),
+}
+
+fn is_pkce_value(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+/// Validates an authorization request (RFC 6749 §4.1.2.1 ordering).
+pub async fn validate(idp: &Idp, tenant: &Tenant, p: AuthorizeParams) -> std::result::Result<(AuthRequest, App), Rejection> {
+    let client_id = p.client_id.as_deref().ok_or(Rejection::Page("The request has no client_id.".into()))?;
+    let app = idp
+        .store
+        .app(&tenant.id, client_id)
+        .await
+        .map_err(Error::from)?
+        .ok_or_else(|| Rejection::Page(format!("Application '{client_id}' is not registered in this tenant.")))?;
+    let redirect_uri = p
+        .redirect_uri
+        .clone()
+        .ok_or(Rejection::Page("The request has no redirect_uri.".into()))?;
+    if !app.redirect_uris.contains(&redirect_uri) {
+        return Err(Rejection::Page(format!(
+            "The redirect URI '{redirect_uri}' is not registered for application '{client_id}'."
+        )));
+    }
+    let (response_mode, mode_error) = match p.response_mode.as_deref() {
+        None | Some("query") => (ResponseMode::Query, None),
+        Some("form_post") => (ResponseMode::FormPost, None),
+        Some(other) => (ResponseMode::Query, Some(format!("response_mode '{other}' is not supported"))),
+    };
+    let mut req = AuthRequest {
+        id: random_token(),
+        tenant_id: tenant.id.clone(),
+        client_id: app.client_id.clone(),
+        redirect_uri,
+        response_mode,
+        scopes: vec![],
+        state: p.state.clone(),
+        nonce: p.nonce.clone(),
+        code_challenge: p.code_challenge.clone(),
+        prompt_none: false,
+        prompt_login: false,
+        prompt_consent: false,
+        max_age: None,
+        login_hint: p.login_hint.clone(),
+        expires_at: now() + idp.config.tokens.interaction_ttl,
+    };
+    let issuer = idp.issuer(tenant);
+    let reject = |req: &AuthRequest, e: OAuthError| Rejection::Client(ClientResponse::error(req, &issuer, e));
+
+    if let Some(message) = mode_error {
+        return Err(reject(&req, OAuthError::invalid_request(message)));
+    }
+    match p.response_type.as_deref() {
+        Some("code") => {}
+        None => return Err(reject(&req, OAuthError::invalid_request("response_type is required"))),
+        Some(other) => {
+            return Err(reject(
+                &req,
+                OAuthError::new(OAuthCode::UnsupportedResponseType, format!("response_type '{other}' is not supported; use 'code'")),
+            ))
+        }
+    }
+    if !app.allows(GrantType::AuthorizationCode) {
+        return Err(reject(&req, OAuthError::unauthorized_client("this client may not use the authorization code flow")));
+    }
+    if p.request.is_some() || p.request_uri.is_some() {
+        return Err(reject(&req, OAuthError::invalid_request("request objects are not supported")));
+    }
+    match scopes::resolve(idp, tenant, p.scope.as_deref().unwrap_or("")).await {
+        Ok(requested) => req.scopes = requested.scopes,
+        Err(Error::OAuth(e)) => return Err(reject(&req, e)),
+        Err(e) => return Err(e.into()),
+    }
+    if req.scopes.is_empty() {
+        return Err(reject(&req, OAuthError::invalid_scope("scope is required")));
+    }
+    match (&p.code_challenge, p.code_challenge_method.as_deref()) {
+        (None, _) if app.is_public() => {
+            return Err(reject(&req, OAuthError::invalid_request("public clients must use PKCE (code_challenge with S256)")))
+        }
+        (None, None) => {}
+        (None, Some(_)) => return Err(reject(&req, OAuthError::invalid_request("code_challenge_method without code_challenge"))),
+        (Some(challenge), method) => {
+            if method != Some("S256") {
+                return Err(reject(&req, OAuthError::invalid_request("code_challenge_method must be S256 ('plain' is not allowed)")));
+            }
+            if !is_pkce_value(challenge) {
+                return Err(reject(&req, OAuthError::invalid_request("code_challenge is malformed")));
+            }
+        }
+    }
+    let prompts: Vec<&str> = p.prompt.as_deref().unwrap_or("").split_whitespace().collect();
+    if prompts.contains(&"none") && prompts.len() > 1 {
+        return Err(reject(&req, OAuthError::invalid_request("prompt=none cannot be combined with other values")));
+    }
+    if let Some(unknown) = prompts.iter().find(|v| !["none", "login", "consent", "select_account"].contains(v)) {
+        return Err(reject(&req, OAuthError::invalid_request(format!("prompt value '{unknown}' is not supported"))));
+    }
+    req.prompt_login = prompts.iter().any(|v| *v == "login" || *v == "select_account");
+    req.prompt_consent = prompts.contains(&"consent");
+    if let Some(raw) = &p.max_age {
+        match raw.parse::<i64>() {
+            Ok(v) if v >= 0 => req.max_age = Some(v),
+            _ => return Err(reject(&req, OAuthError::invalid_request("max_age must be a non-negative integer"))),
+        }
+    }
+    req.prompt_none = prompts.contains(&"none");
+    Ok((req, app))
+}
+
+/// Decides the next step for a validated request and the browser's session.
+pub async fn proceed(
+    idp: &Idp,
+    tenant: &Tenant,
+    req: AuthRequest,
+    app: App,
+    session_id: Option<&str>,
+) -> Result<Outcome> {
+    let interactive = !req.prompt_none;
+    let issuer = idp.issuer(tenant);
+    let active = session::active(idp, tenant, session_id).await?;
+    let signed_in = active.filter(|(s, _)| {
+        !req.prompt_login && req.max_age.is_none_or(|max| now() - s.auth_time <= max)
+    });
+    let Some((session, user)) = signed_in else {
+        if !interactive {
+            return Ok(Outcome::Respond(ClientResponse::error(
+                &req,
+                &issuer,
+                OAuthError::new(OAuthCode::LoginRequired, "the user is not signed in"),
+            )));
+        }
+        idp.store.put_auth_request(&req).await?;
+        return Ok(Outcome::SignIn(req));
+    };
+    if needs_consent(idp, &req, &app, &user).await? {
+        if !interactive {
+            return Ok(Outcome::Respond(ClientResponse::error(
+                &req,
+                &issuer,
+                OAuthError::new(OAuthCode::ConsentRequired, "the user has not consented to this application"),
+            )));
+        }
+        idp.store.put_auth_request(&req).await?;
+        return Ok(Outcome::Consent { request: req, app, user });
+    }
+    issue_code(idp, tenant, &req, &session).await.map(Outcome::Respond)
+}
+
+async fn needs_consent(idp: &Idp, req: &AuthRequest, app: &App, user: &User) -> Result<bool> {
+    if req.prompt_consent {
+        return Ok(true);
+    }
+    if !app.require_consent {
+        return Ok(false);
+    }
+    let granted = idp.store.consent(&req.tenant_id, &user.id, &app.client_id).await?;
+    Ok(!granted.is_some_and(|c| req.scopes.iter().all(|s| c.scopes.contains(s))))
+}
+
+/// A pending request by id, if it belongs to this tenant and has not expired.
+pub async fn pending(idp: &Idp, tenant: &Tenant, id: &str) -> Result<(AuthRequest, App)> {
+    let gone = || Error::Invalid("This sign-in request has expired or was already used. Start again from the application.".into());
+    let req = idp.store.auth_request(id).await?.ok_or_else(gone)?;
+    if req.tenant_id != tenant.id || req.expires_at < now() {
+        return Err(gone());
+    }
+    let app = idp.store.app(&tenant.id, &req.client_id).await?.ok_or_else(gone)?;
+    Ok((req, app))
+}
+
+/// The user signed in just now: `prompt=login` and `max_age` are satisfied.
+pub async fn after_sign_in(idp: &Idp, tenant: &Tenant, mut req: AuthRequest, app: App, session: &Session) -> Result<Outcome> {
+    req.prompt_login = false;
+    req.max_age = None;
+    proceed(idp, tenant, req, app, Some(&session.id)).await
+}
+
+/// The consent page's answer.
+pub async fn after_consent(
+    idp: &Idp,
+    tenant: &Tenant,
+    mut req: AuthRequest,
+    app: App,
+    session_id: Option<&str>,
+    accepted: bool,
+) -> Result<Outcome> {
+    let Some((_, user)) = session::active(idp, tenant, session_id).await? else {
+        return Ok(Outcome::SignIn(req));
+    };
+    if !accepted {
+        idp.store.delete_auth_request(&req.id).await?;
+        let denied = OAuthError::new(OAuthCode::AccessDenied, "the user declined to consent");
+        return Ok(Outcome::Respond(ClientResponse::error(&req, &idp.issuer(tenant), denied)));
+    }
+    idp.store
+        .put_consent(&Consent {
+            tenant_id: tenant.id.clone(),
+            user_id: user.id.clone(),
+            client_id: app.client_id.clone(),
+            scopes: req.scopes.clone(),
+        })
+        .await?;
+    req.prompt_consent = false;
+    proceed(idp, tenant, req, app, session_id).await
+}
+
+async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Session) -> Result<ClientResponse> {
+    let code = random_token();
+    let record = AuthCode {
+        tenant_id: tenant.id.clone(),
+        client_id: req.client_id.clone(),
+        redirect_uri: req.redirect_uri.clone(),
+        scopes: req.scopes.clone(),
+        nonce: req.nonce.clone(),
+        code_challenge: req.code_challenge.clone(),
+        auth: Authentication {
+            user_id: session.user_id.clone(),
+            auth_time: session.auth_time,
+            amr: session.amr.clone(),
+            acr: session.acr.clone(),
+            session_id: session.id.clone(),
+        },
+        family_id: uuid::Uuid::new_v4().to_string(),
+        expires_at: now() + idp.config.tokens.code_ttl,
+        used: false,
+    };
+    idp.store.put_code(&sha256_hex(&code), &record).await?;
+    idp.store.delete_auth_request(&req.id).await?;
+    let mut params = vec![("code", code)];
+    params.extend(req.state.clone().map(|s| ("state", s)));
+    params.push(("iss", idp.issuer(tenant)));
+    Ok(ClientResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params })
+}
+
+/// PKCE S256 check (RFC 7636 §4.6), constant time.
+pub fn pkce_matches(challenge: &str, verifier: &str) -> bool {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    if !is_pkce_value(verifier) {
+        return false;
+    }
+    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    computed.as_bytes().ct_eq(challenge.as_bytes()).into()
+}

@@ -1,0 +1,107 @@
+//! Token introspection (RFC 7662), revocation (RFC 7009) and userinfo
+//! (OIDC Core §5.3): everything that reads back a token this tenant issued.
+
+use serde_json::{json, Map, Value};
+
+use crate::directory::{now, sha256_hex, App, Tenant};
+use crate::error::Result;
+use crate::idp::Idp;
+use crate::protocol::claims::AccessClaims;
+use crate::protocol::OAuthError;
+
+fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3
+}
+
+/// An access token signed by this tenant, unexpired and not revoked.
+pub async fn live_access_token(idp: &Idp, tenant: &Tenant, token: &str) -> Option<AccessClaims> {
+    if !looks_like_jwt(token) {
+        return None;
+    }
+    let claims: AccessClaims = idp.keys.verify(&tenant.id, token, &idp.issuer(tenant), true).await.ok()?;
+    if claims.tid != tenant.id || idp.store.jti_revoked(&claims.jti).await.ok()? {
+        return None;
+    }
+    Some(claims)
+}
+
+/// RFC 7662 answer; tokens of other tenants are simply inactive.
+pub async fn introspect(idp: &Idp, tenant: &Tenant, token: &str) -> Result<Value> {
+    if let Some(claims) = live_access_token(idp, tenant, token).await {
+        let mut out = match serde_json::to_value(&claims) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        out.insert("active".into(), Value::Bool(true));
+        out.insert("token_type".into(), json!("access_token"));
+        return Ok(Value::Object(out));
+    }
+    if let Some(refresh) = idp.store.refresh(&sha256_hex(token)).await? {
+        let family = idp.store.family(&refresh.family_id).await?;
+        let live = refresh.tenant_id == tenant.id
+            && !refresh.used
+            && refresh.expires_at >= now()
+            && family.is_some_and(|f| !f.revoked && f.expires_at >= now());
+        if live {
+            return Ok(json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "iss": idp.issuer(tenant),
+                "client_id": refresh.client_id,
+                "sub": refresh.auth.user_id,
+                "scope": refresh.scopes.join(" "),
+                "iat": refresh.issued_at,
+                "exp": refresh.expires_at,
+                "tid": tenant.id,
+            }));
+        }
+    }
+    Ok(json!({"active": false}))
+}
+
+/// Revokes a token issued to `caller`: a refresh token takes its whole
+/// family with it; an access token is remembered as revoked until it expires.
+/// Unknown tokens and other clients' tokens are ignored (RFC 7009 §2.2).
+pub async fn revoke(idp: &Idp, tenant: &Tenant, caller: &App, token: &str) -> Result<()> {
+    if let Some(claims) = live_access_token(idp, tenant, token).await {
+        if claims.client_id == caller.client_id {
+            idp.store.revoke_jti(&claims.jti, claims.exp).await?;
+        }
+        return Ok(());
+    }
+    if let Some(refresh) = idp.store.refresh(&sha256_hex(token)).await? {
+        if refresh.tenant_id == tenant.id && refresh.client_id == caller.client_id {
+            idp.store.revoke_family(&refresh.family_id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Claims about the signed-in user, for a bearer access token with `openid`.
+pub async fn userinfo(idp: &Idp, tenant: &Tenant, bearer: &str) -> Result<Value> {
+    let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
+    let claims = live_access_token(idp, tenant, bearer).await.ok_or_else(invalid)?;
+    if !claims.scopes().contains(&"openid") {
+        return Err(OAuthError::new(crate::protocol::OAuthCode::InvalidToken, "the access token lacks the openid scope").into());
+    }
+    let user = match idp.store.user(&tenant.id, &claims.sub).await? {
+        Some(user) if user.enabled => user,
+        _ => return Err(invalid().into()),
+    };
+    let scopes = claims.scopes();
+    let mut out = json!({
+        "sub": user.id,
+        "oid": user.id,
+        "tid": tenant.id,
+        "user_type": user.user_type.as_str(),
+        "home_tid": claims.user.as_ref().map(|u| u.home_tid.clone()).unwrap_or_else(|| tenant.id.clone()),
+    });
+    if scopes.contains(&"profile") {
+        out["name"] = json!(user.display_name);
+        out["preferred_username"] = json!(user.email);
+    }
+    if scopes.contains(&"email") {
+        out["email"] = json!(user.email);
+    }
+    Ok(out)
+}

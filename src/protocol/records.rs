@@ -1,0 +1,103 @@
+//! What the protocol keeps between requests. Everything a request needs is
+//! here or in the directory, so any instance can serve any step.
+
+use serde::{Deserialize, Serialize};
+
+/// A validated authorization request waiting for the user to sign in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub id: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub response_mode: ResponseMode,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    /// `prompt=none`: no page may be shown; errors go back to the client.
+    pub prompt_none: bool,
+    pub prompt_login: bool,
+    pub prompt_consent: bool,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    Query,
+    FormPost,
+}
+
+/// What a sign-in proved; copied into codes, refresh tokens and claims.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Authentication {
+    pub user_id: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub acr: String,
+    pub session_id: String,
+}
+
+/// An authorization code, stored under the SHA-256 of its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthCode {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth: Authentication,
+    /// The refresh-token family this code starts; revoked if the code is replayed.
+    pub family_id: String,
+    pub expires_at: i64,
+    pub used: bool,
+}
+
+/// A refresh token, stored under the SHA-256 of its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshToken {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub family_id: String,
+    pub scopes: Vec<String>,
+    pub auth: Authentication,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub used: bool,
+}
+
+/// All refresh tokens descending from one code; revoked as a whole on reuse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshFamily {
+    pub id: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub revoked: bool,
+    pub expires_at: i64,
+}
+
+/// A browser's single sign-on session at one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub acr: String,
+    pub expires_at: i64,
+}
+
+/// Scopes a user has agreed to share with an app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consent {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+}

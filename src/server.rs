@@ -1,0 +1,114 @@
+//! Start-up: open the store, apply config, bind (plain or rustls TLS), run.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::directory::{now, seed};
+use crate::idp::Idp;
+use crate::{store, web as routes};
+
+/// Opens the store and applies the configured tenants.
+pub async fn prepare(config: Config) -> anyhow::Result<Arc<Idp>> {
+    let store = store::open(&config.store).context("opening the store")?;
+    let idp = Idp::new(config, store).await.context("initialising")?;
+    seed::apply(&idp, &idp.config.tenants).await.context("applying configured tenants")?;
+    Ok(Arc::new(idp))
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub idp: Arc<Idp>,
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    sweeper: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Waits until the server stops by itself.
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        (&mut self.task).await??;
+        Ok(())
+    }
+
+    /// Graceful stop: finish in-flight requests, then make the store durable.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.handle.stop(true).await;
+        self.sweeper.abort();
+        let _ = self.task.await;
+        self.idp.store.flush().await?;
+        Ok(())
+    }
+}
+
+fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("reading {}", cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("parsing {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading {}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?)
+}
+
+/// Starts serving on `listener` (or on `server.bind`). Signals are the caller's business.
+pub async fn start(config: Config, listener: Option<TcpListener>) -> anyhow::Result<Running> {
+    let listener = match listener {
+        Some(l) => l,
+        None => TcpListener::bind(&config.server.bind).with_context(|| format!("binding {}", config.server.bind))?,
+    };
+    let addr = listener.local_addr()?;
+    routes::templates::check().map_err(|e| anyhow::anyhow!("built-in templates: {e}"))?;
+    let idp = prepare(config).await?;
+    let server_cfg = idp.config.server.clone();
+    let data = web::Data::from(idp.clone());
+    let https = server_cfg.is_https();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(routes::extractor_errors)
+            .configure(routes::routes)
+            .wrap(routes::security_headers(https))
+            .wrap_fn(routes::access_log)
+    })
+    .disable_signals()
+    .shutdown_timeout(5);
+    if server_cfg.workers > 0 {
+        server = server.workers(server_cfg.workers);
+    }
+    server = match (&server_cfg.tls_cert, &server_cfg.tls_key) {
+        (Some(cert), Some(key)) => server.listen_rustls_0_23(listener, tls_config(cert, key)?)?,
+        (None, None) => server.listen(listener)?,
+        _ => anyhow::bail!("server.tls_cert and server.tls_key must be set together"),
+    };
+    let server = server.run();
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    let sweeper = tokio::spawn(sweep(idp.clone()));
+    tracing::info!(%addr, base_url = %server_cfg.base_url(), store = idp.store.backend_name(), tls = server_cfg.tls_cert.is_some(), "b2b-idp listening");
+    Ok(Running { addr, idp, handle, task, sweeper })
+}
+
+/// Deletes expired codes, tokens, sessions and sign-in requests every few minutes.
+async fn sweep(idp: Arc<Idp>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        match idp.store.purge_expired(now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(purged = n, "expired records removed"),
+            Err(e) => tracing::warn!(error = %e, "purging expired records failed"),
+        }
+    }
+}

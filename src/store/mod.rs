@@ -1,0 +1,150 @@
+//! One storage trait, implemented per backend (sled now, PostgreSQL next),
+//! exercised by one shared test suite (`tests/it/store.rs`).
+//!
+//! Records are plain serde types; backends index the few fields that are
+//! looked up and keep the rest as JSON. Operations the protocol needs to be
+//! atomic (spending a code or a refresh token) are single calls here, so each
+//! backend can make them atomic its own way.
+
+pub mod sled;
+
+use async_trait::async_trait;
+
+use crate::directory::{App, Tenant, User};
+use crate::keys::StoredKey;
+use crate::protocol::records::{
+    AuthCode, AuthRequest, Consent, RefreshFamily, RefreshToken, Session,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+    #[error("stored record is unreadable: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Outcome of spending a single-use record (code or refresh token).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Spend<T> {
+    /// This call spent it; it was unused until now.
+    Fresh(T),
+    /// Someone already spent it: a replay.
+    Replayed(T),
+    Missing,
+}
+
+/// A record that may be spent once (codes, refresh tokens).
+pub trait SingleUse {
+    fn is_used(&self) -> bool;
+    fn mark_used(&mut self);
+}
+
+impl SingleUse for AuthCode {
+    fn is_used(&self) -> bool {
+        self.used
+    }
+    fn mark_used(&mut self) {
+        self.used = true;
+    }
+}
+
+impl SingleUse for RefreshToken {
+    fn is_used(&self) -> bool {
+        self.used
+    }
+    fn mark_used(&mut self) {
+        self.used = true;
+    }
+}
+
+/// Tenants, users, applications, signing keys and server secrets.
+#[async_trait]
+pub trait DirectoryStore: Send + Sync {
+    /// Cheap round trip proving the backend answers (`/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+    /// Makes every write so far durable (called on shutdown).
+    async fn flush(&self) -> StoreResult<()>;
+
+    /// Insert or replace; a name taken by another tenant is a conflict.
+    async fn put_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+    async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>>;
+
+    /// Fails with `Conflict` if the email is taken in that tenant.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// Replaces an existing user (the email is immutable).
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    async fn user(&self, tenant_id: &str, id: &str) -> StoreResult<Option<User>>;
+    async fn user_by_email(&self, tenant_id: &str, email: &str) -> StoreResult<Option<User>>;
+    async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
+    async fn delete_user(&self, tenant_id: &str, id: &str) -> StoreResult<bool>;
+
+    async fn put_app(&self, app: &App) -> StoreResult<()>;
+    async fn app(&self, tenant_id: &str, client_id: &str) -> StoreResult<Option<App>>;
+    async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>>;
+
+    async fn put_key(&self, key: &StoredKey) -> StoreResult<()>;
+    async fn keys(&self, tenant_id: &str) -> StoreResult<Vec<StoredKey>>;
+
+    /// A server-wide secret, created from `candidate` by whichever instance
+    /// asks first; every instance then gets the same value.
+    async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+}
+
+/// Short-lived protocol state: sign-in requests, codes, refresh tokens,
+/// sessions, consents and revoked access-token ids.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    async fn put_auth_request(&self, req: &AuthRequest) -> StoreResult<()>;
+    async fn auth_request(&self, id: &str) -> StoreResult<Option<AuthRequest>>;
+    async fn delete_auth_request(&self, id: &str) -> StoreResult<()>;
+
+    async fn put_code(&self, hash: &str, code: &AuthCode) -> StoreResult<()>;
+    /// Atomically marks the code used; exactly one concurrent caller gets `Fresh`.
+    async fn spend_code(&self, hash: &str) -> StoreResult<Spend<AuthCode>>;
+
+    async fn put_family(&self, family: &RefreshFamily) -> StoreResult<()>;
+    async fn family(&self, id: &str) -> StoreResult<Option<RefreshFamily>>;
+    async fn revoke_family(&self, id: &str) -> StoreResult<()>;
+
+    async fn put_refresh(&self, hash: &str, token: &RefreshToken) -> StoreResult<()>;
+    async fn refresh(&self, hash: &str) -> StoreResult<Option<RefreshToken>>;
+    /// Atomically marks the token used; exactly one concurrent caller gets `Fresh`.
+    async fn spend_refresh(&self, hash: &str) -> StoreResult<Spend<RefreshToken>>;
+
+    async fn put_session(&self, session: &Session) -> StoreResult<()>;
+    async fn session(&self, id: &str) -> StoreResult<Option<Session>>;
+    async fn delete_session(&self, id: &str) -> StoreResult<()>;
+
+    async fn put_consent(&self, consent: &Consent) -> StoreResult<()>;
+    async fn consent(&self, tenant_id: &str, user_id: &str, client_id: &str)
+        -> StoreResult<Option<Consent>>;
+
+    /// Remembers a revoked access token's `jti` until the token expires.
+    async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()>;
+    async fn jti_revoked(&self, jti: &str) -> StoreResult<bool>;
+
+    /// Deletes everything that expired before `now`; returns how many records.
+    async fn purge_expired(&self, now: i64) -> StoreResult<u64>;
+}
+
+/// Everything the server persists.
+pub trait Store: DirectoryStore + GrantStore {
+    fn backend_name(&self) -> &'static str;
+}
+
+/// Opens the configured backend.
+pub fn open(config: &crate::config::StoreConfig) -> StoreResult<std::sync::Arc<dyn Store>> {
+    match config.url.as_ref().map(|u| u.expose()).filter(|u| !u.is_empty()) {
+        Some(_) => Err(StoreError::Backend(
+            "store.url (PostgreSQL) is not supported by this build yet; unset it to use sled".into(),
+        )),
+        None => Ok(std::sync::Arc::new(sled::SledStore::open(&config.path)?)),
+    }
+}

@@ -1,0 +1,377 @@
+//! The embedded default store: one sled database, one tree per record kind.
+//!
+//! Composite keys join their parts with a NUL byte. Single-use records are
+//! spent with compare-and-swap, so concurrent redemptions in this process
+//! see exactly one winner (sled allows one process per database).
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{DirectoryStore, GrantStore, SingleUse, Spend, Store, StoreError, StoreResult};
+use crate::directory::{App, Tenant, User};
+use crate::keys::StoredKey;
+use crate::protocol::records::{
+    AuthCode, AuthRequest, Consent, RefreshFamily, RefreshToken, Session,
+};
+
+pub struct SledStore {
+    db: sled::Db,
+    tenants: sled::Tree,
+    tenant_names: sled::Tree,
+    users: sled::Tree,
+    user_emails: sled::Tree,
+    apps: sled::Tree,
+    keys: sled::Tree,
+    secrets: sled::Tree,
+    auth_requests: sled::Tree,
+    codes: sled::Tree,
+    families: sled::Tree,
+    refresh: sled::Tree,
+    sessions: sled::Tree,
+    consents: sled::Tree,
+    revoked_jti: sled::Tree,
+}
+
+fn backend(e: sled::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn key(parts: &[&str]) -> Vec<u8> {
+    parts.join("\0").into_bytes()
+}
+
+fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn get<T: DeserializeOwned>(tree: &sled::Tree, k: &[u8]) -> StoreResult<Option<T>> {
+    tree.get(k).map_err(backend)?.map(|v| decode(&v)).transpose()
+}
+
+fn put<T: Serialize>(tree: &sled::Tree, k: &[u8], value: &T) -> StoreResult<()> {
+    tree.insert(k, encode(value)?).map_err(backend)?;
+    Ok(())
+}
+
+/// Every record under `prefix` (a tenant id and the separator).
+fn scan<T: DeserializeOwned>(tree: &sled::Tree, prefix: &str) -> StoreResult<Vec<T>> {
+    tree.scan_prefix(key(&[prefix, ""]))
+        .map(|item| decode(&item.map_err(backend)?.1))
+        .collect()
+}
+
+/// Marks a single-use record used with compare-and-swap; retries on races.
+fn spend<T: SingleUse + Serialize + DeserializeOwned>(
+    tree: &sled::Tree,
+    k: &[u8],
+) -> StoreResult<Spend<T>> {
+    loop {
+        let Some(current) = tree.get(k).map_err(backend)? else {
+            return Ok(Spend::Missing);
+        };
+        let mut record: T = decode(&current)?;
+        if record.is_used() {
+            return Ok(Spend::Replayed(record));
+        }
+        record.mark_used();
+        let swapped = tree
+            .compare_and_swap(k, Some(&current), Some(encode(&record)?))
+            .map_err(backend)?;
+        if swapped.is_ok() {
+            return Ok(Spend::Fresh(record));
+        }
+    }
+}
+
+impl SledStore {
+    pub fn open(path: &Path) -> StoreResult<SledStore> {
+        let db = sled::Config::new().path(path).open().map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot open sled store at {} ({e}); is another b2b-idp process using it?",
+                path.display()
+            ))
+        })?;
+        let tree = |name: &str| db.open_tree(name).map_err(backend);
+        Ok(SledStore {
+            tenants: tree("tenants")?,
+            tenant_names: tree("tenant_names")?,
+            users: tree("users")?,
+            user_emails: tree("user_emails")?,
+            apps: tree("apps")?,
+            keys: tree("keys")?,
+            secrets: tree("secrets")?,
+            auth_requests: tree("auth_requests")?,
+            codes: tree("codes")?,
+            families: tree("families")?,
+            refresh: tree("refresh")?,
+            sessions: tree("sessions")?,
+            consents: tree("consents")?,
+            revoked_jti: tree("revoked_jti")?,
+            db,
+        })
+    }
+
+    /// Directory writes are rare and precious (keys above all): make them durable now.
+    async fn durable(&self) -> StoreResult<()> {
+        self.db.flush_async().await.map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for SledStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.tenants.first().map_err(backend)?;
+        Ok(())
+    }
+
+    async fn flush(&self) -> StoreResult<()> {
+        self.durable().await
+    }
+
+    async fn put_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        let claimed = self
+            .tenant_names
+            .compare_and_swap(tenant.name.as_bytes(), None as Option<&[u8]>, Some(tenant.id.as_bytes()))
+            .map_err(backend)?;
+        if let Err(current) = claimed {
+            if current.current.as_deref() != Some(tenant.id.as_bytes()) {
+                return Err(StoreError::Conflict(format!("tenant name {}", tenant.name)));
+            }
+        }
+        if let Some(old) = get::<Tenant>(&self.tenants, tenant.id.as_bytes())? {
+            if old.name != tenant.name {
+                self.tenant_names.remove(old.name.as_bytes()).map_err(backend)?;
+            }
+        }
+        put(&self.tenants, tenant.id.as_bytes(), tenant)?;
+        self.durable().await
+    }
+
+    async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        get(&self.tenants, id.as_bytes())
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
+        match self.tenant_names.get(name.as_bytes()).map_err(backend)? {
+            Some(id) => get(&self.tenants, &id),
+            None => Ok(None),
+        }
+    }
+
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
+        self.tenants.iter().map(|item| decode(&item.map_err(backend)?.1)).collect()
+    }
+
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let email_key = key(&[&user.tenant_id, &user.email]);
+        let claimed = self
+            .user_emails
+            .compare_and_swap(&email_key, None as Option<&[u8]>, Some(user.id.as_bytes()))
+            .map_err(backend)?;
+        if claimed.is_err() {
+            return Err(StoreError::Conflict(format!("user {}", user.email)));
+        }
+        put(&self.users, &key(&[&user.tenant_id, &user.id]), user)?;
+        self.durable().await
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        put(&self.users, &key(&[&user.tenant_id, &user.id]), user)?;
+        self.durable().await
+    }
+
+    async fn user(&self, tenant_id: &str, id: &str) -> StoreResult<Option<User>> {
+        get(&self.users, &key(&[tenant_id, id]))
+    }
+
+    async fn user_by_email(&self, tenant_id: &str, email: &str) -> StoreResult<Option<User>> {
+        let email = email.to_lowercase();
+        match self.user_emails.get(key(&[tenant_id, &email])).map_err(backend)? {
+            Some(id) => get(&self.users, &key(&[tenant_id, &String::from_utf8_lossy(&id)])),
+            None => Ok(None),
+        }
+    }
+
+    async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
+        scan(&self.users, tenant_id)
+    }
+
+    async fn delete_user(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
+        let Some(old) = self.users.remove(key(&[tenant_id, id])).map_err(backend)? else {
+            return Ok(false);
+        };
+        let user: User = decode(&old)?;
+        self.user_emails.remove(key(&[tenant_id, &user.email])).map_err(backend)?;
+        self.durable().await?;
+        Ok(true)
+    }
+
+    async fn put_app(&self, app: &App) -> StoreResult<()> {
+        put(&self.apps, &key(&[&app.tenant_id, &app.client_id]), app)?;
+        self.durable().await
+    }
+
+    async fn app(&self, tenant_id: &str, client_id: &str) -> StoreResult<Option<App>> {
+        get(&self.apps, &key(&[tenant_id, client_id]))
+    }
+
+    async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>> {
+        scan(&self.apps, tenant_id)
+    }
+
+    async fn put_key(&self, stored: &StoredKey) -> StoreResult<()> {
+        put(&self.keys, &key(&[&stored.tenant_id, &stored.kid]), stored)?;
+        self.durable().await
+    }
+
+    async fn keys(&self, tenant_id: &str) -> StoreResult<Vec<StoredKey>> {
+        scan(&self.keys, tenant_id)
+    }
+
+    async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let result = self
+            .secrets
+            .compare_and_swap(name.as_bytes(), None as Option<&[u8]>, Some(candidate))
+            .map_err(backend)?;
+        match result {
+            Ok(()) => {
+                self.durable().await?;
+                Ok(candidate.to_vec())
+            }
+            Err(existing) => Ok(existing.current.map(|v| v.to_vec()).unwrap_or_default()),
+        }
+    }
+}
+
+#[async_trait]
+impl GrantStore for SledStore {
+    async fn put_auth_request(&self, req: &AuthRequest) -> StoreResult<()> {
+        put(&self.auth_requests, req.id.as_bytes(), req)
+    }
+
+    async fn auth_request(&self, id: &str) -> StoreResult<Option<AuthRequest>> {
+        get(&self.auth_requests, id.as_bytes())
+    }
+
+    async fn delete_auth_request(&self, id: &str) -> StoreResult<()> {
+        self.auth_requests.remove(id.as_bytes()).map_err(backend)?;
+        Ok(())
+    }
+
+    async fn put_code(&self, hash: &str, code: &AuthCode) -> StoreResult<()> {
+        put(&self.codes, hash.as_bytes(), code)
+    }
+
+    async fn spend_code(&self, hash: &str) -> StoreResult<Spend<AuthCode>> {
+        spend(&self.codes, hash.as_bytes())
+    }
+
+    async fn put_family(&self, family: &RefreshFamily) -> StoreResult<()> {
+        put(&self.families, family.id.as_bytes(), family)
+    }
+
+    async fn family(&self, id: &str) -> StoreResult<Option<RefreshFamily>> {
+        get(&self.families, id.as_bytes())
+    }
+
+    async fn revoke_family(&self, id: &str) -> StoreResult<()> {
+        self.families
+            .fetch_and_update(id.as_bytes(), |current| {
+                let mut family: RefreshFamily = serde_json::from_slice(current?).ok()?;
+                family.revoked = true;
+                serde_json::to_vec(&family).ok()
+            })
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn put_refresh(&self, hash: &str, token: &RefreshToken) -> StoreResult<()> {
+        put(&self.refresh, hash.as_bytes(), token)
+    }
+
+    async fn refresh(&self, hash: &str) -> StoreResult<Option<RefreshToken>> {
+        get(&self.refresh, hash.as_bytes())
+    }
+
+    async fn spend_refresh(&self, hash: &str) -> StoreResult<Spend<RefreshToken>> {
+        spend(&self.refresh, hash.as_bytes())
+    }
+
+    async fn put_session(&self, session: &Session) -> StoreResult<()> {
+        put(&self.sessions, session.id.as_bytes(), session)
+    }
+
+    async fn session(&self, id: &str) -> StoreResult<Option<Session>> {
+        get(&self.sessions, id.as_bytes())
+    }
+
+    async fn delete_session(&self, id: &str) -> StoreResult<()> {
+        self.sessions.remove(id.as_bytes()).map_err(backend)?;
+        Ok(())
+    }
+
+    async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {
+        let k = key(&[&consent.tenant_id, &consent.user_id, &consent.client_id]);
+        put(&self.consents, &k, consent)
+    }
+
+    async fn consent(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<Consent>> {
+        get(&self.consents, &key(&[tenant_id, user_id, client_id]))
+    }
+
+    async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+        self.revoked_jti.insert(jti.as_bytes(), &expires_at.to_be_bytes()).map_err(backend)?;
+        Ok(())
+    }
+
+    async fn jti_revoked(&self, jti: &str) -> StoreResult<bool> {
+        self.revoked_jti.contains_key(jti.as_bytes()).map_err(backend)
+    }
+
+    async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
+        #[derive(serde::Deserialize)]
+        struct Expiring {
+            expires_at: i64,
+        }
+        let mut purged = 0;
+        for tree in [&self.auth_requests, &self.codes, &self.refresh, &self.families, &self.sessions]
+        {
+            for item in tree.iter() {
+                let (k, v) = item.map_err(backend)?;
+                let record: Expiring = decode(&v)?;
+                if record.expires_at < now {
+                    tree.remove(k).map_err(backend)?;
+                    purged += 1;
+                }
+            }
+        }
+        for item in self.revoked_jti.iter() {
+            let (k, v) = item.map_err(backend)?;
+            let expires_at = v.as_ref().try_into().map(i64::from_be_bytes).unwrap_or(0);
+            if expires_at < now {
+                self.revoked_jti.remove(k).map_err(backend)?;
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+}
+
+impl Store for SledStore {
+    fn backend_name(&self) -> &'static str {
+        "sled"
+    }
+}

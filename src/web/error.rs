@@ -1,0 +1,94 @@
+//! The one place domain errors become HTTP responses: OAuth errors as
+//! RFC 6749 JSON, unknown tenants as JSON 404, everything unexpected as a
+//! 500 that shows only a reference id (the details go to the log).
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::error::Error;
+use crate::protocol::OAuthCode;
+use crate::web::templates;
+
+/// How the client wants errors: API JSON, or a page for a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Api,
+    Person,
+}
+
+#[derive(Debug)]
+pub struct HttpError {
+    pub error: Error,
+    pub audience: Audience,
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl From<Error> for HttpError {
+    fn from(error: Error) -> HttpError {
+        HttpError { error, audience: Audience::Api }
+    }
+}
+
+impl From<crate::store::StoreError> for HttpError {
+    fn from(e: crate::store::StoreError) -> HttpError {
+        Error::from(e).into()
+    }
+}
+
+/// For page handlers: `.map_err(page)?` renders errors as HTML.
+pub fn page(error: impl Into<Error>) -> HttpError {
+    HttpError { error: error.into(), audience: Audience::Person }
+}
+
+impl ResponseError for HttpError {
+    fn status_code(&self) -> StatusCode {
+        match &self.error {
+            Error::TenantNotFound(_) | Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Invalid(_) => StatusCode::BAD_REQUEST,
+            Error::OAuth(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            Error::Store(_) | Error::Key(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let (code, description) = match &self.error {
+            Error::OAuth(e) => (e.error.as_str().to_string(), e.error_description.clone()),
+            Error::TenantNotFound(_) => ("tenant_not_found".into(), self.error.to_string()),
+            Error::NotFound(_) => ("not_found".into(), self.error.to_string()),
+            Error::Invalid(message) => ("invalid_request".into(), message.clone()),
+            other => {
+                let reference = uuid::Uuid::new_v4();
+                tracing::error!(%reference, error = %other, "request failed");
+                ("server_error".into(), format!("An internal error occurred. Reference: {reference}"))
+            }
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Error::OAuth(e) = &self.error {
+            let challenge = match e.error {
+                OAuthCode::InvalidClient if e.basic_auth_attempted => Some(r#"Basic realm="b2b-idp""#.to_string()),
+                OAuthCode::InvalidToken => Some(format!(
+                    r#"Bearer error="invalid_token", error_description="{}""#,
+                    e.error_description.replace('"', "'")
+                )),
+                _ => None,
+            };
+            if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                response.insert_header((header::WWW_AUTHENTICATE, value));
+            }
+        }
+        // Unknown tenants answer JSON everywhere (SPEC); other page errors are pages.
+        if self.audience == Audience::Person && !matches!(self.error, Error::TenantNotFound(_)) {
+            return templates::page_response(status, "error.html", json!({ "title": "Something went wrong", "message": description }));
+        }
+        response.json(json!({ "error": code, "error_description": description }))
+    }
+}

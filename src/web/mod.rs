@@ -1,0 +1,81 @@
+//! HTTP: routes, middleware and the mapping of domain results to responses.
+//! The only module that knows about actix.
+
+pub mod cookies;
+pub mod error;
+pub mod oidc;
+pub mod pages;
+pub mod templates;
+
+use std::time::Instant;
+
+use actix_web::dev::Service;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::web;
+use futures_util::FutureExt;
+
+use crate::error::Error;
+use crate::protocol::OAuthError;
+use crate::web::error::HttpError;
+
+/// Every route of the server (SPEC "URLs").
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(oidc::healthz))
+        .route("/readyz", web::get().to(oidc::readyz))
+        .service(
+            web::scope("/{tenant}")
+                .route("/v2.0/.well-known/openid-configuration", web::get().to(oidc::discovery))
+                .route("/discovery/v2.0/keys", web::get().to(oidc::jwks))
+                .route("/oauth2/v2.0/authorize", web::get().to(pages::authorize_get))
+                .route("/oauth2/v2.0/authorize", web::post().to(pages::authorize_post))
+                .route("/oauth2/v2.0/token", web::post().to(oidc::token))
+                .route("/oauth2/v2.0/introspect", web::post().to(oidc::introspect))
+                .route("/oauth2/v2.0/revoke", web::post().to(oidc::revoke))
+                .route("/oauth2/v2.0/logout", web::get().to(oidc::logout_get))
+                .route("/oauth2/v2.0/logout", web::post().to(oidc::logout_post))
+                .route("/openid/userinfo", web::get().to(oidc::userinfo))
+                .route("/openid/userinfo", web::post().to(oidc::userinfo))
+                .route("/login", web::post().to(pages::sign_in))
+                .route("/consent", web::post().to(pages::consent)),
+        );
+}
+
+/// Malformed forms and queries answer as OAuth `invalid_request`, in JSON.
+pub fn extractor_errors(cfg: &mut web::ServiceConfig) {
+    fn invalid(message: String) -> actix_web::Error {
+        HttpError::from(Error::OAuth(OAuthError::invalid_request(message))).into()
+    }
+    cfg.app_data(web::FormConfig::default().error_handler(|e, _| invalid(format!("malformed form: {e}"))))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| invalid(format!("malformed query: {e}"))));
+}
+
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Frame-Options", "DENY"));
+    if https {
+        headers.add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        headers
+    }
+}
+
+/// Logs method, path (never the query: it may carry codes or hints), status and time.
+pub fn access_log<S, B>(
+    req: actix_web::dev::ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
+where
+    S: Service<actix_web::dev::ServiceRequest, Response = actix_web::dev::ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let method = req.method().clone();
+    let path = req.path().to_string();
+    let started = Instant::now();
+    srv.call(req).map(move |result| {
+        if let Ok(response) = &result {
+            tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request");
+        }
+        result
+    })
+}

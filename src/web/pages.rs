@@ -1,0 +1,176 @@
+//! Pages a person sees: the authorization endpoint, sign-in and consent.
+//! Handlers parse, call `protocol::authorize`, and render its `Outcome`.
+
+use actix_web::cookie::Cookie;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::directory::{random_token, Tenant};
+use crate::error::Error;
+use crate::idp::Idp;
+use crate::protocol::authorize::{self, AuthorizeParams, ClientResponse, Outcome, Rejection};
+use crate::protocol::records::{ResponseMode, Session};
+use crate::protocol::session;
+use crate::web::error::{page, HttpError};
+use crate::web::{cookies, templates};
+
+type PageResult = Result<HttpResponse, HttpError>;
+
+pub async fn authorize_get(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<AuthorizeParams>) -> PageResult {
+    authorize(&idp, &path, &req, q.into_inner()).await
+}
+
+pub async fn authorize_post(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, f: web::Form<AuthorizeParams>) -> PageResult {
+    authorize(&idp, &path, &req, f.into_inner()).await
+}
+
+async fn authorize(idp: &Idp, tenant: &str, req: &HttpRequest, params: AuthorizeParams) -> PageResult {
+    let tenant = idp.tenant(tenant).await?;
+    let (request, app) = match authorize::validate(idp, &tenant, params).await {
+        Ok(valid) => valid,
+        Err(Rejection::Page(message)) => {
+            return Ok(templates::page_response(
+                StatusCode::BAD_REQUEST,
+                "error.html",
+                json!({"title": "This sign-in request is not valid", "message": message, "tenant_name": tenant.display_name}),
+            ))
+        }
+        Err(Rejection::Client(response)) => return Ok(respond(response)),
+        Err(Rejection::Failed(e)) => return Err(page(e)),
+    };
+    let session_id = cookies::read(req, &cookies::session_name(&tenant, https(idp)));
+    let outcome = authorize::proceed(idp, &tenant, request, app, session_id.as_deref()).await.map_err(page)?;
+    render(idp, &tenant, req, outcome, Shown::default()).await
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    req: String,
+    csrf_token: String,
+    username: String,
+    password: String,
+}
+
+pub async fn sign_in(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<SignInForm>) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
+    let (request, app) = authorize::pending(&idp, &tenant, &form.req).await.map_err(page)?;
+    let Some(user) = session::check_password(&idp, &tenant, &form.username, &form.password).await.map_err(page)? else {
+        let shown = Shown { error: Some("Incorrect email or password."), username: Some(form.username.clone()), ..Default::default() };
+        return render(&idp, &tenant, &req, Outcome::SignIn(request), shown).await;
+    };
+    tracing::info!(tenant = %tenant.id, user = %user.id, "signed in with password");
+    let session = session::start(&idp, &tenant, &user, vec!["pwd".into()], "1").await.map_err(page)?;
+    let outcome = authorize::after_sign_in(&idp, &tenant, request, app, &session).await.map_err(page)?;
+    render(&idp, &tenant, &req, outcome, Shown { new_session: Some(session), ..Default::default() }).await
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    req: String,
+    csrf_token: String,
+    decision: String,
+}
+
+pub async fn consent(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<ConsentForm>) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
+    let (request, app) = authorize::pending(&idp, &tenant, &form.req).await.map_err(page)?;
+    let session_id = cookies::read(&req, &cookies::session_name(&tenant, https(&idp)));
+    let accepted = form.decision == "accept";
+    let outcome = authorize::after_consent(&idp, &tenant, request, app, session_id.as_deref(), accepted).await.map_err(page)?;
+    render(&idp, &tenant, &req, outcome, Shown::default()).await
+}
+
+fn https(idp: &Idp) -> bool {
+    idp.config.server.is_https()
+}
+
+fn check_csrf(idp: &Idp, req: &HttpRequest, request_id: &str, token: &str) -> Result<(), HttpError> {
+    if cookies::csrf_valid(&idp.cookie_key, req, https(idp), request_id, token) {
+        return Ok(());
+    }
+    Err(page(Error::Invalid(
+        "This form has expired or did not come from this site. Go back to the application and sign in again.".into(),
+    )))
+}
+
+/// Extras for rendering an outcome.
+#[derive(Default)]
+struct Shown {
+    error: Option<&'static str>,
+    username: Option<String>,
+    new_session: Option<Session>,
+}
+
+async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcome: Outcome, shown: Shown) -> PageResult {
+    let https = https(idp);
+    let mut set: Vec<Cookie<'static>> = vec![];
+    if let Some(s) = &shown.new_session {
+        set.push(cookies::session(tenant, &s.id, idp.config.tokens.session_ttl, https));
+    }
+    let mut response = match outcome {
+        Outcome::Respond(response) => respond(response),
+        Outcome::SignIn(request) => {
+            let (browser, cookie) = cookies::browser_id(req, https);
+            set.extend(cookie);
+            let app_name = idp.store.app(&tenant.id, &request.client_id).await?.map(|a| a.display_name);
+            templates::page_response(
+                StatusCode::OK,
+                "login.html",
+                json!({
+                    "tenant_name": tenant.display_name,
+                    "app_name": app_name.unwrap_or_else(|| request.client_id.clone()),
+                    "action": format!("{}/{}/login", idp.base_url(), tenant.name),
+                    "req": request.id,
+                    "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &request.id),
+                    "username": shown.username.or(request.login_hint.clone()).unwrap_or_default(),
+                    "error": shown.error,
+                }),
+            )
+        }
+        Outcome::Consent { request, app, user } => {
+            let (browser, cookie) = cookies::browser_id(req, https);
+            set.extend(cookie);
+            templates::page_response(
+                StatusCode::OK,
+                "consent.html",
+                json!({
+                    "tenant_name": tenant.display_name,
+                    "app_name": app.display_name,
+                    "user_email": user.email,
+                    "scopes": request.scopes,
+                    "action": format!("{}/{}/consent", idp.base_url(), tenant.name),
+                    "req": request.id,
+                    "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &request.id),
+                }),
+            )
+        }
+    };
+    for cookie in set {
+        // Cookies built here are always well-formed.
+        let _ = response.add_cookie(&cookie);
+    }
+    Ok(response)
+}
+
+/// Sends the browser back to the client: a redirect, or an auto-submitting form.
+fn respond(response: ClientResponse) -> HttpResponse {
+    match response.mode {
+        ResponseMode::Query => HttpResponse::Found()
+            .insert_header((header::LOCATION, response.location()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        ResponseMode::FormPost => {
+            let nonce = random_token();
+            templates::page_with_nonce(
+                StatusCode::OK,
+                "form_post.html",
+                json!({"title": "Continue", "action": response.redirect_uri, "params": response.params, "nonce": nonce}),
+                Some(&nonce),
+            )
+        }
+    }
+}

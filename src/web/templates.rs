@@ -1,0 +1,58 @@
+//! Server-rendered pages: minijinja templates compiled into the binary,
+//! auto-escaped because their names end in `.html`.
+
+use std::sync::LazyLock;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpResponse;
+use minijinja::Environment;
+use serde::Serialize;
+
+static TEMPLATES: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("base.html", include_str!("templates/base.html")),
+        ("login.html", include_str!("templates/login.html")),
+        ("consent.html", include_str!("templates/consent.html")),
+        ("form_post.html", include_str!("templates/form_post.html")),
+        ("message.html", include_str!("templates/message.html")),
+        ("error.html", include_str!("templates/error.html")),
+    ] {
+        env.add_template(name, source).map_err(|e| format!("{e:#}"))?;
+    }
+    Ok(env)
+});
+
+/// Parses the built-in templates; start-up calls this to fail fast.
+pub fn check() -> Result<(), String> {
+    TEMPLATES.as_ref().map(|_| ()).map_err(Clone::clone)
+}
+
+/// Pages may only load inline styles; scripts need the page's nonce.
+fn csp(script_nonce: Option<&str>) -> String {
+    let script = script_nonce.map_or("'none'".to_string(), |n| format!("'nonce-{n}'"));
+    format!("default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src {script}; frame-ancestors 'none'; base-uri 'none'")
+}
+
+pub fn render(name: &str, context: impl Serialize) -> Result<String, String> {
+    let env = TEMPLATES.as_ref().map_err(Clone::clone)?;
+    env.get_template(name).and_then(|t| t.render(context)).map_err(|e| format!("{e:#}"))
+}
+
+pub fn page_response(status: StatusCode, name: &str, context: impl Serialize) -> HttpResponse {
+    page_with_nonce(status, name, context, None)
+}
+
+pub fn page_with_nonce(status: StatusCode, name: &str, context: impl Serialize, nonce: Option<&str>) -> HttpResponse {
+    match render(name, context) {
+        Ok(body) => HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::CONTENT_SECURITY_POLICY, csp(nonce)))
+            .body(body),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "template failed to render");
+            HttpResponse::InternalServerError().body("internal error")
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! The test kit: starts the real server on an ephemeral port with a temp
+//! data dir, and drives it like a browser (reqwest + cookie jar + an HTML
+//! parser) and like a relying party (the `openidconnect` crate).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use b2b_idp::config::Config;
+use b2b_idp::server::{self, Running};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
+    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreRevocableToken,
+    CoreRevocationErrorResponse, CoreSubjectIdentifierType, CoreTokenIntrospectionResponse,
+    CoreTokenType,
+};
+use openidconnect::{
+    AdditionalClaims, AdditionalProviderMetadata, Client, ClientId, ClientSecret, CsrfToken,
+    EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields,
+    IntrospectionUrl, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
+    RedirectUrl, RevocationUrl, Scope, StandardErrorResponse, StandardTokenResponse,
+};
+use serde::{Deserialize, Serialize};
+
+// The demo fixture (SPEC "Demo fixture"), shared by every test.
+pub const CONTOSO: &str = "contoso";
+pub const CONTOSO_ID: &str = "6d2e5a3c-8f14-4b7e-9c21-3a5f0e8b7d41";
+pub const FABRIKAM: &str = "fabrikam";
+pub const FABRIKAM_ID: &str = "9a7c4e21-3d58-4f06-b2e9-71c0d5a8f3b6";
+pub const DEMO_APP: &str = "demo-app";
+pub const DEMO_APP_SECRET: &str = "demo-app-secret";
+pub const DEMO_SPA: &str = "demo-spa";
+pub const ADMIN_CLI: &str = "admin-cli";
+pub const ADMIN_CLI_SECRET: &str = "admin-cli-secret";
+pub const REDIRECT_URI: &str = "http://127.0.0.1:8400/callback";
+pub const ALICE: (&str, &str) = ("alice@contoso.example", "Alice-Passw0rd");
+pub const CONTOSO_ADMIN: (&str, &str) = ("admin@contoso.example", "Contoso-Admin-1");
+pub const BOB: (&str, &str) = ("bob@fabrikam.example", "Bob-Passw0rd");
+
+pub fn demo_config_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml")
+}
+
+/// The shipped demo config, pointed at `dir` and `base`.
+pub fn demo_config(dir: &Path, base: &str) -> Config {
+    let mut config = Config::load(Some(&demo_config_path())).expect("demo config loads");
+    config.server.public_base_url = base.to_string();
+    config.store.path = dir.join("data");
+    config.mail.outbox = dir.join("outbox");
+    config.server.workers = 2;
+    config
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub running: Option<Running>,
+    /// Holds the data dir for the server's lifetime.
+    pub _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// Starts with the demo config, adjusted by `tweak`.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut config = demo_config(dir.path(), &base);
+        tweak(&mut config);
+        let base = config.server.public_base_url.clone();
+        let running = server::start(config, Some(listener)).await.expect("server starts");
+        TestServer { base, running: Some(running), _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn issuer(&self, tenant_id: &str) -> String {
+        format!("{}/{}/v2.0", self.base, tenant_id)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.expect("clean stop");
+        }
+    }
+}
+
+/// A plain API client: no redirects followed, no cookies.
+pub fn api() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// A POST form found on a page, with the values its inputs carry.
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Form {
+    pub fn has(&self, name: &str) -> bool {
+        self.fields.iter().any(|(n, _)| n == name)
+    }
+
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The form's fields with some replaced or added.
+    pub fn filled(&self, values: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut fields = self.fields.clone();
+        for (name, value) in values {
+            match fields.iter_mut().find(|(n, _)| n == name) {
+                Some(field) => field.1 = value.to_string(),
+                None => fields.push((name.to_string(), value.to_string())),
+            }
+        }
+        fields
+    }
+}
+
+/// Every POST form on an HTML page, in document order.
+pub fn post_forms(html: &str) -> Vec<Form> {
+    let doc = scraper::Html::parse_document(html);
+    let form_sel = scraper::Selector::parse("form").expect("selector");
+    let input_sel = scraper::Selector::parse("input").expect("selector");
+    doc.select(&form_sel)
+        .filter(|f| f.value().attr("method").is_some_and(|m| m.eq_ignore_ascii_case("post")))
+        .map(|f| Form {
+            action: f.value().attr("action").unwrap_or_default().to_string(),
+            fields: f
+                .select(&input_sel)
+                .filter_map(|i| {
+                    let name = i.value().attr("name")?;
+                    Some((name.to_string(), i.value().attr("value").unwrap_or_default().to_string()))
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// A person with a browser: cookies kept, redirects inspected one by one.
+pub struct Browser {
+    pub http: reqwest::Client,
+}
+
+/// Where a browser flow ended up.
+#[derive(Debug)]
+pub enum Landing {
+    /// Redirected to the client: the full callback URL.
+    Client(url::Url),
+    /// A page of the IdP that the script did not know how to answer.
+    Page { status: u16, body: String },
+}
+
+impl Landing {
+    pub fn client(self) -> url::Url {
+        match self {
+            Landing::Client(url) => url,
+            Landing::Page { status, body } => panic!("expected a redirect to the client, got page {status}: {body}"),
+        }
+    }
+
+    pub fn param(&self, name: &str) -> Option<String> {
+        match self {
+            Landing::Client(url) => url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()),
+            Landing::Page { .. } => None,
+        }
+    }
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+        }
+    }
+
+    /// Opens `url` and answers sign-in and consent pages with `user` until
+    /// the IdP sends the browser to `client_prefix` or shows another page.
+    pub async fn run(&self, url: &str, user: Option<(&str, &str)>, client_prefix: &str) -> Landing {
+        let mut response = self.http.get(url).send().await.expect("request");
+        let mut signed_in = false;
+        for _ in 0..10 {
+            let status = response.status().as_u16();
+            if let Some(location) = response.headers().get("location").and_then(|v| v.to_str().ok()) {
+                let location = location.to_string();
+                if location.starts_with(client_prefix) {
+                    return Landing::Client(url::Url::parse(&location).expect("callback URL"));
+                }
+                response = self.http.get(&location).send().await.expect("follow");
+                continue;
+            }
+            let body = response.text().await.expect("body");
+            let forms = post_forms(&body);
+            let Some(form) = forms.first() else { return Landing::Page { status, body } };
+            let fields = if form.has("username") && form.has("password") {
+                // A second sign-in page means the first attempt failed: stop there.
+                let Some((email, password)) = user.filter(|_| !signed_in) else { return Landing::Page { status, body } };
+                signed_in = true;
+                form.filled(&[("username", email), ("password", password)])
+            } else if form.has("decision") {
+                // Consent: the first POST form accepts (SPEC form contract).
+                form.fields.clone()
+            } else if form.action.starts_with(client_prefix) {
+                // response_mode=form_post: what the browser would post to the client.
+                let mut url = url::Url::parse(&form.action).expect("form_post action");
+                url.query_pairs_mut().extend_pairs(form.fields.iter());
+                return Landing::Client(url);
+            } else {
+                return Landing::Page { status, body };
+            };
+            response = self.http.post(&form.action).form(&fields).send().await.expect("post form");
+        }
+        panic!("too many steps in a browser flow")
+    }
+}
+
+// ---- the relying party: openidconnect with Entra's claims ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntraClaims {
+    pub tid: String,
+    pub oid: String,
+    pub user_type: String,
+    pub acct: u8,
+    pub home_tid: String,
+    #[serde(default)]
+    pub idp: Option<String>,
+}
+/// `amr` and `acr` are standard claims: read them with `auth_method_refs()`
+/// and `auth_context_ref()`.
+impl AdditionalClaims for EntraClaims {}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtraMetadata {
+    pub introspection_endpoint: String,
+    pub revocation_endpoint: String,
+    pub end_session_endpoint: String,
+    pub tenant_region_scope: String,
+}
+impl AdditionalProviderMetadata for ExtraMetadata {}
+
+pub type Metadata = ProviderMetadata<
+    ExtraMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+pub type EntraTokenResponse = StandardTokenResponse<
+    IdTokenFields<EntraClaims, EmptyExtraTokenFields, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>,
+    CoreTokenType,
+>;
+
+pub type RpClient = Client<
+    EntraClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    EntraTokenResponse,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointSet,
+    EndpointSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+pub struct Rp {
+    pub client: RpClient,
+    pub metadata: Metadata,
+    pub http: reqwest::Client,
+}
+
+/// One authorization request the RP started.
+pub struct Pending {
+    pub url: String,
+    pub state: CsrfToken,
+    pub nonce: Nonce,
+    pub verifier: Option<PkceCodeVerifier>,
+}
+
+impl Rp {
+    /// Discovers the tenant's issuer (by id, as RPs configure it) and registers as `client_id`.
+    pub async fn discover(server: &TestServer, tenant_id: &str, client_id: &str, secret: Option<&str>) -> Rp {
+        Rp::discover_using(api(), server, tenant_id, client_id, secret).await
+    }
+
+    pub async fn discover_using(
+        http: reqwest::Client,
+        server: &TestServer,
+        tenant_id: &str,
+        client_id: &str,
+        secret: Option<&str>,
+    ) -> Rp {
+        let issuer = IssuerUrl::new(server.issuer(tenant_id)).expect("issuer URL");
+        let metadata = Metadata::discover_async(issuer, &http).await.expect("discovery");
+        let extra = metadata.additional_metadata().clone();
+        let client = Client::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(client_id.to_string()),
+            secret.map(|s| ClientSecret::new(s.to_string())),
+        )
+        .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.to_string()).expect("redirect"))
+        .set_introspection_url(IntrospectionUrl::new(extra.introspection_endpoint).expect("url"))
+        .set_revocation_url(RevocationUrl::new(extra.revocation_endpoint).expect("url"));
+        Rp { client, metadata, http }
+    }
+
+    /// An authorization URL with state, nonce and (if `pkce`) S256 PKCE.
+    pub fn authorize(&self, scopes: &[&str], pkce: bool) -> Pending {
+        let mut request = self.client.authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
+        for scope in scopes {
+            request = request.add_scope(Scope::new(scope.to_string()));
+        }
+        let verifier = if pkce {
+            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+            request = request.set_pkce_challenge(challenge);
+            Some(verifier)
+        } else {
+            None
+        };
+        let (url, state, nonce) = request.url();
+        Pending { url: url.to_string(), state, nonce, verifier }
+    }
+
+    /// Exchanges a code; the crate verifies nothing yet (see `id_claims`).
+    pub async fn exchange(
+        &self,
+        code: &str,
+        verifier: Option<PkceCodeVerifier>,
+    ) -> Result<EntraTokenResponse, String> {
+        let mut request = self
+            .client
+            .exchange_code(openidconnect::AuthorizationCode::new(code.to_string()))
+            .expect("token endpoint known");
+        if let Some(v) = verifier {
+            request = request.set_pkce_verifier(v);
+        }
+        request.request_async(&self.http).await.map_err(|e| describe(&e))
+    }
+}
+
+/// The OAuth error code from a failed openidconnect request, else its message.
+pub fn describe<E: std::error::Error>(e: &E) -> String {
+    format!("{e}: {}", source_chain(e))
+}
+
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut out = String::new();
+    let mut current = e.source();
+    while let Some(s) = current {
+        out.push_str(&s.to_string());
+        out.push_str(" / ");
+        current = s.source();
+    }
+    out
+}
+
+/// Decodes a JWT's payload without verifying it (for claims the RP library already verified).
+pub fn jwt_payload(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON payload")
+}
+
+pub fn jwt_header(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let header = token.split('.').next().expect("JWT has a header");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON header")
+}
+
+/// POST a form to the token endpoint of `tenant` and return (status, JSON).
+pub async fn token_request(server: &TestServer, tenant: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let response = api()
+        .post(server.url(&format!("/{tenant}/oauth2/v2.0/token")))
+        .form(form)
+        .send()
+        .await
+        .expect("token request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}

@@ -1,0 +1,10 @@
+//! One integration-test binary (one link step): every module drives the real
+//! server over HTTP. Add new test files as modules here, not as new binaries.
+
+mod harness;
+
+mod flow;
+mod negatives;
+mod restart;
+mod store;
+mod tls;

@@ -1,0 +1,215 @@
+//! The shared store suite: every backend must pass the same checks.
+//! `suite` takes any `Store`; each backend gets one `#[tokio::test]` below.
+
+use std::sync::Arc;
+
+use b2b_idp::directory::{now, App, Cloud, GrantType, Tenant, User, UserType};
+use b2b_idp::keys::{self, Alg};
+use b2b_idp::protocol::records::{
+    AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, RefreshToken, ResponseMode, Session,
+};
+use b2b_idp::store::{sled::SledStore, Spend, Store, StoreError};
+
+fn tenant(id: &str, name: &str) -> Tenant {
+    Tenant {
+        id: id.into(),
+        name: name.into(),
+        display_name: name.into(),
+        cloud: Cloud::Global,
+        region_scope: "WW".into(),
+        signing_alg: Alg::ES256,
+        created_at: now(),
+    }
+}
+
+fn user(tenant_id: &str, id: &str, email: &str) -> User {
+    User {
+        id: id.into(),
+        tenant_id: tenant_id.into(),
+        email: email.into(),
+        display_name: email.into(),
+        password_hash: None,
+        user_type: UserType::Member,
+        roles: vec![],
+        enabled: true,
+        created_at: now(),
+    }
+}
+
+fn auth() -> Authentication {
+    Authentication { user_id: "u1".into(), auth_time: now(), amr: vec!["pwd".into()], acr: "1".into(), session_id: "s1".into() }
+}
+
+fn code(expires_at: i64) -> AuthCode {
+    AuthCode {
+        tenant_id: "t1".into(),
+        client_id: "c1".into(),
+        redirect_uri: "http://localhost/cb".into(),
+        scopes: vec!["openid".into()],
+        nonce: None,
+        code_challenge: None,
+        auth: auth(),
+        family_id: "f1".into(),
+        expires_at,
+        used: false,
+    }
+}
+
+async fn directory(store: &dyn Store) {
+    store.ping().await.expect("ping");
+    store.put_tenant(&tenant("t1", "one")).await.expect("put tenant");
+    store.put_tenant(&tenant("t2", "two")).await.expect("put tenant");
+    assert_eq!(store.tenant("t1").await.expect("get").map(|t| t.name), Some("one".into()));
+    assert_eq!(store.tenant_by_name("two").await.expect("get").map(|t| t.id), Some("t2".into()));
+    assert!(matches!(store.put_tenant(&tenant("t3", "one")).await, Err(StoreError::Conflict(_))), "names are unique");
+    // Renaming frees the old name.
+    store.put_tenant(&tenant("t2", "deux")).await.expect("rename");
+    assert!(store.tenant_by_name("two").await.expect("get").is_none());
+    assert_eq!(store.tenants().await.expect("list").len(), 2);
+
+    store.create_user(&user("t1", "u1", "alice@one.example")).await.expect("create");
+    store.create_user(&user("t2", "u9", "alice@one.example")).await.expect("same email, other tenant");
+    assert!(matches!(store.create_user(&user("t1", "u2", "alice@one.example")).await, Err(StoreError::Conflict(_))));
+    let found = store.user_by_email("t1", "ALICE@one.example").await.expect("by email").expect("found");
+    assert_eq!(found.id, "u1");
+    let mut changed = found.clone();
+    changed.enabled = false;
+    store.update_user(&changed).await.expect("update");
+    assert!(!store.user("t1", "u1").await.expect("get").expect("found").enabled);
+    assert_eq!(store.users("t1").await.expect("list").len(), 1, "users are listed per tenant");
+    assert!(store.delete_user("t1", "u1").await.expect("delete"));
+    assert!(!store.delete_user("t1", "u1").await.expect("delete again"));
+    assert!(store.user_by_email("t1", "alice@one.example").await.expect("by email").is_none());
+    store.create_user(&user("t1", "u3", "alice@one.example")).await.expect("email free again");
+
+    let app = App {
+        tenant_id: "t1".into(),
+        client_id: "c1".into(),
+        display_name: "C1".into(),
+        secret_hash: None,
+        redirect_uris: vec!["http://localhost/cb".into()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec![GrantType::AuthorizationCode],
+        signing_alg: None,
+        identifier_uri: None,
+        api_permissions: Default::default(),
+        require_consent: false,
+    };
+    store.put_app(&app).await.expect("put app");
+    assert_eq!(store.app("t1", "c1").await.expect("get"), Some(app.clone()));
+    assert!(store.app("t2", "c1").await.expect("get").is_none(), "apps are per tenant");
+    assert_eq!(store.apps("t1").await.expect("list"), vec![app]);
+
+    let key = keys::generate("t1", Alg::ES256).expect("key");
+    store.put_key(&key).await.expect("put key");
+    assert_eq!(store.keys("t1").await.expect("keys"), vec![key]);
+    assert!(store.keys("t2").await.expect("keys").is_empty());
+
+    let first = store.secret_or_insert("hmac", b"first").await.expect("secret");
+    let second = store.secret_or_insert("hmac", b"second").await.expect("secret");
+    assert_eq!((first.as_slice(), second.as_slice()), (&b"first"[..], &b"first"[..]), "the first writer wins");
+}
+
+async fn grants(store: Arc<dyn Store>) {
+    let req = AuthRequest {
+        id: "r1".into(),
+        tenant_id: "t1".into(),
+        client_id: "c1".into(),
+        redirect_uri: "http://localhost/cb".into(),
+        response_mode: ResponseMode::Query,
+        scopes: vec!["openid".into()],
+        state: Some("st".into()),
+        nonce: None,
+        code_challenge: None,
+        prompt_none: false,
+        prompt_login: false,
+        prompt_consent: false,
+        max_age: None,
+        login_hint: None,
+        expires_at: now() + 60,
+    };
+    store.put_auth_request(&req).await.expect("put");
+    assert_eq!(store.auth_request("r1").await.expect("get"), Some(req));
+    store.delete_auth_request("r1").await.expect("delete");
+    assert!(store.auth_request("r1").await.expect("get").is_none());
+
+    // A code is spent exactly once, even by concurrent callers.
+    store.put_code("h1", &code(now() + 60)).await.expect("put code");
+    let spends = (0..16).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.spend_code("h1").await.expect("spend") })
+    });
+    let mut fresh = 0;
+    for spend in spends {
+        match spend.await.expect("task") {
+            Spend::Fresh(c) => {
+                assert!(c.used);
+                fresh += 1
+            }
+            Spend::Replayed(c) => assert_eq!(c.family_id, "f1"),
+            Spend::Missing => panic!("the code exists"),
+        }
+    }
+    assert_eq!(fresh, 1);
+    assert_eq!(store.spend_code("nope").await.expect("spend"), Spend::Missing);
+
+    let family = RefreshFamily { id: "f1".into(), tenant_id: "t1".into(), client_id: "c1".into(), user_id: "u1".into(), revoked: false, expires_at: now() + 600 };
+    store.put_family(&family).await.expect("family");
+    let token = RefreshToken {
+        tenant_id: "t1".into(),
+        client_id: "c1".into(),
+        family_id: "f1".into(),
+        scopes: vec!["openid".into()],
+        auth: auth(),
+        issued_at: now(),
+        expires_at: now() + 600,
+        used: false,
+    };
+    store.put_refresh("rt1", &token).await.expect("refresh");
+    assert_eq!(store.refresh("rt1").await.expect("get"), Some(token.clone()));
+    assert!(matches!(store.spend_refresh("rt1").await.expect("spend"), Spend::Fresh(_)));
+    assert!(matches!(store.spend_refresh("rt1").await.expect("spend"), Spend::Replayed(_)));
+    store.revoke_family("f1").await.expect("revoke");
+    assert!(store.family("f1").await.expect("get").expect("family").revoked);
+    store.revoke_family("no-such-family").await.expect("revoking nothing is fine");
+
+    let session = Session { id: "s1".into(), tenant_id: "t1".into(), user_id: "u1".into(), auth_time: now(), amr: vec!["pwd".into()], acr: "1".into(), expires_at: now() + 60 };
+    store.put_session(&session).await.expect("session");
+    assert_eq!(store.session("s1").await.expect("get"), Some(session));
+    store.delete_session("s1").await.expect("delete");
+    assert!(store.session("s1").await.expect("get").is_none());
+
+    let consent = Consent { tenant_id: "t1".into(), user_id: "u1".into(), client_id: "c1".into(), scopes: vec!["openid".into()] };
+    store.put_consent(&consent).await.expect("consent");
+    assert_eq!(store.consent("t1", "u1", "c1").await.expect("get"), Some(consent));
+    assert!(store.consent("t1", "u1", "c2").await.expect("get").is_none());
+
+    store.revoke_jti("j1", now() + 60).await.expect("revoke jti");
+    assert!(store.jti_revoked("j1").await.expect("check"));
+    assert!(!store.jti_revoked("j2").await.expect("check"));
+
+    // Purging removes what expired and keeps the rest.
+    store.put_code("old", &code(now() - 10)).await.expect("put");
+    store.put_code("new", &code(now() + 600)).await.expect("put");
+    store.revoke_jti("old-jti", now() - 10).await.expect("put");
+    let purged = store.purge_expired(now()).await.expect("purge");
+    assert!(purged >= 2, "purged {purged}");
+    assert_eq!(store.spend_code("old").await.expect("spend"), Spend::Missing);
+    assert!(matches!(store.spend_code("new").await.expect("spend"), Spend::Fresh(_)));
+    assert!(!store.jti_revoked("old-jti").await.expect("check"));
+    assert!(store.jti_revoked("j1").await.expect("check"));
+}
+
+/// Everything a backend must do.
+pub async fn suite(store: Arc<dyn Store>) {
+    directory(store.as_ref()).await;
+    grants(store.clone()).await;
+    store.flush().await.expect("flush");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sled_backend() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.path().join("db")).expect("open"));
+    suite(store).await;
+}

@@ -1,0 +1,48 @@
+//! The rustls listener: HTTPS end to end with a certificate made in the test.
+
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_https_with_host_prefixed_secure_cookies() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("self-signed cert");
+    let certs = tempfile::tempdir().expect("dir");
+    let (cert_path, key_path) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).expect("write key");
+
+    let server = TestServer::start_with(|c| {
+        let port = url::Url::parse(&c.server.public_base_url).expect("url").port().expect("port");
+        c.server.public_base_url = format!("https://localhost:{port}");
+        c.server.tls_cert = Some(cert_path.clone());
+        c.server.tls_key = Some(key_path.clone());
+    })
+    .await;
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).expect("cert"))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    let base = server.base.clone();
+    // Plain HTTP is not spoken on the TLS port.
+    assert!(api().get(base.replace("https://localhost", "http://127.0.0.1") + "/healthz").send().await.is_err());
+
+    let rp = Rp::discover_using(trusting.clone(), &server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    assert!(rp.metadata.issuer().as_str().starts_with("https://localhost:"));
+    let page = trusting.get(&rp.authorize(&[], true).url).send().await.expect("authorize over TLS");
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.headers().contains_key("strict-transport-security"));
+    let cookie = page.headers()["set-cookie"].to_str().expect("cookie").to_string();
+    assert!(cookie.starts_with("__Host-b2b_browser="), "{cookie}");
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+
+    let response = trusting
+        .post(format!("{base}/contoso/oauth2/v2.0/token"))
+        .basic_auth(ADMIN_CLI, Some(ADMIN_CLI_SECRET))
+        .form(&[("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")])
+        .send()
+        .await
+        .expect("token over TLS");
+    assert_eq!(response.status().as_u16(), 200);
+    server.stop().await;
+}
