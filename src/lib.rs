@@ -7,6 +7,7 @@
 //! - `keys`: per-tenant signing keys and JWKS
 //! - `store`: the storage trait and its backends
 //! - `config`, `error`, `idp` (shared context), `server` (start-up)
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod config;
 pub mod directory;

@@ -1,4 +1,5 @@
 //! The `b2b-idp` command line (SPEC "Command line").
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::BufRead;
 use std::path::PathBuf;

@@ -82,7 +82,7 @@ impl From<Error> for Rejection {
 #[derive(Debug)]
 pub enum Outcome {
     SignIn(AuthRequest),
-    Consent { request: AuthRequest, app: App, user: User },
+    Consent { request: AuthRequest, app: Box<App>, user: Box<User> },
     Respond(ClientResponse),
 }
 
@@ -229,7 +229,7 @@ pub async fn proceed(
             )));
         }
         idp.store.put_auth_request(&req).await?;
-        return Ok(Outcome::Consent { request: req, app, user });
+        return Ok(Outcome::Consent { request: req, app: Box::new(app), user: Box::new(user) });
     }
     issue_code(idp, tenant, &req, &session).await.map(Outcome::Respond)
 }

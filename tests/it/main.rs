@@ -4,6 +4,7 @@
 mod harness;
 
 mod flow;
+mod keys;
 mod negatives;
 mod restart;
 mod store;
