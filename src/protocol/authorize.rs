@@ -209,24 +209,20 @@ pub async fn proceed(
     let signed_in = active.filter(|(s, _)| {
         !req.prompt_login && req.max_age.is_none_or(|max| now() - s.auth_time <= max)
     });
+    // A page is needed: prompt=none refuses; otherwise the request waits in the store.
+    let refuse = |req: &AuthRequest, code: OAuthCode, why: &str| {
+        Outcome::Respond(ClientResponse::error(req, &issuer, OAuthError::new(code, why)))
+    };
     let Some((session, user)) = signed_in else {
         if !interactive {
-            return Ok(Outcome::Respond(ClientResponse::error(
-                &req,
-                &issuer,
-                OAuthError::new(OAuthCode::LoginRequired, "the user is not signed in"),
-            )));
+            return Ok(refuse(&req, OAuthCode::LoginRequired, "the user is not signed in"));
         }
         idp.store.put_auth_request(&req).await?;
         return Ok(Outcome::SignIn(req));
     };
     if needs_consent(idp, &req, &app, &user).await? {
         if !interactive {
-            return Ok(Outcome::Respond(ClientResponse::error(
-                &req,
-                &issuer,
-                OAuthError::new(OAuthCode::ConsentRequired, "the user has not consented to this application"),
-            )));
+            return Ok(refuse(&req, OAuthCode::ConsentRequired, "the user has not consented to this application"));
         }
         idp.store.put_auth_request(&req).await?;
         return Ok(Outcome::Consent { request: req, app: Box::new(app), user: Box::new(user) });

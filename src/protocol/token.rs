@@ -153,14 +153,28 @@ async fn client_credentials(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
             .into())
         }
     };
-    let roles = app.api_permissions.get(&resource).cloned().unwrap_or_default();
+    let mut claims = access_claims(idp, tenant, app, resource.clone(), "app");
+    claims.roles = app.api_permissions.get(&resource).cloned().unwrap_or_default();
+    let access_token = idp.keys.sign(&tenant.id, alg(tenant, app), "at+jwt", &claims).await?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: idp.config.tokens.access_token_ttl,
+        scope: requested.scopes.join(" "),
+        id_token: None,
+        refresh_token: None,
+    })
+}
+
+/// What every access token says (RFC 9068 + Entra's `azp`, `tid`, `ver`,
+/// `idtyp`); callers add the subject, scopes and roles.
+fn access_claims(idp: &Idp, tenant: &Tenant, app: &App, aud: String, idtyp: &str) -> AccessClaims {
     let issued_at = now();
-    let ttl = idp.config.tokens.access_token_ttl;
-    let claims = AccessClaims {
+    AccessClaims {
         iss: idp.issuer(tenant),
         sub: app.client_id.clone(),
-        aud: resource,
-        exp: issued_at + ttl,
+        aud,
+        exp: issued_at + idp.config.tokens.access_token_ttl,
         iat: issued_at,
         nbf: issued_at,
         jti: uuid::Uuid::new_v4().to_string(),
@@ -168,21 +182,12 @@ async fn client_credentials(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
         azp: app.client_id.clone(),
         tid: tenant.id.clone(),
         ver: "2.0".into(),
-        idtyp: "app".into(),
+        idtyp: idtyp.into(),
         scope: None,
         scp: None,
-        roles,
+        roles: vec![],
         user: None,
-    };
-    let access_token = idp.keys.sign(&tenant.id, alg(tenant, app), "at+jwt", &claims).await?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: ttl,
-        scope: requested.scopes.join(" "),
-        id_token: None,
-        refresh_token: None,
-    })
+    }
 }
 
 fn alg(tenant: &Tenant, app: &App) -> Alg {
@@ -214,36 +219,23 @@ async fn issue(
     family: Option<&RefreshFamily>,
 ) -> Result<TokenResponse> {
     let t = &idp.config.tokens;
-    let issued_at = now();
-    let issuer = idp.issuer(tenant);
     let alg = alg(tenant, app);
     let user_claims = UserClaims::new(user, auth, requested.has("profile"), requested.has("email"));
-    let roles = match requested.resource.as_deref() {
-        Some(ADMIN_RESOURCE) => user.roles.clone(),
-        _ => vec![],
-    };
-    let access = AccessClaims {
-        iss: issuer.clone(),
-        sub: user.id.clone(),
-        aud: requested.resource.clone().unwrap_or_else(|| app.client_id.clone()),
-        exp: issued_at + t.access_token_ttl,
-        iat: issued_at,
-        nbf: issued_at,
-        jti: uuid::Uuid::new_v4().to_string(),
-        client_id: app.client_id.clone(),
-        azp: app.client_id.clone(),
-        tid: tenant.id.clone(),
-        ver: "2.0".into(),
-        idtyp: "user".into(),
-        scope: Some(requested.scopes.join(" ")),
-        scp: requested.resource.as_ref().map(|_| requested.permissions().join(" ")),
-        roles,
-        user: Some(user_claims.clone()),
-    };
+    let aud = requested.resource.clone().unwrap_or_else(|| app.client_id.clone());
+    let mut access = access_claims(idp, tenant, app, aud, "user");
+    access.sub = user.id.clone();
+    access.scope = Some(requested.scopes.join(" "));
+    access.scp = requested.resource.as_ref().map(|_| requested.permissions().join(" "));
+    if requested.resource.as_deref() == Some(ADMIN_RESOURCE) {
+        // The admin API acts with the person's directory roles (SPEC).
+        access.roles = user.roles.clone();
+    }
+    access.user = Some(user_claims.clone());
     let access_token = idp.keys.sign(&tenant.id, alg, "at+jwt", &access).await?;
+    let issued_at = access.iat;
     let id_token = if requested.has("openid") {
         let id = IdClaims {
-            iss: issuer,
+            iss: access.iss.clone(),
             sub: user.id.clone(),
             aud: app.client_id.clone(),
             exp: issued_at + t.id_token_ttl,
