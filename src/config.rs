@@ -71,11 +71,13 @@ pub struct StoreConfig {
     pub path: PathBuf,
     /// `postgres://…`; takes precedence over `path` when set.
     pub url: Option<Secret>,
+    /// Connections per instance in the PostgreSQL pool.
+    pub max_connections: usize,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { path: "data".into(), url: None }
+        Self { path: "data".into(), url: None, max_connections: 16 }
     }
 }
 

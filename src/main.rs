@@ -160,7 +160,7 @@ fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
 
 /// The store and context for one-shot admin commands (no config seeding).
 async fn open(config: Config) -> anyhow::Result<Idp> {
-    let store = store::open(&config.store)?;
+    let store = store::open(&config.store).await?;
     Ok(Idp::new(config, store).await?)
 }
 

@@ -15,7 +15,7 @@ use crate::{store, web as routes};
 
 /// Opens the store and applies the configured tenants.
 pub async fn prepare(config: Config) -> anyhow::Result<Arc<Idp>> {
-    let store = store::open(&config.store).context("opening the store")?;
+    let store = store::open(&config.store).await.context("opening the store")?;
     let idp = Idp::new(config, store).await.context("initialising")?;
     seed::apply(&idp, &idp.config.tenants).await.context("applying configured tenants")?;
     Ok(Arc::new(idp))

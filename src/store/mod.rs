@@ -6,6 +6,7 @@
 //! atomic (spending a code or a refresh token) are single calls here, so each
 //! backend can make them atomic its own way.
 
+pub mod postgres;
 pub mod sled;
 
 use async_trait::async_trait;
@@ -139,12 +140,10 @@ pub trait Store: DirectoryStore + GrantStore {
     fn backend_name(&self) -> &'static str;
 }
 
-/// Opens the configured backend.
-pub fn open(config: &crate::config::StoreConfig) -> StoreResult<std::sync::Arc<dyn Store>> {
+/// Opens the configured backend: PostgreSQL when `store.url` is set, else sled.
+pub async fn open(config: &crate::config::StoreConfig) -> StoreResult<std::sync::Arc<dyn Store>> {
     match config.url.as_ref().map(|u| u.expose()).filter(|u| !u.is_empty()) {
-        Some(_) => Err(StoreError::Backend(
-            "store.url (PostgreSQL) is not supported by this build yet; unset it to use sled".into(),
-        )),
+        Some(url) => Ok(std::sync::Arc::new(postgres::PgStore::connect(url, config.max_connections).await?)),
         None => Ok(std::sync::Arc::new(sled::SledStore::open(&config.path)?)),
     }
 }

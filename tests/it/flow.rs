@@ -8,9 +8,8 @@ use openidconnect::{
 
 use crate::harness::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn member_code_flow_end_to_end() {
-    let server = TestServer::start().await;
+async fn member_code_flow_end_to_end(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     assert_eq!(rp.metadata.issuer().as_str(), server.issuer(CONTOSO_ID));
     assert_eq!(rp.metadata.additional_metadata().tenant_region_scope, "WW");
@@ -115,9 +114,8 @@ async fn member_code_flow_end_to_end() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn public_client_uses_pkce_without_secret() {
-    let server = TestServer::start().await;
+async fn public_client_uses_pkce_without_secret(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_SPA, None).await;
     let pending = rp.authorize(&["offline_access"], true);
     let code = Browser::new().run(&pending.url, Some(CONTOSO_ADMIN), REDIRECT_URI).await.param("code").expect("code");
@@ -127,9 +125,8 @@ async fn public_client_uses_pkce_without_secret() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tenants_by_name_or_id_jwks_and_single_sign_on() {
-    let server = TestServer::start().await;
+async fn tenants_by_name_or_id_jwks_and_single_sign_on(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let http = api();
     for tenant in [CONTOSO, CONTOSO_ID] {
         let doc: serde_json::Value = http
@@ -167,9 +164,8 @@ async fn tenants_by_name_or_id_jwks_and_single_sign_on() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn prompt_max_age_consent_form_post_and_logout() {
-    let server = TestServer::start().await;
+async fn prompt_max_age_consent_form_post_and_logout(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let browser = Browser::new();
 
@@ -243,9 +239,8 @@ async fn prompt_max_age_consent_form_post_and_logout() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_credentials_for_the_admin_api() {
-    let server = TestServer::start().await;
+async fn client_credentials_for_the_admin_api(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (status, body) = token_request(
         &server,
         CONTOSO,
@@ -280,3 +275,11 @@ async fn client_credentials_for_the_admin_api() {
     assert_eq!(jwt_payload(body["access_token"].as_str().expect("token"))["aud"], "api://demo-app");
     server.stop().await;
 }
+
+on_both_backends!(
+    member_code_flow_end_to_end,
+    public_client_uses_pkce_without_secret,
+    tenants_by_name_or_id_jwks_and_single_sign_on,
+    prompt_max_age_consent_form_post_and_logout,
+    client_credentials_for_the_admin_api,
+);

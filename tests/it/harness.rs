@@ -52,28 +52,87 @@ pub fn demo_config(dir: &Path, base: &str) -> Config {
     config
 }
 
+/// Which store a test server runs on; server tests run on each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sled,
+    Postgres,
+}
+
+/// Generates a `sled` and a `postgres` test for each `async fn name(backend: Backend)`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sled() {
+                super::$name($crate::harness::Backend::Sled).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::harness::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_backends;
+
+/// The test database: `B2B_IDP_TEST_PG`, or the machine's PostgreSQL.
+pub fn pg_base_url() -> String {
+    std::env::var("B2B_IDP_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+async fn pg_admin() -> tokio_postgres::Client {
+    let url = pg_base_url();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} (set B2B_IDP_TEST_PG): {e}"));
+    tokio::spawn(connection);
+    client
+}
+
+/// A fresh schema for one test, so tests run in parallel on one database.
+/// Returns the store URL (search_path set) and the schema name.
+pub async fn pg_schema_url() -> (String, String) {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    pg_admin().await.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
+    let base = pg_base_url();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    (format!("{base}{separator}options=-c%20search_path%3D{schema}"), schema)
+}
+
+pub async fn drop_pg_schema(schema: &str) {
+    pg_admin().await.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop schema");
+}
+
 pub struct TestServer {
     pub base: String,
     pub running: Option<Running>,
     /// Holds the data dir for the server's lifetime.
     pub _dir: tempfile::TempDir,
+    pub pg_schema: Option<String>,
 }
 
 impl TestServer {
-    pub async fn start() -> TestServer {
-        TestServer::start_with(|_| {}).await
+    pub async fn start(backend: Backend) -> TestServer {
+        TestServer::start_with(backend, |_| {}).await
     }
 
-    /// Starts with the demo config, adjusted by `tweak`.
-    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    /// Starts with the demo config on `backend`, adjusted by `tweak`.
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let mut config = demo_config(dir.path(), &base);
+        let mut pg_schema = None;
+        if backend == Backend::Postgres {
+            let (url, schema) = pg_schema_url().await;
+            config.store.url = Some(b2b_idp::config::Secret(url));
+            pg_schema = Some(schema);
+        }
         tweak(&mut config);
         let base = config.server.public_base_url.clone();
         let running = server::start(config, Some(listener)).await.expect("server starts");
-        TestServer { base, running: Some(running), _dir: dir }
+        TestServer { base, running: Some(running), _dir: dir, pg_schema }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -87,6 +146,9 @@ impl TestServer {
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await.expect("clean stop");
+        }
+        if let Some(schema) = self.pg_schema.take() {
+            drop_pg_schema(&schema).await;
         }
     }
 }

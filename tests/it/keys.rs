@@ -8,9 +8,8 @@ use openidconnect::TokenResponse;
 
 use crate::harness::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_app_can_ask_for_rs256() {
-    let server = TestServer::start_with(|c| {
+async fn an_app_can_ask_for_rs256(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| {
         let spa = c.tenants[0].apps.iter_mut().find(|a| a.client_id == DEMO_SPA).expect("demo-spa");
         spa.signing_alg = Some(Alg::RS256);
     })
@@ -36,13 +35,12 @@ async fn an_app_can_ask_for_rs256() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn operator_supplied_pem_key_signs_the_tokens() {
+async fn operator_supplied_pem_key_signs_the_tokens(backend: Backend) {
     let key = rcgen::KeyPair::generate().expect("P-256 key");
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("contoso.pem");
     std::fs::write(&path, key.serialize_pem()).expect("write pem");
-    let server = TestServer::start_with(|c| c.tenants[0].signing_key_file = Some(path.clone())).await;
+    let server = TestServer::start_with(backend, |c| c.tenants[0].signing_key_file = Some(path.clone())).await;
 
     let jwks: serde_json::Value = api().get(server.url("/contoso/discovery/v2.0/keys")).send().await.expect("jwks").json().await.expect("json");
     let published = &jwks["keys"].as_array().expect("keys")[..];
@@ -70,3 +68,8 @@ async fn unreadable_key_file_stops_start_up_with_a_clear_error() {
     };
     assert!(error.contains("broken.pem"), "{error}");
 }
+
+on_both_backends!(
+    an_app_can_ask_for_rs256,
+    operator_supplied_pem_key_signs_the_tokens,
+);

@@ -22,9 +22,8 @@ fn code_form<'a>(code: &'a str, verifier: &'a str) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_password_and_unknown_user_read_the_same() {
-    let server = TestServer::start().await;
+async fn wrong_password_and_unknown_user_read_the_same(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     for user in [(ALICE.0, "not-her-password"), ("nobody@contoso.example", "whatever")] {
         let landing = Browser::new().run(&rp.authorize(&[], true).url, Some(user), REDIRECT_URI).await;
@@ -44,9 +43,8 @@ async fn wrong_password_and_unknown_user_read_the_same() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn untrusted_client_or_redirect_uri_never_redirects() {
-    let server = TestServer::start().await;
+async fn untrusted_client_or_redirect_uri_never_redirects(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let good = rp.authorize(&[], true).url;
     let cases = [
@@ -64,9 +62,8 @@ async fn untrusted_client_or_redirect_uri_never_redirects() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pkce_rules() {
-    let server = TestServer::start().await;
+async fn pkce_rules(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let spa = Rp::discover(&server, CONTOSO_ID, DEMO_SPA, None).await;
     // A public client without PKCE: invalid_request, sent back to the (registered) client.
     let landing = Browser::new().run(&spa.authorize(&[], false).url, Some(ALICE), REDIRECT_URI).await;
@@ -89,9 +86,8 @@ async fn pkce_rules() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn code_reuse_revokes_what_the_code_gave() {
-    let server = TestServer::start().await;
+async fn code_reuse_revokes_what_the_code_gave(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let (code, pending) = signed_in_code(&rp, &["offline_access"]).await;
     let verifier = pending.verifier.expect("pkce").secret().clone();
@@ -111,9 +107,8 @@ async fn code_reuse_revokes_what_the_code_gave() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_redemption_of_one_code_has_one_winner() {
-    let server = TestServer::start().await;
+async fn concurrent_redemption_of_one_code_has_one_winner(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let (code, pending) = signed_in_code(&rp, &[]).await;
     let verifier = pending.verifier.expect("pkce").secret().clone();
@@ -132,9 +127,8 @@ async fn concurrent_redemption_of_one_code_has_one_winner() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expired_code_is_refused() {
-    let server = TestServer::start_with(|c| c.tokens.code_ttl = 1).await;
+async fn expired_code_is_refused(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| c.tokens.code_ttl = 1).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let (code, pending) = signed_in_code(&rp, &[]).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
@@ -145,9 +139,8 @@ async fn expired_code_is_refused() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refresh_token_reuse_revokes_the_family() {
-    let server = TestServer::start().await;
+async fn refresh_token_reuse_revokes_the_family(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let (code, pending) = signed_in_code(&rp, &["offline_access"]).await;
     let tokens = rp.exchange(&code, pending.verifier).await.expect("tokens");
@@ -188,9 +181,8 @@ async fn refresh_token_reuse_revokes_the_family() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_authentication_failures() {
-    let server = TestServer::start().await;
+async fn client_authentication_failures(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let cc = |id: &'static str, secret: &'static str| {
         vec![("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default"), ("client_id", id), ("client_secret", secret)]
     };
@@ -225,9 +217,8 @@ async fn client_authentication_failures() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_tenant_is_a_json_404() {
-    let server = TestServer::start().await;
+async fn unknown_tenant_is_a_json_404(backend: Backend) {
+    let server = TestServer::start(backend).await;
     for path in [
         "/nowhere/v2.0/.well-known/openid-configuration",
         "/nowhere/discovery/v2.0/keys",
@@ -243,9 +234,8 @@ async fn unknown_tenant_is_a_json_404() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tokens_do_not_cross_tenants() {
-    let server = TestServer::start().await;
+async fn tokens_do_not_cross_tenants(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let form = |secret| {
         vec![("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default"), ("client_id", ADMIN_CLI), ("client_secret", secret)]
     };
@@ -271,9 +261,8 @@ async fn tokens_do_not_cross_tenants() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_or_missing_csrf_token_is_refused() {
-    let server = TestServer::start().await;
+async fn forged_or_missing_csrf_token_is_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let browser = Browser::new();
     let page = browser.http.get(&rp.authorize(&[], true).url).send().await.expect("authorize");
@@ -293,3 +282,17 @@ async fn forged_or_missing_csrf_token_is_refused() {
     assert_eq!(response.status().as_u16(), 302);
     server.stop().await;
 }
+
+on_both_backends!(
+    wrong_password_and_unknown_user_read_the_same,
+    untrusted_client_or_redirect_uri_never_redirects,
+    pkce_rules,
+    code_reuse_revokes_what_the_code_gave,
+    concurrent_redemption_of_one_code_has_one_winner,
+    expired_code_is_refused,
+    refresh_token_reuse_revokes_the_family,
+    client_authentication_failures,
+    unknown_tenant_is_a_json_404,
+    tokens_do_not_cross_tenants,
+    forged_or_missing_csrf_token_is_refused,
+);

@@ -55,7 +55,7 @@ fn free_port() -> u16 {
 async fn tokens_survive_restart_and_key_rotation() {
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port();
-    let server = TestServer { base: format!("http://127.0.0.1:{port}"), running: None, _dir: tempfile::tempdir().expect("dir") };
+    let server = TestServer { base: format!("http://127.0.0.1:{port}"), running: None, _dir: tempfile::tempdir().expect("dir"), pg_schema: None };
 
     let child = serve(dir.path(), port).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;

@@ -8,7 +8,9 @@ use b2b_idp::keys::{self, Alg};
 use b2b_idp::protocol::records::{
     AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, RefreshToken, ResponseMode, Session,
 };
-use b2b_idp::store::{sled::SledStore, Spend, Store, StoreError};
+use b2b_idp::store::{postgres::PgStore, sled::SledStore, Spend, Store, StoreError};
+
+use crate::harness::{drop_pg_schema, pg_schema_url};
 
 fn tenant(id: &str, name: &str) -> Tenant {
     Tenant {
@@ -212,4 +214,14 @@ async fn sled_backend() {
     let dir = tempfile::tempdir().expect("dir");
     let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.path().join("db")).expect("open"));
     suite(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_backend() {
+    let (url, schema) = pg_schema_url().await;
+    let store: Arc<dyn Store> = Arc::new(PgStore::connect(&url, 4).await.expect("connect"));
+    suite(store).await;
+    // Migrations are idempotent: a second instance on the same schema starts cleanly.
+    PgStore::connect(&url, 4).await.expect("second instance");
+    drop_pg_schema(&schema).await;
 }

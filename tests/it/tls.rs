@@ -2,15 +2,14 @@
 
 use crate::harness::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serves_https_with_host_prefixed_secure_cookies() {
+async fn serves_https_with_host_prefixed_secure_cookies(backend: Backend) {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("self-signed cert");
     let certs = tempfile::tempdir().expect("dir");
     let (cert_path, key_path) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
     std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
     std::fs::write(&key_path, cert.key_pair.serialize_pem()).expect("write key");
 
-    let server = TestServer::start_with(|c| {
+    let server = TestServer::start_with(backend, |c| {
         let port = url::Url::parse(&c.server.public_base_url).expect("url").port().expect("port");
         c.server.public_base_url = format!("https://localhost:{port}");
         c.server.tls_cert = Some(cert_path.clone());
@@ -46,3 +45,7 @@ async fn serves_https_with_host_prefixed_secure_cookies() {
     assert_eq!(response.status().as_u16(), 200);
     server.stop().await;
 }
+
+on_both_backends!(
+    serves_https_with_host_prefixed_secure_cookies,
+);

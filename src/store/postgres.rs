@@ -1,0 +1,399 @@
+//! The scale-out store: PostgreSQL, shared by any number of instances.
+//!
+//! Each record kind is a table with its key columns, the columns queries
+//! filter on, and the record itself as JSONB. Spending a single-use record
+//! is one conditional `UPDATE … WHERE NOT used RETURNING`, so exactly one
+//! of any number of concurrent callers, on any instance, wins.
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::{NoTls, Row};
+
+use super::{DirectoryStore, GrantStore, Spend, Store, StoreError, StoreResult};
+use crate::directory::{App, Tenant, User};
+use crate::keys::StoredKey;
+use crate::protocol::records::{
+    AuthCode, AuthRequest, Consent, RefreshFamily, RefreshToken, Session,
+};
+
+/// Versioned schema changes, applied once each, in order, on start.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    r#"
+    CREATE TABLE tenants (id text PRIMARY KEY, name text NOT NULL UNIQUE, data jsonb NOT NULL);
+    CREATE TABLE users (tenant_id text NOT NULL, id text NOT NULL, email text NOT NULL, data jsonb NOT NULL,
+                        PRIMARY KEY (tenant_id, id), UNIQUE (tenant_id, email));
+    CREATE TABLE apps (tenant_id text NOT NULL, client_id text NOT NULL, data jsonb NOT NULL,
+                       PRIMARY KEY (tenant_id, client_id));
+    CREATE TABLE signing_keys (tenant_id text NOT NULL, kid text NOT NULL, data jsonb NOT NULL,
+                               PRIMARY KEY (tenant_id, kid));
+    CREATE TABLE secrets (name text PRIMARY KEY, value bytea NOT NULL);
+    CREATE TABLE auth_requests (id text PRIMARY KEY, expires_at bigint NOT NULL, data jsonb NOT NULL);
+    CREATE TABLE codes (hash text PRIMARY KEY, expires_at bigint NOT NULL, used boolean NOT NULL, data jsonb NOT NULL);
+    CREATE TABLE refresh_families (id text PRIMARY KEY, expires_at bigint NOT NULL, data jsonb NOT NULL);
+    CREATE TABLE refresh_tokens (hash text PRIMARY KEY, expires_at bigint NOT NULL, used boolean NOT NULL, data jsonb NOT NULL);
+    CREATE TABLE sessions (id text PRIMARY KEY, expires_at bigint NOT NULL, data jsonb NOT NULL);
+    CREATE TABLE consents (tenant_id text NOT NULL, user_id text NOT NULL, client_id text NOT NULL, data jsonb NOT NULL,
+                           PRIMARY KEY (tenant_id, user_id, client_id));
+    CREATE TABLE revoked_jti (jti text PRIMARY KEY, expires_at bigint NOT NULL);
+    "#,
+)];
+
+/// Serialises concurrent migrations of instances starting together.
+const MIGRATION_LOCK: i64 = 0x6232_6269_6470;
+
+pub struct PgStore {
+    pool: Pool,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn db(e: tokio_postgres::Error) -> StoreError {
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        return StoreError::Conflict(e.as_db_error().and_then(|d| d.constraint()).unwrap_or("record").to_string());
+    }
+    backend(e)
+}
+
+fn record<T: DeserializeOwned>(row: &Row) -> StoreResult<T> {
+    row.try_get::<_, Json<T>>("data").map(|j| j.0).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn records<T: DeserializeOwned>(rows: Vec<Row>) -> StoreResult<Vec<T>> {
+    rows.iter().map(record).collect()
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, max_connections: usize) -> StoreResult<PgStore> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| backend(format!("store.url: {e}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(max_connections.max(1)).build().map_err(backend)?;
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(|e| backend(format!("PostgreSQL unreachable: {e}")))
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(db)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await
+        .map_err(db)?;
+        let applied: Vec<i32> =
+            tx.query("SELECT version FROM schema_migrations", &[]).await.map_err(db)?.iter().map(|r| r.get(0)).collect();
+        for (version, sql) in MIGRATIONS {
+            if !applied.contains(version) {
+                tx.batch_execute(sql).await.map_err(db)?;
+                tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version]).await.map_err(db)?;
+                tracing::info!(version, "applied store migration");
+            }
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        self.client().await?.execute(sql, params).await.map_err(db)
+    }
+
+    async fn one<T: DeserializeOwned>(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<T>> {
+        match self.client().await?.query_opt(sql, params).await.map_err(db)? {
+            Some(row) => record(&row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn all<T: DeserializeOwned>(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<T>> {
+        records(self.client().await?.query(sql, params).await.map_err(db)?)
+    }
+
+    /// Marks a code or refresh token used; `table` is one of ours, never input.
+    async fn spend<T: DeserializeOwned>(&self, table: &str, hash: &str) -> StoreResult<Spend<T>> {
+        let client = self.client().await?;
+        let spent = client
+            .query_opt(
+                &format!(
+                    "UPDATE {table} SET used = true, data = jsonb_set(data, '{{used}}', 'true') \
+                     WHERE hash = $1 AND NOT used RETURNING data"
+                ),
+                &[&hash],
+            )
+            .await
+            .map_err(db)?;
+        if let Some(row) = spent {
+            return Ok(Spend::Fresh(record(&row)?));
+        }
+        match client.query_opt(&format!("SELECT data FROM {table} WHERE hash = $1"), &[&hash]).await.map_err(db)? {
+            Some(row) => Ok(Spend::Replayed(record(&row)?)),
+            None => Ok(Spend::Missing),
+        }
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> Json<&T> {
+    Json(value)
+}
+
+#[async_trait]
+impl DirectoryStore for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.client().await?.simple_query("SELECT 1").await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn flush(&self) -> StoreResult<()> {
+        Ok(()) // every statement is durable when it returns
+    }
+
+    async fn put_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO tenants (id, name, data) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, data = EXCLUDED.data",
+            &[&tenant.id, &tenant.name, &json(tenant)],
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("tenant name {}", tenant.name)),
+            other => other,
+        })?;
+        Ok(())
+    }
+
+    async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        self.one("SELECT data FROM tenants WHERE id = $1", &[&id]).await
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
+        self.one("SELECT data FROM tenants WHERE name = $1", &[&name]).await
+    }
+
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
+        self.all("SELECT data FROM tenants ORDER BY id", &[]).await
+    }
+
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO users (tenant_id, id, email, data) VALUES ($1, $2, $3, $4)",
+            &[&user.tenant_id, &user.id, &user.email, &json(user)],
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("user {}", user.email)),
+            other => other,
+        })?;
+        Ok(())
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        self.execute("UPDATE users SET data = $3 WHERE tenant_id = $1 AND id = $2", &[&user.tenant_id, &user.id, &json(user)])
+            .await?;
+        Ok(())
+    }
+
+    async fn user(&self, tenant_id: &str, id: &str) -> StoreResult<Option<User>> {
+        self.one("SELECT data FROM users WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await
+    }
+
+    async fn user_by_email(&self, tenant_id: &str, email: &str) -> StoreResult<Option<User>> {
+        let email = email.to_lowercase();
+        self.one("SELECT data FROM users WHERE tenant_id = $1 AND email = $2", &[&tenant_id, &email]).await
+    }
+
+    async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
+        self.all("SELECT data FROM users WHERE tenant_id = $1 ORDER BY id", &[&tenant_id]).await
+    }
+
+    async fn delete_user(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
+        Ok(self.execute("DELETE FROM users WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await? > 0)
+    }
+
+    async fn put_app(&self, app: &App) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO apps (tenant_id, client_id, data) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, client_id) DO UPDATE SET data = EXCLUDED.data",
+            &[&app.tenant_id, &app.client_id, &json(app)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn app(&self, tenant_id: &str, client_id: &str) -> StoreResult<Option<App>> {
+        self.one("SELECT data FROM apps WHERE tenant_id = $1 AND client_id = $2", &[&tenant_id, &client_id]).await
+    }
+
+    async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>> {
+        self.all("SELECT data FROM apps WHERE tenant_id = $1 ORDER BY client_id", &[&tenant_id]).await
+    }
+
+    async fn put_key(&self, key: &StoredKey) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO signing_keys (tenant_id, kid, data) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, kid) DO UPDATE SET data = EXCLUDED.data",
+            &[&key.tenant_id, &key.kid, &json(key)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn keys(&self, tenant_id: &str) -> StoreResult<Vec<StoredKey>> {
+        self.all("SELECT data FROM signing_keys WHERE tenant_id = $1 ORDER BY kid", &[&tenant_id]).await
+    }
+
+    async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let client = self.client().await?;
+        client
+            .execute("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", &[&name, &candidate])
+            .await
+            .map_err(db)?;
+        let row = client.query_one("SELECT value FROM secrets WHERE name = $1", &[&name]).await.map_err(db)?;
+        row.try_get(0).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl GrantStore for PgStore {
+    async fn put_auth_request(&self, req: &AuthRequest) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO auth_requests (id, expires_at, data) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at, data = EXCLUDED.data",
+            &[&req.id, &req.expires_at, &json(req)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn auth_request(&self, id: &str) -> StoreResult<Option<AuthRequest>> {
+        self.one("SELECT data FROM auth_requests WHERE id = $1", &[&id]).await
+    }
+
+    async fn delete_auth_request(&self, id: &str) -> StoreResult<()> {
+        self.execute("DELETE FROM auth_requests WHERE id = $1", &[&id]).await?;
+        Ok(())
+    }
+
+    async fn put_code(&self, hash: &str, code: &AuthCode) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO codes (hash, expires_at, used, data) VALUES ($1, $2, $3, $4)",
+            &[&hash, &code.expires_at, &code.used, &json(code)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn spend_code(&self, hash: &str) -> StoreResult<Spend<AuthCode>> {
+        self.spend("codes", hash).await
+    }
+
+    async fn put_family(&self, family: &RefreshFamily) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO refresh_families (id, expires_at, data) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at, data = EXCLUDED.data",
+            &[&family.id, &family.expires_at, &json(family)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn family(&self, id: &str) -> StoreResult<Option<RefreshFamily>> {
+        self.one("SELECT data FROM refresh_families WHERE id = $1", &[&id]).await
+    }
+
+    async fn revoke_family(&self, id: &str) -> StoreResult<()> {
+        self.execute("UPDATE refresh_families SET data = jsonb_set(data, '{revoked}', 'true') WHERE id = $1", &[&id]).await?;
+        Ok(())
+    }
+
+    async fn put_refresh(&self, hash: &str, token: &RefreshToken) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO refresh_tokens (hash, expires_at, used, data) VALUES ($1, $2, $3, $4)",
+            &[&hash, &token.expires_at, &token.used, &json(token)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn refresh(&self, hash: &str) -> StoreResult<Option<RefreshToken>> {
+        self.one("SELECT data FROM refresh_tokens WHERE hash = $1", &[&hash]).await
+    }
+
+    async fn spend_refresh(&self, hash: &str) -> StoreResult<Spend<RefreshToken>> {
+        self.spend("refresh_tokens", hash).await
+    }
+
+    async fn put_session(&self, session: &Session) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO sessions (id, expires_at, data) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at, data = EXCLUDED.data",
+            &[&session.id, &session.expires_at, &json(session)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, id: &str) -> StoreResult<Option<Session>> {
+        self.one("SELECT data FROM sessions WHERE id = $1", &[&id]).await
+    }
+
+    async fn delete_session(&self, id: &str) -> StoreResult<()> {
+        self.execute("DELETE FROM sessions WHERE id = $1", &[&id]).await?;
+        Ok(())
+    }
+
+    async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO consents (tenant_id, user_id, client_id, data) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, user_id, client_id) DO UPDATE SET data = EXCLUDED.data",
+            &[&consent.tenant_id, &consent.user_id, &consent.client_id, &json(consent)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn consent(&self, tenant_id: &str, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {
+        self.one(
+            "SELECT data FROM consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3",
+            &[&tenant_id, &user_id, &client_id],
+        )
+        .await
+    }
+
+    async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO revoked_jti (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+            &[&jti, &expires_at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn jti_revoked(&self, jti: &str) -> StoreResult<bool> {
+        let row = self.client().await?.query_opt("SELECT 1 FROM revoked_jti WHERE jti = $1", &[&jti]).await.map_err(db)?;
+        Ok(row.is_some())
+    }
+
+    async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
+        let mut purged = 0;
+        for table in ["auth_requests", "codes", "refresh_tokens", "refresh_families", "sessions", "revoked_jti"] {
+            purged += self.execute(&format!("DELETE FROM {table} WHERE expires_at < $1"), &[&now]).await?;
+        }
+        Ok(purged)
+    }
+}
+
+impl Store for PgStore {
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+}
