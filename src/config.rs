@@ -222,6 +222,9 @@ pub struct AppSeed {
     /// Application permissions (app roles) granted to this client, by resource.
     #[serde(default)]
     pub api_permissions: BTreeMap<String, Vec<String>>,
+    /// Delegated permissions granted to this client, by resource.
+    #[serde(default)]
+    pub delegated_permissions: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub require_consent: bool,
 }

@@ -31,15 +31,15 @@ impl Idp {
         Ok(Idp { config, store, keys, passwords, cookie_key })
     }
 
-    /// Resolves the `{tenant}` path segment: a tenant name or a tenant id.
-    pub async fn tenant(&self, name_or_id: &str) -> Result<Tenant> {
-        if let Some(t) = self.store.tenant_by_name(name_or_id).await? {
+    /// Resolves the `{tenant}` path segment: a tenant id, else a tenant name.
+    pub async fn tenant(&self, id_or_name: &str) -> Result<Tenant> {
+        if let Some(t) = self.store.tenant(id_or_name).await? {
             return Ok(t);
         }
         self.store
-            .tenant(name_or_id)
+            .tenant_by_name(id_or_name)
             .await?
-            .ok_or_else(|| Error::TenantNotFound(name_or_id.to_string()))
+            .ok_or_else(|| Error::TenantNotFound(id_or_name.to_string()))
     }
 
     pub fn base_url(&self) -> &str {

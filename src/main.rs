@@ -296,6 +296,7 @@ async fn app_command(idp: Idp, command: AppCommand) -> anyhow::Result<()> {
         signing_alg: None,
         identifier_uri: None,
         api_permissions: Default::default(),
+        delegated_permissions: Default::default(),
         require_consent: false,
     };
     let app = seed::app_from_seed(&tenant, &app_seed)?;

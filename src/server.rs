@@ -70,6 +70,9 @@ pub async fn start(config: Config, listener: Option<TcpListener>) -> anyhow::Res
     };
     let addr = listener.local_addr()?;
     routes::templates::check().map_err(|e| anyhow::anyhow!("built-in templates: {e}"))?;
+    if config.server.tls_cert.is_some() && !config.server.is_https() {
+        anyhow::bail!("server.tls_cert is set, so server.public_base_url must be https://… (it is {})", config.server.public_base_url);
+    }
     let idp = prepare(config).await?;
     let server_cfg = idp.config.server.clone();
     let data = web::Data::from(idp.clone());

@@ -120,8 +120,12 @@ pub struct App {
     pub signing_alg: Option<Alg>,
     /// Resource URI (`api://…`) under which tokens for this app are requested.
     pub identifier_uri: Option<String>,
-    /// App roles granted to this client, by resource.
+    /// App roles granted to this client, by resource (client credentials).
     pub api_permissions: BTreeMap<String, Vec<String>>,
+    /// Delegated permissions an admin granted this client, by resource: what
+    /// it may ask for on behalf of a user.
+    #[serde(default)]
+    pub delegated_permissions: BTreeMap<String, Vec<String>>,
     pub require_consent: bool,
 }
 

@@ -38,6 +38,7 @@ pub async fn apply(idp: &Idp, seeds: &[TenantSeed]) -> Result<()> {
 
 /// Creates or updates a tenant from its declaration.
 pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
+    check_tenant_name(&seed.name)?;
     let existing = match &seed.id {
         Some(id) => idp.store.tenant(id).await?,
         None => idp.store.tenant_by_name(&seed.name).await?,
@@ -60,6 +61,19 @@ pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
         idp.store.put_tenant(&tenant).await?;
     }
     Ok(tenant)
+}
+
+/// Names appear in URLs beside ids: short, lower-case, and never id-shaped.
+fn check_tenant_name(name: &str) -> Result<()> {
+    let well_formed = (2..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-');
+    if !well_formed || uuid::Uuid::parse_str(name).is_ok() {
+        return Err(Error::Invalid(format!(
+            "tenant name '{name}': use 2-63 lower-case letters, digits and '-', not an id"
+        )));
+    }
+    Ok(())
 }
 
 async fn create_user_once(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<()> {
@@ -127,6 +141,7 @@ pub fn app_from_seed(tenant: &Tenant, seed: &AppSeed) -> Result<App> {
         signing_alg: seed.signing_alg,
         identifier_uri: seed.identifier_uri.clone(),
         api_permissions: seed.api_permissions.clone(),
+        delegated_permissions: seed.delegated_permissions.clone(),
         require_consent: seed.require_consent,
     })
 }

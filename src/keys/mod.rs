@@ -54,6 +54,8 @@ pub enum KeyError {
     NoActiveKey(Alg),
     #[error("token is signed with an unknown key")]
     UnknownKey,
+    #[error("token is of another type")]
+    WrongType,
     #[error("token rejected: {0}")]
     Token(#[from] jsonwebtoken::errors::Error),
     #[error("key material: {0}")]
@@ -318,23 +320,30 @@ impl KeyRing {
         Ok(jsonwebtoken::encode(&header, claims, encoding)?)
     }
 
-    /// Verifies signature, `iss` and (unless `check_exp` is off) `exp`/`nbf`.
-    /// Audience is the caller's business: it differs per use.
+    /// Verifies the header's `typ`, the signature (with a published key only),
+    /// `iss` and (unless `check_exp` is off) `exp`/`nbf`. Audience is the
+    /// caller's business: it differs per use.
     pub async fn verify<T: DeserializeOwned>(
         &self,
         tenant_id: &str,
         token: &str,
+        typ: &str,
         issuer: &str,
         check_exp: bool,
     ) -> Result<T, KeyError> {
         let header = jsonwebtoken::decode_header(token)?;
+        if !header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(typ)) {
+            return Err(KeyError::WrongType);
+        }
         let kid = header.kid.ok_or(KeyError::UnknownKey)?;
+        let cutoff = now() - self.grace;
+        let published = |k: &&LiveKey| k.stored.kid == kid && k.stored.retired_at.is_none_or(|at| at > cutoff);
         let mut keys = self.tenant_keys(tenant_id, self.refresh).await?;
-        if !keys.keys.iter().any(|k| k.stored.kid == kid) {
+        if !keys.keys.iter().any(|k| published(&k)) {
             // Perhaps another instance rotated just now.
             keys = self.tenant_keys(tenant_id, Duration::from_secs(1)).await?;
         }
-        let live = keys.keys.iter().find(|k| k.stored.kid == kid).ok_or(KeyError::UnknownKey)?;
+        let live = keys.keys.iter().find(published).ok_or(KeyError::UnknownKey)?;
         let mut validation = Validation::new(live.stored.alg.jwt());
         validation.set_issuer(&[issuer]);
         validation.validate_aud = false;
@@ -350,6 +359,7 @@ impl KeyRing {
     /// The published key set: active keys and those retired within the grace period.
     pub async fn jwks(&self, tenant_id: &str) -> Result<JwkSet, KeyError> {
         let keys = self.tenant_keys(tenant_id, self.refresh).await?;
+        // The same rule as `verify`: what is published is what verifies.
         let cutoff = now() - self.grace;
         Ok(JwkSet {
             keys: keys

@@ -10,7 +10,9 @@ use subtle::ConstantTimeEq;
 use crate::directory::{now, random_token, sha256_hex, App, GrantType, Tenant, User};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
-use crate::protocol::records::{AuthCode, AuthRequest, Authentication, Consent, ResponseMode, Session};
+use crate::protocol::records::{
+    AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session,
+};
 use crate::protocol::{scopes, session, OAuthCode, OAuthError};
 
 /// Query (GET) or form (POST) parameters of the authorization request.
@@ -51,13 +53,19 @@ impl ClientResponse {
         ClientResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params }
     }
 
-    /// The redirect target for `response_mode=query`.
+    /// The redirect target for `response_mode=query` or `fragment`.
     pub fn location(&self) -> String {
         let mut url = match url::Url::parse(&self.redirect_uri) {
             Ok(url) => url,
             Err(_) => return self.redirect_uri.clone(),
         };
-        url.query_pairs_mut().extend_pairs(self.params.iter().map(|(k, v)| (*k, v.as_str())));
+        let pairs = self.params.iter().map(|(k, v)| (*k, v.as_str()));
+        if self.mode == ResponseMode::Fragment {
+            let fragment = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+            url.set_fragment(Some(&fragment));
+        } else {
+            url.query_pairs_mut().extend_pairs(pairs);
+        }
         url.into()
     }
 }
@@ -111,6 +119,7 @@ pub async fn validate(idp: &Idp, tenant: &Tenant, p: AuthorizeParams) -> std::re
     }
     let (response_mode, mode_error) = match p.response_mode.as_deref() {
         None | Some("query") => (ResponseMode::Query, None),
+        Some("fragment") => (ResponseMode::Fragment, None),
         Some("form_post") => (ResponseMode::FormPost, None),
         Some(other) => (ResponseMode::Query, Some(format!("response_mode '{other}' is not supported"))),
     };
@@ -150,10 +159,13 @@ pub async fn validate(idp: &Idp, tenant: &Tenant, p: AuthorizeParams) -> std::re
     if !app.allows(GrantType::AuthorizationCode) {
         return Err(reject(&req, OAuthError::unauthorized_client("this client may not use the authorization code flow")));
     }
-    if p.request.is_some() || p.request_uri.is_some() {
-        return Err(reject(&req, OAuthError::invalid_request("request objects are not supported")));
+    if p.request.is_some() {
+        return Err(reject(&req, OAuthError::new(OAuthCode::RequestNotSupported, "request objects are not supported")));
     }
-    match scopes::resolve(idp, tenant, p.scope.as_deref().unwrap_or("")).await {
+    if p.request_uri.is_some() {
+        return Err(reject(&req, OAuthError::new(OAuthCode::RequestUriNotSupported, "request_uri is not supported")));
+    }
+    match scopes::resolve(idp, tenant, &app, p.scope.as_deref().unwrap_or(""), scopes::Acting::ForUser).await {
         Ok(requested) => req.scopes = requested.scopes,
         Err(Error::OAuth(e)) => return Err(reject(&req, e)),
         Err(e) => return Err(e.into()),
@@ -290,6 +302,21 @@ pub async fn after_consent(
 
 async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Session) -> Result<ClientResponse> {
     let code = random_token();
+    let family_id = uuid::Uuid::new_v4().to_string();
+    if req.scopes.iter().any(|s| s == "offline_access") {
+        // The family exists before the code can be redeemed, so a replay
+        // racing the first redemption always finds something to revoke.
+        idp.store
+            .put_family(&RefreshFamily {
+                id: family_id.clone(),
+                tenant_id: tenant.id.clone(),
+                client_id: req.client_id.clone(),
+                user_id: session.user_id.clone(),
+                revoked: false,
+                expires_at: now() + idp.config.tokens.refresh_family_ttl,
+            })
+            .await?;
+    }
     let record = AuthCode {
         tenant_id: tenant.id.clone(),
         client_id: req.client_id.clone(),
@@ -304,7 +331,7 @@ async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Ses
             acr: session.acr.clone(),
             session_id: session.id.clone(),
         },
-        family_id: uuid::Uuid::new_v4().to_string(),
+        family_id,
         expires_at: now() + idp.config.tokens.code_ttl,
         used: false,
     };

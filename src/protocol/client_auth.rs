@@ -42,11 +42,7 @@ impl ClientCredentials {
 
 /// The authenticated client, or `invalid_client`. Every failure reads the same.
 pub async fn authenticate(idp: &Idp, tenant: &Tenant, creds: &ClientCredentials) -> Result<App> {
-    let failed = || {
-        let mut e = OAuthError::invalid_client("client authentication failed");
-        e.basic_auth_attempted = creds.basic;
-        e
-    };
+    let failed = || OAuthError::invalid_client("client authentication failed");
     let client_id = creds.client_id.as_deref().ok_or_else(failed)?;
     let app = idp.store.app(&tenant.id, client_id).await?.ok_or_else(failed)?;
     let ok = match (&app.secret_hash, &creds.secret) {

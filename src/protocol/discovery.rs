@@ -19,7 +19,7 @@ pub fn metadata(idp: &Idp, tenant: &Tenant) -> Value {
         "introspection_endpoint": url("oauth2/v2.0/introspect"),
         "revocation_endpoint": url("oauth2/v2.0/revoke"),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256", "RS256"],

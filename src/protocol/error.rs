@@ -14,8 +14,11 @@ pub enum OAuthCode {
     InvalidScope,
     AccessDenied,
     InvalidToken,
+    InsufficientScope,
     LoginRequired,
     ConsentRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
     ServerError,
 }
 
@@ -31,8 +34,11 @@ impl OAuthCode {
             OAuthCode::InvalidScope => "invalid_scope",
             OAuthCode::AccessDenied => "access_denied",
             OAuthCode::InvalidToken => "invalid_token",
+            OAuthCode::InsufficientScope => "insufficient_scope",
             OAuthCode::LoginRequired => "login_required",
             OAuthCode::ConsentRequired => "consent_required",
+            OAuthCode::RequestNotSupported => "request_not_supported",
+            OAuthCode::RequestUriNotSupported => "request_uri_not_supported",
             OAuthCode::ServerError => "server_error",
         }
     }
@@ -43,20 +49,18 @@ impl OAuthCode {
 pub struct OAuthError {
     pub error: OAuthCode,
     pub error_description: String,
-    /// Set when the client tried HTTP Basic, so the 401 can say so (RFC 6749 §5.2).
-    #[serde(skip)]
-    pub basic_auth_attempted: bool,
 }
 
 impl OAuthError {
     pub fn new(error: OAuthCode, description: impl Into<String>) -> OAuthError {
-        OAuthError { error, error_description: description.into(), basic_auth_attempted: false }
+        OAuthError { error, error_description: description.into() }
     }
 
     /// HTTP status per RFC 6749 §5.2 and RFC 6750 §3.1.
     pub fn status(&self) -> u16 {
         match self.error {
             OAuthCode::InvalidClient | OAuthCode::InvalidToken => 401,
+            OAuthCode::InsufficientScope => 403,
             OAuthCode::ServerError => 500,
             _ => 400,
         }

@@ -18,7 +18,7 @@ pub async fn live_access_token(idp: &Idp, tenant: &Tenant, token: &str) -> Optio
     if !looks_like_jwt(token) {
         return None;
     }
-    let claims: AccessClaims = idp.keys.verify(&tenant.id, token, &idp.issuer(tenant), true).await.ok()?;
+    let claims: AccessClaims = idp.keys.verify(&tenant.id, token, "at+jwt", &idp.issuer(tenant), true).await.ok()?;
     if claims.tid != tenant.id || idp.store.jti_revoked(&claims.jti).await.ok()? {
         return None;
     }
@@ -33,7 +33,7 @@ pub async fn introspect(idp: &Idp, tenant: &Tenant, token: &str) -> Result<Value
             _ => Map::new(),
         };
         out.insert("active".into(), Value::Bool(true));
-        out.insert("token_type".into(), json!("access_token"));
+        out.insert("token_type".into(), json!("Bearer"));
         return Ok(Value::Object(out));
     }
     if let Some(refresh) = idp.store.refresh(&sha256_hex(token)).await? {
@@ -45,7 +45,6 @@ pub async fn introspect(idp: &Idp, tenant: &Tenant, token: &str) -> Result<Value
         if live {
             return Ok(json!({
                 "active": true,
-                "token_type": "refresh_token",
                 "iss": idp.issuer(tenant),
                 "client_id": refresh.client_id,
                 "sub": refresh.auth.user_id,
@@ -82,7 +81,7 @@ pub async fn userinfo(idp: &Idp, tenant: &Tenant, bearer: &str) -> Result<Value>
     let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
     let claims = live_access_token(idp, tenant, bearer).await.ok_or_else(invalid)?;
     if !claims.scopes().contains(&"openid") {
-        return Err(OAuthError::new(crate::protocol::OAuthCode::InvalidToken, "the access token lacks the openid scope").into());
+        return Err(OAuthError::new(crate::protocol::OAuthCode::InsufficientScope, "the access token lacks the openid scope").into());
     }
     let user = match idp.store.user(&tenant.id, &claims.sub).await? {
         Some(user) if user.enabled => user,

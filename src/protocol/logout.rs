@@ -8,7 +8,7 @@ use crate::idp::Idp;
 use crate::protocol::claims::IdClaims;
 use crate::protocol::session;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 pub struct LogoutParams {
     pub id_token_hint: Option<String>,
     pub client_id: Option<String>,
@@ -16,21 +16,44 @@ pub struct LogoutParams {
     pub state: Option<String>,
 }
 
-/// Ends the browser's session; returns where to send it, if the client
-/// registered that exact post-logout URI. Anything else gets our own page.
-pub async fn logout(idp: &Idp, tenant: &Tenant, p: LogoutParams, session_id: Option<&str>) -> Result<Option<String>> {
-    let hinted = match &p.id_token_hint {
-        Some(hint) => {
-            let claims: IdClaims = idp
-                .keys
-                .verify(&tenant.id, hint, &idp.issuer(tenant), false)
+impl LogoutParams {
+    /// The parameters as form fields, to carry them through the confirmation page.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        [
+            ("id_token_hint", &self.id_token_hint),
+            ("client_id", &self.client_id),
+            ("post_logout_redirect_uri", &self.post_logout_redirect_uri),
+            ("state", &self.state),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.clone().map(|v| (name, v)))
+        .collect()
+    }
+}
+
+/// What the browser sees after a logout request.
+#[derive(Debug, PartialEq)]
+pub enum Logout {
+    /// Signed out; go to this registered URI, or show "signed out".
+    Done(Option<String>),
+    /// Ask the person first: nothing proves this request comes from an app
+    /// they are signed in to (RP-Initiated Logout 1.0 §2).
+    Confirm,
+}
+
+/// Ends the browser's session, unless it must first be confirmed. The
+/// redirect goes only to a post-logout URI the client registered exactly.
+pub async fn logout(idp: &Idp, tenant: &Tenant, p: &LogoutParams, session_id: Option<&str>, confirmed: bool) -> Result<Logout> {
+    let hint: Option<IdClaims> = match &p.id_token_hint {
+        Some(hint) => Some(
+            idp.keys
+                .verify(&tenant.id, hint, "JWT", &idp.issuer(tenant), false)
                 .await
-                .map_err(|_| Error::Invalid("id_token_hint is not an ID token of this tenant".into()))?;
-            Some(claims.aud)
-        }
+                .map_err(|_| Error::Invalid("id_token_hint is not an ID token of this tenant".into()))?,
+        ),
         None => None,
     };
-    let client_id = match (hinted, p.client_id) {
+    let client_id = match (hint.as_ref().map(|h| h.aud.clone()), p.client_id.clone()) {
         (Some(a), Some(b)) if a != b => {
             return Err(Error::Invalid("client_id does not match the id_token_hint".into()))
         }
@@ -54,7 +77,13 @@ pub async fn logout(idp: &Idp, tenant: &Tenant, p: LogoutParams, session_id: Opt
         }
     };
     if let Some(id) = session_id {
-        session::end(idp, id).await?;
+        if idp.store.session(id).await?.is_some() {
+            let hint_is_this_session = hint.is_some_and(|h| h.user.sid.as_deref() == Some(id));
+            if !confirmed && !hint_is_this_session {
+                return Ok(Logout::Confirm);
+            }
+            session::end(idp, id).await?;
+        }
     }
-    Ok(redirect)
+    Ok(Logout::Done(redirect))
 }

@@ -28,6 +28,8 @@ pub struct AuthRequest {
 #[serde(rename_all = "snake_case")]
 pub enum ResponseMode {
     Query,
+    /// msal-browser's default for the code flow.
+    Fragment,
     FormPost,
 }
 

@@ -9,7 +9,7 @@ use crate::keys::Alg;
 use crate::protocol::authorize::pkce_matches;
 use crate::protocol::claims::{at_hash, AccessClaims, IdClaims, UserClaims};
 use crate::protocol::records::{Authentication, RefreshFamily, RefreshToken};
-use crate::protocol::scopes::{self, Requested, ADMIN_RESOURCE};
+use crate::protocol::scopes::{self, Acting, Requested, ADMIN_RESOURCE};
 use crate::protocol::OAuthError;
 use crate::store::Spend;
 
@@ -55,7 +55,13 @@ pub async fn grant(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Res
 
 async fn authorization_code(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Result<TokenResponse> {
     let code = p.code.as_deref().ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-    let record = match idp.store.spend_code(&sha256_hex(code)).await? {
+    let hash = sha256_hex(code);
+    // Check ownership before spending, so another client cannot burn the code.
+    let owned = idp.store.code(&hash).await?.is_some_and(|c| c.tenant_id == tenant.id && c.client_id == app.client_id);
+    if !owned {
+        return Err(OAuthError::invalid_grant("authorization code is invalid").into());
+    }
+    let record = match idp.store.spend_code(&hash).await? {
         Spend::Fresh(record) => record,
         Spend::Replayed(record) => {
             // RFC 6749 §4.1.2: a replayed code revokes what it produced.
@@ -65,9 +71,6 @@ async fn authorization_code(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
         }
         Spend::Missing => return Err(OAuthError::invalid_grant("authorization code is invalid").into()),
     };
-    if record.tenant_id != tenant.id || record.client_id != app.client_id {
-        return Err(OAuthError::invalid_grant("authorization code was issued to another client").into());
-    }
     if record.expires_at < now() {
         return Err(OAuthError::invalid_grant("authorization code has expired").into());
     }
@@ -84,22 +87,18 @@ async fn authorization_code(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
         (None, None) => {}
     }
     let user = live_user(idp, tenant, &record.auth.user_id).await?;
-    let requested = scopes::resolve(idp, tenant, &record.scopes.join(" ")).await?;
+    let requested = scopes::resolve(idp, tenant, app, &record.scopes.join(" "), Acting::ForUser).await?;
     let family = if wants_refresh(app, &requested) {
-        let family = RefreshFamily {
-            id: record.family_id.clone(),
-            tenant_id: tenant.id.clone(),
-            client_id: app.client_id.clone(),
-            user_id: user.id.clone(),
-            revoked: false,
-            expires_at: now() + idp.config.tokens.refresh_family_ttl,
-        };
-        idp.store.put_family(&family).await?;
-        Some(family)
+        // Created with the code; revoked already if the code was replayed meanwhile.
+        match idp.store.family(&record.family_id).await? {
+            Some(family) if !family.revoked => Some(family),
+            _ => return Err(OAuthError::invalid_grant("authorization code was already used").into()),
+        }
     } else {
         None
     };
-    issue(idp, tenant, app, &user, &record.auth, &requested, record.nonce.as_deref(), family.as_ref()).await
+    let grant = Grant { user: &user, auth: &record.auth, scopes: &record.scopes, family: family.as_ref() };
+    issue(idp, tenant, app, &grant, &requested, record.nonce.as_deref()).await
 }
 
 async fn refresh(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Result<TokenResponse> {
@@ -111,21 +110,20 @@ async fn refresh(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Resul
     if current.tenant_id != tenant.id || current.client_id != app.client_id {
         return Err(invalid().into());
     }
+    let reused = || OAuthError::invalid_grant("refresh token was already used; every token of this grant is now revoked");
+    if current.used {
+        idp.store.revoke_family(&current.family_id).await?;
+        tracing::warn!(tenant = %tenant.id, client = %app.client_id, "refresh token reused; family revoked");
+        return Err(reused().into());
+    }
+    // Everything that can refuse the request is checked before the token is spent.
     let family = idp.store.family(&current.family_id).await?.ok_or_else(invalid)?;
     if family.revoked || family.expires_at < now() || current.expires_at < now() {
         return Err(invalid().into());
     }
-    let current = match idp.store.spend_refresh(&hash).await? {
-        Spend::Fresh(token) => token,
-        Spend::Replayed(token) => {
-            idp.store.revoke_family(&token.family_id).await?;
-            tracing::warn!(tenant = %tenant.id, client = %app.client_id, "refresh token reused; family revoked");
-            return Err(OAuthError::invalid_grant("refresh token was already used; every token of this grant is now revoked").into());
-        }
-        Spend::Missing => return Err(invalid().into()),
-    };
     let user = live_user(idp, tenant, &current.auth.user_id).await?;
-    let scope = match p.scope.as_deref() {
+    // A narrower scope applies to this response only; the grant keeps its scope (RFC 6749 §6).
+    let scope = match p.scope.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(asked) => {
             let asked = scopes::split(asked);
             if let Some(extra) = asked.iter().find(|s| !current.scopes.contains(s)) {
@@ -135,26 +133,31 @@ async fn refresh(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Resul
         }
         None => current.scopes.join(" "),
     };
-    let requested = scopes::resolve(idp, tenant, &scope).await?;
-    issue(idp, tenant, app, &user, &current.auth, &requested, None, Some(&family)).await
+    let requested = scopes::resolve(idp, tenant, app, &scope, Acting::ForUser).await?;
+    match idp.store.spend_refresh(&hash).await? {
+        Spend::Fresh(_) => {}
+        Spend::Replayed(_) => {
+            // Lost a race with a concurrent use of the same token: that is reuse too.
+            idp.store.revoke_family(&current.family_id).await?;
+            return Err(reused().into());
+        }
+        Spend::Missing => return Err(invalid().into()),
+    }
+    let grant = Grant { user: &user, auth: &current.auth, scopes: &current.scopes, family: Some(&family) };
+    issue(idp, tenant, app, &grant, &requested, None).await
 }
 
 async fn client_credentials(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Result<TokenResponse> {
     if app.is_public() {
         return Err(OAuthError::unauthorized_client("public clients cannot use client_credentials").into());
     }
-    let requested = scopes::resolve(idp, tenant, p.scope.as_deref().unwrap_or("")).await?;
-    let resource = match (&requested.resource, requested.permissions().as_slice()) {
-        (Some(resource), [only]) if only == ".default" => resource.clone(),
-        _ => {
-            return Err(OAuthError::invalid_scope(
-                "client_credentials takes exactly one scope of the form '{resource}/.default'",
-            )
-            .into())
-        }
+    let requested = scopes::resolve(idp, tenant, app, p.scope.as_deref().unwrap_or(""), Acting::AsApp).await?;
+    let (true, Some(resource)) = (requested.is_default_only(), requested.resource.clone()) else {
+        return Err(OAuthError::invalid_scope("client_credentials takes exactly one scope of the form '{resource}/.default'").into());
     };
-    let mut claims = access_claims(idp, tenant, app, resource.clone(), "app");
-    claims.roles = app.api_permissions.get(&resource).cloned().unwrap_or_default();
+    let mut claims = access_claims(idp, tenant, app, resource, "app");
+    // As an app, `.default` means every app role granted for the resource.
+    claims.roles = requested.scp;
     let access_token = idp.keys.sign(&tenant.id, alg(tenant, app), "at+jwt", &claims).await?;
     Ok(TokenResponse {
         access_token,
@@ -206,18 +209,26 @@ async fn live_user(idp: &Idp, tenant: &Tenant, id: &str) -> Result<User> {
     }
 }
 
+/// What a user-token response is issued from: the sign-in and the grant.
+struct Grant<'a> {
+    user: &'a User,
+    auth: &'a Authentication,
+    /// The grant's scope, kept by the refresh token whatever this response narrows.
+    scopes: &'a [String],
+    /// Present when the grant includes refresh tokens.
+    family: Option<&'a RefreshFamily>,
+}
+
 /// Access token, ID token (with `openid`) and a rotated refresh token (with a family).
-#[allow(clippy::too_many_arguments)]
 async fn issue(
     idp: &Idp,
     tenant: &Tenant,
     app: &App,
-    user: &User,
-    auth: &Authentication,
+    grant: &Grant<'_>,
     requested: &Requested,
     nonce: Option<&str>,
-    family: Option<&RefreshFamily>,
 ) -> Result<TokenResponse> {
+    let Grant { user, auth, family, .. } = *grant;
     let t = &idp.config.tokens;
     let alg = alg(tenant, app);
     let user_claims = UserClaims::new(user, auth, requested.has("profile"), requested.has("email"));
@@ -225,7 +236,7 @@ async fn issue(
     let mut access = access_claims(idp, tenant, app, aud, "user");
     access.sub = user.id.clone();
     access.scope = Some(requested.scopes.join(" "));
-    access.scp = requested.resource.as_ref().map(|_| requested.permissions().join(" "));
+    access.scp = Some(requested.scp.join(" ")).filter(|s| !s.is_empty());
     if requested.resource.as_deref() == Some(ADMIN_RESOURCE) {
         // The admin API acts with the person's directory roles (SPEC).
         access.roles = user.roles.clone();
@@ -258,7 +269,7 @@ async fn issue(
                 tenant_id: tenant.id.clone(),
                 client_id: app.client_id.clone(),
                 family_id: family.id.clone(),
-                scopes: requested.scopes.clone(),
+                scopes: grant.scopes.to_vec(),
                 auth: auth.clone(),
                 issued_at,
                 expires_at: (issued_at + t.refresh_token_ttl).min(family.expires_at),

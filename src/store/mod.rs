@@ -107,6 +107,7 @@ pub trait GrantStore: Send + Sync {
     async fn delete_auth_request(&self, id: &str) -> StoreResult<()>;
 
     async fn put_code(&self, hash: &str, code: &AuthCode) -> StoreResult<()>;
+    async fn code(&self, hash: &str) -> StoreResult<Option<AuthCode>>;
     /// Atomically marks the code used; exactly one concurrent caller gets `Fresh`.
     async fn spend_code(&self, hash: &str) -> StoreResult<Spend<AuthCode>>;
 

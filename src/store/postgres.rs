@@ -292,6 +292,10 @@ impl GrantStore for PgStore {
         Ok(())
     }
 
+    async fn code(&self, hash: &str) -> StoreResult<Option<AuthCode>> {
+        self.one("SELECT data FROM codes WHERE hash = $1", &[&hash]).await
+    }
+
     async fn spend_code(&self, hash: &str) -> StoreResult<Spend<AuthCode>> {
         self.spend("codes", hash).await
     }

@@ -270,6 +270,10 @@ impl GrantStore for SledStore {
         put(&self.codes, hash.as_bytes(), code)
     }
 
+    async fn code(&self, hash: &str) -> StoreResult<Option<AuthCode>> {
+        get(&self.codes, hash.as_bytes())
+    }
+
     async fn spend_code(&self, hash: &str) -> StoreResult<Spend<AuthCode>> {
         spend(&self.codes, hash.as_bytes())
     }

@@ -73,10 +73,12 @@ impl ResponseError for HttpError {
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CACHE_CONTROL, "no-store"));
         if let Error::OAuth(e) = &self.error {
+            // Every 401 names a scheme (RFC 9110 §15.5.2; RFC 6749 §5.2; RFC 6750 §3).
             let challenge = match e.error {
-                OAuthCode::InvalidClient if e.basic_auth_attempted => Some(r#"Basic realm="b2b-idp""#.to_string()),
-                OAuthCode::InvalidToken => Some(format!(
-                    r#"Bearer error="invalid_token", error_description="{}""#,
+                OAuthCode::InvalidClient => Some(r#"Basic realm="b2b-idp""#.to_string()),
+                OAuthCode::InvalidToken | OAuthCode::InsufficientScope => Some(format!(
+                    r#"Bearer error="{}", error_description="{}""#,
+                    e.error.as_str(),
                     e.error_description.replace('"', "'")
                 )),
                 _ => None,

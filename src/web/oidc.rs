@@ -1,7 +1,7 @@
 //! Machine endpoints: discovery, JWKS, token, introspection, revocation,
 //! userinfo, logout and health. Parse, call `protocol`, serialize.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -11,11 +11,9 @@ use serde_json::json;
 use crate::error::Error;
 use crate::idp::Idp;
 use crate::protocol::client_auth::{self, ClientCredentials};
-use crate::protocol::logout::{self, LogoutParams};
 use crate::protocol::token::{self, TokenParams};
 use crate::protocol::{discovery, introspect, OAuthError};
-use crate::web::error::{page, HttpError};
-use crate::web::{cookies, templates};
+use crate::web::error::HttpError;
 
 type ApiResult = Result<HttpResponse, HttpError>;
 
@@ -129,29 +127,4 @@ pub async fn userinfo(idp: web::Data<Idp>, path: web::Path<String>, req: HttpReq
         .map(|(_, token)| token.trim().to_string())
         .ok_or_else(|| Error::OAuth(OAuthError::invalid_token("a Bearer access token is required")))?;
     Ok(no_store(HttpResponse::Ok().json(introspect::userinfo(&idp, &tenant, &bearer).await?)))
-}
-
-pub async fn logout_get(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<LogoutParams>) -> ApiResult {
-    end_session(&idp, &path, &req, q.into_inner()).await
-}
-
-pub async fn logout_post(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, f: web::Form<LogoutParams>) -> ApiResult {
-    end_session(&idp, &path, &req, f.into_inner()).await
-}
-
-async fn end_session(idp: &Idp, tenant: &str, req: &HttpRequest, params: LogoutParams) -> ApiResult {
-    let tenant = idp.tenant(tenant).await?;
-    let https = idp.config.server.is_https();
-    let session_id = cookies::read(req, &cookies::session_name(&tenant, https));
-    let target = logout::logout(idp, &tenant, params, session_id.as_deref()).await.map_err(page)?;
-    let mut response = match target {
-        Some(location) => HttpResponse::Found().insert_header((header::LOCATION, location)).finish(),
-        None => templates::page_response(
-            StatusCode::OK,
-            "message.html",
-            json!({"title": "You have signed out", "message": "You can close this window.", "tenant_name": tenant.display_name}),
-        ),
-    };
-    let _ = response.add_cookie(&cookies::session_removal(&tenant, https));
-    Ok(response)
 }

@@ -11,6 +11,7 @@ use crate::directory::{random_token, Tenant};
 use crate::error::Error;
 use crate::idp::Idp;
 use crate::protocol::authorize::{self, AuthorizeParams, ClientResponse, Outcome, Rejection};
+use crate::protocol::logout::{self, Logout, LogoutParams};
 use crate::protocol::records::{ResponseMode, Session};
 use crate::protocol::session;
 use crate::web::error::{page, HttpError};
@@ -82,6 +83,62 @@ pub async fn consent(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequ
     let accepted = form.decision == "accept";
     let outcome = authorize::after_consent(&idp, &tenant, request, app, session_id.as_deref(), accepted).await.map_err(page)?;
     render(&idp, &tenant, &req, outcome, Shown::default()).await
+}
+
+/// The logout request, and the confirmation page's answer when it comes back.
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(flatten)]
+    params: LogoutParams,
+    confirm: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// CSRF binding for the logout confirmation (there is no sign-in request).
+const LOGOUT_CSRF: &str = "logout";
+
+pub async fn logout_get(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<LogoutForm>) -> PageResult {
+    end_session(&idp, &path, &req, q.into_inner()).await
+}
+
+pub async fn logout_post(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, f: web::Form<LogoutForm>) -> PageResult {
+    end_session(&idp, &path, &req, f.into_inner()).await
+}
+
+async fn end_session(idp: &Idp, tenant: &str, req: &HttpRequest, form: LogoutForm) -> PageResult {
+    let tenant = idp.tenant(tenant).await?;
+    let https = https(idp);
+    let confirmed = form.confirm.as_deref() == Some("yes")
+        && form.csrf_token.as_deref().is_some_and(|t| cookies::csrf_valid(&idp.cookie_key, req, https, LOGOUT_CSRF, t));
+    let session_id = cookies::read(req, &cookies::session_name(&tenant, https));
+    let outcome = logout::logout(idp, &tenant, &form.params, session_id.as_deref(), confirmed).await.map_err(page)?;
+    let mut response = match outcome {
+        Logout::Confirm => {
+            let (browser, cookie) = cookies::browser_id(req, https);
+            let mut response = templates::page_response(
+                StatusCode::OK,
+                "logout.html",
+                json!({
+                    "tenant_name": tenant.display_name,
+                    "action": format!("{}/{}/oauth2/v2.0/logout", idp.base_url(), tenant.name),
+                    "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, LOGOUT_CSRF),
+                    "params": form.params.fields(),
+                }),
+            );
+            if let Some(cookie) = cookie {
+                let _ = response.add_cookie(&cookie);
+            }
+            return Ok(response);
+        }
+        Logout::Done(Some(location)) => HttpResponse::Found().insert_header((header::LOCATION, location)).finish(),
+        Logout::Done(None) => templates::page_response(
+            StatusCode::OK,
+            "message.html",
+            json!({"title": "You have signed out", "message": "You can close this window.", "tenant_name": tenant.display_name}),
+        ),
+    };
+    let _ = response.add_cookie(&cookies::session_removal(&tenant, https));
+    Ok(response)
 }
 
 fn https(idp: &Idp) -> bool {
@@ -159,7 +216,7 @@ async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcome: Outcome,
 /// Sends the browser back to the client: a redirect, or an auto-submitting form.
 fn respond(response: ClientResponse) -> HttpResponse {
     match response.mode {
-        ResponseMode::Query => HttpResponse::Found()
+        ResponseMode::Query | ResponseMode::Fragment => HttpResponse::Found()
             .insert_header((header::LOCATION, response.location()))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish(),

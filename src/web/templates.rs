@@ -16,6 +16,7 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, String>> = LazyLock::new
         ("consent.html", include_str!("templates/consent.html")),
         ("form_post.html", include_str!("templates/form_post.html")),
         ("message.html", include_str!("templates/message.html")),
+        ("logout.html", include_str!("templates/logout.html")),
         ("error.html", include_str!("templates/error.html")),
     ] {
         env.add_template(name, source).map_err(|e| format!("{e:#}"))?;

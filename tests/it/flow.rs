@@ -208,6 +208,12 @@ async fn prompt_max_age_consent_form_post_and_logout(backend: Backend) {
     let url = format!("{}&prompt=consent", rp.authorize(&["profile"], true).url);
     assert!(browser.run(&url, None, REDIRECT_URI).await.param("code").is_some());
 
+    // response_mode=fragment (msal-browser's default): the code in the fragment.
+    let url = format!("{}&response_mode=fragment", rp.authorize(&[], true).url);
+    let landing = browser.run(&url, None, REDIRECT_URI).await;
+    let Landing::Client(callback) = &landing else { panic!("expected the client: {landing:?}") };
+    assert!(callback.query().is_none() && callback.fragment().is_some_and(|f| f.contains("code=")), "{callback}");
+
     // response_mode=form_post: an auto-submitting form to the redirect URI.
     let url = format!("{}&response_mode=form_post", rp.authorize(&[], true).url);
     let page = browser.http.get(&url).send().await.expect("authorize");
@@ -226,6 +232,20 @@ async fn prompt_max_age_consent_form_post_and_logout(backend: Backend) {
     assert_eq!(response.status().as_u16(), 302);
     assert_eq!(response.headers()["location"], "http://127.0.0.1:8400/?state=bye");
     let url = format!("{}&prompt=none", rp.authorize(&[], true).url);
+    assert_eq!(browser.run(&url, None, REDIRECT_URI).await.param("error").as_deref(), Some("login_required"));
+
+    // Without an id_token_hint, logout asks first; the confirmation form signs out.
+    let second = rp.authorize(&[], true);
+    browser.run(&second.url, Some(ALICE), REDIRECT_URI).await.client();
+    let endpoint = rp.metadata.additional_metadata().end_session_endpoint.clone();
+    let page = browser.http.get(&endpoint).send().await.expect("logout");
+    assert_eq!(page.status().as_u16(), 200);
+    let forms = post_forms(&page.text().await.expect("body"));
+    assert_eq!(forms.len(), 1, "a confirmation form");
+    let url = format!("{}&prompt=none", rp.authorize(&[], true).url);
+    assert!(browser.run(&url, None, REDIRECT_URI).await.param("code").is_some(), "still signed in until confirmed");
+    let done = browser.http.post(&forms[0].action).form(&forms[0].fields).send().await.expect("confirm");
+    assert_eq!(done.status().as_u16(), 200);
     assert_eq!(browser.run(&url, None, REDIRECT_URI).await.param("error").as_deref(), Some("login_required"));
 
     // An unregistered post-logout URI is refused on our own page: no open redirect.
@@ -272,7 +292,15 @@ async fn client_credentials_for_the_admin_api(backend: Backend) {
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let body: serde_json::Value = response.json().await.expect("json");
+    let token = body["access_token"].as_str().expect("token").to_string();
+    assert_eq!(jwt_payload(&token)["aud"], "api://demo-app");
+    // Named by client id, the same resource has the same canonical audience.
+    let (_, body) = token_request(&server, CONTOSO, &[("grant_type", "client_credentials"), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET), ("scope", "demo-app/.default")]).await;
     assert_eq!(jwt_payload(body["access_token"].as_str().expect("token"))["aud"], "api://demo-app");
+    // An app token has no openid scope: userinfo says insufficient_scope.
+    let response = api().get(server.url("/contoso/openid/userinfo")).bearer_auth(&token).send().await.expect("userinfo");
+    assert_eq!(response.status().as_u16(), 403);
+    assert!(response.headers()["www-authenticate"].to_str().expect("header").contains("insufficient_scope"));
     server.stop().await;
 }
 

@@ -229,11 +229,14 @@ impl Landing {
         }
     }
 
+    /// A response parameter, from the query or (response_mode=fragment) the fragment.
     pub fn param(&self, name: &str) -> Option<String> {
-        match self {
-            Landing::Client(url) => url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()),
-            Landing::Page { .. } => None,
-        }
+        let Landing::Client(url) = self else { return None };
+        let fragment = url.fragment().unwrap_or_default();
+        url.query_pairs()
+            .chain(url::form_urlencoded::parse(fragment.as_bytes()))
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     }
 }
 

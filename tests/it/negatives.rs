@@ -22,6 +22,26 @@ fn code_form<'a>(code: &'a str, verifier: &'a str) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
+async fn resources_need_a_grant(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let browser = Browser::new();
+    browser.run(&rp.authorize(&[], true).url, Some(CONTOSO_ADMIN), REDIRECT_URI).await.client();
+    // An admin's session must not let any app silently mint admin-API tokens.
+    for scope in ["api://b2b-idp-admin/.default", "api://demo-app/Anything.Admin", "api://nowhere/.default"] {
+        let landing = browser.run(&rp.authorize(&[scope], true).url, None, REDIRECT_URI).await;
+        assert_eq!(landing.param("error").as_deref(), Some("invalid_scope"), "{scope}");
+        assert!(landing.param("code").is_none());
+    }
+    // Client credentials for a resource the app holds no roles on: refused too.
+    let (status, body) = token_request(&server, CONTOSO, &[("grant_type", "client_credentials"), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET), ("scope", "api://b2b-idp-admin/.default")]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{body}");
+    // The app's own resource with .default is fine, for the user too.
+    let landing = browser.run(&rp.authorize(&["api://demo-app/.default"], true).url, None, REDIRECT_URI).await;
+    assert!(landing.param("code").is_some(), "{landing:?}");
+    server.stop().await;
+}
+
 async fn wrong_password_and_unknown_user_read_the_same(backend: Backend) {
     let server = TestServer::start(backend).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
@@ -167,17 +187,27 @@ async fn refresh_token_reuse_revokes_the_family(backend: Backend) {
     // ...and the legitimate successor is now dead too.
     let (status, body) = refresh(successor).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
-    // A narrower scope is fine, a wider one is not (checked on a fresh grant).
+    // A wider scope is refused; a narrower one narrows this response only,
+    // and the grant keeps its scope (RFC 6749 §6).
     let (code, pending) = signed_in_code(&rp, &["offline_access"]).await;
     let tokens = rp.exchange(&code, pending.verifier).await.expect("tokens");
     let token = tokens.refresh_token().expect("refresh").secret().clone();
-    let (status, body) = token_request(
-        &server,
-        CONTOSO,
-        &[("grant_type", "refresh_token"), ("refresh_token", &token), ("scope", "openid email"), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)],
-    )
-    .await;
+    let with_scope = |token: &str, scope: &str| {
+        let form = [("grant_type", "refresh_token"), ("refresh_token", token), ("scope", scope), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let url = server.url("/contoso/oauth2/v2.0/token");
+        async move {
+            let response = api().post(url).form(&form).send().await.expect("refresh");
+            (response.status().as_u16(), response.json::<serde_json::Value>().await.expect("json"))
+        }
+    };
+    let (status, body) = with_scope(&token, "openid email").await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{body}");
+    let (status, narrowed) = with_scope(&token, "openid").await;
+    assert_eq!((status, narrowed["scope"].as_str()), (200, Some("openid")), "{narrowed}");
+    let next = narrowed["refresh_token"].as_str().expect("rotated");
+    let (status, full) = with_scope(next, "openid offline_access").await;
+    assert_eq!((status, full["scope"].as_str()), (200, Some("openid offline_access")), "{full}");
     server.stop().await;
 }
 
@@ -284,6 +314,7 @@ async fn forged_or_missing_csrf_token_is_refused(backend: Backend) {
 }
 
 on_both_backends!(
+    resources_need_a_grant,
     wrong_password_and_unknown_user_read_the_same,
     untrusted_client_or_redirect_uri_never_redirects,
     pkce_rules,

@@ -108,6 +108,9 @@ async fn cli_reports_bad_input_clearly() {
     let out = command(dir.path(), port).args(["keys", "rotate", "--tenant", "nowhere"]).output().await.expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("tenant 'nowhere' not found"));
+    let out = command(dir.path(), port).args(["tenant", "create", "--name", FABRIKAM_ID]).output().await.expect("run");
+    assert!(!out.status.success(), "an id-shaped tenant name would shadow that tenant's URLs");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an id"));
     let out = command(dir.path(), port).args(["--config", "/no/such/file.toml", "serve"]).output().await.expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));

@@ -95,6 +95,7 @@ async fn directory(store: &dyn Store) {
         signing_alg: None,
         identifier_uri: None,
         api_permissions: Default::default(),
+        delegated_permissions: Default::default(),
         require_consent: false,
     };
     store.put_app(&app).await.expect("put app");
@@ -137,6 +138,7 @@ async fn grants(store: Arc<dyn Store>) {
 
     // A code is spent exactly once, even by concurrent callers.
     store.put_code("h1", &code(now() + 60)).await.expect("put code");
+    assert_eq!(store.code("h1").await.expect("peek").map(|c| c.used), Some(false));
     let spends = (0..16).map(|_| {
         let store = store.clone();
         tokio::spawn(async move { store.spend_code("h1").await.expect("spend") })

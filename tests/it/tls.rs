@@ -46,6 +46,20 @@ async fn serves_https_with_host_prefixed_secure_cookies(backend: Backend) {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_an_http_base_url_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = demo_config(dir.path(), "http://127.0.0.1:1");
+    config.server.tls_cert = Some(dir.path().join("cert.pem"));
+    config.server.tls_key = Some(dir.path().join("key.pem"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let error = match b2b_idp::server::start(config, Some(listener)).await {
+        Ok(_) => panic!("TLS with an http:// issuer must not start"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(error.contains("public_base_url must be https://"), "{error}");
+}
+
 on_both_backends!(
     serves_https_with_host_prefixed_secure_cookies,
 );
