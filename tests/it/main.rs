@@ -7,5 +7,6 @@ mod flow;
 mod keys;
 mod negatives;
 mod restart;
+mod scale;
 mod store;
 mod tls;
