@@ -73,11 +73,14 @@ pub struct StoreConfig {
     pub url: Option<Secret>,
     /// Connections per instance in the PostgreSQL pool.
     pub max_connections: usize,
+    /// Emulates Entra's replication delay ("instant-on"): admin API reads see
+    /// a directory write only this long after it. 0 = read your own writes.
+    pub replication_lag_ms: u64,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { path: "data".into(), url: None, max_connections: 16 }
+        Self { path: "data".into(), url: None, max_connections: 16, replication_lag_ms: 0 }
     }
 }
 

@@ -14,6 +14,15 @@ pub enum Error {
     /// Bad input outside the OAuth protocol (admin API, CLI).
     #[error("{0}")]
     Invalid(String),
+    /// The admin API caller lacks a right; the message names the role needed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The admin API caller's token is missing or not for this tenant's admin API.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The object exists but this (lagging) read does not see it yet.
+    #[error("{what} is not replicated yet; retry after {retry_after_secs} s")]
+    NotYetReplicated { what: String, retry_after_secs: u64 },
     #[error(transparent)]
     OAuth(#[from] OAuthError),
     #[error(transparent)]

@@ -1,8 +1,11 @@
 //! The directory: tenants, their users and their applications (clients).
 //! Knows nothing of HTTP; the store persists these types as they are.
 
+pub mod access;
 pub mod password;
+pub mod replica;
 pub mod seed;
+pub mod users;
 
 use std::collections::BTreeMap;
 
@@ -82,6 +85,10 @@ pub struct User {
     pub roles: Vec<String>,
     pub enabled: bool,
     pub created_at: i64,
+    /// When the directory last wrote this object (ms); the replication-lag
+    /// emulator hides it from lagging reads until `store.replication_lag_ms` later.
+    #[serde(default)]
+    pub written_at_ms: i64,
 }
 
 /// Grant types an app may use at the token endpoint.
@@ -156,8 +163,12 @@ pub fn random_token() -> String {
 }
 
 pub fn now() -> i64 {
+    now_ms() / 1000
+}
+
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }

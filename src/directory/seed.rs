@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::{AppSeed, TenantSeed, UserSeed};
-use crate::directory::{now, sha256_hex, App, GrantType, Tenant, User, UserType};
+use crate::directory::{now, now_ms, sha256_hex, App, GrantType, Tenant, User, UserType};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::keys;
@@ -104,6 +104,7 @@ pub async fn create_user(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<
         roles: seed.roles.clone(),
         enabled: true,
         created_at: now(),
+        written_at_ms: now_ms(),
     };
     idp.store.create_user(&user).await?;
     Ok(user)

@@ -8,13 +8,16 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::error::Error;
+use crate::store::StoreError;
 use crate::protocol::OAuthCode;
 use crate::web::templates;
 
-/// How the client wants errors: API JSON, or a page for a person.
+/// How the client wants errors: OAuth-style JSON, Graph-style JSON (admin
+/// API), or a page for a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
     Api,
+    Graph,
     Person,
 }
 
@@ -50,8 +53,11 @@ pub fn page(error: impl Into<Error>) -> HttpError {
 impl ResponseError for HttpError {
     fn status_code(&self) -> StatusCode {
         match &self.error {
-            Error::TenantNotFound(_) | Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::TenantNotFound(_) | Error::NotFound(_) | Error::NotYetReplicated { .. } => StatusCode::NOT_FOUND,
             Error::Invalid(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             Error::OAuth(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
             Error::Store(_) | Error::Key(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -62,8 +68,11 @@ impl ResponseError for HttpError {
         let (code, description) = match &self.error {
             Error::OAuth(e) => (e.error.as_str().to_string(), e.error_description.clone()),
             Error::TenantNotFound(_) => ("tenant_not_found".into(), self.error.to_string()),
-            Error::NotFound(_) => ("not_found".into(), self.error.to_string()),
+            Error::NotFound(_) | Error::NotYetReplicated { .. } => ("not_found".into(), self.error.to_string()),
             Error::Invalid(message) => ("invalid_request".into(), message.clone()),
+            Error::Unauthenticated(message) => ("invalid_token".into(), message.clone()),
+            Error::Forbidden(message) => ("forbidden".into(), message.clone()),
+            Error::Store(StoreError::Conflict(what)) => ("conflict".into(), format!("{what} already exists")),
             other => {
                 let reference = uuid::Uuid::new_v4();
                 tracing::error!(%reference, error = %other, "request failed");
@@ -72,6 +81,13 @@ impl ResponseError for HttpError {
         };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Error::NotYetReplicated { retry_after_secs, .. } = &self.error {
+            // Retryable: the object exists, this replica has not seen it yet.
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if let Error::Unauthenticated(_) = &self.error {
+            response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
+        }
         if let Error::OAuth(e) = &self.error {
             // Every 401 names a scheme (RFC 9110 §15.5.2; RFC 6749 §5.2; RFC 6750 §3).
             let challenge = match e.error {
@@ -91,6 +107,21 @@ impl ResponseError for HttpError {
         if self.audience == Audience::Person && !matches!(self.error, Error::TenantNotFound(_)) {
             return templates::page_response(status, "error.html", json!({ "title": "Something went wrong", "message": description }));
         }
+        if self.audience == Audience::Graph {
+            return response.json(json!({ "error": { "code": graph_code(&self.error), "message": description } }));
+        }
         response.json(json!({ "error": code, "error_description": description }))
+    }
+}
+
+/// Microsoft Graph's error codes for the admin API.
+fn graph_code(error: &Error) -> &'static str {
+    match error {
+        Error::TenantNotFound(_) | Error::NotFound(_) | Error::NotYetReplicated { .. } => "Request_ResourceNotFound",
+        Error::Invalid(_) | Error::OAuth(_) => "Request_BadRequest",
+        Error::Unauthenticated(_) => "InvalidAuthenticationToken",
+        Error::Forbidden(_) => "Authorization_RequestDenied",
+        Error::Store(StoreError::Conflict(_)) => "Request_MultipleObjectsWithSameKeyValue",
+        Error::Store(_) | Error::Key(_) | Error::Internal(_) => "InternalServerError",
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP: routes, middleware and the mapping of domain results to responses.
 //! The only module that knows about actix.
 
+pub mod admin;
 pub mod cookies;
 pub mod error;
 pub mod oidc;
@@ -35,6 +36,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/oauth2/v2.0/logout", web::post().to(pages::logout_post))
                 .route("/openid/userinfo", web::get().to(oidc::userinfo))
                 .route("/openid/userinfo", web::post().to(oidc::userinfo))
+                .route("/v1.0/users", web::get().to(admin::list_users))
+                .route("/v1.0/users", web::post().to(admin::create_user))
+                .route("/v1.0/users/{id}", web::get().to(admin::get_user))
+                .route("/v1.0/users/{id}", web::delete().to(admin::delete_user))
                 .route("/login", web::post().to(pages::sign_in))
                 .route("/consent", web::post().to(pages::consent)),
         );
@@ -46,7 +51,18 @@ pub fn extractor_errors(cfg: &mut web::ServiceConfig) {
         HttpError::from(Error::OAuth(OAuthError::invalid_request(message))).into()
     }
     cfg.app_data(web::FormConfig::default().error_handler(|e, _| invalid(format!("malformed form: {e}"))))
-        .app_data(web::QueryConfig::default().error_handler(|e, _| invalid(format!("malformed query: {e}"))));
+        .app_data(web::QueryConfig::default().error_handler(|e, _| invalid(format!("malformed query: {e}"))))
+        .app_data(web::JsonConfig::default().error_handler(|e, _| {
+            // JSON bodies only go to the admin API: answer in Graph's shape.
+            HttpError { error: Error::Invalid(format!("malformed JSON body: {e}")), audience: error::Audience::Graph }.into()
+        }));
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer_token(req: &actix_web::HttpRequest) -> Option<&str> {
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 pub fn security_headers(https: bool) -> DefaultHeaders {

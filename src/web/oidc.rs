@@ -118,13 +118,7 @@ pub async fn revoke(idp: web::Data<Idp>, path: web::Path<String>, req: HttpReque
 
 pub async fn userinfo(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> ApiResult {
     let tenant = idp.tenant(&path).await?;
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_string())
+    let bearer = crate::web::bearer_token(&req)
         .ok_or_else(|| Error::OAuth(OAuthError::invalid_token("a Bearer access token is required")))?;
-    Ok(no_store(HttpResponse::Ok().json(introspect::userinfo(&idp, &tenant, &bearer).await?)))
+    Ok(no_store(HttpResponse::Ok().json(introspect::userinfo(&idp, &tenant, bearer).await?)))
 }

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod admin;
 mod flow;
 mod keys;
 mod negatives;

@@ -35,6 +35,7 @@ fn user(tenant_id: &str, id: &str, email: &str) -> User {
         roles: vec![],
         enabled: true,
         created_at: now(),
+        written_at_ms: 0,
     }
 }
 

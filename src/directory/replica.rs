@@ -1,0 +1,32 @@
+//! The "instant-on" emulator: Entra writes to one directory replica and
+//! reads may hit another that has not caught up. With
+//! `store.replication_lag_ms` > 0, admin API reads see an object only that
+//! long after its last write, and say when to retry, so relying parties can
+//! test their retry-with-backoff. At 0 every read sees its own writes.
+
+use crate::directory::{now_ms, User};
+use crate::error::{Error, Result};
+
+pub struct Replica {
+    pub lag_ms: u64,
+}
+
+impl Replica {
+    /// The object as a lagging replica shows it, or a retryable error.
+    pub fn read(&self, user: User) -> Result<User> {
+        let visible_at = user.written_at_ms.saturating_add(self.lag_ms as i64);
+        let wait_ms = visible_at - now_ms();
+        if self.lag_ms == 0 || wait_ms <= 0 {
+            return Ok(user);
+        }
+        Err(Error::NotYetReplicated {
+            what: format!("user {}", user.id),
+            retry_after_secs: (wait_ms as u64).div_ceil(1000),
+        })
+    }
+
+    /// A listing from a lagging replica simply lacks what it has not seen.
+    pub fn list(&self, users: Vec<User>) -> Vec<User> {
+        users.into_iter().filter_map(|u| self.read(u).ok()).collect()
+    }
+}

@@ -1,0 +1,109 @@
+//! Users as the admin API shows and changes them (Microsoft Graph's `user`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Secret, UserSeed};
+use crate::directory::access::{Caller, READ_WRITE_USERS};
+use crate::directory::replica::Replica;
+use crate::directory::{seed, Tenant, User};
+use crate::error::{Error, Result};
+use crate::idp::Idp;
+
+/// Graph's `user` resource, the fields this directory has.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphUser {
+    pub id: String,
+    pub display_name: String,
+    pub mail: String,
+    pub user_principal_name: String,
+    pub user_type: &'static str,
+    pub account_enabled: bool,
+    /// `Invitation` for invited guests; null for members (Graph).
+    pub creation_type: Option<&'static str>,
+    /// `PendingAcceptance` / `Accepted` for guests; null for members (Graph).
+    pub external_user_state: Option<&'static str>,
+    pub created_date_time: String,
+}
+
+fn rfc3339(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+impl From<&User> for GraphUser {
+    fn from(u: &User) -> GraphUser {
+        GraphUser {
+            id: u.id.clone(),
+            display_name: u.display_name.clone(),
+            mail: u.email.clone(),
+            user_principal_name: u.email.clone(),
+            user_type: u.user_type.as_str(),
+            account_enabled: u.enabled,
+            creation_type: None,
+            external_user_state: None,
+            created_date_time: rfc3339(u.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordProfile {
+    pub password: Option<String>,
+}
+
+/// `POST /v1.0/users`: a member. Unknown Graph fields are accepted and ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUser {
+    pub display_name: String,
+    pub user_principal_name: Option<String>,
+    pub mail: Option<String>,
+    pub account_enabled: Option<bool>,
+    pub password_profile: Option<PasswordProfile>,
+}
+
+fn replica(idp: &Idp) -> Replica {
+    Replica { lag_ms: idp.config.store.replication_lag_ms }
+}
+
+pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller) -> Result<Vec<GraphUser>> {
+    caller.require(READ_WRITE_USERS)?;
+    let users = replica(idp).list(idp.store.users(&tenant.id).await?);
+    Ok(users.iter().map(GraphUser::from).collect())
+}
+
+pub async fn get(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<GraphUser> {
+    caller.require(READ_WRITE_USERS)?;
+    let user = idp.store.user(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+    Ok(GraphUser::from(&replica(idp).read(user)?))
+}
+
+pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewUser) -> Result<GraphUser> {
+    caller.require(READ_WRITE_USERS)?;
+    let email = new
+        .mail
+        .or(new.user_principal_name)
+        .ok_or_else(|| Error::Invalid("userPrincipalName or mail is required".into()))?;
+    let password = new.password_profile.and_then(|p| p.password).map(Secret);
+    let user_seed = UserSeed { email, display_name: Some(new.display_name), password, password_hash: None, roles: vec![] };
+    let mut user = seed::create_user(idp, tenant, &user_seed).await?;
+    if new.account_enabled == Some(false) {
+        user.enabled = false;
+        idp.store.update_user(&user).await?;
+    }
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %user.id, "user created");
+    Ok(GraphUser::from(&user))
+}
+
+pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<()> {
+    caller.require(READ_WRITE_USERS)?;
+    if !idp.store.delete_user(&tenant.id, id).await? {
+        return Err(Error::NotFound(format!("user {id}")));
+    }
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %id, "user deleted");
+    Ok(())
+}

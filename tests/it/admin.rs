@@ -1,0 +1,130 @@
+//! The admin API's foundation: who may call it, Graph-shaped users, and the
+//! "instant-on" replication-lag emulator.
+
+use std::time::Duration;
+
+use openidconnect::OAuth2TokenResponse;
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+/// An app token for the admin API of `tenant`.
+async fn app_token(server: &TestServer, tenant: &str) -> String {
+    let form = [("grant_type", "client_credentials"), ("client_id", ADMIN_CLI), ("client_secret", ADMIN_CLI_SECRET), ("scope", "api://b2b-idp-admin/.default")];
+    let (status, body) = token_request(server, tenant, &form).await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().expect("token").to_string()
+}
+
+async fn call(method: reqwest::Method, url: String, token: &str, body: Option<Value>) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut request = api().request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("admin request");
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    (status, headers, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn users_crud_with_an_app_token(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = app_token(&server, CONTOSO).await;
+    let users = server.url("/contoso/v1.0/users");
+    let (status, _, list) = call(reqwest::Method::GET, users.clone(), &token, None).await;
+    assert_eq!(status, 200, "{list}");
+    let alice = list["value"].as_array().expect("value").iter().find(|u| u["mail"] == ALICE.0).expect("alice listed").clone();
+    assert_eq!(alice["userType"], "Member");
+    assert_eq!(alice["accountEnabled"], true);
+    assert!(alice["creationType"].is_null() && alice["externalUserState"].is_null());
+
+    let new = json!({"displayName": "Carol", "userPrincipalName": "carol@contoso.example", "accountEnabled": true, "passwordProfile": {"password": "Carol-Passw0rd"}});
+    let (status, _, carol) = call(reqwest::Method::POST, users.clone(), &token, Some(new.clone())).await;
+    assert_eq!(status, 201, "{carol}");
+    let id = carol["id"].as_str().expect("id").to_string();
+    let (status, _, again) = call(reqwest::Method::POST, users.clone(), &token, Some(new)).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("Request_MultipleObjectsWithSameKeyValue")), "{again}");
+    // With no lag, a read right after the write sees it.
+    let (status, _, read) = call(reqwest::Method::GET, format!("{users}/{id}"), &token, None).await;
+    assert_eq!((status, read["displayName"].as_str()), (200, Some("Carol")), "{read}");
+
+    // Carol can sign in with the password the API set.
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let landing = Browser::new().run(&rp.authorize(&[], true).url, Some(("carol@contoso.example", "Carol-Passw0rd")), REDIRECT_URI).await;
+    assert!(landing.param("code").is_some(), "{landing:?}");
+
+    let (status, _, _) = call(reqwest::Method::DELETE, format!("{users}/{id}"), &token, None).await;
+    assert_eq!(status, 204);
+    let (status, _, gone) = call(reqwest::Method::GET, format!("{users}/{id}"), &token, None).await;
+    assert_eq!((status, gone["error"]["code"].as_str()), (404, Some("Request_ResourceNotFound")), "{gone}");
+    let (status, _, bad) = call(reqwest::Method::POST, users, &token, Some(json!({"userPrincipalName": 7}))).await;
+    assert_eq!((status, bad["error"]["code"].as_str()), (400, Some("Request_BadRequest")), "{bad}");
+    server.stop().await;
+}
+
+async fn only_the_right_callers_get_in(backend: Backend) {
+    // demo-spa may act on behalf of users at the admin API (a test-only grant).
+    let server = TestServer::start_with(backend, |c| {
+        let spa = c.tenants[0].apps.iter_mut().find(|a| a.client_id == DEMO_SPA).expect("demo-spa");
+        spa.delegated_permissions.insert("api://b2b-idp-admin".into(), vec!["Directory.AccessAsUser.All".into()]);
+    })
+    .await;
+    let users = server.url("/contoso/v1.0/users");
+    // No token, a token of another tenant, a token for another resource: 401.
+    let (status, headers, body) = call(reqwest::Method::GET, users.clone(), "", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("InvalidAuthenticationToken")), "{body}");
+    assert!(headers.contains_key("www-authenticate"));
+    let fabrikam = app_token(&server, FABRIKAM).await;
+    assert_eq!(call(reqwest::Method::GET, users.clone(), &fabrikam, None).await.0, 401);
+    let (_, own) = token_request(&server, CONTOSO, &[("grant_type", "client_credentials"), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET), ("scope", "api://demo-app/.default")]).await;
+    assert_eq!(call(reqwest::Method::GET, users.clone(), own["access_token"].as_str().expect("token"), None).await.0, 401);
+
+    // People act with their directory roles: a member is refused, naming the role; an admin gets in.
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_SPA, None).await;
+    for (user, expected) in [(ALICE, 403), (CONTOSO_ADMIN, 200)] {
+        let pending = rp.authorize(&["api://b2b-idp-admin/.default"], true);
+        let code = Browser::new().run(&pending.url, Some(user), REDIRECT_URI).await.param("code").expect("code");
+        let tokens = rp.exchange(&code, pending.verifier).await.expect("tokens");
+        let access = tokens.access_token().secret().clone();
+        assert_eq!(jwt_payload(&access)["scp"], "Directory.AccessAsUser.All");
+        let (status, _, body) = call(reqwest::Method::GET, users.clone(), &access, None).await;
+        assert_eq!(status, expected, "{}: {body}", user.0);
+        if expected == 403 {
+            assert_eq!(body["error"]["code"], "Authorization_RequestDenied");
+            assert!(body["error"]["message"].as_str().expect("message").contains("Global Administrator"), "{body}");
+        }
+    }
+    server.stop().await;
+}
+
+async fn replication_lag_asks_clients_to_retry(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| c.store.replication_lag_ms = 1500).await;
+    let token = app_token(&server, CONTOSO).await;
+    let users = server.url("/contoso/v1.0/users");
+    let new = json!({"displayName": "Dave", "userPrincipalName": "dave@contoso.example"});
+    let (status, _, dave) = call(reqwest::Method::POST, users.clone(), &token, Some(new)).await;
+    assert_eq!(status, 201, "{dave}");
+    let url = format!("{users}/{}", dave["id"].as_str().expect("id"));
+    // Read at once: a lagging replica has not seen Dave. The answer says when to retry.
+    let (status, headers, body) = call(reqwest::Method::GET, url.clone(), &token, None).await;
+    assert_eq!(status, 404, "{body}");
+    let retry_after: u64 = headers["retry-after"].to_str().expect("header").parse().expect("seconds");
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    // A client that retries with backoff gets him.
+    let mut delay = Duration::from_millis(250);
+    let mut attempts = 1;
+    loop {
+        tokio::time::sleep(delay).await;
+        attempts += 1;
+        let (status, _, body) = call(reqwest::Method::GET, url.clone(), &token, None).await;
+        if status == 200 {
+            assert_eq!(body["displayName"], "Dave");
+            break;
+        }
+        assert_eq!(status, 404, "{body}");
+        assert!(attempts < 8, "still not replicated after {attempts} attempts");
+        delay *= 2;
+    }
+    server.stop().await;
+}
+
+on_both_backends!(users_crud_with_an_app_token, only_the_right_callers_get_in, replication_lag_asks_clients_to_retry);
