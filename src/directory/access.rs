@@ -9,7 +9,6 @@ use crate::protocol::scopes::ADMIN_RESOURCE;
 
 pub const GLOBAL_ADMINISTRATOR: &str = "Global Administrator";
 pub const USER_ADMINISTRATOR: &str = "User Administrator";
-pub const GUEST_INVITER: &str = "Guest Inviter";
 
 /// An authenticated admin API caller.
 #[derive(Debug, Clone)]
