@@ -477,3 +477,55 @@ pub async fn token_request(server: &TestServer, tenant: &str, form: &[(&str, &st
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }
+
+// ---- real processes, as an operator runs them ----
+
+pub const IDP_BIN: &str = env!("CARGO_BIN_EXE_b2b-idp");
+
+/// `b2b-idp` listening on `port`, announcing `public` as its base URL, with
+/// data under `dir` (sled unless `B2B_IDP__STORE__URL` is added).
+pub fn idp_command(dir: &Path, port: u16, public: &str) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(IDP_BIN);
+    cmd.current_dir(dir)
+        .env("B2B_IDP__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("B2B_IDP__SERVER__PUBLIC_BASE_URL", public)
+        .env("B2B_IDP__STORE__PATH", dir.join("data"))
+        .env("B2B_IDP__MAIL__OUTBOX", dir.join("outbox"))
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Waits until `url` answers 200, or panics after ten seconds.
+pub async fn wait_ready(url: &str) {
+    for _ in 0..200 {
+        if api().get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not become ready");
+}
+
+/// `b2b-idp serve` with the demo config (plus `env`), ready to serve.
+pub async fn serve(dir: &Path, port: u16, public: &str, env: &[(&str, &str)]) -> tokio::process::Child {
+    let mut cmd = idp_command(dir, port, public);
+    cmd.envs(env.iter().copied()).arg("--config").arg(demo_config_path()).arg("serve");
+    let child = cmd.spawn().expect("spawn b2b-idp");
+    wait_ready(&format!("http://127.0.0.1:{port}/readyz")).await;
+    child
+}
+
+/// SIGTERM, then wait: the server stops gracefully and flushes its store.
+pub async fn terminate(mut child: tokio::process::Child) {
+    let pid = child.id().expect("running") as i32;
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait()).await.expect("stops").expect("status");
+    assert!(status.success(), "clean exit on SIGTERM: {status}");
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}

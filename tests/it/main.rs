@@ -10,4 +10,5 @@ mod negatives;
 mod restart;
 mod scale;
 mod store;
+mod topology;
 mod tls;

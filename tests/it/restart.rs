@@ -1,55 +1,10 @@
 //! The real binary, as an operator runs it: tokens survive a restart, and
 //! `keys rotate` keeps old tokens verifiable while new ones use the new key.
 
-use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
-
 use openidconnect::core::CoreIdToken;
 use openidconnect::{JsonWebKey, Nonce, OAuth2TokenResponse, TokenResponse};
 
 use crate::harness::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_b2b-idp");
-
-fn command(dir: &Path, port: u16) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(BIN);
-    cmd.current_dir(dir)
-        .env("B2B_IDP__SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("B2B_IDP__SERVER__PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}"))
-        .env("B2B_IDP__STORE__PATH", dir.join("data"))
-        .env("B2B_IDP__MAIL__OUTBOX", dir.join("outbox"))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null());
-    cmd
-}
-
-async fn serve(dir: &Path, port: u16) -> tokio::process::Child {
-    let child = command(dir, port).arg("--config").arg(demo_config_path()).arg("serve").kill_on_drop(true).spawn().expect("spawn server");
-    let ready = format!("http://127.0.0.1:{port}/readyz");
-    for _ in 0..200 {
-        if let Ok(r) = api().get(&ready).send().await {
-            if r.status().is_success() {
-                return child;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server did not become ready");
-}
-
-/// SIGTERM, then wait: the server stops gracefully and flushes its store.
-async fn terminate(mut child: tokio::process::Child) {
-    let pid = child.id().expect("running") as i32;
-    // SAFETY: plain kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("stops").expect("status");
-    assert!(status.success(), "clean exit on SIGTERM: {status}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_survive_restart_and_key_rotation() {
@@ -57,7 +12,7 @@ async fn tokens_survive_restart_and_key_rotation() {
     let port = free_port();
     let server = TestServer { base: format!("http://127.0.0.1:{port}"), running: None, _dir: tempfile::tempdir().expect("dir"), pg_schema: None };
 
-    let child = serve(dir.path(), port).await;
+    let child = serve(dir.path(), port, &format!("http://127.0.0.1:{port}"), &[]).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let pending = rp.authorize(&["offline_access"], true);
     let code = Browser::new().run(&pending.url, Some(ALICE), REDIRECT_URI).await.param("code").expect("code");
@@ -66,18 +21,18 @@ async fn tokens_survive_restart_and_key_rotation() {
     let old_kid = jwt_header(&old_id_token)["kid"].as_str().expect("kid").to_string();
     let refresh = tokens.refresh_token().expect("refresh").clone();
     // sled allows one process: admin commands say so while the server runs.
-    let out = command(dir.path(), port).args(["keys", "rotate", "--tenant", "contoso"]).output().await.expect("keys rotate");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["keys", "rotate", "--tenant", "contoso"]).output().await.expect("keys rotate");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is another b2b-idp process using it?"), "{}", String::from_utf8_lossy(&out.stderr));
     terminate(child).await;
 
     // The operator rotates the signing key while the server is down (sled is single-process).
-    let out = command(dir.path(), port).args(["keys", "rotate", "--tenant", "contoso"]).output().await.expect("keys rotate");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["keys", "rotate", "--tenant", "contoso"]).output().await.expect("keys rotate");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let printed = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(printed.contains("new active ES256 key"), "{printed}");
 
-    let child = serve(dir.path(), port).await;
+    let child = serve(dir.path(), port, &format!("http://127.0.0.1:{port}"), &[]).await;
     // A fresh RP (fresh JWKS) still verifies the token issued before restart and rotation.
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let kids: Vec<String> = rp.metadata.jwks().keys().iter().filter_map(|k| k.key_id().map(|id| id.to_string())).collect();
@@ -95,7 +50,7 @@ async fn tokens_survive_restart_and_key_rotation() {
     terminate(child).await;
 
     // `keys list` shows one active and one retired key.
-    let out = command(dir.path(), port).args(["keys", "list", "--tenant", "contoso"]).output().await.expect("keys list");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["keys", "list", "--tenant", "contoso"]).output().await.expect("keys list");
     let listing = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(listing.lines().count(), 2, "{listing}");
     assert_eq!(listing.lines().filter(|l| l.ends_with("active")).count(), 1, "{listing}");
@@ -105,16 +60,16 @@ async fn tokens_survive_restart_and_key_rotation() {
 async fn cli_reports_bad_input_clearly() {
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port();
-    let out = command(dir.path(), port).args(["keys", "rotate", "--tenant", "nowhere"]).output().await.expect("run");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["keys", "rotate", "--tenant", "nowhere"]).output().await.expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("tenant 'nowhere' not found"));
-    let out = command(dir.path(), port).args(["tenant", "create", "--name", FABRIKAM_ID]).output().await.expect("run");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["tenant", "create", "--name", FABRIKAM_ID]).output().await.expect("run");
     assert!(!out.status.success(), "an id-shaped tenant name would shadow that tenant's URLs");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an id"));
-    let out = command(dir.path(), port).args(["--config", "/no/such/file.toml", "serve"]).output().await.expect("run");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["--config", "/no/such/file.toml", "serve"]).output().await.expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
-    let out = command(dir.path(), port).env("B2B_IDP__SERVER__NO_SUCH_KEY", "1").arg("--config").arg(demo_config_path()).arg("serve").output().await.expect("run");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).env("B2B_IDP__SERVER__NO_SUCH_KEY", "1").arg("--config").arg(demo_config_path()).arg("serve").output().await.expect("run");
     assert!(!out.status.success(), "unknown config keys are refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_key"), "{}", String::from_utf8_lossy(&out.stderr));
 }
