@@ -1,5 +1,5 @@
 //! Machine endpoints: discovery, JWKS, token, introspection, revocation,
-//! userinfo, logout and health. Parse, call `protocol`, serialize.
+//! userinfo and health. Parse, call `protocol`, serialize.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
