@@ -12,6 +12,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::directory::collaboration::{ExternalIdp, Settings};
 use crate::directory::Cloud;
 use crate::keys::Alg;
 
@@ -24,6 +25,7 @@ pub struct Config {
     pub passwords: PasswordConfig,
     pub tokens: TokenConfig,
     pub keys: KeysConfig,
+    pub b2b: B2bConfig,
     /// Tenants declared in config are created on start if missing; their
     /// apps are updated to match, their users are only ever created.
     pub tenants: Vec<TenantSeed>,
@@ -93,6 +95,8 @@ pub struct MailConfig {
     pub from: String,
     pub smtp_host: String,
     pub smtp_port: u16,
+    /// `starttls` (default), `tls` (implicit TLS) or `none` (local relays only).
+    pub smtp_tls: String,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<Secret>,
 }
@@ -105,6 +109,7 @@ impl Default for MailConfig {
             from: "b2b-idp <no-reply@b2b-idp.invalid>".into(),
             smtp_host: "localhost".into(),
             smtp_port: 25,
+            smtp_tls: "starttls".into(),
             smtp_username: None,
             smtp_password: None,
         }
@@ -172,6 +177,28 @@ impl Default for KeysConfig {
     }
 }
 
+/// B2B collaboration, server-wide.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct B2bConfig {
+    /// A person may belong to at most this many directories (home + guest).
+    pub max_directories: usize,
+    /// External OIDC identity providers every tenant may send guests home to.
+    pub identity_providers: Vec<ExternalIdp>,
+    /// Lifetime of an emailed one-time passcode (Entra: 30 minutes).
+    pub otp_ttl_secs: i64,
+    /// Wrong passcodes allowed before the code is void.
+    pub otp_max_attempts: u32,
+    /// How often the server looks for guests whose home account is gone; 0 = never.
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for B2bConfig {
+    fn default() -> Self {
+        Self { max_directories: 500, identity_providers: vec![], otp_ttl_secs: 1800, otp_max_attempts: 5, sweep_interval_secs: 0 }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantSeed {
@@ -188,6 +215,14 @@ pub struct TenantSeed {
     /// Operator-supplied PKCS#8 PEM key (see keys/README.md); becomes the
     /// active key for its algorithm.
     pub signing_key_file: Option<PathBuf>,
+    /// Email domains the tenant owns (home realm discovery).
+    #[serde(default)]
+    pub domains: Vec<String>,
+    #[serde(default)]
+    pub collaboration: Settings,
+    /// External identity providers for this tenant's guests.
+    #[serde(default)]
+    pub identity_providers: Vec<ExternalIdp>,
     #[serde(default)]
     pub users: Vec<UserSeed>,
     #[serde(default)]

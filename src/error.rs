@@ -20,6 +20,15 @@ pub enum Error {
     /// The admin API caller's token is missing or not for this tenant's admin API.
     #[error("{0}")]
     Unauthenticated(String),
+    /// The object exists in a form that excludes the request (e.g. already a member).
+    #[error("{0}")]
+    Conflict(String),
+    /// Another identity provider (a guest's home) failed or refused.
+    #[error("{0}")]
+    Upstream(String),
+    /// Too many attempts; the message says when to try again.
+    #[error("{0}")]
+    TooManyAttempts(String),
     /// The object exists but this (lagging) read does not see it yet.
     #[error("{what} is not replicated yet; retry after {retry_after_secs} s")]
     NotYetReplicated { what: String, retry_after_secs: u64 },

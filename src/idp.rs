@@ -8,6 +8,8 @@ use crate::config::Config;
 use crate::directory::password::PasswordHasher;
 use crate::directory::Tenant;
 use crate::error::{Error, Result};
+use crate::federation::rp::HomeProviders;
+use crate::mail::Mailer;
 use crate::keys::KeyRing;
 use crate::store::Store;
 
@@ -16,8 +18,12 @@ pub struct Idp {
     pub store: Arc<dyn Store>,
     pub keys: KeyRing,
     pub passwords: PasswordHasher,
-    /// Server-wide HMAC key (CSRF tokens); shared by all instances via the store.
+    /// Server-wide HMAC key (CSRF tokens, federation client secrets);
+    /// shared by all instances via the store.
     pub cookie_key: Vec<u8>,
+    pub mailer: Mailer,
+    /// Guests' home identity providers, as seen by this relying party.
+    pub home: HomeProviders,
 }
 
 impl Idp {
@@ -28,7 +34,9 @@ impl Idp {
         let passwords = PasswordHasher::new(&config.passwords)?;
         let candidate: [u8; 32] = rand::random();
         let cookie_key = store.secret_or_insert("cookie-hmac", &candidate).await?;
-        Ok(Idp { config, store, keys, passwords, cookie_key })
+        let mailer = Mailer::new(&config.mail)?;
+        let home = HomeProviders::new()?;
+        Ok(Idp { config, store, keys, passwords, cookie_key, mailer, home })
     }
 
     /// Resolves the `{tenant}` path segment: a tenant id, else a tenant name.

@@ -3,7 +3,9 @@
 //!
 //! - `web`: actix handlers, cookies, templates (the only place that knows HTTP)
 //! - `protocol`: OIDC/OAuth endpoints' logic and the records they keep
-//! - `directory`: tenants, users, apps, passwords, config seeding
+//! - `directory`: tenants, users, apps, invitations, passwords, config seeding
+//! - `federation`: guests' sign-in at home (OIDC relying party, email passcode)
+//! - `mail`: invitation and passcode mail (file outbox or SMTP)
 //! - `keys`: per-tenant signing keys and JWKS
 //! - `store`: the storage trait and its backends
 //! - `config`, `error`, `idp` (shared context), `server` (start-up)
@@ -12,8 +14,10 @@
 pub mod config;
 pub mod directory;
 pub mod error;
+pub mod federation;
 pub mod idp;
 pub mod keys;
+pub mod mail;
 pub mod protocol;
 pub mod server;
 pub mod store;

@@ -8,7 +8,8 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 use b2b_idp::config::{AppSeed, Config, Secret, TenantSeed, UserSeed};
-use b2b_idp::directory::{random_token, seed, Cloud};
+use b2b_idp::directory::access::Caller;
+use b2b_idp::directory::{bulk, random_token, seed, Cloud};
 use b2b_idp::idp::Idp;
 use b2b_idp::keys::{self, Alg};
 use b2b_idp::{server, store};
@@ -49,6 +50,15 @@ enum Command {
         #[command(subcommand)]
         command: AppCommand,
     },
+    /// Invite guests in bulk from a CSV file (columns: email, display name,
+    /// redirect URL, send message true/false, custom message). Prints a
+    /// per-row report as CSV on standard output, progress on standard error.
+    Invite {
+        #[arg(long)]
+        csv: std::path::PathBuf,
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -81,6 +91,9 @@ enum TenantCommand {
         /// global, usgov or china.
         #[arg(long, default_value = "global", value_parser = parse_cloud)]
         cloud: Cloud,
+        /// An email domain the tenant owns (repeatable).
+        #[arg(long = "domain")]
+        domains: Vec<String>,
     },
 }
 
@@ -181,6 +194,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Tenant { command } => tenant_command(config, command).await,
         Command::User { command } => user_command(open(config).await?, command).await,
         Command::App { command } => app_command(open(config).await?, command).await,
+        Command::Invite { csv, tenant } => invite_command(open(config).await?, &csv, &tenant).await,
     }
 }
 
@@ -233,7 +247,7 @@ async fn tenant_command(config: Config, command: TenantCommand) -> anyhow::Resul
                 println!("{}\t{}\t{}\t{}", t.name, t.id, t.region_scope, idp.issuer(&t));
             }
         }
-        TenantCommand::Create { name, display_name, cloud } => {
+        TenantCommand::Create { name, display_name, cloud, domains } => {
             let seed = TenantSeed {
                 name,
                 id: None,
@@ -242,6 +256,9 @@ async fn tenant_command(config: Config, command: TenantCommand) -> anyhow::Resul
                 region_scope: None,
                 signing_alg: Alg::default(),
                 signing_key_file: None,
+                domains,
+                collaboration: Default::default(),
+                identity_providers: vec![],
                 users: vec![],
                 apps: vec![],
             };
@@ -276,6 +293,28 @@ async fn user_command(idp: Idp, command: UserCommand) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+async fn invite_command(idp: Idp, csv: &std::path::Path, tenant: &str) -> anyhow::Result<()> {
+    let tenant = idp.tenant(tenant).await?;
+    let file = tokio::fs::File::open(csv).await.with_context(|| format!("opening {}", csv.display()))?;
+    let started = std::time::Instant::now();
+    let progress = |t: &bulk::Tally| {
+        if t.rows % 500 == 0 {
+            eprint!("\r{} rows: {} created, {} already invited, {} refused", t.rows, t.created, t.already_invited, t.refused);
+        }
+    };
+    let tally = bulk::run(&idp, &tenant, &Caller::operator(), file, tokio::io::stdout(), progress).await?;
+    idp.store.flush().await?;
+    eprintln!(
+        "\r{} rows: {} created, {} already invited, {} refused ({:.1} s)",
+        tally.rows,
+        tally.created,
+        tally.already_invited,
+        tally.refused,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

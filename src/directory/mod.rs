@@ -2,6 +2,9 @@
 //! Knows nothing of HTTP; the store persists these types as they are.
 
 pub mod access;
+pub mod bulk;
+pub mod collaboration;
+pub mod invitations;
 pub mod password;
 pub mod replica;
 pub mod seed;
@@ -44,6 +47,26 @@ pub struct Tenant {
     pub region_scope: String,
     pub signing_alg: Alg,
     pub created_at: i64,
+    /// Email domains this tenant owns: home realm discovery sends their
+    /// users here.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// A just-in-time ("viral") tenant created for a domain nobody manages;
+    /// it never takes part in home realm discovery.
+    #[serde(default)]
+    pub unmanaged: bool,
+    /// External collaboration settings (who may invite, whom, and how).
+    #[serde(default)]
+    pub collaboration: collaboration::Settings,
+    /// External OIDC identity providers this tenant federates with.
+    #[serde(default)]
+    pub identity_providers: Vec<collaboration::ExternalIdp>,
+}
+
+impl Tenant {
+    pub fn owns_domain(&self, domain: &str) -> bool {
+        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +112,19 @@ pub struct User {
     /// emulator hides it from lagging reads until `store.replication_lag_ms` later.
     #[serde(default)]
     pub written_at_ms: i64,
+    /// Set for invited (external) users: their invitation state and home account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<collaboration::External>,
+}
+
+impl User {
+    /// The tenant the user authenticates at (`home_tid`).
+    pub fn home_tenant_id(&self) -> &str {
+        match self.external.as_ref().and_then(|e| e.home.as_ref()) {
+            Some(home) => &home.tenant_id,
+            None => &self.tenant_id,
+        }
+    }
 }
 
 /// Grant types an app may use at the token endpoint.
@@ -151,6 +187,13 @@ pub fn sha256_hex(value: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(value.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The domain part of an email address, lower-cased.
+pub fn email_domain(email: &str) -> Option<String> {
+    let (local, domain) = email.rsplit_once('@')?;
+    let ok = !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.');
+    ok.then(|| domain.to_ascii_lowercase())
 }
 
 /// A fresh 256-bit random value, base64url: codes, tokens, session ids.

@@ -14,15 +14,17 @@ pub struct Replica {
 impl Replica {
     /// The object as a lagging replica shows it, or a retryable error.
     pub fn read(&self, user: User) -> Result<User> {
-        let visible_at = user.written_at_ms.saturating_add(self.lag_ms as i64);
-        let wait_ms = visible_at - now_ms();
+        self.visible(user.written_at_ms, &format!("user {}", user.id))?;
+        Ok(user)
+    }
+
+    /// Whether an object last written at `written_at_ms` is visible yet.
+    pub fn visible(&self, written_at_ms: i64, what: &str) -> Result<()> {
+        let wait_ms = written_at_ms.saturating_add(self.lag_ms as i64) - now_ms();
         if self.lag_ms == 0 || wait_ms <= 0 {
-            return Ok(user);
+            return Ok(());
         }
-        Err(Error::NotYetReplicated {
-            what: format!("user {}", user.id),
-            retry_after_secs: (wait_ms as u64).div_ceil(1000),
-        })
+        Err(Error::NotYetReplicated { what: what.to_string(), retry_after_secs: (wait_ms as u64).div_ceil(1000) })
     }
 
     /// A listing from a lagging replica simply lacks what it has not seen.

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::{AppSeed, TenantSeed, UserSeed};
+use crate::directory::collaboration::ExternalIdp;
 use crate::directory::{now, now_ms, sha256_hex, App, GrantType, Tenant, User, UserType};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
@@ -56,6 +57,10 @@ pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
         region_scope: seed.region_scope.clone().unwrap_or_else(|| seed.cloud.region_scope().into()),
         signing_alg: seed.signing_alg,
         created_at: existing.as_ref().map_or_else(now, |t| t.created_at),
+        domains: seed.domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+        unmanaged: false,
+        collaboration: seed.collaboration.clone(),
+        identity_providers: merged_idps(seed, existing.as_ref())?,
     };
     if existing.as_ref() != Some(&tenant) {
         idp.store.put_tenant(&tenant).await?;
@@ -63,8 +68,39 @@ pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
     Ok(tenant)
 }
 
+/// Config declares some providers; those added through the admin API stay.
+fn merged_idps(seed: &TenantSeed, existing: Option<&Tenant>) -> Result<Vec<ExternalIdp>> {
+    let mut idps = Vec::new();
+    for declared in &seed.identity_providers {
+        idps.push(checked_idp(declared.clone())?);
+    }
+    let added = existing.map(|t| t.identity_providers.as_slice()).unwrap_or_default();
+    idps.extend(added.iter().filter(|a| !idps.iter().any(|d| d.issuer == a.issuer)).cloned().collect::<Vec<_>>());
+    Ok(idps)
+}
+
+/// Validates an external identity provider declaration and gives it an id.
+pub fn checked_idp(mut idp: ExternalIdp) -> Result<ExternalIdp> {
+    let issuer = url::Url::parse(&idp.issuer)
+        .map_err(|e| Error::Invalid(format!("identity provider issuer '{}': {e}", idp.issuer)))?;
+    if !matches!(issuer.scheme(), "https" | "http") {
+        return Err(Error::Invalid(format!("identity provider issuer '{}' must be an http(s) URL", idp.issuer)));
+    }
+    if idp.domains.is_empty() {
+        return Err(Error::Invalid(format!("identity provider {} serves no email domains", idp.issuer)));
+    }
+    idp.domains = idp.domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect();
+    if idp.id.is_empty() {
+        idp.id = idp.tenant_id();
+    }
+    if idp.display_name.is_empty() {
+        idp.display_name = issuer.host_str().unwrap_or("identity provider").to_string();
+    }
+    Ok(idp)
+}
+
 /// Names appear in URLs beside ids: short, lower-case, and never id-shaped.
-fn check_tenant_name(name: &str) -> Result<()> {
+pub fn check_tenant_name(name: &str) -> Result<()> {
     let well_formed = (2..=63).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-');
@@ -105,6 +141,7 @@ pub async fn create_user(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<
         enabled: true,
         created_at: now(),
         written_at_ms: now_ms(),
+        external: None,
     };
     idp.store.create_user(&user).await?;
     Ok(user)

@@ -42,8 +42,8 @@ impl From<&User> for GraphUser {
             user_principal_name: u.email.clone(),
             user_type: u.user_type.as_str(),
             account_enabled: u.enabled,
-            creation_type: None,
-            external_user_state: None,
+            creation_type: u.external.as_ref().map(|_| "Invitation"),
+            external_user_state: u.external.as_ref().map(|e| e.state.as_str()),
             created_date_time: rfc3339(u.created_at),
         }
     }

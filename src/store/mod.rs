@@ -11,7 +11,9 @@ pub mod sled;
 
 use async_trait::async_trait;
 
+use crate::directory::invitations::Invitation;
 use crate::directory::{App, Tenant, User};
+use crate::federation::Interaction;
 use crate::keys::StoredKey;
 use crate::protocol::records::{
     AuthCode, AuthRequest, Consent, RefreshFamily, RefreshToken, Session,
@@ -86,6 +88,11 @@ pub trait DirectoryStore: Send + Sync {
     async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
     async fn delete_user(&self, tenant_id: &str, id: &str) -> StoreResult<bool>;
 
+    /// Insert or replace; the ticket hash is unique.
+    async fn put_invitation(&self, invitation: &Invitation) -> StoreResult<()>;
+    async fn invitation(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Invitation>>;
+    async fn invitation_by_ticket(&self, ticket_hash: &str) -> StoreResult<Option<Invitation>>;
+
     async fn put_app(&self, app: &App) -> StoreResult<()>;
     async fn app(&self, tenant_id: &str, client_id: &str) -> StoreResult<Option<App>>;
     async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>>;
@@ -105,6 +112,11 @@ pub trait GrantStore: Send + Sync {
     async fn put_auth_request(&self, req: &AuthRequest) -> StoreResult<()>;
     async fn auth_request(&self, id: &str) -> StoreResult<Option<AuthRequest>>;
     async fn delete_auth_request(&self, id: &str) -> StoreResult<()>;
+
+    /// A guest's sign-in or redemption between its steps.
+    async fn put_interaction(&self, interaction: &Interaction) -> StoreResult<()>;
+    async fn interaction(&self, id: &str) -> StoreResult<Option<Interaction>>;
+    async fn delete_interaction(&self, id: &str) -> StoreResult<()>;
 
     async fn put_code(&self, hash: &str, code: &AuthCode) -> StoreResult<()>;
     async fn code(&self, hash: &str) -> StoreResult<Option<AuthCode>>;

@@ -14,7 +14,9 @@ use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 use super::{DirectoryStore, GrantStore, Spend, Store, StoreError, StoreResult};
+use crate::directory::invitations::Invitation;
 use crate::directory::{App, Tenant, User};
+use crate::federation::Interaction;
 use crate::keys::StoredKey;
 use crate::protocol::records::{
     AuthCode, AuthRequest, Consent, RefreshFamily, RefreshToken, Session,
@@ -40,6 +42,13 @@ const MIGRATIONS: &[(i32, &str)] = &[(
     CREATE TABLE consents (tenant_id text NOT NULL, user_id text NOT NULL, client_id text NOT NULL, data jsonb NOT NULL,
                            PRIMARY KEY (tenant_id, user_id, client_id));
     CREATE TABLE revoked_jti (jti text PRIMARY KEY, expires_at bigint NOT NULL);
+    "#,
+), (
+    2,
+    r#"
+    CREATE TABLE invitations (tenant_id text NOT NULL, id text NOT NULL, ticket_hash text NOT NULL UNIQUE,
+                              data jsonb NOT NULL, PRIMARY KEY (tenant_id, id));
+    CREATE TABLE interactions (id text PRIMARY KEY, expires_at bigint NOT NULL, data jsonb NOT NULL);
     "#,
 )];
 
@@ -219,6 +228,24 @@ impl DirectoryStore for PgStore {
         Ok(self.execute("DELETE FROM users WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await? > 0)
     }
 
+    async fn put_invitation(&self, invitation: &Invitation) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO invitations (tenant_id, id, ticket_hash, data) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, id) DO UPDATE SET data = EXCLUDED.data",
+            &[&invitation.tenant_id, &invitation.id, &invitation.ticket_hash, &json(invitation)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn invitation(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Invitation>> {
+        self.one("SELECT data FROM invitations WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await
+    }
+
+    async fn invitation_by_ticket(&self, ticket_hash: &str) -> StoreResult<Option<Invitation>> {
+        self.one("SELECT data FROM invitations WHERE ticket_hash = $1", &[&ticket_hash]).await
+    }
+
     async fn put_app(&self, app: &App) -> StoreResult<()> {
         self.execute(
             "INSERT INTO apps (tenant_id, client_id, data) VALUES ($1, $2, $3) \
@@ -280,6 +307,25 @@ impl GrantStore for PgStore {
 
     async fn delete_auth_request(&self, id: &str) -> StoreResult<()> {
         self.execute("DELETE FROM auth_requests WHERE id = $1", &[&id]).await?;
+        Ok(())
+    }
+
+    async fn put_interaction(&self, interaction: &Interaction) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO interactions (id, expires_at, data) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at, data = EXCLUDED.data",
+            &[&interaction.id, &interaction.expires_at, &json(interaction)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn interaction(&self, id: &str) -> StoreResult<Option<Interaction>> {
+        self.one("SELECT data FROM interactions WHERE id = $1", &[&id]).await
+    }
+
+    async fn delete_interaction(&self, id: &str) -> StoreResult<()> {
+        self.execute("DELETE FROM interactions WHERE id = $1", &[&id]).await?;
         Ok(())
     }
 
@@ -389,7 +435,7 @@ impl GrantStore for PgStore {
 
     async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
         let mut purged = 0;
-        for table in ["auth_requests", "codes", "refresh_tokens", "refresh_families", "sessions", "revoked_jti"] {
+        for table in ["auth_requests", "interactions", "codes", "refresh_tokens", "refresh_families", "sessions", "revoked_jti"] {
             purged += self.execute(&format!("DELETE FROM {table} WHERE expires_at < $1"), &[&now]).await?;
         }
         Ok(purged)

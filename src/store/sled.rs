@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{DirectoryStore, GrantStore, SingleUse, Spend, Store, StoreError, StoreResult};
+use crate::directory::invitations::Invitation;
 use crate::directory::{App, Tenant, User};
+use crate::federation::Interaction;
 use crate::keys::StoredKey;
 use crate::protocol::records::{
     AuthCode, AuthRequest, Consent, RefreshFamily, RefreshToken, Session,
@@ -24,6 +26,9 @@ pub struct SledStore {
     users: sled::Tree,
     user_emails: sled::Tree,
     apps: sled::Tree,
+    invitations: sled::Tree,
+    invitation_tickets: sled::Tree,
+    interactions: sled::Tree,
     keys: sled::Tree,
     secrets: sled::Tree,
     auth_requests: sled::Tree,
@@ -105,6 +110,9 @@ impl SledStore {
             users: tree("users")?,
             user_emails: tree("user_emails")?,
             apps: tree("apps")?,
+            invitations: tree("invitations")?,
+            invitation_tickets: tree("invitation_tickets")?,
+            interactions: tree("interactions")?,
             keys: tree("keys")?,
             secrets: tree("secrets")?,
             auth_requests: tree("auth_requests")?,
@@ -214,6 +222,32 @@ impl DirectoryStore for SledStore {
         Ok(true)
     }
 
+    async fn put_invitation(&self, invitation: &Invitation) -> StoreResult<()> {
+        let k = key(&[&invitation.tenant_id, &invitation.id]);
+        let claimed = self
+            .invitation_tickets
+            .compare_and_swap(invitation.ticket_hash.as_bytes(), None as Option<&[u8]>, Some(k.as_slice()))
+            .map_err(backend)?;
+        if let Err(current) = claimed {
+            if current.current.as_deref() != Some(k.as_slice()) {
+                return Err(StoreError::Conflict("invitation ticket".into()));
+            }
+        }
+        put(&self.invitations, &k, invitation)?;
+        self.durable().await
+    }
+
+    async fn invitation(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Invitation>> {
+        get(&self.invitations, &key(&[tenant_id, id]))
+    }
+
+    async fn invitation_by_ticket(&self, ticket_hash: &str) -> StoreResult<Option<Invitation>> {
+        match self.invitation_tickets.get(ticket_hash.as_bytes()).map_err(backend)? {
+            Some(k) => get(&self.invitations, &k),
+            None => Ok(None),
+        }
+    }
+
     async fn put_app(&self, app: &App) -> StoreResult<()> {
         put(&self.apps, &key(&[&app.tenant_id, &app.client_id]), app)?;
         self.durable().await
@@ -263,6 +297,19 @@ impl GrantStore for SledStore {
 
     async fn delete_auth_request(&self, id: &str) -> StoreResult<()> {
         self.auth_requests.remove(id.as_bytes()).map_err(backend)?;
+        Ok(())
+    }
+
+    async fn put_interaction(&self, interaction: &Interaction) -> StoreResult<()> {
+        put(&self.interactions, interaction.id.as_bytes(), interaction)
+    }
+
+    async fn interaction(&self, id: &str) -> StoreResult<Option<Interaction>> {
+        get(&self.interactions, id.as_bytes())
+    }
+
+    async fn delete_interaction(&self, id: &str) -> StoreResult<()> {
+        self.interactions.remove(id.as_bytes()).map_err(backend)?;
         Ok(())
     }
 
@@ -351,8 +398,7 @@ impl GrantStore for SledStore {
             expires_at: i64,
         }
         let mut purged = 0;
-        for tree in [&self.auth_requests, &self.codes, &self.refresh, &self.families, &self.sessions]
-        {
+        for tree in [&self.auth_requests, &self.interactions, &self.codes, &self.refresh, &self.families, &self.sessions] {
             for item in tree.iter() {
                 let (k, v) = item.map_err(backend)?;
                 let record: Expiring = decode(&v)?;

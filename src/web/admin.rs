@@ -4,7 +4,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::directory::{access, users, Tenant};
+use tokio::io::AsyncSeekExt;
+
+use crate::directory::{access, bulk, collaboration, invitations, users, Tenant};
 use crate::error::Error;
 use crate::idp::Idp;
 use crate::web::bearer_token;
@@ -46,4 +48,67 @@ pub async fn delete_user(idp: web::Data<Idp>, path: web::Path<(String, String)>,
     let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
     users::delete(&idp, &tenant, &caller, &id).await.map_err(graph)?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn invite(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, body: web::Json<invitations::NewInvitation>) -> GraphResult {
+    let (tenant, caller) = authorize(&idp, &path, &req).await?;
+    let invited = invitations::invite(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?;
+    Ok(HttpResponse::Created().json(invited.invitation))
+}
+
+pub async fn get_invitation(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
+    let (tenant, id) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    Ok(HttpResponse::Ok().json(invitations::get(&idp, &tenant, &caller, &id).await.map_err(graph)?))
+}
+
+/// `text/csv` in, the per-row report (CSV) out. The upload is read as a
+/// stream; the report goes to a temporary file so memory stays flat
+/// whatever the row count, then streams back.
+pub async fn invite_bulk(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, body: web::Payload) -> GraphResult {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let (tenant, caller) = authorize(&idp, &path, &req).await?;
+    caller.require(access::ADMIN_INVITE).map_err(graph)?;
+    // The request body lives on this worker thread; a bounded pipe hands it
+    // to the (thread-safe) CSV reader with backpressure.
+    let (input, mut pipe) = tokio::io::duplex(64 * 1024);
+    let mut body = body;
+    actix_web::rt::spawn(async move {
+        while let Some(chunk) = body.next().await {
+            let written = match chunk {
+                Ok(bytes) => pipe.write_all(&bytes).await,
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            };
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "bulk invitation upload ended early");
+                break;
+            }
+        }
+    });
+    let spill = tempfile::tempfile().map_err(|e| graph(Error::Internal(format!("temporary file: {e}"))))?;
+    let mut report = tokio::fs::File::from_std(spill);
+    let tally = bulk::run(&idp, &tenant, &caller, input, &mut report, |_| {}).await.map_err(graph)?;
+    report.rewind().await.map_err(|e| graph(Error::Internal(format!("temporary file: {e}"))))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("X-Rows", tally.rows.to_string()))
+        .streaming(tokio_util::io::ReaderStream::new(report)))
+}
+
+pub async fn list_identity_providers(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> GraphResult {
+    let (tenant, caller) = authorize(&idp, &path, &req).await?;
+    let value = collaboration::identity_providers(&tenant, &caller).await.map_err(graph)?;
+    Ok(HttpResponse::Ok().json(json!({ "value": value })))
+}
+
+pub async fn add_identity_provider(
+    idp: web::Data<Idp>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Json<collaboration::GraphIdentityProvider>,
+) -> GraphResult {
+    let (tenant, caller) = authorize(&idp, &path, &req).await?;
+    let added = collaboration::add_identity_provider(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?;
+    Ok(HttpResponse::Created().json(added))
 }

@@ -57,7 +57,9 @@ impl ResponseError for HttpError {
             Error::Invalid(_) => StatusCode::BAD_REQUEST,
             Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+            Error::Store(StoreError::Conflict(_)) | Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::OAuth(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
             Error::Store(_) | Error::Key(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -73,6 +75,9 @@ impl ResponseError for HttpError {
             Error::Unauthenticated(message) => ("invalid_token".into(), message.clone()),
             Error::Forbidden(message) => ("forbidden".into(), message.clone()),
             Error::Store(StoreError::Conflict(what)) => ("conflict".into(), format!("{what} already exists")),
+            Error::Conflict(message) => ("conflict".into(), message.clone()),
+            Error::Upstream(message) => ("upstream_failed".into(), message.clone()),
+            Error::TooManyAttempts(message) => ("too_many_attempts".into(), message.clone()),
             other => {
                 let reference = uuid::Uuid::new_v4();
                 tracing::error!(%reference, error = %other, "request failed");
@@ -121,7 +126,9 @@ fn graph_code(error: &Error) -> &'static str {
         Error::Invalid(_) | Error::OAuth(_) => "Request_BadRequest",
         Error::Unauthenticated(_) => "InvalidAuthenticationToken",
         Error::Forbidden(_) => "Authorization_RequestDenied",
-        Error::Store(StoreError::Conflict(_)) => "Request_MultipleObjectsWithSameKeyValue",
+        Error::Store(StoreError::Conflict(_)) | Error::Conflict(_) => "Request_MultipleObjectsWithSameKeyValue",
+        Error::Upstream(_) => "ServiceNotAvailable",
+        Error::TooManyAttempts(_) => "TooManyRequests",
         Error::Store(_) | Error::Key(_) | Error::Internal(_) => "InternalServerError",
     }
 }

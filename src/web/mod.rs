@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod cookies;
 pub mod error;
+pub mod federation;
 pub mod oidc;
 pub mod pages;
 pub mod templates;
@@ -40,8 +41,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/v1.0/users", web::post().to(admin::create_user))
                 .route("/v1.0/users/{id}", web::get().to(admin::get_user))
                 .route("/v1.0/users/{id}", web::delete().to(admin::delete_user))
+                .route("/v1.0/invitations", web::post().to(admin::invite))
+                .route("/v1.0/invitations/bulk", web::post().to(admin::invite_bulk))
+                .route("/v1.0/invitations/{id}", web::get().to(admin::get_invitation))
+                .route("/v1.0/identity/identityProviders", web::get().to(admin::list_identity_providers))
+                .route("/v1.0/identity/identityProviders", web::post().to(admin::add_identity_provider))
                 .route("/login", web::post().to(pages::sign_in))
-                .route("/consent", web::post().to(pages::consent)),
+                .route("/consent", web::post().to(pages::consent))
+                .route("/redeem", web::get().to(federation::redeem_page))
+                .route("/redeem", web::post().to(federation::redeem))
+                .route("/redeem/consent", web::post().to(federation::redeem_consent))
+                .route("/federation/callback", web::get().to(federation::callback))
+                .route("/passcode", web::post().to(federation::passcode)),
         );
 }
 

@@ -15,9 +15,10 @@ use crate::protocol::logout::{self, Logout, LogoutParams};
 use crate::protocol::records::{ResponseMode, Session};
 use crate::protocol::session;
 use crate::web::error::{page, HttpError};
-use crate::web::{cookies, templates};
+use crate::federation;
+use crate::web::{cookies, federation as web_federation, templates};
 
-type PageResult = Result<HttpResponse, HttpError>;
+pub(crate) type PageResult = Result<HttpResponse, HttpError>;
 
 pub async fn authorize_get(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<AuthorizeParams>) -> PageResult {
     authorize(&idp, &path, &req, q.into_inner()).await
@@ -51,16 +52,32 @@ pub struct SignInForm {
     req: String,
     csrf_token: String,
     username: String,
+    /// Guests leave it empty: they are sent home.
+    #[serde(default)]
     password: String,
 }
 
+/// Home realm discovery, then the password: a guest is sent to their home
+/// identity provider, a member checks their password here.
 pub async fn sign_in(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<SignInForm>) -> PageResult {
     let tenant = idp.tenant(&path).await?;
     check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
     let (request, app) = authorize::pending(&idp, &tenant, &form.req).await.map_err(page)?;
+    let again = |error: String| Shown { error: Some(error), username: Some(form.username.clone()), ..Default::default() };
+    let known = idp.store.user_by_email(&tenant.id, form.username.trim()).await.map_err(page)?;
+    if let Some(guest) = known.filter(|u| u.external.is_some() && u.enabled) {
+        let (browser, cookie) = cookies::browser_id(&req, https(&idp));
+        return match federation::start_sign_in(&idp, &tenant, &request, &guest, &browser).await {
+            Ok(next) => web_federation::render_next(&idp, &tenant, &req, next, cookie).await,
+            Err(e @ (Error::Invalid(_) | Error::Upstream(_))) => render(&idp, &tenant, &req, Outcome::SignIn(request), again(e.to_string())).await,
+            Err(e) => Err(page(e)),
+        };
+    }
+    if form.password.is_empty() {
+        return render(&idp, &tenant, &req, Outcome::SignIn(request), again("Enter your password.".into())).await;
+    }
     let Some(user) = session::check_password(&idp, &tenant, &form.username, &form.password).await.map_err(page)? else {
-        let shown = Shown { error: Some("Incorrect email or password."), username: Some(form.username.clone()), ..Default::default() };
-        return render(&idp, &tenant, &req, Outcome::SignIn(request), shown).await;
+        return render(&idp, &tenant, &req, Outcome::SignIn(request), again("Incorrect email or password.".into())).await;
     };
     tracing::info!(tenant = %tenant.id, user = %user.id, "signed in with password");
     let session = session::start(&idp, &tenant, &user, vec!["pwd".into()], "1").await.map_err(page)?;
@@ -141,11 +158,11 @@ async fn end_session(idp: &Idp, tenant: &str, req: &HttpRequest, form: LogoutFor
     Ok(response)
 }
 
-fn https(idp: &Idp) -> bool {
+pub(crate) fn https(idp: &Idp) -> bool {
     idp.config.server.is_https()
 }
 
-fn check_csrf(idp: &Idp, req: &HttpRequest, request_id: &str, token: &str) -> Result<(), HttpError> {
+pub(crate) fn check_csrf(idp: &Idp, req: &HttpRequest, request_id: &str, token: &str) -> Result<(), HttpError> {
     if cookies::csrf_valid(&idp.cookie_key, req, https(idp), request_id, token) {
         return Ok(());
     }
@@ -156,13 +173,13 @@ fn check_csrf(idp: &Idp, req: &HttpRequest, request_id: &str, token: &str) -> Re
 
 /// Extras for rendering an outcome.
 #[derive(Default)]
-struct Shown {
-    error: Option<&'static str>,
-    username: Option<String>,
-    new_session: Option<Session>,
+pub(crate) struct Shown {
+    pub error: Option<String>,
+    pub username: Option<String>,
+    pub new_session: Option<Session>,
 }
 
-async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcome: Outcome, shown: Shown) -> PageResult {
+pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcome: Outcome, shown: Shown) -> PageResult {
     let https = https(idp);
     let mut set: Vec<Cookie<'static>> = vec![];
     if let Some(s) = &shown.new_session {

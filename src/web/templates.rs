@@ -18,6 +18,9 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, String>> = LazyLock::new
         ("message.html", include_str!("templates/message.html")),
         ("logout.html", include_str!("templates/logout.html")),
         ("error.html", include_str!("templates/error.html")),
+        ("redeem.html", include_str!("templates/redeem.html")),
+        ("redeem_consent.html", include_str!("templates/redeem_consent.html")),
+        ("passcode.html", include_str!("templates/passcode.html")),
     ] {
         env.add_template(name, source).map_err(|e| format!("{e:#}"))?;
     }

@@ -4,27 +4,9 @@
 use std::time::Duration;
 
 use openidconnect::OAuth2TokenResponse;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::harness::*;
-
-/// An app token for the admin API of `tenant`.
-async fn app_token(server: &TestServer, tenant: &str) -> String {
-    let form = [("grant_type", "client_credentials"), ("client_id", ADMIN_CLI), ("client_secret", ADMIN_CLI_SECRET), ("scope", "api://b2b-idp-admin/.default")];
-    let (status, body) = token_request(server, tenant, &form).await;
-    assert_eq!(status, 200, "{body}");
-    body["access_token"].as_str().expect("token").to_string()
-}
-
-async fn call(method: reqwest::Method, url: String, token: &str, body: Option<Value>) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut request = api().request(method, url).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("admin request");
-    let (status, headers) = (response.status().as_u16(), response.headers().clone());
-    (status, headers, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn users_crud_with_an_app_token(backend: Backend) {
     let server = TestServer::start(backend).await;

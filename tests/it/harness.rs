@@ -143,6 +143,14 @@ impl TestServer {
         format!("{}/{}/v2.0", self.base, tenant_id)
     }
 
+    pub fn outbox(&self) -> PathBuf {
+        self._dir.path().join("outbox")
+    }
+
+    pub fn idp(&self) -> &b2b_idp::idp::Idp {
+        &self.running.as_ref().expect("running").idp
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await.expect("clean stop");
@@ -151,6 +159,80 @@ impl TestServer {
             drop_pg_schema(&schema).await;
         }
     }
+}
+
+/// An app token for the admin API of `tenant` (the demo's admin-cli).
+pub async fn app_token(server: &TestServer, tenant: &str) -> String {
+    let form = [("grant_type", "client_credentials"), ("client_id", ADMIN_CLI), ("client_secret", ADMIN_CLI_SECRET), ("scope", "api://b2b-idp-admin/.default")];
+    let (status, body) = token_request(server, tenant, &form).await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().expect("token").to_string()
+}
+
+/// An admin API call: status, headers and the JSON body (null if none).
+pub async fn call(method: reqwest::Method, url: String, token: &str, body: Option<serde_json::Value>) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    let mut request = api().request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("admin request");
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    (status, headers, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// A message from the file outbox.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+impl Mail {
+    /// The first http(s) URL in the text.
+    pub fn link(&self) -> Option<String> {
+        self.text.split_whitespace().find(|w| w.starts_with("http://") || w.starts_with("https://")).map(str::to_string)
+    }
+
+    /// The one-time code: the only 6-8 digit number in the text (SPEC "Mail").
+    pub fn code(&self) -> Option<String> {
+        let codes: Vec<&str> = self
+            .text
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| (6..=8).contains(&w.len()))
+            .collect();
+        assert!(codes.len() <= 1, "more than one code-like number in {:?}", self.text);
+        codes.first().map(|c| c.to_string())
+    }
+}
+
+/// Every message in a file outbox (`.eml`, as lettre writes them).
+pub fn outbox(dir: &Path) -> Vec<Mail> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
+    let mut mails: Vec<(std::time::SystemTime, Mail)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .map(|e| {
+            let raw = std::fs::read_to_string(e.path()).expect("mail is text").replace("\r\n", "\n");
+            let (head, text) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+            let unfolded = head.replace("\n ", " ").replace("\n\t", " ");
+            let header = |name: &str| {
+                unfolded
+                    .lines()
+                    .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()))
+                    .unwrap_or_default()
+            };
+            let modified = e.metadata().and_then(|m| m.modified()).expect("mtime");
+            (modified, Mail { to: header("To"), subject: header("Subject"), text: text.to_string() })
+        })
+        .collect();
+    mails.sort_by_key(|(t, _)| *t);
+    mails.into_iter().map(|(_, m)| m).collect()
+}
+
+/// The newest message to `address`.
+pub fn last_mail_to(dir: &Path, address: &str) -> Mail {
+    outbox(dir).into_iter().rev().find(|m| m.to.contains(address)).unwrap_or_else(|| panic!("no mail to {address}"))
 }
 
 /// A plain API client: no redirects followed, no cookies.
@@ -251,41 +333,60 @@ impl Browser {
         }
     }
 
-    /// Opens `url` and answers sign-in and consent pages with `user` until
-    /// the IdP sends the browser to `client_prefix` or shows another page.
+    /// Opens `url` and answers sign-in, redemption and consent pages with
+    /// `user` (at the resource tenant and at home alike) until the IdP sends
+    /// the browser to `client_prefix` or shows a page it cannot answer.
     pub async fn run(&self, url: &str, user: Option<(&str, &str)>, client_prefix: &str) -> Landing {
-        let mut response = self.http.get(url).send().await.expect("request");
-        let mut signed_in = false;
-        for _ in 0..10 {
+        let response = self.http.get(url).send().await.expect("request");
+        self.drive(response, user, client_prefix).await
+    }
+
+    /// Like `run`, from a form the script fills itself (e.g. a passcode).
+    pub async fn submit(&self, form: &Form, values: &[(&str, &str)], user: Option<(&str, &str)>, client_prefix: &str) -> Landing {
+        let response = self.http.post(&form.action).form(&form.filled(values)).send().await.expect("post form");
+        self.drive(response, user, client_prefix).await
+    }
+
+    async fn drive(&self, mut response: reqwest::Response, user: Option<(&str, &str)>, client_prefix: &str) -> Landing {
+        // Sign-in forms already answered: the same one again means it failed.
+        let mut answered: Vec<String> = vec![];
+        for _ in 0..20 {
             let status = response.status().as_u16();
             if let Some(location) = response.headers().get("location").and_then(|v| v.to_str().ok()) {
                 let location = location.to_string();
                 if location.starts_with(client_prefix) {
                     return Landing::Client(url::Url::parse(&location).expect("callback URL"));
                 }
-                response = self.http.get(&location).send().await.expect("follow");
+                let next = response.url().join(&location).expect("redirect target");
+                if next.as_str().starts_with(client_prefix) {
+                    return Landing::Client(next);
+                }
+                response = self.http.get(next).send().await.expect("follow");
                 continue;
             }
+            let response_url = response.url().clone();
             let body = response.text().await.expect("body");
             let forms = post_forms(&body);
             let Some(form) = forms.first() else { return Landing::Page { status, body } };
+            let action = form.action.split('?').next().unwrap_or_default().to_string();
             let fields = if form.has("username") && form.has("password") {
-                // A second sign-in page means the first attempt failed: stop there.
-                let Some((email, password)) = user.filter(|_| !signed_in) else { return Landing::Page { status, body } };
-                signed_in = true;
+                let Some((email, password)) = user.filter(|_| !answered.contains(&action)) else { return Landing::Page { status, body } };
+                answered.push(action);
                 form.filled(&[("username", email), ("password", password)])
-            } else if form.has("decision") {
-                // Consent: the first POST form accepts (SPEC form contract).
-                form.fields.clone()
             } else if form.action.starts_with(client_prefix) {
                 // response_mode=form_post: what the browser would post to the client.
                 let mut url = url::Url::parse(&form.action).expect("form_post action");
                 url.query_pairs_mut().extend_pairs(form.fields.iter());
                 return Landing::Client(url);
-            } else {
+            } else if form.has("otp") {
+                // A code only the test can fetch (mail or authenticator).
                 return Landing::Page { status, body };
+            } else {
+                // Consent and redemption pages: the first POST form accepts (SPEC form contract).
+                form.fields.clone()
             };
-            response = self.http.post(&form.action).form(&fields).send().await.expect("post form");
+            let target = url::Url::parse(response_url.as_str()).and_then(|base| base.join(&form.action)).expect("form action");
+            response = self.http.post(target).form(&fields).send().await.expect("post form");
         }
         panic!("too many steps in a browser flow")
     }

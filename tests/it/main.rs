@@ -4,6 +4,7 @@
 mod harness;
 
 mod admin;
+mod b2b;
 mod bench_smoke;
 mod flow;
 mod keys;

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use b2b_idp::directory::{now, App, Cloud, GrantType, Tenant, User, UserType};
+use b2b_idp::directory::invitations::{Invitation, InvitationStatus};
+use b2b_idp::federation::{Interaction, Purpose, Step};
 use b2b_idp::keys::{self, Alg};
 use b2b_idp::protocol::records::{
     AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, RefreshToken, ResponseMode, Session,
@@ -21,6 +23,10 @@ fn tenant(id: &str, name: &str) -> Tenant {
         region_scope: "WW".into(),
         signing_alg: Alg::ES256,
         created_at: now(),
+        domains: vec![format!("{name}.example")],
+        unmanaged: false,
+        collaboration: Default::default(),
+        identity_providers: vec![],
     }
 }
 
@@ -36,6 +42,7 @@ fn user(tenant_id: &str, id: &str, email: &str) -> User {
         enabled: true,
         created_at: now(),
         written_at_ms: 0,
+        external: None,
     }
 }
 
@@ -108,6 +115,36 @@ async fn directory(store: &dyn Store) {
     store.put_key(&key).await.expect("put key");
     assert_eq!(store.keys("t1").await.expect("keys"), vec![key]);
     assert!(store.keys("t2").await.expect("keys").is_empty());
+
+    // Invitations: by id within the tenant, and by the ticket hash of the link.
+    let mut invitation = Invitation {
+        id: "i1".into(),
+        tenant_id: "t1".into(),
+        user_id: "u3".into(),
+        email: "alice@one.example".into(),
+        display_name: "Alice".into(),
+        redirect_url: "https://app.example/".into(),
+        ticket_hash: "ticket-1".into(),
+        status: InvitationStatus::PendingAcceptance,
+        user_type: UserType::Guest,
+        invited_by: "admin".into(),
+        send_message: true,
+        message: Some("hello".into()),
+        cc: vec![],
+        reset_redemption: false,
+        created_at: now(),
+        written_at_ms: 0,
+    };
+    store.put_invitation(&invitation).await.expect("put invitation");
+    assert_eq!(store.invitation("t1", "i1").await.expect("get"), Some(invitation.clone()));
+    assert!(store.invitation("t2", "i1").await.expect("get").is_none(), "invitations are per tenant");
+    assert_eq!(store.invitation_by_ticket("ticket-1").await.expect("by ticket"), Some(invitation.clone()));
+    assert!(store.invitation_by_ticket("ticket-2").await.expect("by ticket").is_none());
+    invitation.status = InvitationStatus::Completed;
+    store.put_invitation(&invitation).await.expect("update invitation");
+    assert_eq!(store.invitation_by_ticket("ticket-1").await.expect("by ticket").map(|i| i.status), Some(InvitationStatus::Completed));
+    let other = Invitation { id: "i2".into(), ..invitation.clone() };
+    assert!(matches!(store.put_invitation(&other).await, Err(StoreError::Conflict(_))), "ticket hashes are unique");
 
     let first = store.secret_or_insert("hmac", b"first").await.expect("secret");
     let second = store.secret_or_insert("hmac", b"second").await.expect("secret");
@@ -189,6 +226,21 @@ async fn grants(store: Arc<dyn Store>) {
     assert_eq!(store.consent("t1", "u1", "c1").await.expect("get"), Some(consent));
     assert!(store.consent("t1", "u1", "c2").await.expect("get").is_none());
 
+    let ix = Interaction {
+        id: "x1".into(),
+        tenant_id: "t1".into(),
+        browser: "b".into(),
+        purpose: Purpose::Redeem { invitation_id: "i1".into(), user_id: "u1".into() },
+        step: Step::Passcode { email: "a@b.example".into(), code_hash: "h".into(), attempts_left: 5 },
+        expires_at: now() + 60,
+    };
+    store.put_interaction(&ix).await.expect("interaction");
+    assert_eq!(store.interaction("x1").await.expect("get"), Some(ix.clone()));
+    let expired = Interaction { id: "x2".into(), expires_at: now() - 10, ..ix };
+    store.put_interaction(&expired).await.expect("interaction");
+    store.delete_interaction("x1").await.expect("delete");
+    assert!(store.interaction("x1").await.expect("get").is_none());
+
     store.revoke_jti("j1", now() + 60).await.expect("revoke jti");
     assert!(store.jti_revoked("j1").await.expect("check"));
     assert!(!store.jti_revoked("j2").await.expect("check"));
@@ -202,6 +254,7 @@ async fn grants(store: Arc<dyn Store>) {
     assert_eq!(store.spend_code("old").await.expect("spend"), Spend::Missing);
     assert!(matches!(store.spend_code("new").await.expect("spend"), Spend::Fresh(_)));
     assert!(!store.jti_revoked("old-jti").await.expect("check"));
+    assert!(store.interaction("x2").await.expect("get").is_none(), "expired interactions are purged");
     assert!(store.jti_revoked("j1").await.expect("check"));
 }
 

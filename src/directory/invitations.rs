@@ -1,0 +1,396 @@
+//! Invitations (Microsoft Graph's `invitation`): creating one creates the
+//! guest user at once, checks the tenant's refusals, mails the redeem link,
+//! and redeems at once when the inviter belongs to the invitee's home.
+
+use serde::{Deserialize, Serialize};
+
+use crate::directory::access::Caller;
+use crate::directory::collaboration::{External, ExternalState, HomeAccount, HomeMethod};
+use crate::directory::replica::Replica;
+use crate::directory::{email_domain, now, now_ms, random_token, sha256_hex, Tenant, User, UserType};
+use crate::error::{Error, Result};
+use crate::federation::{self, HomeRoute};
+use crate::idp::Idp;
+use crate::mail;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvitationStatus {
+    PendingAcceptance,
+    Completed,
+}
+
+/// One invitation; its redeem link carries a ticket stored only as a hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub redirect_url: String,
+    pub ticket_hash: String,
+    pub status: InvitationStatus,
+    pub user_type: UserType,
+    pub invited_by: String,
+    pub send_message: bool,
+    pub message: Option<String>,
+    pub cc: Vec<String>,
+    pub reset_redemption: bool,
+    pub created_at: i64,
+    pub written_at_ms: i64,
+}
+
+/// Graph's `invitation` request body. Unknown fields are ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewInvitation {
+    pub invited_user_email_address: String,
+    pub invite_redirect_url: String,
+    #[serde(default)]
+    pub invited_user_display_name: Option<String>,
+    #[serde(default)]
+    pub send_invitation_message: bool,
+    #[serde(default)]
+    pub invited_user_message_info: Option<MessageInfo>,
+    #[serde(default)]
+    pub invited_user_type: Option<String>,
+    #[serde(default)]
+    pub reset_redemption: bool,
+    #[serde(default)]
+    pub invited_user: Option<UserRef>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageInfo {
+    #[serde(default)]
+    pub customized_message_body: Option<String>,
+    #[serde(default)]
+    pub cc_recipients: Vec<Recipient>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recipient {
+    pub email_address: EmailAddress,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmailAddress {
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserRef {
+    pub id: String,
+}
+
+/// Graph's `invitation` response.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphInvitation {
+    pub id: String,
+    pub invited_user_display_name: String,
+    pub invited_user_email_address: String,
+    pub invited_user_type: &'static str,
+    pub invite_redirect_url: String,
+    /// Only in the creation response: the ticket is never stored in clear.
+    pub invite_redeem_url: Option<String>,
+    pub send_invitation_message: bool,
+    pub reset_redemption: bool,
+    pub status: InvitationStatus,
+    pub invited_user: UserRef,
+    pub invited_user_message_info: MessageInfo,
+}
+
+impl GraphInvitation {
+    fn new(inv: &Invitation, redeem_url: Option<String>) -> GraphInvitation {
+        GraphInvitation {
+            id: inv.id.clone(),
+            invited_user_display_name: inv.display_name.clone(),
+            invited_user_email_address: inv.email.clone(),
+            invited_user_type: inv.user_type.as_str(),
+            invite_redirect_url: inv.redirect_url.clone(),
+            invite_redeem_url: redeem_url,
+            send_invitation_message: inv.send_message,
+            reset_redemption: inv.reset_redemption,
+            status: inv.status,
+            invited_user: UserRef { id: inv.user_id.clone() },
+            invited_user_message_info: MessageInfo {
+                customized_message_body: inv.message.clone(),
+                cc_recipients: inv
+                    .cc
+                    .iter()
+                    .map(|a| Recipient { email_address: EmailAddress { address: a.clone(), name: None } })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// What an invitation call did (the bulk report's `result` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// A new guest user and invitation.
+    Created,
+    /// The user was already invited: a new invitation (and mail) for them.
+    AlreadyInvited,
+}
+
+pub struct Invited {
+    pub invitation: GraphInvitation,
+    pub effect: Effect,
+}
+
+/// Invites one person. Everything is checked before anything is written, so
+/// a refusal never leaves a half-created user behind.
+pub async fn invite(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvitation) -> Result<Invited> {
+    caller.may_invite(tenant)?;
+    let email = new.invited_user_email_address.trim().to_lowercase();
+    let domain = email_domain(&email)
+        .filter(|_| !email.chars().any(char::is_whitespace))
+        .ok_or_else(|| Error::Invalid(format!("invitedUserEmailAddress '{email}' is not an email address")))?;
+    let redirect = url::Url::parse(new.invite_redirect_url.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http"))
+        .ok_or_else(|| Error::Invalid("inviteRedirectUrl must be an absolute http(s) URL".into()))?;
+    let user_type = match new.invited_user_type.as_deref().unwrap_or("Guest") {
+        t if t.eq_ignore_ascii_case("guest") => UserType::Guest,
+        t if t.eq_ignore_ascii_case("member") => UserType::Member,
+        other => return Err(Error::Invalid(format!("invitedUserType '{other}' must be Guest or Member"))),
+    };
+    let info = new.invited_user_message_info.clone().unwrap_or_default();
+    let mut cc = Vec::new();
+    for r in &info.cc_recipients {
+        let address = r.email_address.address.trim().to_lowercase();
+        email_domain(&address).ok_or_else(|| Error::Invalid(format!("ccRecipients: '{address}' is not an email address")))?;
+        cc.push(address);
+    }
+
+    // Entra's refusals.
+    if let Some(why) = tenant.collaboration.domain_refusal(&domain) {
+        return Err(Error::Forbidden(why));
+    }
+    if tenant.collaboration.distribution_lists.iter().any(|l| l.eq_ignore_ascii_case(&email)) {
+        return Err(Error::Invalid(format!("{email} is a distribution list; invite its members one by one")));
+    }
+    let route = federation::home_route(idp, tenant, &email).await?;
+    if let Some(home_cloud) = route.cloud().filter(|c| *c != tenant.cloud) {
+        return Err(Error::Forbidden(format!(
+            "{email}'s home is in the {home_cloud:?} cloud and this tenant in the {:?} cloud; invitations cannot cross national clouds",
+            tenant.cloud
+        )));
+    }
+    let existing = idp.store.user_by_email(&tenant.id, &email).await?;
+    if existing.is_none() {
+        let directories = directories_of(idp, &email).await?;
+        if directories >= idp.config.b2b.max_directories {
+            return Err(Error::Forbidden(format!(
+                "{email} already belongs to {directories} directories, the most one person may belong to"
+            )));
+        }
+    }
+
+    let (mut user, effect) = match existing {
+        None => (new_external_user(tenant, &email, new.invited_user_display_name.as_deref(), user_type, caller), Effect::Created),
+        Some(user) => (reinvite(user, &new)?, Effect::AlreadyInvited),
+    };
+    let ticket = random_token();
+    let mut invitation = Invitation {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant.id.clone(),
+        user_id: user.id.clone(),
+        email: email.clone(),
+        display_name: user.display_name.clone(),
+        redirect_url: redirect.to_string(),
+        ticket_hash: sha256_hex(&ticket),
+        status: InvitationStatus::PendingAcceptance,
+        user_type: user.user_type,
+        invited_by: caller.subject.clone(),
+        send_message: new.send_invitation_message,
+        message: info.customized_message_body.clone().filter(|m| !m.trim().is_empty()),
+        cc,
+        reset_redemption: new.reset_redemption,
+        created_at: now(),
+        written_at_ms: now_ms(),
+    };
+    if let Some(home) = auto_redemption(idp, caller, &route, &email).await? {
+        redeemed(&mut user, home);
+        invitation.status = InvitationStatus::Completed;
+    }
+    if user.external.as_ref().is_some_and(|e| e.state == ExternalState::Accepted) {
+        invitation.status = InvitationStatus::Completed;
+    }
+
+    match effect {
+        Effect::Created => idp.store.create_user(&user).await?,
+        Effect::AlreadyInvited => idp.store.update_user(&user).await?,
+    }
+    if let Err(e) = idp.store.put_invitation(&invitation).await {
+        if effect == Effect::Created {
+            let _ = idp.store.delete_user(&tenant.id, &user.id).await;
+        }
+        return Err(e.into());
+    }
+    let redeem_url = format!("{}?ticket={ticket}", idp.tenant_url(tenant, "redeem"));
+    if invitation.send_message && invitation.status == InvitationStatus::PendingAcceptance {
+        let inviter = inviter_name(caller);
+        mail::invitation(idp, tenant, &invitation, &inviter, &redeem_url).await?;
+    }
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %user.id, invitation = %invitation.id, status = ?invitation.status, "invited");
+    Ok(Invited { invitation: GraphInvitation::new(&invitation, Some(redeem_url)), effect })
+}
+
+fn inviter_name(caller: &Caller) -> String {
+    match &caller.user {
+        Some(u) => format!("{} ({})", u.display_name, u.email),
+        None => "An administrator".into(),
+    }
+}
+
+fn new_external_user(tenant: &Tenant, email: &str, name: Option<&str>, user_type: UserType, caller: &Caller) -> User {
+    let at = now();
+    User {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant.id.clone(),
+        email: email.to_string(),
+        display_name: name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(email).to_string(),
+        password_hash: None,
+        user_type,
+        roles: vec![],
+        enabled: true,
+        created_at: at,
+        written_at_ms: now_ms(),
+        external: Some(External {
+            state: ExternalState::PendingAcceptance,
+            home: None,
+            invited_by: caller.subject.clone(),
+            redeemed_at: None,
+        }),
+    }
+}
+
+/// A second invitation for someone already in the directory: a resend, or
+/// with `resetRedemption` a fresh start that keeps the user object.
+fn reinvite(mut user: User, new: &NewInvitation) -> Result<User> {
+    let Some(external) = user.external.as_mut() else {
+        return Err(Error::Conflict(format!("{} is already a member of this tenant", user.email)));
+    };
+    if new.reset_redemption {
+        if let Some(r) = &new.invited_user {
+            if r.id != user.id {
+                return Err(Error::Invalid("invitedUser.id does not match invitedUserEmailAddress".into()));
+            }
+        }
+        external.home = None;
+        external.state = ExternalState::PendingAcceptance;
+        external.redeemed_at = None;
+    }
+    user.written_at_ms = now_ms();
+    Ok(user)
+}
+
+/// How many directories (tenants) `email` already has an account in.
+async fn directories_of(idp: &Idp, email: &str) -> Result<usize> {
+    let mut count = 0;
+    for tenant in idp.store.tenants().await? {
+        if idp.store.user_by_email(&tenant.id, email).await?.is_some() {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// Entra's FAQ: when the inviter is a member of the invitee's home tenant,
+/// the invitation is redeemed on creation, without a consent step.
+async fn auto_redemption(idp: &Idp, caller: &Caller, route: &HomeRoute, email: &str) -> Result<Option<HomeAccount>> {
+    let (HomeRoute::Tenant(home), Some(inviter)) = (route, &caller.user) else { return Ok(None) };
+    let inviter_is_member = inviter.home_tenant_id() == home.id
+        || idp.store.user_by_email(&home.id, &inviter.email).await?.is_some_and(|u| u.external.is_none());
+    if !inviter_is_member {
+        return Ok(None);
+    }
+    let invitee = idp.store.user_by_email(&home.id, email).await?.filter(|u| u.enabled && u.external.is_none());
+    Ok(invitee.map(|u| HomeAccount {
+        tenant_id: home.id.clone(),
+        issuer: idp.issuer(home),
+        subject: u.id,
+        method: HomeMethod::Federation,
+    }))
+}
+
+fn redeemed(user: &mut User, home: HomeAccount) {
+    let external = user.external.get_or_insert_with(|| External {
+        state: ExternalState::PendingAcceptance,
+        home: None,
+        invited_by: String::new(),
+        redeemed_at: None,
+    });
+    external.home = Some(home);
+    external.state = ExternalState::Accepted;
+    external.redeemed_at = Some(now());
+    user.written_at_ms = now_ms();
+}
+
+/// An invitation waiting to be redeemed, by the ticket of its link.
+pub async fn by_ticket(idp: &Idp, tenant: &Tenant, ticket: &str) -> Result<(Invitation, User)> {
+    let invalid = || Error::Invalid("This invitation link is not valid. Ask the person who invited you to send it again.".into());
+    let invitation = idp.store.invitation_by_ticket(&sha256_hex(ticket)).await?.ok_or_else(invalid)?;
+    if invitation.tenant_id != tenant.id {
+        return Err(invalid());
+    }
+    let user = idp
+        .store
+        .user(&tenant.id, &invitation.user_id)
+        .await?
+        .filter(|u| u.enabled)
+        .ok_or_else(|| Error::Invalid("The invited account has been removed from this organisation.".into()))?;
+    Ok((invitation, user))
+}
+
+/// Records a redemption: the invitation is completed and the guest is bound
+/// to this home account. A guest already bound to another account, or an
+/// invitation already redeemed by another, refuses.
+pub async fn redeem(idp: &Idp, tenant: &Tenant, invitation_id: &str, home: HomeAccount) -> Result<(Invitation, User)> {
+    let mut invitation = idp
+        .store
+        .invitation(&tenant.id, invitation_id)
+        .await?
+        .ok_or_else(|| Error::Invalid("This invitation no longer exists.".into()))?;
+    let mut user = idp
+        .store
+        .user(&tenant.id, &invitation.user_id)
+        .await?
+        .filter(|u| u.enabled)
+        .ok_or_else(|| Error::Invalid("The invited account has been removed from this organisation.".into()))?;
+    let bound = user.external.as_ref().and_then(|e| e.home.as_ref());
+    if let Some(bound) = bound {
+        if (bound.issuer.as_str(), bound.subject.as_str()) != (home.issuer.as_str(), home.subject.as_str()) {
+            return Err(Error::Forbidden(
+                "This invitation was already redeemed by another account. Sign in with the account you redeemed it with.".into(),
+            ));
+        }
+    }
+    if bound.is_none() {
+        redeemed(&mut user, home);
+        idp.store.update_user(&user).await?;
+    }
+    if invitation.status != InvitationStatus::Completed {
+        invitation.status = InvitationStatus::Completed;
+        invitation.written_at_ms = now_ms();
+        idp.store.put_invitation(&invitation).await?;
+    }
+    tracing::info!(tenant = %tenant.id, user = %user.id, invitation = %invitation.id, "invitation redeemed");
+    Ok((invitation, user))
+}
+
+/// `GET /v1.0/invitations/{id}` (not in Graph, which has no read; handy for polling).
+pub async fn get(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<GraphInvitation> {
+    caller.may_invite(tenant)?;
+    let invitation = idp.store.invitation(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("invitation {id}")))?;
+    let replica = Replica { lag_ms: idp.config.store.replication_lag_ms };
+    replica.visible(invitation.written_at_ms, &format!("invitation {id}"))?;
+    Ok(GraphInvitation::new(&invitation, None))
+}

@@ -1,0 +1,363 @@
+//! Guests authenticate at home. This module finds a guest's home (home realm
+//! discovery, in Entra's order), sends the browser there as an OIDC relying
+//! party (`rp`), or mails a one-time passcode (`passcode`), and turns what
+//! comes back into a redemption or a sign-in at the resource tenant.
+
+pub mod passcode;
+pub mod rp;
+
+use ring::hmac;
+use serde::{Deserialize, Serialize};
+
+use crate::directory::collaboration::{ExternalIdp, HomeAccount, HomeMethod};
+use crate::directory::invitations::{self, Invitation, InvitationStatus};
+use crate::directory::{email_domain, now, random_token, sha256_hex, App, Cloud, GrantType, Tenant, User};
+use crate::error::{Error, Result};
+use crate::idp::Idp;
+use crate::protocol::records::{AuthRequest, Session};
+use crate::protocol::session;
+use rp::Registration;
+
+/// Where a person authenticates, by their email's domain.
+#[derive(Debug, Clone)]
+pub enum HomeRoute {
+    /// A tenant on this server that owns the domain.
+    Tenant(Tenant),
+    /// An external OIDC identity provider configured for the domain.
+    External(ExternalIdp),
+    /// Nobody serves the domain: one-time passcodes by mail.
+    EmailOtp,
+}
+
+impl HomeRoute {
+    /// The cloud of the home, when it has one (passcode users join ours).
+    pub fn cloud(&self) -> Option<Cloud> {
+        match self {
+            HomeRoute::Tenant(t) => Some(t.cloud),
+            HomeRoute::External(x) => Some(x.cloud),
+            HomeRoute::EmailOtp => None,
+        }
+    }
+}
+
+/// Home realm discovery in Entra's order: a tenant here that owns the
+/// domain, then an external IdP of this tenant, then a global one, then
+/// email one-time passcode.
+pub async fn home_route(idp: &Idp, resource: &Tenant, email: &str) -> Result<HomeRoute> {
+    let domain = email_domain(email).ok_or_else(|| Error::Invalid(format!("'{email}' is not an email address")))?;
+    let owner = idp.store.tenants().await?.into_iter().find(|t| !t.unmanaged && t.owns_domain(&domain));
+    if let Some(home) = owner {
+        return Ok(HomeRoute::Tenant(home));
+    }
+    let external = resource.identity_providers.iter().chain(&idp.config.b2b.identity_providers).find(|x| x.serves(&domain));
+    Ok(external.map_or(HomeRoute::EmailOtp, |x| HomeRoute::External(x.clone())))
+}
+
+/// The route a redeemed guest must keep using: the home they redeemed with.
+async fn bound_route(idp: &Idp, resource: &Tenant, home: &HomeAccount) -> Result<HomeRoute> {
+    if home.method == HomeMethod::EmailOtp {
+        return Ok(HomeRoute::EmailOtp);
+    }
+    if let Some(tenant) = idp.store.tenant(&home.tenant_id).await? {
+        if idp.issuer(&tenant) == home.issuer {
+            return Ok(HomeRoute::Tenant(tenant));
+        }
+    }
+    resource
+        .identity_providers
+        .iter()
+        .chain(&idp.config.b2b.identity_providers)
+        .find(|x| x.issuer == home.issuer)
+        .map(|x| HomeRoute::External(x.clone()))
+        .ok_or_else(|| Error::Upstream(format!("Your home identity provider {} is no longer configured here.", home.issuer)))
+}
+
+/// Browser state between the steps of a guest's sign-in or redemption.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interaction {
+    /// Random; the `state` sent home, or the hidden `ix` of our own forms.
+    pub id: String,
+    pub tenant_id: String,
+    /// SHA-256 of the browser cookie that started it: a callback arriving
+    /// in another browser is refused (login CSRF).
+    pub browser: String,
+    pub purpose: Purpose,
+    pub step: Step,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Purpose {
+    SignIn { request_id: String, user_id: String },
+    Redeem { invitation_id: String, user_id: String },
+}
+
+impl Purpose {
+    fn user_id(&self) -> &str {
+        match self {
+            Purpose::SignIn { user_id, .. } | Purpose::Redeem { user_id, .. } => user_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Step {
+    /// Gone home; `issuer` names the registration, the rest checks the answer.
+    Home { issuer: String, home_tenant_id: Option<String>, nonce: String, pkce_verifier: String },
+    /// A passcode was mailed to `email`.
+    Passcode { email: String, code_hash: String, attempts_left: u32 },
+    /// Home proved who it is; the guest still has to accept (redemption only).
+    Consent { home: HomeAccount },
+}
+
+/// What the browser sees next.
+#[derive(Debug)]
+pub enum Next {
+    GoHome(String),
+    Passcode { interaction_id: String, email: String, retry: Option<String> },
+    ConfirmRedemption { interaction_id: String, invitation: Box<Invitation>, home: HomeAccount },
+    Redeemed { session: Session, redirect_url: String },
+    SignedIn { session: Session, request_id: String },
+}
+
+/// The resource tenant's redirect URI at home IdPs (SPEC).
+pub fn callback_url(idp: &Idp, resource: &Tenant) -> String {
+    format!("{}/{}/federation/callback", idp.base_url(), resource.name)
+}
+
+/// A tenant on this server is a home IdP like any other: the resource tenant
+/// is an OIDC client registered in it, with a secret derived from the
+/// server key so every instance computes the same.
+async fn same_server_registration(idp: &Idp, home: &Tenant, resource: &Tenant) -> Result<Registration> {
+    use base64::Engine;
+    let client_id = format!("b2b-federation-{}", resource.id);
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &idp.cookie_key);
+    let tag = hmac::sign(&key, format!("federation\0{}\0{}", home.id, resource.id).as_bytes());
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag);
+    let redirect_uri = callback_url(idp, resource);
+    let app = App {
+        tenant_id: home.id.clone(),
+        client_id: client_id.clone(),
+        display_name: format!("{} (B2B collaboration)", resource.display_name),
+        secret_hash: Some(sha256_hex(&secret)),
+        redirect_uris: vec![redirect_uri.clone()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec![GrantType::AuthorizationCode],
+        signing_alg: None,
+        identifier_uri: None,
+        api_permissions: Default::default(),
+        delegated_permissions: Default::default(),
+        require_consent: false,
+    };
+    if idp.store.app(&home.id, &client_id).await?.as_ref() != Some(&app) {
+        idp.store.put_app(&app).await?;
+    }
+    Ok(Registration { issuer: idp.issuer(home), client_id, client_secret: secret, redirect_uri })
+}
+
+async fn registration(idp: &Idp, resource: &Tenant, route: &HomeRoute) -> Result<Registration> {
+    match route {
+        HomeRoute::Tenant(home) => same_server_registration(idp, home, resource).await,
+        HomeRoute::External(x) => Ok(Registration {
+            issuer: x.issuer.clone(),
+            client_id: x.client_id.clone(),
+            client_secret: x.client_secret.expose().to_string(),
+            redirect_uri: callback_url(idp, resource),
+        }),
+        HomeRoute::EmailOtp => Err(Error::Internal("passcode users have no home registration".into())),
+    }
+}
+
+/// The redemption page's "accept": go home (or get a passcode) to prove who you are.
+pub async fn start_redemption(idp: &Idp, tenant: &Tenant, ticket: &str, browser: &str) -> Result<Next> {
+    let (invitation, user) = invitations::by_ticket(idp, tenant, ticket).await?;
+    if invitation.status == InvitationStatus::Completed {
+        return Err(Error::Invalid(format!(
+            "This invitation has already been redeemed. Sign in to {} with the account that redeemed it.",
+            tenant.display_name
+        )));
+    }
+    let bound = user.external.as_ref().and_then(|e| e.home.clone());
+    let route = match &bound {
+        Some(home) => bound_route(idp, tenant, home).await?,
+        None => home_route(idp, tenant, &user.email).await?,
+    };
+    let purpose = Purpose::Redeem { invitation_id: invitation.id, user_id: user.id.clone() };
+    go(idp, tenant, purpose, &route, &user.email, browser, false).await
+}
+
+/// A guest typed their email on the sign-in page: send them home.
+pub async fn start_sign_in(idp: &Idp, tenant: &Tenant, request: &AuthRequest, user: &User, browser: &str) -> Result<Next> {
+    let Some(home) = user.external.as_ref().and_then(|e| e.home.as_ref()) else {
+        return Err(Error::Invalid(format!(
+            "You have been invited to {} but have not accepted the invitation yet. Open the link in the invitation mail first.",
+            tenant.display_name
+        )));
+    };
+    let route = bound_route(idp, tenant, home).await?;
+    let purpose = Purpose::SignIn { request_id: request.id.clone(), user_id: user.id.clone() };
+    let force_login = request.prompt_login || request.max_age.is_some();
+    go(idp, tenant, purpose, &route, &user.email, browser, force_login).await
+}
+
+async fn go(
+    idp: &Idp,
+    tenant: &Tenant,
+    purpose: Purpose,
+    route: &HomeRoute,
+    email: &str,
+    browser: &str,
+    force_login: bool,
+) -> Result<Next> {
+    if let HomeRoute::EmailOtp = route {
+        return passcode::send(idp, tenant, purpose, email, browser).await;
+    }
+    let reg = registration(idp, tenant, route).await?;
+    let id = random_token();
+    let nonce = random_token();
+    let (url, pkce_verifier) = idp.home.authorization_url(&reg, &id, &nonce, Some(email), force_login).await?;
+    let home_tenant_id = match route {
+        HomeRoute::Tenant(t) => Some(t.id.clone()),
+        _ => None,
+    };
+    let interaction = Interaction {
+        id,
+        tenant_id: tenant.id.clone(),
+        browser: sha256_hex(browser),
+        purpose,
+        step: Step::Home { issuer: reg.issuer, home_tenant_id, nonce, pkce_verifier },
+        expires_at: now() + idp.config.tokens.interaction_ttl,
+    };
+    idp.store.put_interaction(&interaction).await?;
+    Ok(Next::GoHome(url))
+}
+
+/// An interaction of this tenant and this browser that has not expired.
+pub(crate) async fn interaction(idp: &Idp, tenant: &Tenant, id: &str, browser: &str) -> Result<Interaction> {
+    let gone = || Error::Invalid("This sign-in has expired or was started in another browser. Start again.".into());
+    let ix = idp.store.interaction(id).await?.ok_or_else(gone)?;
+    if ix.tenant_id != tenant.id || ix.browser != sha256_hex(browser) || ix.expires_at < now() {
+        return Err(gone());
+    }
+    Ok(ix)
+}
+
+/// The home IdP's answer at `/{tenant}/federation/callback`.
+pub async fn callback(
+    idp: &Idp,
+    tenant: &Tenant,
+    state: &str,
+    code: Option<&str>,
+    error: Option<(&str, Option<&str>)>,
+    browser: &str,
+) -> Result<Next> {
+    let ix = interaction(idp, tenant, state, browser).await?;
+    idp.store.delete_interaction(&ix.id).await?;
+    let Step::Home { issuer, home_tenant_id, nonce, pkce_verifier } = &ix.step else {
+        return Err(Error::Invalid("This sign-in step is out of order. Start again.".into()));
+    };
+    if let Some((error, description)) = error {
+        return Err(Error::Upstream(format!(
+            "Your home organisation did not sign you in ({error}{}).",
+            description.map(|d| format!(": {d}")).unwrap_or_default()
+        )));
+    }
+    let code = code.ok_or_else(|| Error::Invalid("The home organisation's answer has no code.".into()))?;
+    let route = match home_tenant_id {
+        Some(id) => HomeRoute::Tenant(idp.store.tenant(id).await?.ok_or_else(|| Error::Upstream("the home tenant is gone".into()))?),
+        None => bound_route(idp, tenant, &HomeAccount {
+            tenant_id: String::new(),
+            issuer: issuer.clone(),
+            subject: String::new(),
+            method: HomeMethod::Federation,
+        })
+        .await?,
+    };
+    let reg = registration(idp, tenant, &route).await?;
+    let identity = idp.home.redeem_code(&reg, code, pkce_verifier, nonce).await?;
+    // home_tid: the home tenant here, else the home's own `tid` claim, else
+    // the tenant id that stands for the external provider.
+    let home_tid = match &route {
+        HomeRoute::Tenant(t) => t.id.clone(),
+        HomeRoute::External(x) => identity
+            .tid
+            .clone()
+            .filter(|t| uuid::Uuid::parse_str(t).is_ok())
+            .unwrap_or_else(|| x.tenant_id()),
+        HomeRoute::EmailOtp => unreachable!("passcode users never go home"),
+    };
+    let home = HomeAccount { tenant_id: home_tid, issuer: identity.issuer, subject: identity.subject, method: HomeMethod::Federation };
+    finish(idp, tenant, ix, home, identity.email.as_deref(), vec!["fed".into()]).await
+}
+
+/// Home (or the passcode) proved an account: a redemption goes on to the
+/// consent page, a sign-in must match the account the guest redeemed with.
+async fn finish(idp: &Idp, tenant: &Tenant, ix: Interaction, home: HomeAccount, email: Option<&str>, amr: Vec<String>) -> Result<Next> {
+    let user = idp
+        .store
+        .user(&tenant.id, ix.purpose.user_id())
+        .await?
+        .filter(|u| u.enabled)
+        .ok_or_else(|| Error::Forbidden(format!("Your account is no longer part of {}.", tenant.display_name)))?;
+    let bound = user.external.as_ref().and_then(|e| e.home.as_ref());
+    let same_account = |b: &HomeAccount| b.issuer == home.issuer && b.subject == home.subject;
+    match ix.purpose {
+        Purpose::Redeem { invitation_id, .. } => {
+            if email != Some(user.email.as_str()) {
+                return Err(Error::Forbidden(format!(
+                    "You signed in at home as {}, but the invitation is for {}. Sign in with the invited account.",
+                    email.unwrap_or("an account without an email address"),
+                    user.email
+                )));
+            }
+            if bound.is_some_and(|b| !same_account(b)) {
+                return Err(Error::Forbidden("This invitation was already redeemed by another account.".into()));
+            }
+            let invitation = idp
+                .store
+                .invitation(&tenant.id, &invitation_id)
+                .await?
+                .ok_or_else(|| Error::Invalid("This invitation no longer exists.".into()))?;
+            let next = Interaction {
+                id: random_token(),
+                step: Step::Consent { home: home.clone() },
+                purpose: Purpose::Redeem { invitation_id, user_id: user.id.clone() },
+                expires_at: now() + idp.config.tokens.interaction_ttl,
+                ..ix
+            };
+            idp.store.put_interaction(&next).await?;
+            Ok(Next::ConfirmRedemption { interaction_id: next.id, invitation: Box::new(invitation), home })
+        }
+        Purpose::SignIn { request_id, .. } => {
+            if !bound.is_some_and(same_account) {
+                tracing::warn!(tenant = %tenant.id, user = %user.id, issuer = %home.issuer, "home account does not match the redeemed one");
+                return Err(Error::Forbidden(format!(
+                    "The account you signed in with at home is not the one that accepted the invitation to {}.",
+                    tenant.display_name
+                )));
+            }
+            tracing::info!(tenant = %tenant.id, user = %user.id, "guest signed in at home");
+            let session = session::start(idp, tenant, &user, amr, "1").await?;
+            Ok(Next::SignedIn { session, request_id })
+        }
+    }
+}
+
+/// The redemption consent page's answer.
+pub async fn accept_redemption(idp: &Idp, tenant: &Tenant, id: &str, browser: &str, accepted: bool) -> Result<Next> {
+    let ix = interaction(idp, tenant, id, browser).await?;
+    idp.store.delete_interaction(&ix.id).await?;
+    let (Purpose::Redeem { invitation_id, .. }, Step::Consent { home }) = (ix.purpose, ix.step) else {
+        return Err(Error::Invalid("This step is out of order. Open the invitation link again.".into()));
+    };
+    if !accepted {
+        return Err(Error::Invalid(format!(
+            "You declined the invitation from {}. Open the invitation link again if you change your mind.",
+            tenant.display_name
+        )));
+    }
+    let amr = vec![if home.method == HomeMethod::EmailOtp { "otp" } else { "fed" }.to_string()];
+    let (invitation, user) = invitations::redeem(idp, tenant, &invitation_id, home).await?;
+    let session = session::start(idp, tenant, &user, amr, "1").await?;
+    Ok(Next::Redeemed { session, redirect_url: invitation.redirect_url })
+}

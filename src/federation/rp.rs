@@ -1,0 +1,202 @@
+//! The resource tenant as an OpenID Connect relying party of a guest's home
+//! identity provider, through the `openidconnect` crate: discovery, code
+//! flow with PKCE and nonce, and full ID token validation (signature against
+//! the home JWKS, `iss`, `aud`, `exp`, `nonce`) before anything is trusted.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType, CoreGenderClaim,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
+};
+use openidconnect::{
+    AdditionalClaims, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, LoginHint, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse,
+    TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Claims beyond the standard ones that a home b2b-idp (or Entra) sends.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HomeClaims {
+    #[serde(default)]
+    pub tid: Option<String>,
+}
+impl AdditionalClaims for HomeClaims {}
+
+type HomeTokenResponse = StandardTokenResponse<
+    IdTokenFields<HomeClaims, EmptyExtraTokenFields, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>,
+    CoreTokenType,
+>;
+
+type HomeClient = Client<
+    HomeClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    HomeTokenResponse,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// A relying-party registration at one home identity provider.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+}
+
+/// What the home identity provider proved, from its validated ID token.
+#[derive(Debug, Clone)]
+pub struct HomeIdentity {
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub tid: Option<String>,
+    pub amr: Vec<String>,
+    pub acr: Option<String>,
+}
+
+/// Home provider metadata (with its JWKS) is cached this long.
+const METADATA_TTL: Duration = Duration::from_secs(300);
+
+/// The HTTP client and the discovered home providers.
+pub struct HomeProviders {
+    http: openidconnect::reqwest::Client,
+    cache: Mutex<HashMap<String, (CoreProviderMetadata, Instant)>>,
+}
+
+fn upstream(issuer: &str, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Upstream(format!("The home identity provider {issuer} could not be used ({what}: {e})."))
+}
+
+impl HomeProviders {
+    pub fn new() -> Result<HomeProviders> {
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            // The openidconnect docs: never follow redirects (SSRF).
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| Error::Internal(format!("HTTP client: {e}")))?;
+        Ok(HomeProviders { http, cache: Mutex::new(HashMap::new()) })
+    }
+
+    async fn metadata(&self, issuer: &str, fresh: bool) -> Result<CoreProviderMetadata> {
+        if !fresh {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((metadata, at)) = cache.get(issuer) {
+                if at.elapsed() < METADATA_TTL {
+                    return Ok(metadata.clone());
+                }
+            }
+        }
+        let url = IssuerUrl::new(issuer.to_string()).map_err(|e| upstream(issuer, "issuer URL", e))?;
+        let metadata = CoreProviderMetadata::discover_async(url, &self.http)
+            .await
+            .map_err(|e| upstream(issuer, "discovery", error_chain(&e)))?;
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(issuer.to_string(), (metadata.clone(), Instant::now()));
+        Ok(metadata)
+    }
+
+    async fn client(&self, reg: &Registration, fresh: bool) -> Result<HomeClient> {
+        let metadata = self.metadata(&reg.issuer, fresh).await?;
+        let redirect = RedirectUrl::new(reg.redirect_uri.clone()).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(Client::from_provider_metadata(
+            metadata,
+            ClientId::new(reg.client_id.clone()),
+            Some(ClientSecret::new(reg.client_secret.clone())),
+        )
+        .set_redirect_uri(redirect))
+    }
+
+    /// The home authorization URL for `state`, and the PKCE verifier to keep.
+    pub async fn authorization_url(
+        &self,
+        reg: &Registration,
+        state: &str,
+        nonce: &str,
+        login_hint: Option<&str>,
+        force_login: bool,
+    ) -> Result<(String, String)> {
+        let client = self.client(reg, false).await?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (state, nonce) = (state.to_string(), nonce.to_string());
+        let mut request = client
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, move || CsrfToken::new(state), move || Nonce::new(nonce))
+            .add_scope(Scope::new("email".into()))
+            .add_scope(Scope::new("profile".into()))
+            .set_pkce_challenge(challenge);
+        if let Some(hint) = login_hint {
+            request = request.set_login_hint(LoginHint::new(hint.to_string()));
+        }
+        if force_login {
+            request = request.add_prompt(CoreAuthPrompt::Login);
+        }
+        let (url, _, _) = request.url();
+        Ok((url.to_string(), verifier.secret().clone()))
+    }
+
+    /// Redeems the home code and validates the ID token. A token signed by a
+    /// key we have not seen yet triggers one fresh discovery (home key rotation).
+    pub async fn redeem_code(&self, reg: &Registration, code: &str, verifier: &str, nonce: &str) -> Result<HomeIdentity> {
+        let client = self.client(reg, false).await?;
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .map_err(|e| upstream(&reg.issuer, "token endpoint", e))?
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| upstream(&reg.issuer, "code redemption", error_chain(&e)))?;
+        let id_token = tokens
+            .id_token()
+            .ok_or_else(|| upstream(&reg.issuer, "token response", "no ID token"))?;
+        let nonce = Nonce::new(nonce.to_string());
+        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+            Ok(claims) => claims.clone(),
+            Err(_) => {
+                let fresh = self.client(reg, true).await?;
+                let verified = id_token
+                    .claims(&fresh.id_token_verifier(), &nonce)
+                    .map_err(|e| upstream(&reg.issuer, "ID token validation", e))?;
+                verified.clone()
+            }
+        };
+        Ok(HomeIdentity {
+            issuer: claims.issuer().to_string(),
+            subject: claims.subject().to_string(),
+            email: claims.email().map(|e| e.to_string().to_lowercase()),
+            tid: claims.additional_claims().tid.clone(),
+            amr: claims.auth_method_refs().map(|m| m.iter().map(|v| v.to_string()).collect()).unwrap_or_default(),
+            acr: claims.auth_context_ref().map(|a| a.to_string()),
+        })
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,125 @@
+//! Outgoing mail (invitations, one-time passcodes) through the configured
+//! transport: a file outbox (one `.eml` per message, the default) or SMTP,
+//! both via lettre. Texts are minijinja templates (plain text, not escaped).
+
+use std::sync::LazyLock;
+
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use minijinja::Environment;
+use serde_json::json;
+
+use crate::config::MailConfig;
+use crate::directory::invitations::Invitation;
+use crate::directory::Tenant;
+use crate::error::{Error, Result};
+use crate::idp::Idp;
+
+enum Transport {
+    File(AsyncFileTransport<Tokio1Executor>),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+}
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("invitation.txt", include_str!("templates/invitation.txt")),
+        ("passcode.txt", include_str!("templates/passcode.txt")),
+    ] {
+        env.add_template(name, source).expect("built-in mail template parses");
+    }
+    env
+});
+
+fn render(name: &str, context: serde_json::Value) -> Result<String> {
+    TEMPLATES
+        .get_template(name)
+        .and_then(|t| t.render(context))
+        .map_err(|e| Error::Internal(format!("mail template {name}: {e:#}")))
+}
+
+fn mailbox(address: &str) -> Result<Mailbox> {
+    address.parse().map_err(|e| Error::Invalid(format!("'{address}' is not a mail address: {e}")))
+}
+
+impl Mailer {
+    pub fn new(config: &MailConfig) -> Result<Mailer> {
+        let from = config.from.parse().map_err(|e| Error::Invalid(format!("mail.from '{}': {e}", config.from)))?;
+        let transport = match config.transport.as_str() {
+            "file" => {
+                std::fs::create_dir_all(&config.outbox).map_err(|e| {
+                    Error::Internal(format!("mail.outbox {}: {e}", config.outbox.display()))
+                })?;
+                Transport::File(AsyncFileTransport::new(&config.outbox))
+            }
+            "smtp" => {
+                let host = config.smtp_host.as_str();
+                let builder = match config.smtp_tls.as_str() {
+                    "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
+                    "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
+                    "none" => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)),
+                    other => return Err(Error::Invalid(format!("mail.smtp_tls '{other}': use tls, starttls or none"))),
+                }
+                .map_err(|e| Error::Invalid(format!("mail.smtp_host '{host}': {e}")))?;
+                let mut builder = builder.port(config.smtp_port);
+                if let (Some(user), Some(password)) = (&config.smtp_username, &config.smtp_password) {
+                    builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
+                }
+                Transport::Smtp(builder.build())
+            }
+            other => return Err(Error::Invalid(format!("mail.transport '{other}': use file or smtp"))),
+        };
+        Ok(Mailer { transport, from })
+    }
+
+    /// Sends a plain-text message. 8bit encoding keeps links and codes
+    /// readable in the raw message (lettre would pick quoted-printable for
+    /// any line over 76 characters, which splits links); it is valid for
+    /// lines under 998 octets, else we let lettre encode.
+    pub async fn send(&self, to: &str, cc: &[String], subject: &str, text: String) -> Result<()> {
+        let mut builder = Message::builder().from(self.from.clone()).to(mailbox(to)?).subject(subject);
+        for address in cc {
+            builder = builder.cc(mailbox(address)?);
+        }
+        let text = text.replace("\r\n", "\n").replace('\r', "\n").replace('\n', "\r\n");
+        let body = if text.split("\r\n").all(|l| l.len() < 998) && !text.contains('\0') {
+            Body::dangerous_pre_encoded(text.into_bytes(), ContentTransferEncoding::EightBit)
+        } else {
+            Body::new(text)
+        };
+        let message = builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| Error::Internal(format!("building mail: {e}")))?;
+        let sent = match &self.transport {
+            Transport::File(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+        };
+        sent.map_err(|e| Error::Upstream(format!("the mail to {to} could not be sent: {e}")))
+    }
+}
+
+/// The invitation mail: tenant name, inviter, custom message, redeem link.
+pub async fn invitation(idp: &Idp, tenant: &Tenant, inv: &Invitation, inviter: &str, redeem_url: &str) -> Result<()> {
+    let text = render(
+        "invitation.txt",
+        json!({"tenant_name": tenant.display_name, "inviter": inviter, "message": inv.message, "redeem_url": redeem_url}),
+    )?;
+    let subject = format!("You're invited to collaborate with {}", tenant.display_name);
+    idp.mailer.send(&inv.email, &inv.cc, &subject, text).await
+}
+
+/// A one-time passcode; the subject says what it is for (SPEC "Mail").
+pub async fn passcode(idp: &Idp, tenant: &Tenant, email: &str, code: &str) -> Result<()> {
+    let minutes = idp.config.b2b.otp_ttl_secs / 60;
+    let text = render("passcode.txt", json!({"tenant_name": tenant.display_name, "code": code, "minutes": minutes}))?;
+    let subject = format!("{} account verification code", tenant.display_name);
+    idp.mailer.send(email, &[], &subject, text).await
+}

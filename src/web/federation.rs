@@ -1,0 +1,176 @@
+//! Pages of a guest's journey: the redemption landing page, the return from
+//! the home identity provider, the passcode prompt and the redemption
+//! consent. Handlers parse, call `federation`, and render its `Next`.
+
+use actix_web::cookie::Cookie;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::directory::collaboration::HomeMethod;
+use crate::directory::invitations::{self, InvitationStatus};
+use crate::directory::Tenant;
+use crate::federation::{self, passcode, Next};
+use crate::idp::Idp;
+use crate::protocol::authorize;
+use crate::web::error::page;
+use crate::web::pages::{check_csrf, https, render, PageResult, Shown};
+use crate::web::{cookies, templates};
+
+#[derive(Deserialize)]
+pub struct Ticket {
+    ticket: String,
+}
+
+/// The link in the invitation mail: who invited you, and a button to go on.
+pub async fn redeem_page(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<Ticket>) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    let (invitation, user) = invitations::by_ticket(&idp, &tenant, &q.ticket).await.map_err(page)?;
+    if invitation.status == InvitationStatus::Completed {
+        return Ok(templates::page_response(
+            StatusCode::OK,
+            "message.html",
+            json!({
+                "title": "Invitation already accepted",
+                "message": format!("This invitation to {} has already been accepted. Sign in to the application with the account that accepted it.", tenant.display_name),
+                "tenant_name": tenant.display_name,
+                "link": invitation.redirect_url,
+            }),
+        ));
+    }
+    let (browser, cookie) = cookies::browser_id(&req, https(&idp));
+    let mut response = templates::page_response(
+        StatusCode::OK,
+        "redeem.html",
+        json!({
+            "tenant_name": tenant.display_name,
+            "email": user.email,
+            "message": invitation.message,
+            "action": format!("{}/{}/redeem", idp.base_url(), tenant.name),
+            "ticket": q.ticket,
+            "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &q.ticket),
+        }),
+    );
+    if let Some(cookie) = cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct RedeemForm {
+    ticket: String,
+    csrf_token: String,
+}
+
+pub async fn redeem(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<RedeemForm>) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    check_csrf(&idp, &req, &form.ticket, &form.csrf_token)?;
+    let (browser, cookie) = cookies::browser_id(&req, https(&idp));
+    let next = federation::start_redemption(&idp, &tenant, &form.ticket, &browser).await.map_err(page)?;
+    render_next(&idp, &tenant, &req, next, cookie).await
+}
+
+#[derive(Deserialize)]
+pub struct CallbackParams {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The home identity provider's redirect back to us.
+pub async fn callback(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<CallbackParams>) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    let state = q.state.as_deref().ok_or_else(|| page(crate::error::Error::Invalid("The answer has no state.".into())))?;
+    let (browser, _) = cookies::browser_id(&req, https(&idp));
+    let error = q.error.as_deref().map(|e| (e, q.error_description.as_deref()));
+    let next = federation::callback(&idp, &tenant, state, q.code.as_deref(), error, &browser).await.map_err(page)?;
+    render_next(&idp, &tenant, &req, next, None).await
+}
+
+#[derive(Deserialize)]
+pub struct PasscodeForm {
+    ix: String,
+    csrf_token: String,
+    otp: String,
+}
+
+pub async fn passcode(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<PasscodeForm>) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    check_csrf(&idp, &req, &form.ix, &form.csrf_token)?;
+    let (browser, _) = cookies::browser_id(&req, https(&idp));
+    let next = passcode::check(&idp, &tenant, &form.ix, &browser, &form.otp).await.map_err(page)?;
+    render_next(&idp, &tenant, &req, next, None).await
+}
+
+#[derive(Deserialize)]
+pub struct RedeemConsentForm {
+    ix: String,
+    csrf_token: String,
+    decision: String,
+}
+
+pub async fn redeem_consent(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<RedeemConsentForm>) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    check_csrf(&idp, &req, &form.ix, &form.csrf_token)?;
+    let (browser, _) = cookies::browser_id(&req, https(&idp));
+    let accepted = form.decision == "accept";
+    let next = federation::accept_redemption(&idp, &tenant, &form.ix, &browser, accepted).await.map_err(page)?;
+    render_next(&idp, &tenant, &req, next, None).await
+}
+
+fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::Found().insert_header((header::LOCATION, location)).insert_header((header::CACHE_CONTROL, "no-store")).finish()
+}
+
+/// Renders a step of a guest's journey; `cookie` is a new browser cookie to set.
+pub async fn render_next(idp: &Idp, tenant: &Tenant, req: &HttpRequest, next: Next, cookie: Option<Cookie<'static>>) -> PageResult {
+    let https = https(idp);
+    let (browser, _) = cookies::browser_id(req, https);
+    let browser = cookie.as_ref().map_or(browser, |c| c.value().to_string());
+    let mut response = match next {
+        Next::GoHome(url) => redirect(&url),
+        Next::Passcode { interaction_id, email, retry } => templates::page_response(
+            StatusCode::OK,
+            "passcode.html",
+            json!({
+                "tenant_name": tenant.display_name,
+                "email": email,
+                "error": retry,
+                "action": format!("{}/{}/passcode", idp.base_url(), tenant.name),
+                "ix": interaction_id,
+                "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &interaction_id),
+            }),
+        ),
+        Next::ConfirmRedemption { interaction_id, invitation, home } => templates::page_response(
+            StatusCode::OK,
+            "redeem_consent.html",
+            json!({
+                "tenant_name": tenant.display_name,
+                "privacy_url": tenant.collaboration.privacy_url,
+                "email": invitation.email,
+                "name": invitation.display_name,
+                "home": match home.method { HomeMethod::EmailOtp => "a one-time passcode sent to your email".to_string(), HomeMethod::Federation => home.issuer },
+                "action": format!("{}/{}/redeem/consent", idp.base_url(), tenant.name),
+                "ix": interaction_id,
+                "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &interaction_id),
+            }),
+        ),
+        Next::Redeemed { session, redirect_url } => {
+            let mut response = redirect(&redirect_url);
+            let _ = response.add_cookie(&cookies::session(tenant, &session.id, idp.config.tokens.session_ttl, https));
+            response
+        }
+        Next::SignedIn { session, request_id } => {
+            let (request, app) = authorize::pending(idp, tenant, &request_id).await.map_err(page)?;
+            let outcome = authorize::after_sign_in(idp, tenant, request, app, &session).await.map_err(page)?;
+            render(idp, tenant, req, outcome, Shown { new_session: Some(session), ..Default::default() }).await?
+        }
+    };
+    if let Some(cookie) = cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    Ok(response)
+}

@@ -1,0 +1,311 @@
+//! B2B collaboration end to end: invite, mail, redeem at home, consent, and
+//! guest sign-in at the home tenant, checked with the openidconnect crate.
+
+use openidconnect::{OAuth2TokenResponse, TokenResponse};
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+const WELCOME: &str = "https://apps.contoso.example/welcome";
+
+/// Invites `email` to contoso with the admin app; returns the invitation.
+pub async fn invite(server: &TestServer, token: &str, email: &str, extra: Value) -> (u16, Value) {
+    let mut body = json!({"invitedUserEmailAddress": email, "inviteRedirectUrl": WELCOME, "sendInvitationMessage": true});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    let (status, _, invitation) = call(reqwest::Method::POST, server.url("/contoso/v1.0/invitations"), token, Some(body)).await;
+    (status, invitation)
+}
+
+async fn user(server: &TestServer, token: &str, id: &str) -> Value {
+    let (status, _, user) = call(reqwest::Method::GET, server.url(&format!("/contoso/v1.0/users/{id}")), token, None).await;
+    assert_eq!(status, 200, "{user}");
+    user
+}
+
+/// A guest's ID token at contoso, verified by the RP library; returns (claims JSON, refresh token).
+async fn guest_sign_in(server: &TestServer, browser: &Browser, who: (&str, &str)) -> (Value, Option<String>) {
+    let rp = Rp::discover(server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let pending = rp.authorize(&["profile", "email", "offline_access"], true);
+    let landing = browser.run(&pending.url, Some(who), REDIRECT_URI).await;
+    let code = landing.param("code").unwrap_or_else(|| panic!("a code for the guest: {landing:?}"));
+    let tokens = rp.exchange(&code, pending.verifier).await.expect("token response");
+    let id_token = tokens.id_token().expect("ID token");
+    id_token.claims(&rp.client.id_token_verifier(), &pending.nonce).expect("ID token verifies against contoso's JWKS");
+    let access = jwt_payload(tokens.access_token().secret());
+    let claims = jwt_payload(&id_token.to_string());
+    for claim in ["tid", "oid", "user_type", "acct", "home_tid", "idp", "amr", "acr"] {
+        assert_eq!(access[claim], claims[claim], "access token and ID token agree on {claim}");
+    }
+    (claims, tokens.refresh_token().map(|r| r.secret().clone()))
+}
+
+async fn bob_is_invited_redeems_at_fabrikam_and_signs_in_as_a_guest(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = app_token(&server, CONTOSO).await;
+    let message = json!({"customizedMessageBody": "Welcome to the Contoso project, Bob!"});
+    let (status, invitation) = invite(&server, &token, BOB.0, json!({"invitedUserDisplayName": "Bob (Fabrikam)", "invitedUserMessageInfo": message})).await;
+    assert_eq!(status, 201, "{invitation}");
+    assert_eq!(invitation["status"], "PendingAcceptance");
+    assert_eq!(invitation["invitedUserType"], "Guest");
+    let guest_id = invitation["invitedUser"]["id"].as_str().expect("invitedUser.id").to_string();
+    let redeem_url = invitation["inviteRedeemUrl"].as_str().expect("inviteRedeemUrl").to_string();
+    assert!(redeem_url.starts_with(&server.url("/")), "{redeem_url}");
+
+    // The guest user exists at once, pending.
+    let guest = user(&server, &token, &guest_id).await;
+    assert_eq!((guest["userType"].as_str(), guest["externalUserState"].as_str(), guest["creationType"].as_str()), (Some("Guest"), Some("PendingAcceptance"), Some("Invitation")));
+    assert_eq!(guest["displayName"], "Bob (Fabrikam)");
+
+    // Not redeemed yet: contoso's sign-in refuses the guest with a clear message.
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let refused = Browser::new().run(&rp.authorize(&[], true).url, Some(BOB), REDIRECT_URI).await;
+    let Landing::Page { body, .. } = refused else { panic!("a guest who has not redeemed got a code: {refused:?}") };
+    assert!(body.contains("not accepted the invitation yet"), "{body}");
+
+    // The mail: to Bob, naming contoso, the custom message and the redeem link.
+    let mail = last_mail_to(&server.outbox(), BOB.0);
+    assert!(mail.subject.contains("Contoso"), "{mail:?}");
+    assert!(mail.text.contains("Welcome to the Contoso project, Bob!"), "{mail:?}");
+    assert_eq!(mail.link().as_deref(), Some(redeem_url.as_str()));
+
+    // Redeem: landing page, sign in at fabrikam's own page, consent at contoso, then the app.
+    let browser = Browser::new();
+    let landing = browser.run(&redeem_url, Some(BOB), WELCOME).await;
+    assert_eq!(landing.client().as_str(), WELCOME);
+    let guest = user(&server, &token, &guest_id).await;
+    assert_eq!(guest["externalUserState"], "Accepted");
+    let (_, _, after) = call(reqwest::Method::GET, server.url(&format!("/contoso/v1.0/invitations/{}", invitation["id"].as_str().expect("id"))), &token, None).await;
+    assert_eq!(after["status"], "Completed", "{after}");
+
+    // A later sign-in in a fresh browser: contoso sends Bob home, then issues guest tokens.
+    let (claims, refresh) = guest_sign_in(&server, &Browser::new(), BOB).await;
+    assert_eq!(claims["tid"], CONTOSO_ID);
+    assert_eq!(claims["oid"], guest_id.as_str());
+    assert_eq!(claims["sub"], guest_id.as_str());
+    assert_eq!(claims["user_type"], "Guest");
+    assert_eq!(claims["acct"], 1);
+    assert_eq!(claims["home_tid"], FABRIKAM_ID);
+    assert_eq!(claims["idp"], server.issuer(FABRIKAM_ID));
+    assert_eq!(claims["amr"], json!(["fed"]));
+    assert_eq!(claims["acr"], "1");
+    assert_eq!(claims["email"], BOB.0);
+
+    // The link cannot be redeemed again.
+    let again = Browser::new().run(&redeem_url, Some(BOB), WELCOME).await;
+    let Landing::Page { body, .. } = again else { panic!("{again:?}") };
+    assert!(body.contains("already been accepted"), "{body}");
+
+    // Deleting the guest ends it: the refresh token no longer works.
+    let (status, _, _) = call(reqwest::Method::DELETE, server.url(&format!("/contoso/v1.0/users/{guest_id}")), &token, None).await;
+    assert_eq!(status, 204);
+    let refresh = refresh.expect("a refresh token (offline_access)");
+    let (status, body) = token_request(&server, CONTOSO, &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    server.stop().await;
+}
+
+async fn another_home_account_cannot_redeem_or_take_over(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let fabrikam = app_token(&server, FABRIKAM).await;
+    let carol = json!({"displayName": "Carol", "userPrincipalName": "carol@fabrikam.example", "passwordProfile": {"password": "Carol-Passw0rd"}});
+    let (status, _, _) = call(reqwest::Method::POST, server.url("/fabrikam/v1.0/users"), &fabrikam, Some(carol)).await;
+    assert_eq!(status, 201);
+    let token = app_token(&server, CONTOSO).await;
+    let (_, invitation) = invite(&server, &token, "carol@fabrikam.example", json!({})).await;
+    let redeem_url = invitation["inviteRedeemUrl"].as_str().expect("url").to_string();
+
+    // Bob got hold of Carol's link: signing in at home as Bob does not redeem it.
+    let landing = Browser::new().run(&redeem_url, Some(BOB), WELCOME).await;
+    let Landing::Page { status, body } = landing else { panic!("Bob redeemed Carol's invitation: {landing:?}") };
+    assert_eq!(status, 403);
+    assert!(body.contains("the invitation is for carol@fabrikam.example"), "{body}");
+    let carol = user(&server, &token, invitation["invitedUser"]["id"].as_str().expect("id")).await;
+    assert_eq!(carol["externalUserState"], "PendingAcceptance");
+
+    // Carol redeems; then a different fabrikam account with Carol's email
+    // (a re-created account: new subject) cannot sign in as her.
+    let landing = Browser::new().run(&redeem_url, Some(("carol@fabrikam.example", "Carol-Passw0rd")), WELCOME).await;
+    assert_eq!(landing.client().as_str(), WELCOME);
+    let home_carol = server.idp().store.user_by_email(FABRIKAM_ID, "carol@fabrikam.example").await.expect("store").expect("carol");
+    server.idp().store.delete_user(FABRIKAM_ID, &home_carol.id).await.expect("delete");
+    let recreated = json!({"displayName": "Not Carol", "userPrincipalName": "carol@fabrikam.example", "passwordProfile": {"password": "Other-Passw0rd"}});
+    let (status, _, _) = call(reqwest::Method::POST, server.url("/fabrikam/v1.0/users"), &fabrikam, Some(recreated)).await;
+    assert_eq!(status, 201);
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let landing = Browser::new().run(&rp.authorize(&[], true).url, Some(("carol@fabrikam.example", "Other-Passw0rd")), REDIRECT_URI).await;
+    let Landing::Page { status, body } = landing else { panic!("a new home account took over the guest: {landing:?}") };
+    assert_eq!(status, 403);
+    assert!(body.contains("not the one that accepted the invitation"), "{body}");
+    server.stop().await;
+}
+
+async fn a_consumer_redeems_by_passcode_into_a_jit_tenant(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = app_token(&server, CONTOSO).await;
+    let dana = "dana@mailbox.example";
+    let (status, invitation) = invite(&server, &token, dana, json!({})).await;
+    assert_eq!(status, 201, "{invitation}");
+    let guest_id = invitation["invitedUser"]["id"].as_str().expect("id").to_string();
+    let redeem_url = last_mail_to(&server.outbox(), dana).link().expect("redeem link");
+
+    // Nobody serves mailbox.example: the redemption asks for a mailed passcode.
+    let browser = Browser::new();
+    let landing = browser.run(&redeem_url, None, WELCOME).await;
+    let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
+    let form = post_forms(&body).into_iter().find(|f| f.has("otp")).expect("passcode form");
+    let mail = last_mail_to(&server.outbox(), dana);
+    assert!(mail.subject.contains("verification code"), "{mail:?}");
+    let code = mail.code().expect("a code in the mail");
+    // A wrong code costs an attempt and says so; the right one goes on.
+    let wrong = if code == "00000000" { "11111111" } else { "00000000" };
+    let landing = browser.submit(&form, &[("otp", wrong)], None, WELCOME).await;
+    let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
+    assert!(body.contains("attempt(s) left"), "{body}");
+    let form = post_forms(&body).into_iter().find(|f| f.has("otp")).expect("passcode form again");
+    let landing = browser.submit(&form, &[("otp", &code)], None, WELCOME).await;
+    assert_eq!(landing.client().as_str(), WELCOME);
+
+    // A just-in-time tenant now holds Dana as a member.
+    let jit = server.idp().store.tenant_by_name("jit-mailbox-example").await.expect("store").expect("JIT tenant");
+    assert!(jit.unmanaged);
+    assert!(server.idp().store.user_by_email(&jit.id, dana).await.expect("store").is_some());
+
+    // Signing in later: email on contoso's page, then a new passcode.
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let pending = rp.authorize(&["email"], true);
+    let browser = Browser::new();
+    let landing = browser.run(&pending.url, Some((dana, "")), REDIRECT_URI).await;
+    let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
+    let form = post_forms(&body).into_iter().find(|f| f.has("otp")).expect("passcode prompt at sign-in");
+    let code = last_mail_to(&server.outbox(), dana).code().expect("code");
+    let landing = browser.submit(&form, &[("otp", &code)], None, REDIRECT_URI).await;
+    let tokens = rp.exchange(&landing.param("code").expect("code"), pending.verifier).await.expect("tokens");
+    let id_token = tokens.id_token().expect("ID token");
+    id_token.claims(&rp.client.id_token_verifier(), &pending.nonce).expect("verifies");
+    let claims = jwt_payload(&id_token.to_string());
+    assert_eq!(claims["oid"], guest_id.as_str());
+    assert_eq!(claims["user_type"], "Guest");
+    assert_eq!(claims["acct"], 1);
+    assert_eq!(claims["home_tid"], jit.id.as_str());
+    assert_eq!(claims["idp"], server.issuer(&jit.id));
+    assert_eq!(claims["amr"], json!(["otp"]));
+    server.stop().await;
+}
+
+async fn passcode_attempts_are_limited(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| c.b2b.otp_max_attempts = 2).await;
+    let token = app_token(&server, CONTOSO).await;
+    let (_, invitation) = invite(&server, &token, "eve@mailbox.example", json!({})).await;
+    let browser = Browser::new();
+    let landing = browser.run(invitation["inviteRedeemUrl"].as_str().expect("url"), None, WELCOME).await;
+    let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
+    let form = post_forms(&body).into_iter().find(|f| f.has("otp")).expect("passcode form");
+    let code = last_mail_to(&server.outbox(), "eve@mailbox.example").code().expect("code");
+    let wrong = if code == "00000000" { "11111111" } else { "00000000" };
+    browser.submit(&form, &[("otp", wrong)], None, WELCOME).await;
+    let landing = browser.submit(&form, &[("otp", wrong)], None, WELCOME).await;
+    let Landing::Page { status, body } = landing else { panic!("{landing:?}") };
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("Too many wrong codes"), "{body}");
+    // The right code is void now.
+    let landing = browser.submit(&form, &[("otp", &code)], None, WELCOME).await;
+    assert!(matches!(landing, Landing::Page { status: 400, .. }), "{landing:?}");
+    server.stop().await;
+}
+
+async fn an_inviter_from_the_guests_home_redeems_at_once(backend: Backend) {
+    // demo-spa may act for users at the admin API (a test-only grant).
+    let server = TestServer::start_with(backend, |c| {
+        let spa = c.tenants[0].apps.iter_mut().find(|a| a.client_id == DEMO_SPA).expect("demo-spa");
+        spa.delegated_permissions.insert("api://b2b-idp-admin".into(), vec!["Directory.AccessAsUser.All".into()]);
+    })
+    .await;
+    let token = app_token(&server, CONTOSO).await;
+    let (_, invitation) = invite(&server, &token, BOB.0, json!({})).await;
+    Browser::new().run(invitation["inviteRedeemUrl"].as_str().expect("url"), Some(BOB), WELCOME).await.client();
+    // Contoso makes Bob a Guest Inviter.
+    let mut bob = server.idp().store.user(CONTOSO_ID, invitation["invitedUser"]["id"].as_str().expect("id")).await.expect("store").expect("bob");
+    bob.roles.push("Guest Inviter".into());
+    server.idp().store.update_user(&bob).await.expect("store");
+
+    // Bob, signed in as a guest, invites his colleague from fabrikam.
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_SPA, None).await;
+    let pending = rp.authorize(&["api://b2b-idp-admin/.default"], true);
+    let code = Browser::new().run(&pending.url, Some(BOB), REDIRECT_URI).await.param("code").expect("code");
+    let bob_token = rp.exchange(&code, pending.verifier).await.expect("tokens").access_token().secret().clone();
+    let mails_before = outbox(&server.outbox()).len();
+    let (status, invitation) = invite(&server, &bob_token, "admin@fabrikam.example", json!({})).await;
+    assert_eq!(status, 201, "{invitation}");
+    assert_eq!(invitation["status"], "Completed", "redeemed on creation: {invitation}");
+    assert_eq!(outbox(&server.outbox()).len(), mails_before, "no mail for an auto-redeemed invitation");
+    // The colleague signs in without ever redeeming: no consent step.
+    let (claims, _) = guest_sign_in(&server, &Browser::new(), ("admin@fabrikam.example", "Fabrikam-Admin-1")).await;
+    assert_eq!((claims["user_type"].as_str(), claims["home_tid"].as_str()), (Some("Guest"), Some(FABRIKAM_ID)));
+
+    // Alice (a member without an inviter role) is refused under the default policy.
+    let pending = rp.authorize(&["api://b2b-idp-admin/.default"], true);
+    let code = Browser::new().run(&pending.url, Some(ALICE), REDIRECT_URI).await.param("code").expect("code");
+    let alice_token = rp.exchange(&code, pending.verifier).await.expect("tokens").access_token().secret().clone();
+    let (status, refused) = invite(&server, &alice_token, "someone@fabrikam.example", json!({})).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused["error"]["message"].as_str().expect("message").contains("Guest Inviter"), "{refused}");
+    server.stop().await;
+}
+
+async fn refusals_are_clear_and_create_nothing(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| {
+        c.b2b.max_directories = 1;
+        let contoso = &mut c.tenants[0].collaboration;
+        contoso.denied_domains = vec!["blocked.example".into()];
+        contoso.distribution_lists = vec!["all-staff@partner.example".into()];
+        let mut gov = c.tenants[1].clone();
+        gov.name = "gov".into();
+        gov.id = Some("0b8e3c2a-5f6d-4e1a-9c7b-2d4f6a8e0c13".into());
+        gov.cloud = b2b_idp::directory::Cloud::Usgov;
+        gov.domains = vec!["agency.example".into()];
+        gov.users.clear();
+        gov.apps.clear();
+        c.tenants.push(gov);
+    })
+    .await;
+    let token = app_token(&server, CONTOSO).await;
+    let users_before = server.idp().store.users(CONTOSO_ID).await.expect("store").len();
+    let cases = [
+        ("someone@blocked.example", json!({}), 403, "deny list"),
+        ("all-staff@partner.example", json!({}), 400, "distribution list"),
+        ("officer@agency.example", json!({}), 403, "national clouds"),
+        (BOB.0, json!({}), 403, "already belongs to 1 directories"),
+        (ALICE.0, json!({}), 409, "already a member"),
+        ("not-an-email", json!({}), 400, "not an email address"),
+        ("x@partner.example", json!({"inviteRedirectUrl": "javascript:alert(1)"}), 400, "inviteRedirectUrl"),
+        ("x@partner.example", json!({"invitedUserType": "Owner"}), 400, "Guest or Member"),
+    ];
+    for (email, extra, status, message) in cases {
+        let (got, body) = invite(&server, &token, email, extra).await;
+        assert_eq!(got, status, "{email}: {body}");
+        assert!(body["error"]["message"].as_str().expect("message").contains(message), "{email}: {body}");
+    }
+    assert_eq!(server.idp().store.users(CONTOSO_ID).await.expect("store").len(), users_before, "no refusal created a user");
+
+    // Fabrikam only allows contoso.example.
+    let mut fabrikam = server.idp().store.tenant(FABRIKAM_ID).await.expect("store").expect("fabrikam");
+    fabrikam.collaboration.allowed_domains = vec!["contoso.example".into()];
+    server.idp().store.put_tenant(&fabrikam).await.expect("store");
+    let fabrikam_token = app_token(&server, FABRIKAM).await;
+    let body = json!({"invitedUserEmailAddress": "x@partner.example", "inviteRedirectUrl": WELCOME});
+    let (status, _, refused) = call(reqwest::Method::POST, server.url("/fabrikam/v1.0/invitations"), &fabrikam_token, Some(body)).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused["error"]["message"].as_str().expect("message").contains("allow list"), "{refused}");
+    server.stop().await;
+}
+
+on_both_backends!(
+    bob_is_invited_redeems_at_fabrikam_and_signs_in_as_a_guest,
+    another_home_account_cannot_redeem_or_take_over,
+    a_consumer_redeems_by_passcode_into_a_jit_tenant,
+    passcode_attempts_are_limited,
+    an_inviter_from_the_guests_home_redeems_at_once,
+    refusals_are_clear_and_create_nothing
+);
