@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::federation::{self, HomeRoute};
 use crate::idp::Idp;
 use crate::mail;
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InvitationStatus {
@@ -145,8 +146,17 @@ pub struct Invited {
 }
 
 /// Invites one person. Everything is checked before anything is written, so
-/// a refusal never leaves a half-created user behind.
+/// a refusal never leaves a half-created user behind. Two concurrent
+/// invitations of a new person: the one that loses the race to create the
+/// user becomes a re-invitation.
 pub async fn invite(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvitation) -> Result<Invited> {
+    match invite_once(idp, tenant, caller, new.clone()).await {
+        Err(Error::Store(StoreError::Conflict(_))) => invite_once(idp, tenant, caller, new).await,
+        done => done,
+    }
+}
+
+async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvitation) -> Result<Invited> {
     caller.may_invite(tenant)?;
     let email = new.invited_user_email_address.trim().to_lowercase();
     let domain = email_domain(&email)
@@ -185,7 +195,7 @@ pub async fn invite(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvitat
     }
     let existing = idp.store.user_by_email(&tenant.id, &email).await?;
     if existing.is_none() {
-        let directories = directories_of(idp, &email).await?;
+        let directories = idp.store.user_tenants(&email).await?.len();
         if directories >= idp.config.b2b.max_directories {
             return Err(Error::Forbidden(format!(
                 "{email} already belongs to {directories} directories, the most one person may belong to"
@@ -290,17 +300,6 @@ fn reinvite(mut user: User, new: &NewInvitation) -> Result<User> {
     }
     user.written_at_ms = now_ms();
     Ok(user)
-}
-
-/// How many directories (tenants) `email` already has an account in.
-async fn directories_of(idp: &Idp, email: &str) -> Result<usize> {
-    let mut count = 0;
-    for tenant in idp.store.tenants().await? {
-        if idp.store.user_by_email(&tenant.id, email).await?.is_some() {
-            count += 1;
-        }
-    }
-    Ok(count)
 }
 
 /// Entra's FAQ: when the inviter is a member of the invitee's home tenant,

@@ -86,6 +86,8 @@ pub trait DirectoryStore: Send + Sync {
     async fn user(&self, tenant_id: &str, id: &str) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, tenant_id: &str, email: &str) -> StoreResult<Option<User>>;
     async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
+    /// Ids of the tenants (directories) where `email` has an account.
+    async fn user_tenants(&self, email: &str) -> StoreResult<Vec<String>>;
     async fn delete_user(&self, tenant_id: &str, id: &str) -> StoreResult<bool>;
 
     /// Insert or replace; the ticket hash is unique.

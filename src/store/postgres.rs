@@ -49,6 +49,7 @@ const MIGRATIONS: &[(i32, &str)] = &[(
     CREATE TABLE invitations (tenant_id text NOT NULL, id text NOT NULL, ticket_hash text NOT NULL UNIQUE,
                               data jsonb NOT NULL, PRIMARY KEY (tenant_id, id));
     CREATE TABLE interactions (id text PRIMARY KEY, expires_at bigint NOT NULL, data jsonb NOT NULL);
+    CREATE INDEX users_by_email ON users (email);
     "#,
 )];
 
@@ -113,19 +114,28 @@ impl PgStore {
         tx.commit().await.map_err(db)
     }
 
+    // Statements are prepared once per pooled connection: one round trip per query.
     async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
-        self.client().await?.execute(sql, params).await.map_err(db)
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(db)?;
+        client.execute(&statement, params).await.map_err(db)
+    }
+
+    async fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(db)?;
+        client.query(&statement, params).await.map_err(db)
     }
 
     async fn one<T: DeserializeOwned>(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<T>> {
-        match self.client().await?.query_opt(sql, params).await.map_err(db)? {
-            Some(row) => record(&row).map(Some),
+        match self.rows(sql, params).await?.first() {
+            Some(row) => record(row).map(Some),
             None => Ok(None),
         }
     }
 
     async fn all<T: DeserializeOwned>(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<T>> {
-        records(self.client().await?.query(sql, params).await.map_err(db)?)
+        records(self.rows(sql, params).await?)
     }
 
     /// Marks a code or refresh token used; `table` is one of ours, never input.
@@ -218,6 +228,12 @@ impl DirectoryStore for PgStore {
     async fn user_by_email(&self, tenant_id: &str, email: &str) -> StoreResult<Option<User>> {
         let email = email.to_lowercase();
         self.one("SELECT data FROM users WHERE tenant_id = $1 AND email = $2", &[&tenant_id, &email]).await
+    }
+
+    async fn user_tenants(&self, email: &str) -> StoreResult<Vec<String>> {
+        let email = email.to_lowercase();
+        let rows = self.rows("SELECT tenant_id FROM users WHERE email = $1 ORDER BY tenant_id", &[&email]).await?;
+        rows.iter().map(|r| r.try_get::<_, String>(0).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
     }
 
     async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {

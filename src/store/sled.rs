@@ -25,6 +25,8 @@ pub struct SledStore {
     tenant_names: sled::Tree,
     users: sled::Tree,
     user_emails: sled::Tree,
+    /// email NUL tenant id: the directories a person belongs to.
+    email_tenants: sled::Tree,
     apps: sled::Tree,
     invitations: sled::Tree,
     invitation_tickets: sled::Tree,
@@ -104,11 +106,12 @@ impl SledStore {
             ))
         })?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
-        Ok(SledStore {
+        SledStore {
             tenants: tree("tenants")?,
             tenant_names: tree("tenant_names")?,
             users: tree("users")?,
             user_emails: tree("user_emails")?,
+            email_tenants: tree("email_tenants")?,
             apps: tree("apps")?,
             invitations: tree("invitations")?,
             invitation_tickets: tree("invitation_tickets")?,
@@ -123,7 +126,22 @@ impl SledStore {
             consents: tree("consents")?,
             revoked_jti: tree("revoked_jti")?,
             db,
-        })
+        }
+        .with_email_index()
+    }
+
+    /// Data written before the email index existed gets it on open.
+    fn with_email_index(self) -> StoreResult<SledStore> {
+        if self.email_tenants.is_empty() {
+            for item in self.user_emails.iter() {
+                let (k, _) = item.map_err(backend)?;
+                let text = String::from_utf8_lossy(&k);
+                if let Some((tenant_id, email)) = text.split_once('\0') {
+                    self.email_tenants.insert(key(&[email, tenant_id]), &[]).map_err(backend)?;
+                }
+            }
+        }
+        Ok(self)
     }
 
     /// Directory writes are rare and precious (keys above all): make them durable now.
@@ -188,6 +206,7 @@ impl DirectoryStore for SledStore {
             return Err(StoreError::Conflict(format!("user {}", user.email)));
         }
         put(&self.users, &key(&[&user.tenant_id, &user.id]), user)?;
+        self.email_tenants.insert(key(&[&user.email, &user.tenant_id]), &[]).map_err(backend)?;
         self.durable().await
     }
 
@@ -208,6 +227,15 @@ impl DirectoryStore for SledStore {
         }
     }
 
+    async fn user_tenants(&self, email: &str) -> StoreResult<Vec<String>> {
+        let prefix = key(&[&email.to_lowercase(), ""]);
+        self.email_tenants
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|k| k.map(|k| String::from_utf8_lossy(&k[prefix.len()..]).into_owned()).map_err(backend))
+            .collect()
+    }
+
     async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
         scan(&self.users, tenant_id)
     }
@@ -218,6 +246,7 @@ impl DirectoryStore for SledStore {
         };
         let user: User = decode(&old)?;
         self.user_emails.remove(key(&[tenant_id, &user.email])).map_err(backend)?;
+        self.email_tenants.remove(key(&[&user.email, tenant_id])).map_err(backend)?;
         self.durable().await?;
         Ok(true)
     }

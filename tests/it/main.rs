@@ -5,6 +5,7 @@ mod harness;
 
 mod admin;
 mod b2b;
+mod bulk;
 mod bench_smoke;
 mod flow;
 mod keys;

@@ -80,6 +80,7 @@ async fn directory(store: &dyn Store) {
     store.create_user(&user("t1", "u1", "alice@one.example")).await.expect("create");
     store.create_user(&user("t2", "u9", "alice@one.example")).await.expect("same email, other tenant");
     assert!(matches!(store.create_user(&user("t1", "u2", "alice@one.example")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.user_tenants("Alice@one.example").await.expect("directories"), vec!["t1".to_string(), "t2".to_string()]);
     let found = store.user_by_email("t1", "ALICE@one.example").await.expect("by email").expect("found");
     assert_eq!(found.id, "u1");
     let mut changed = found.clone();
@@ -90,6 +91,7 @@ async fn directory(store: &dyn Store) {
     assert!(store.delete_user("t1", "u1").await.expect("delete"));
     assert!(!store.delete_user("t1", "u1").await.expect("delete again"));
     assert!(store.user_by_email("t1", "alice@one.example").await.expect("by email").is_none());
+    assert_eq!(store.user_tenants("alice@one.example").await.expect("directories"), vec!["t2".to_string()]);
     store.create_user(&user("t1", "u3", "alice@one.example")).await.expect("email free again");
 
     let app = App {
