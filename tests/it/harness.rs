@@ -135,6 +135,11 @@ impl TestServer {
         TestServer { base, running: Some(running), _dir: dir, pg_schema }
     }
 
+    /// Helpers for a server running as another process at `base`.
+    pub fn external(base: &str) -> TestServer {
+        TestServer { base: base.to_string(), running: None, _dir: tempfile::tempdir().expect("dir"), pg_schema: None }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

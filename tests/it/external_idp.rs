@@ -1,0 +1,106 @@
+//! A guest whose home is an external OIDC provider this project did not
+//! write: panva's `oidc-provider` (OpenID Certified), installed from the npm
+//! registry into bench/peer (see its README), configured per resource tenant
+//! through the admin API.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::b2b::invite;
+use crate::harness::*;
+
+const WELCOME: &str = "https://apps.contoso.example/welcome";
+const ERIN: (&str, &str) = ("erin@partner.example", "Erin-Passw0rd");
+
+/// Installs the peer's locked dependencies once (CI does it up front).
+async fn npm_ci(dir: &Path) {
+    static INSTALL: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    INSTALL
+        .get_or_init(|| async {
+            if dir.join("node_modules/oidc-provider").exists() {
+                return;
+            }
+            let status = tokio::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir).status().await;
+            assert!(status.is_ok_and(|s| s.success()), "npm ci in {} failed (Node.js and npm are required)", dir.display());
+        })
+        .await;
+}
+
+/// Starts the peer OP on a free port; returns the process and its issuer.
+pub async fn start_peer(clients: serde_json::Value, users: serde_json::Value) -> (tokio::process::Child, String) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/peer");
+    npm_ci(&dir).await;
+    let port = free_port();
+    let mut child = tokio::process::Command::new("node")
+        .arg("server.js")
+        .current_dir(&dir)
+        .env("PORT", port.to_string())
+        .env("CLIENTS", clients.to_string())
+        .env("USERS", users.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node (Node.js) runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let line = tokio::time::timeout(std::time::Duration::from_secs(30), BufReader::new(stdout).lines().next_line())
+        .await
+        .expect("the peer starts within 30 s")
+        .expect("read stdout")
+        .expect("a ready line");
+    let issuer = line.strip_prefix("ready ").unwrap_or_else(|| panic!("unexpected peer output: {line}")).to_string();
+    (child, issuer)
+}
+
+async fn a_guest_from_an_external_oidc_provider(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let callback = server.url("/contoso/federation/callback");
+    let clients = json!([{
+        "client_id": "contoso-b2b", "client_secret": "peer-secret-for-contoso",
+        "redirect_uris": [callback], "grant_types": ["authorization_code"], "response_types": ["code"],
+    }]);
+    let (peer, issuer) = start_peer(clients, json!([{"email": ERIN.0, "password": ERIN.1, "name": "Erin"}])).await;
+
+    // Contoso's admin registers the provider for partner.example (SPEC shape).
+    let token = app_token(&server, CONTOSO).await;
+    let provider = json!({
+        "@odata.type": "#microsoft.graph.openIdConnectIdentityProvider",
+        "displayName": "Partner", "issuer": issuer, "clientId": "contoso-b2b",
+        "clientSecret": "peer-secret-for-contoso", "domains": ["partner.example"],
+    });
+    let url = server.url("/contoso/v1.0/identity/identityProviders");
+    let (status, _, added) = call(reqwest::Method::POST, url.clone(), &token, Some(provider)).await;
+    assert_eq!(status, 201, "{added}");
+    assert!(added.get("clientSecret").is_none(), "the secret is write-only: {added}");
+    let (_, _, listed) = call(reqwest::Method::GET, url, &token, None).await;
+    assert_eq!(listed["value"][0]["issuer"], issuer.as_str());
+
+    // Invite, redeem at the provider's own login page, consent, land on the app.
+    let (status, invitation) = invite(&server, &token, ERIN.0, json!({})).await;
+    assert_eq!(status, 201, "{invitation}");
+    let landing = Browser::new().run(invitation["inviteRedeemUrl"].as_str().expect("url"), Some(ERIN), WELCOME).await;
+    assert_eq!(landing.client().as_str(), WELCOME);
+
+    // Sign in to a contoso app: home realm discovery sends Erin to the provider.
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let pending = rp.authorize(&["profile", "email"], true);
+    let landing = Browser::new().run(&pending.url, Some(ERIN), REDIRECT_URI).await;
+    let tokens = rp.exchange(&landing.param("code").expect("code"), pending.verifier).await.expect("tokens");
+    let id_token = openidconnect::TokenResponse::id_token(&tokens).expect("ID token");
+    id_token.claims(&rp.client.id_token_verifier(), &pending.nonce).expect("verifies");
+    let claims = jwt_payload(&id_token.to_string());
+    assert_eq!(claims["user_type"], "Guest");
+    assert_eq!(claims["acct"], 1);
+    assert_eq!(claims["idp"], issuer.as_str());
+    let represented = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, issuer.as_bytes()).to_string();
+    assert_eq!(claims["home_tid"], represented.as_str(), "the tenant id that stands for the provider");
+    assert_eq!(claims["amr"], json!(["fed"]));
+    assert_eq!(claims["email"], ERIN.0);
+    drop(peer);
+    server.stop().await;
+}
+
+on_both_backends!(a_guest_from_an_external_oidc_provider);
