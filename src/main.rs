@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use b2b_idp::config::{AppSeed, Config, Secret, TenantSeed, UserSeed};
 use b2b_idp::directory::access::Caller;
-use b2b_idp::directory::{bulk, random_token, seed, Cloud};
+use b2b_idp::directory::{bulk, lifecycle, random_token, seed, Cloud};
 use b2b_idp::idp::Idp;
 use b2b_idp::keys::{self, Alg};
 use b2b_idp::{server, store};
@@ -59,6 +59,17 @@ enum Command {
         #[arg(long)]
         tenant: String,
     },
+    /// Guests across all tenants.
+    Guests {
+        #[command(subcommand)]
+        command: GuestsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum GuestsCommand {
+    /// Disable guests whose home account (a tenant on this server) no longer exists.
+    Sweep,
 }
 
 #[derive(Subcommand)]
@@ -195,6 +206,16 @@ async fn main() -> anyhow::Result<()> {
         Command::User { command } => user_command(open(config).await?, command).await,
         Command::App { command } => app_command(open(config).await?, command).await,
         Command::Invite { csv, tenant } => invite_command(open(config).await?, &csv, &tenant).await,
+        Command::Guests { command: GuestsCommand::Sweep } => {
+            let idp = open(config).await?;
+            let disabled = lifecycle::sweep(&idp).await?;
+            idp.store.flush().await?;
+            for user in &disabled {
+                println!("disabled {} in tenant {} (home account gone)", user.email, user.tenant_id);
+            }
+            println!("{} guest(s) disabled", disabled.len());
+            Ok(())
+        }
     }
 }
 

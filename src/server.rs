@@ -9,7 +9,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::directory::{now, seed};
+use crate::directory::{lifecycle, now, seed};
 use crate::idp::Idp;
 use crate::{store, web as routes};
 
@@ -103,15 +103,24 @@ pub async fn start(config: Config, listener: Option<TcpListener>) -> anyhow::Res
     Ok(Running { addr, idp, handle, task, sweeper })
 }
 
-/// Deletes expired codes, tokens, sessions and sign-in requests every few minutes.
+/// Deletes expired codes, tokens, sessions and sign-in requests every few
+/// minutes, and (if configured) disables guests whose home account is gone.
 async fn sweep(idp: Arc<Idp>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    let mut purge = tokio::time::interval(Duration::from_secs(300));
+    let guests_every = idp.config.b2b.sweep_interval_secs;
+    let mut guests = tokio::time::interval(Duration::from_secs(guests_every.max(1)));
     loop {
-        tick.tick().await;
-        match idp.store.purge_expired(now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(purged = n, "expired records removed"),
-            Err(e) => tracing::warn!(error = %e, "purging expired records failed"),
+        tokio::select! {
+            _ = purge.tick() => match idp.store.purge_expired(now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "expired records removed"),
+                Err(e) => tracing::warn!(error = %e, "purging expired records failed"),
+            },
+            _ = guests.tick(), if guests_every > 0 => {
+                if let Err(e) = lifecycle::sweep(&idp).await {
+                    tracing::warn!(error = %e, "sweeping guests failed");
+                }
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod access;
 pub mod bulk;
 pub mod collaboration;
 pub mod invitations;
+pub mod lifecycle;
 pub mod password;
 pub mod replica;
 pub mod seed;

@@ -10,10 +10,12 @@ use serde_json::json;
 
 use crate::directory::collaboration::HomeMethod;
 use crate::directory::invitations::{self, InvitationStatus};
-use crate::directory::Tenant;
+use crate::directory::{lifecycle, Tenant, User};
+use crate::error::Error;
 use crate::federation::{self, passcode, Next};
 use crate::idp::Idp;
-use crate::protocol::authorize;
+use crate::protocol::records::Session;
+use crate::protocol::{authorize, session};
 use crate::web::error::page;
 use crate::web::pages::{check_csrf, https, render, PageResult, Shown};
 use crate::web::{cookies, templates};
@@ -83,7 +85,7 @@ pub struct CallbackParams {
 /// The home identity provider's redirect back to us.
 pub async fn callback(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<CallbackParams>) -> PageResult {
     let tenant = idp.tenant(&path).await?;
-    let state = q.state.as_deref().ok_or_else(|| page(crate::error::Error::Invalid("The answer has no state.".into())))?;
+    let state = q.state.as_deref().ok_or_else(|| page(Error::Invalid("The answer has no state.".into())))?;
     let (browser, _) = cookies::browser_id(&req, https(&idp));
     let error = q.error.as_deref().map(|e| (e, q.error_description.as_deref()));
     let next = federation::callback(&idp, &tenant, state, q.code.as_deref(), error, &browser).await.map_err(page)?;
@@ -172,5 +174,58 @@ pub async fn render_next(idp: &Idp, tenant: &Tenant, req: &HttpRequest, next: Ne
     if let Some(cookie) = cookie {
         let _ = response.add_cookie(&cookie);
     }
+    Ok(response)
+}
+
+/// CSRF binding of the leave form: the session it acts on.
+fn leave_binding(session: &Session) -> String {
+    format!("leave\0{}", session.id)
+}
+
+async fn signed_in(idp: &Idp, tenant: &Tenant, req: &HttpRequest) -> Result<(Session, User), crate::web::error::HttpError> {
+    let id = cookies::read(req, &cookies::session_name(tenant, https(idp)));
+    session::active(idp, tenant, id.as_deref()).await.map_err(page)?.ok_or_else(|| {
+        page(Error::Unauthenticated(format!("Sign in to one of {}'s applications first, then come back to this page.", tenant.display_name)))
+    })
+}
+
+/// A guest's "leave this organisation" page.
+pub async fn leave_page(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    let (session, user) = signed_in(&idp, &tenant, &req).await?;
+    let (browser, cookie) = cookies::browser_id(&req, https(&idp));
+    let mut response = templates::page_response(
+        StatusCode::OK,
+        "leave.html",
+        json!({
+            "tenant_name": tenant.display_name,
+            "email": user.email,
+            "action": format!("{}/{}/leave", idp.base_url(), tenant.name),
+            "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &leave_binding(&session)),
+        }),
+    );
+    if let Some(cookie) = cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct LeaveForm {
+    csrf_token: String,
+}
+
+pub async fn leave(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<LeaveForm>) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    let (session, user) = signed_in(&idp, &tenant, &req).await?;
+    check_csrf(&idp, &req, &leave_binding(&session), &form.csrf_token)?;
+    lifecycle::leave(&idp, &tenant, &user).await.map_err(page)?;
+    session::end(&idp, &session.id).await.map_err(page)?;
+    let mut response = templates::page_response(
+        StatusCode::OK,
+        "message.html",
+        json!({"title": format!("You have left {}", tenant.display_name), "message": "Your guest account there is gone.", "tenant_name": tenant.display_name}),
+    );
+    let _ = response.add_cookie(&cookies::session_removal(&tenant, https(&idp)));
     Ok(response)
 }

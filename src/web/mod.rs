@@ -52,7 +52,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/redeem", web::post().to(federation::redeem))
                 .route("/redeem/consent", web::post().to(federation::redeem_consent))
                 .route("/federation/callback", web::get().to(federation::callback))
-                .route("/passcode", web::post().to(federation::passcode)),
+                .route("/passcode", web::post().to(federation::passcode))
+                .route("/leave", web::get().to(federation::leave_page))
+                .route("/leave", web::post().to(federation::leave)),
         );
 }
 

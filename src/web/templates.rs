@@ -21,6 +21,7 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, String>> = LazyLock::new
         ("redeem.html", include_str!("templates/redeem.html")),
         ("redeem_consent.html", include_str!("templates/redeem_consent.html")),
         ("passcode.html", include_str!("templates/passcode.html")),
+        ("leave.html", include_str!("templates/leave.html")),
     ] {
         env.add_template(name, source).map_err(|e| format!("{e:#}"))?;
     }

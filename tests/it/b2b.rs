@@ -65,7 +65,7 @@ async fn bob_is_invited_redeems_at_fabrikam_and_signs_in_as_a_guest(backend: Bac
     assert!(body.contains("not accepted the invitation yet"), "{body}");
 
     // The mail: to Bob, naming contoso, the custom message and the redeem link.
-    let mail = last_mail_to(&server.outbox(), BOB.0);
+    let mail = last_mail_to(&server.outbox(), BOB.0, "invited");
     assert!(mail.subject.contains("Contoso"), "{mail:?}");
     assert!(mail.text.contains("Welcome to the Contoso project, Bob!"), "{mail:?}");
     assert_eq!(mail.link().as_deref(), Some(redeem_url.as_str()));
@@ -148,15 +148,14 @@ async fn a_consumer_redeems_by_passcode_into_a_jit_tenant(backend: Backend) {
     let (status, invitation) = invite(&server, &token, dana, json!({})).await;
     assert_eq!(status, 201, "{invitation}");
     let guest_id = invitation["invitedUser"]["id"].as_str().expect("id").to_string();
-    let redeem_url = last_mail_to(&server.outbox(), dana).link().expect("redeem link");
+    let redeem_url = last_mail_to(&server.outbox(), dana, "invited").link().expect("redeem link");
 
     // Nobody serves mailbox.example: the redemption asks for a mailed passcode.
     let browser = Browser::new();
     let landing = browser.run(&redeem_url, None, WELCOME).await;
     let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
     let form = post_forms(&body).into_iter().find(|f| f.has("otp")).expect("passcode form");
-    let mail = last_mail_to(&server.outbox(), dana);
-    assert!(mail.subject.contains("verification code"), "{mail:?}");
+    let mail = last_mail_to(&server.outbox(), dana, "verification code");
     let code = mail.code().expect("a code in the mail");
     // A wrong code costs an attempt and says so; the right one goes on.
     let wrong = if code == "00000000" { "11111111" } else { "00000000" };
@@ -179,7 +178,7 @@ async fn a_consumer_redeems_by_passcode_into_a_jit_tenant(backend: Backend) {
     let landing = browser.run(&pending.url, Some((dana, "")), REDIRECT_URI).await;
     let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
     let form = post_forms(&body).into_iter().find(|f| f.has("otp")).expect("passcode prompt at sign-in");
-    let code = last_mail_to(&server.outbox(), dana).code().expect("code");
+    let code = last_mail_to(&server.outbox(), dana, "verification code").code().expect("code");
     let landing = browser.submit(&form, &[("otp", &code)], None, REDIRECT_URI).await;
     let tokens = rp.exchange(&landing.param("code").expect("code"), pending.verifier).await.expect("tokens");
     let id_token = tokens.id_token().expect("ID token");
@@ -191,6 +190,15 @@ async fn a_consumer_redeems_by_passcode_into_a_jit_tenant(backend: Backend) {
     assert_eq!(claims["home_tid"], jit.id.as_str());
     assert_eq!(claims["idp"], server.issuer(&jit.id));
     assert_eq!(claims["amr"], json!(["otp"]));
+
+    // An admin resets the redemption: same user object, pending again, a new link.
+    let reset = json!({"resetRedemption": true, "invitedUser": {"id": guest_id}});
+    let (status, again) = invite(&server, &token, dana, reset).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!((again["invitedUser"]["id"].as_str(), again["status"].as_str()), (Some(guest_id.as_str()), Some("PendingAcceptance")));
+    assert_eq!(user(&server, &token, &guest_id).await["externalUserState"], "PendingAcceptance");
+    let wrong_id = json!({"resetRedemption": true, "invitedUser": {"id": "00000000-0000-0000-0000-000000000000"}});
+    assert_eq!(invite(&server, &token, dana, wrong_id).await.0, 400);
     server.stop().await;
 }
 
@@ -202,7 +210,7 @@ async fn passcode_attempts_are_limited(backend: Backend) {
     let landing = browser.run(invitation["inviteRedeemUrl"].as_str().expect("url"), None, WELCOME).await;
     let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
     let form = post_forms(&body).into_iter().find(|f| f.has("otp")).expect("passcode form");
-    let code = last_mail_to(&server.outbox(), "eve@mailbox.example").code().expect("code");
+    let code = last_mail_to(&server.outbox(), "eve@mailbox.example", "verification code").code().expect("code");
     let wrong = if code == "00000000" { "11111111" } else { "00000000" };
     browser.submit(&form, &[("otp", wrong)], None, WELCOME).await;
     let landing = browser.submit(&form, &[("otp", wrong)], None, WELCOME).await;
@@ -301,7 +309,61 @@ async fn refusals_are_clear_and_create_nothing(backend: Backend) {
     server.stop().await;
 }
 
+async fn guests_leave_if_allowed_and_are_swept_when_home_is_gone(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| c.b2b.sweep_interval_secs = 1).await;
+    let token = app_token(&server, CONTOSO).await;
+    let (_, invitation) = invite(&server, &token, BOB.0, json!({})).await;
+    let bob_id = invitation["invitedUser"]["id"].as_str().expect("id").to_string();
+    let browser = Browser::new();
+    browser.run(invitation["inviteRedeemUrl"].as_str().expect("url"), Some(BOB), WELCOME).await.client();
+
+    // Bob (signed in at contoso by the redemption) asks to leave: not allowed by default.
+    let leave = |browser: &Browser| {
+        let http = browser.http.clone();
+        let url = server.url("/contoso/leave");
+        async move {
+            let page = http.get(&url).send().await.expect("leave page").text().await.expect("body");
+            let form = post_forms(&page).into_iter().next().expect("leave form");
+            let response = http.post(&form.action).form(&form.fields).send().await.expect("leave");
+            (response.status().as_u16(), response.text().await.expect("body"))
+        }
+    };
+    let (status, body) = leave(&browser).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("does not let guests leave"), "{body}");
+    let mut contoso = server.idp().store.tenant(CONTOSO_ID).await.expect("store").expect("contoso");
+    contoso.collaboration.guests_can_leave = true;
+    server.idp().store.put_tenant(&contoso).await.expect("store");
+    let (status, body) = leave(&browser).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = call(reqwest::Method::GET, server.url(&format!("/contoso/v1.0/users/{bob_id}")), &token, None).await;
+    assert_eq!(status, 404, "Bob's guest account is gone");
+
+    // Carol's home account is deleted at fabrikam: the periodic sweep disables her guest account.
+    let fabrikam = app_token(&server, FABRIKAM).await;
+    let carol = json!({"displayName": "Carol", "userPrincipalName": "carol@fabrikam.example", "passwordProfile": {"password": "Carol-Passw0rd"}});
+    let (_, _, home_carol) = call(reqwest::Method::POST, server.url("/fabrikam/v1.0/users"), &fabrikam, Some(carol)).await;
+    let (_, invitation) = invite(&server, &token, "carol@fabrikam.example", json!({})).await;
+    let carol_id = invitation["invitedUser"]["id"].as_str().expect("id").to_string();
+    Browser::new().run(invitation["inviteRedeemUrl"].as_str().expect("url"), Some(("carol@fabrikam.example", "Carol-Passw0rd")), WELCOME).await.client();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(user(&server, &token, &carol_id).await["accountEnabled"], true, "the sweep leaves live guests alone");
+    let (status, _, _) = call(reqwest::Method::DELETE, server.url(&format!("/fabrikam/v1.0/users/{}", home_carol["id"].as_str().expect("id"))), &fabrikam, None).await;
+    assert_eq!(status, 204);
+    let mut disabled = false;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        if user(&server, &token, &carol_id).await["accountEnabled"] == false {
+            disabled = true;
+            break;
+        }
+    }
+    assert!(disabled, "the sweep disabled Carol within 10 s");
+    server.stop().await;
+}
+
 on_both_backends!(
+    guests_leave_if_allowed_and_are_swept_when_home_is_gone,
     bob_is_invited_redeems_at_fabrikam_and_signs_in_as_a_guest,
     another_home_account_cannot_redeem_or_take_over,
     a_consumer_redeems_by_passcode_into_a_jit_tenant,

@@ -114,5 +114,5 @@ async fn invite_command_streams_a_report() {
     assert_eq!(results, vec!["created", "refused", "already_invited"], "{stdout}");
     assert!(stdout.contains("expected 3 to 5 columns"), "{stdout}");
     assert!(stderr.contains("3 rows: 1 created, 1 already invited, 1 refused"), "{stderr}");
-    assert_eq!(last_mail_to(&dir.path().join("outbox"), "ann@partner.example").subject, "You're invited to collaborate with Contoso");
+    assert_eq!(last_mail_to(&dir.path().join("outbox"), "ann@partner.example", "invited").subject, "You're invited to collaborate with Contoso");
 }

@@ -235,9 +235,14 @@ pub fn outbox(dir: &Path) -> Vec<Mail> {
     mails.into_iter().map(|(_, m)| m).collect()
 }
 
-/// The newest message to `address`.
-pub fn last_mail_to(dir: &Path, address: &str) -> Mail {
-    outbox(dir).into_iter().rev().find(|m| m.to.contains(address)).unwrap_or_else(|| panic!("no mail to {address}"))
+/// The newest message to `address` whose subject contains `subject` (file
+/// times are coarse: two mails written together may share one).
+pub fn last_mail_to(dir: &Path, address: &str, subject: &str) -> Mail {
+    outbox(dir)
+        .into_iter()
+        .rev()
+        .find(|m| m.to.contains(address) && m.subject.contains(subject))
+        .unwrap_or_else(|| panic!("no mail to {address} about '{subject}'"))
 }
 
 /// A plain API client: no redirects followed, no cookies.

@@ -91,7 +91,7 @@ async fn guest_across_two_servers(backend: Backend) {
     let token = app_token(&server, CONTOSO).await;
     let (status, invitation) = invite(&server, &token, BOB.0, json!({})).await;
     assert_eq!(status, 201, "{invitation}");
-    let mail = last_mail_to(&dir.path().join("contoso/outbox"), BOB.0);
+    let mail = last_mail_to(&dir.path().join("contoso/outbox"), BOB.0, "invited");
     let landing = Browser::new().run(&mail.link().expect("link"), Some(BOB), WELCOME).await;
     assert_eq!(landing.client().as_str(), WELCOME);
 
