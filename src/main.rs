@@ -190,14 +190,14 @@ async fn open(config: Config) -> anyhow::Result<Idp> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The server logs what it does; one-shot commands only what goes wrong
+    // (their output is the report).
+    let default_filter = if matches!(cli.command, Command::Serve) { "info,actix_server=warn" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,actix_server=warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()))
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let config = load_config(&cli.config)?;
     match cli.command {
         Command::Serve => serve(config).await,
