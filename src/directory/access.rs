@@ -38,6 +38,10 @@ pub const READ_WRITE_USERS: Right =
 pub const INVITE_GUESTS: Right =
     Right { app_role: "User.Invite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, GUEST_INVITER] };
 
+/// Groups and their members.
+pub const MANAGE_GROUPS: Right =
+    Right { app_role: "Group.ReadWrite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
+
 /// Tenant policies: external identity providers, cross-tenant access.
 pub const MANAGE_POLICY: Right = Right { app_role: "Policy.ReadWrite.All", directory_roles: &[GLOBAL_ADMINISTRATOR] };
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::directory::access::Caller;
 use crate::directory::collaboration::{External, ExternalState, HomeAccount, HomeMethod};
 use crate::directory::replica::Replica;
-use crate::directory::{email_domain, now, now_ms, random_token, sha256_hex, Tenant, User, UserType};
+use crate::directory::{email_domain, groups, now, now_ms, random_token, sha256_hex, Tenant, User, UserType};
 use crate::error::{Error, Result};
 use crate::federation::{self, HomeRoute};
 use crate::idp::Idp;
@@ -183,7 +183,8 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     if let Some(why) = tenant.collaboration.domain_refusal(&domain) {
         return Err(Error::Forbidden(why));
     }
-    if tenant.collaboration.distribution_lists.iter().any(|l| l.eq_ignore_ascii_case(&email)) {
+    let listed = tenant.collaboration.distribution_lists.iter().any(|l| l.eq_ignore_ascii_case(&email));
+    if listed || groups::is_distribution_list(idp, tenant, &email).await? {
         return Err(Error::Invalid(format!("{email} is a distribution list; invite its members one by one")));
     }
     let route = federation::home_route(idp, tenant, &email).await?;

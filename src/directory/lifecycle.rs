@@ -3,7 +3,7 @@
 //! home account is gone — the cleanup Entra left to administrators.
 
 use crate::directory::collaboration::HomeAccount;
-use crate::directory::{now_ms, Tenant, User};
+use crate::directory::{groups, now_ms, Tenant, User};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 
@@ -19,6 +19,7 @@ pub async fn leave(idp: &Idp, tenant: &Tenant, user: &User) -> Result<()> {
         )));
     }
     idp.store.delete_user(&tenant.id, &user.id).await?;
+    groups::forget_member(idp, tenant, &user.id).await?;
     tracing::info!(tenant = %tenant.id, user = %user.id, "guest left the tenant");
     Ok(())
 }

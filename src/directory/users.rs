@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Secret, UserSeed};
 use crate::directory::access::{Caller, READ_WRITE_USERS};
 use crate::directory::replica::Replica;
-use crate::directory::{seed, Tenant, User};
+use crate::directory::{groups, seed, Tenant, User};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 
@@ -26,7 +26,7 @@ pub struct GraphUser {
     pub created_date_time: String,
 }
 
-fn rfc3339(secs: i64) -> String {
+pub fn rfc3339(secs: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
@@ -104,6 +104,7 @@ pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Re
     if !idp.store.delete_user(&tenant.id, id).await? {
         return Err(Error::NotFound(format!("user {id}")));
     }
+    groups::forget_member(idp, tenant, id).await?;
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %id, "user deleted");
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod sled;
 
 use async_trait::async_trait;
 
+use crate::directory::groups::Group;
 use crate::directory::invitations::Invitation;
 use crate::directory::{App, Tenant, User};
 use crate::federation::Interaction;
@@ -89,6 +90,12 @@ pub trait DirectoryStore: Send + Sync {
     /// Ids of the tenants (directories) where `email` has an account.
     async fn user_tenants(&self, email: &str) -> StoreResult<Vec<String>>;
     async fn delete_user(&self, tenant_id: &str, id: &str) -> StoreResult<bool>;
+
+    /// Insert or replace.
+    async fn put_group(&self, group: &Group) -> StoreResult<()>;
+    async fn group(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Group>>;
+    async fn groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>>;
+    async fn delete_group(&self, tenant_id: &str, id: &str) -> StoreResult<bool>;
 
     /// Insert or replace; the ticket hash is unique.
     async fn put_invitation(&self, invitation: &Invitation) -> StoreResult<()>;

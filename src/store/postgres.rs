@@ -14,6 +14,7 @@ use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 use super::{DirectoryStore, GrantStore, Spend, Store, StoreError, StoreResult};
+use crate::directory::groups::Group;
 use crate::directory::invitations::Invitation;
 use crate::directory::{App, Tenant, User};
 use crate::federation::Interaction;
@@ -50,6 +51,7 @@ const MIGRATIONS: &[(i32, &str)] = &[(
                               data jsonb NOT NULL, PRIMARY KEY (tenant_id, id));
     CREATE TABLE interactions (id text PRIMARY KEY, expires_at bigint NOT NULL, data jsonb NOT NULL);
     CREATE INDEX users_by_email ON users (email);
+    CREATE TABLE groups (tenant_id text NOT NULL, id text NOT NULL, data jsonb NOT NULL, PRIMARY KEY (tenant_id, id));
     "#,
 )];
 
@@ -242,6 +244,28 @@ impl DirectoryStore for PgStore {
 
     async fn delete_user(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
         Ok(self.execute("DELETE FROM users WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await? > 0)
+    }
+
+    async fn put_group(&self, group: &Group) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO groups (tenant_id, id, data) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, id) DO UPDATE SET data = EXCLUDED.data",
+            &[&group.tenant_id, &group.id, &json(group)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn group(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Group>> {
+        self.one("SELECT data FROM groups WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await
+    }
+
+    async fn groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>> {
+        self.all("SELECT data FROM groups WHERE tenant_id = $1 ORDER BY id", &[&tenant_id]).await
+    }
+
+    async fn delete_group(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
+        Ok(self.execute("DELETE FROM groups WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await? > 0)
     }
 
     async fn put_invitation(&self, invitation: &Invitation) -> StoreResult<()> {

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{DirectoryStore, GrantStore, SingleUse, Spend, Store, StoreError, StoreResult};
+use crate::directory::groups::Group;
 use crate::directory::invitations::Invitation;
 use crate::directory::{App, Tenant, User};
 use crate::federation::Interaction;
@@ -28,6 +29,7 @@ pub struct SledStore {
     /// email NUL tenant id: the directories a person belongs to.
     email_tenants: sled::Tree,
     apps: sled::Tree,
+    groups: sled::Tree,
     invitations: sled::Tree,
     invitation_tickets: sled::Tree,
     interactions: sled::Tree,
@@ -113,6 +115,7 @@ impl SledStore {
             user_emails: tree("user_emails")?,
             email_tenants: tree("email_tenants")?,
             apps: tree("apps")?,
+            groups: tree("groups")?,
             invitations: tree("invitations")?,
             invitation_tickets: tree("invitation_tickets")?,
             interactions: tree("interactions")?,
@@ -249,6 +252,25 @@ impl DirectoryStore for SledStore {
         self.email_tenants.remove(key(&[&user.email, tenant_id])).map_err(backend)?;
         self.durable().await?;
         Ok(true)
+    }
+
+    async fn put_group(&self, group: &Group) -> StoreResult<()> {
+        put(&self.groups, &key(&[&group.tenant_id, &group.id]), group)?;
+        self.durable().await
+    }
+
+    async fn group(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Group>> {
+        get(&self.groups, &key(&[tenant_id, id]))
+    }
+
+    async fn groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>> {
+        scan(&self.groups, tenant_id)
+    }
+
+    async fn delete_group(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
+        let removed = self.groups.remove(key(&[tenant_id, id])).map_err(backend)?.is_some();
+        self.durable().await?;
+        Ok(removed)
     }
 
     async fn put_invitation(&self, invitation: &Invitation) -> StoreResult<()> {

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use tokio::io::AsyncSeekExt;
 
-use crate::directory::{access, bulk, collaboration, invitations, users, Tenant};
+use crate::directory::{access, bulk, collaboration, groups, invitations, users, Tenant};
 use crate::error::Error;
 use crate::idp::Idp;
 use crate::web::bearer_token;
@@ -111,4 +111,52 @@ pub async fn add_identity_provider(
     let (tenant, caller) = authorize(&idp, &path, &req).await?;
     let added = collaboration::add_identity_provider(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?;
     Ok(HttpResponse::Created().json(added))
+}
+
+pub async fn list_groups(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> GraphResult {
+    let (tenant, caller) = authorize(&idp, &path, &req).await?;
+    Ok(HttpResponse::Ok().json(json!({ "value": groups::list(&idp, &tenant, &caller).await.map_err(graph)? })))
+}
+
+pub async fn create_group(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, body: web::Json<groups::NewGroup>) -> GraphResult {
+    let (tenant, caller) = authorize(&idp, &path, &req).await?;
+    Ok(HttpResponse::Created().json(groups::create(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?))
+}
+
+pub async fn get_group(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
+    let (tenant, id) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    Ok(HttpResponse::Ok().json(groups::get(&idp, &tenant, &caller, &id).await.map_err(graph)?))
+}
+
+pub async fn delete_group(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
+    let (tenant, id) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    groups::delete(&idp, &tenant, &caller, &id).await.map_err(graph)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn group_members(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
+    let (tenant, id) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    Ok(HttpResponse::Ok().json(json!({ "value": groups::members(&idp, &tenant, &caller, &id).await.map_err(graph)? })))
+}
+
+pub async fn add_group_member(
+    idp: web::Data<Idp>,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    body: web::Json<groups::MemberRef>,
+) -> GraphResult {
+    let (tenant, id) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    groups::add_member(&idp, &tenant, &caller, &id, body.into_inner()).await.map_err(graph)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn remove_group_member(idp: web::Data<Idp>, path: web::Path<(String, String, String)>, req: HttpRequest) -> GraphResult {
+    let (tenant, id, user) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    groups::remove_member(&idp, &tenant, &caller, &id, &user).await.map_err(graph)?;
+    Ok(HttpResponse::NoContent().finish())
 }

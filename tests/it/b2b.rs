@@ -362,7 +362,47 @@ async fn guests_leave_if_allowed_and_are_swept_when_home_is_gone(backend: Backen
     server.stop().await;
 }
 
+async fn guests_join_groups_before_they_redeem(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = app_token(&server, CONTOSO).await;
+    let groups = server.url("/contoso/v1.0/groups");
+    let (status, _, project) = call(reqwest::Method::POST, groups.clone(), &token, Some(json!({"displayName": "Project X", "mailEnabled": false, "securityEnabled": true}))).await;
+    assert_eq!(status, 201, "{project}");
+    let members = format!("{groups}/{}/members", project["id"].as_str().expect("id"));
+
+    // A delayed invitation (no mail yet): the guest can be managed at once.
+    let mails_before = outbox(&server.outbox()).len();
+    let (_, invitation) = invite(&server, &token, BOB.0, json!({"sendInvitationMessage": false})).await;
+    assert_eq!(outbox(&server.outbox()).len(), mails_before, "no mail was asked for");
+    let bob_id = invitation["invitedUser"]["id"].as_str().expect("id").to_string();
+    let member = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{bob_id}")});
+    let (status, _, body) = call(reqwest::Method::POST, format!("{members}/$ref"), &token, Some(member.clone())).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _, _) = call(reqwest::Method::POST, format!("{members}/$ref"), &token, Some(member)).await;
+    assert_eq!(status, 409, "already a member");
+    let (_, _, listed) = call(reqwest::Method::GET, members.clone(), &token, None).await;
+    assert_eq!(listed["value"][0]["id"], bob_id.as_str());
+    assert_eq!(listed["value"][0]["externalUserState"], "PendingAcceptance");
+
+    // A distribution list's address cannot be invited.
+    let list = json!({"displayName": "All partners", "mailEnabled": true, "mail": "all-partners@partner.example", "securityEnabled": false});
+    let (status, _, _) = call(reqwest::Method::POST, groups.clone(), &token, Some(list)).await;
+    assert_eq!(status, 201);
+    let (status, refused) = invite(&server, &token, "all-partners@partner.example", json!({})).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"]["message"].as_str().expect("message").contains("distribution list"), "{refused}");
+    let (status, _, _) = call(reqwest::Method::POST, groups, &token, Some(json!({"displayName": "No address", "mailEnabled": true}))).await;
+    assert_eq!(status, 400);
+
+    // Deleting the guest takes them out of the group.
+    call(reqwest::Method::DELETE, server.url(&format!("/contoso/v1.0/users/{bob_id}")), &token, None).await;
+    let (_, _, listed) = call(reqwest::Method::GET, members, &token, None).await;
+    assert_eq!(listed["value"], json!([]));
+    server.stop().await;
+}
+
 on_both_backends!(
+    guests_join_groups_before_they_redeem,
     guests_leave_if_allowed_and_are_swept_when_home_is_gone,
     bob_is_invited_redeems_at_fabrikam_and_signs_in_as_a_guest,
     another_home_account_cannot_redeem_or_take_over,

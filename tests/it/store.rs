@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use b2b_idp::directory::{now, App, Cloud, GrantType, Tenant, User, UserType};
+use b2b_idp::directory::groups::Group;
 use b2b_idp::directory::invitations::{Invitation, InvitationStatus};
 use b2b_idp::federation::{Interaction, Purpose, Step};
 use b2b_idp::keys::{self, Alg};
@@ -117,6 +118,25 @@ async fn directory(store: &dyn Store) {
     store.put_key(&key).await.expect("put key");
     assert_eq!(store.keys("t1").await.expect("keys"), vec![key]);
     assert!(store.keys("t2").await.expect("keys").is_empty());
+
+    let group = Group {
+        id: "g1".into(),
+        tenant_id: "t1".into(),
+        display_name: "G".into(),
+        description: None,
+        mail: None,
+        mail_enabled: false,
+        security_enabled: true,
+        members: vec!["u3".into()],
+        created_at: now(),
+        written_at_ms: 0,
+    };
+    store.put_group(&group).await.expect("put group");
+    assert_eq!(store.group("t1", "g1").await.expect("get"), Some(group.clone()));
+    assert_eq!(store.groups("t1").await.expect("list"), vec![group]);
+    assert!(store.groups("t2").await.expect("list").is_empty(), "groups are per tenant");
+    assert!(store.delete_group("t1", "g1").await.expect("delete"));
+    assert!(!store.delete_group("t1", "g1").await.expect("delete again"));
 
     // Invitations: by id within the tenant, and by the ticket hash of the link.
     let mut invitation = Invitation {

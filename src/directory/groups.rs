@@ -1,0 +1,203 @@
+//! Groups (Microsoft Graph's `group`): security groups that people, guests
+//! included (even before they redeem), are put in, and mail-enabled
+//! distribution lists, whose addresses cannot be invited.
+
+use serde::{Deserialize, Serialize};
+
+use crate::directory::access::{Caller, MANAGE_GROUPS};
+use crate::directory::replica::Replica;
+use crate::directory::users::GraphUser;
+use crate::directory::{now, now_ms, Tenant};
+use crate::error::{Error, Result};
+use crate::idp::Idp;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    /// Lower-cased; set for mail-enabled groups.
+    pub mail: Option<String>,
+    pub mail_enabled: bool,
+    pub security_enabled: bool,
+    /// Object ids of the member users.
+    pub members: Vec<String>,
+    pub created_at: i64,
+    pub written_at_ms: i64,
+}
+
+impl Group {
+    /// A mail-enabled group that is not a security group: Entra's distribution list.
+    pub fn is_distribution_list(&self) -> bool {
+        self.mail_enabled && !self.security_enabled && self.mail.is_some()
+    }
+}
+
+/// Graph's `group`, as the API shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphGroup {
+    pub id: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub mail: Option<String>,
+    pub mail_enabled: bool,
+    pub security_enabled: bool,
+    pub created_date_time: String,
+}
+
+impl From<&Group> for GraphGroup {
+    fn from(g: &Group) -> Self {
+        GraphGroup {
+            id: g.id.clone(),
+            display_name: g.display_name.clone(),
+            description: g.description.clone(),
+            mail: g.mail.clone(),
+            mail_enabled: g.mail_enabled,
+            security_enabled: g.security_enabled,
+            created_date_time: crate::directory::users::rfc3339(g.created_at),
+        }
+    }
+}
+
+/// `POST /v1.0/groups`. Unknown Graph fields (mailNickname, groupTypes…) are ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewGroup {
+    pub display_name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub mail: Option<String>,
+    #[serde(default)]
+    pub mail_enabled: bool,
+    #[serde(default = "yes")]
+    pub security_enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /v1.0/groups/{id}/members/$ref`: `{"@odata.id": "…/directoryObjects/{id}"}`.
+#[derive(Debug, Deserialize)]
+pub struct MemberRef {
+    #[serde(rename = "@odata.id")]
+    pub odata_id: String,
+}
+
+fn replica(idp: &Idp) -> Replica {
+    Replica { lag_ms: idp.config.store.replication_lag_ms }
+}
+
+async fn load(idp: &Idp, tenant: &Tenant, id: &str) -> Result<Group> {
+    idp.store.group(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("group {id}")))
+}
+
+pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewGroup) -> Result<GraphGroup> {
+    caller.require(MANAGE_GROUPS)?;
+    if new.display_name.trim().is_empty() {
+        return Err(Error::Invalid("displayName is required".into()));
+    }
+    let mail = new.mail.map(|m| m.trim().to_lowercase()).filter(|m| !m.is_empty());
+    if new.mail_enabled != mail.is_some() {
+        return Err(Error::Invalid("a mail-enabled group needs a mail address, and only it may have one".into()));
+    }
+    let group = Group {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant.id.clone(),
+        display_name: new.display_name.trim().to_string(),
+        description: new.description,
+        mail,
+        mail_enabled: new.mail_enabled,
+        security_enabled: new.security_enabled,
+        members: vec![],
+        created_at: now(),
+        written_at_ms: now_ms(),
+    };
+    idp.store.put_group(&group).await?;
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, group = %group.id, "group created");
+    Ok(GraphGroup::from(&group))
+}
+
+pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller) -> Result<Vec<GraphGroup>> {
+    caller.require(MANAGE_GROUPS)?;
+    let groups = idp.store.groups(&tenant.id).await?;
+    let replica = replica(idp);
+    Ok(groups.iter().filter(|g| replica.visible(g.written_at_ms, "").is_ok()).map(GraphGroup::from).collect())
+}
+
+pub async fn get(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<GraphGroup> {
+    caller.require(MANAGE_GROUPS)?;
+    let group = load(idp, tenant, id).await?;
+    replica(idp).visible(group.written_at_ms, &format!("group {id}"))?;
+    Ok(GraphGroup::from(&group))
+}
+
+pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<()> {
+    caller.require(MANAGE_GROUPS)?;
+    if !idp.store.delete_group(&tenant.id, id).await? {
+        return Err(Error::NotFound(format!("group {id}")));
+    }
+    Ok(())
+}
+
+/// Adds a user (member or guest, redeemed or not) to a group.
+pub async fn add_member(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, member: MemberRef) -> Result<()> {
+    caller.require(MANAGE_GROUPS)?;
+    let user_id = member.odata_id.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_string();
+    if idp.store.user(&tenant.id, &user_id).await?.is_none() {
+        return Err(Error::Invalid(format!("@odata.id does not name a user of this tenant: {}", member.odata_id)));
+    }
+    let mut group = load(idp, tenant, id).await?;
+    if group.members.contains(&user_id) {
+        return Err(Error::Conflict(format!("user {user_id} is already a member of group {id}")));
+    }
+    group.members.push(user_id);
+    group.written_at_ms = now_ms();
+    idp.store.put_group(&group).await?;
+    Ok(())
+}
+
+pub async fn remove_member(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, user_id: &str) -> Result<()> {
+    caller.require(MANAGE_GROUPS)?;
+    let mut group = load(idp, tenant, id).await?;
+    let before = group.members.len();
+    group.members.retain(|m| m != user_id);
+    if group.members.len() == before {
+        return Err(Error::NotFound(format!("user {user_id} in group {id}")));
+    }
+    group.written_at_ms = now_ms();
+    idp.store.put_group(&group).await?;
+    Ok(())
+}
+
+pub async fn members(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<Vec<GraphUser>> {
+    caller.require(MANAGE_GROUPS)?;
+    let group = load(idp, tenant, id).await?;
+    let mut users = Vec::with_capacity(group.members.len());
+    for user_id in &group.members {
+        if let Some(user) = idp.store.user(&tenant.id, user_id).await? {
+            users.push(GraphUser::from(&user));
+        }
+    }
+    Ok(users)
+}
+
+/// A deleted user leaves every group of the tenant.
+pub async fn forget_member(idp: &Idp, tenant: &Tenant, user_id: &str) -> Result<()> {
+    for mut group in idp.store.groups(&tenant.id).await? {
+        if group.members.iter().any(|m| m == user_id) {
+            group.members.retain(|m| m != user_id);
+            group.written_at_ms = now_ms();
+            idp.store.put_group(&group).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `email` is the address of one of the tenant's distribution lists.
+pub async fn is_distribution_list(idp: &Idp, tenant: &Tenant, email: &str) -> Result<bool> {
+    Ok(idp.store.groups(&tenant.id).await?.iter().any(|g| g.is_distribution_list() && g.mail.as_deref() == Some(email)))
+}
