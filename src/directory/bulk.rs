@@ -21,7 +21,8 @@ use crate::idp::Idp;
 pub struct RowReport {
     pub row: u64,
     pub email: String,
-    /// `created`, `already_invited` or `refused`.
+    /// `created`, `already_invited`, `refused`, or `aborted` (a last line
+    /// when the input broke off).
     pub result: &'static str,
     pub user_id: String,
     pub invitation_id: String,
@@ -34,6 +35,8 @@ pub struct Tally {
     pub created: u64,
     pub already_invited: u64,
     pub refused: u64,
+    /// The input broke off before its end.
+    pub aborted: bool,
 }
 
 fn cells(record: &csv_async::ByteRecord) -> std::result::Result<Vec<String>, String> {
@@ -91,10 +94,18 @@ pub async fn run(
     while let Some(record) = records.next().await {
         let (line, row) = match record {
             Ok(r) => (r.position().map_or(tally.rows + 1, |p| p.line()), cells(&r)),
-            Err(e) if e.is_io_error() => return Err(Error::Invalid(format!("reading the CSV failed: {e}"))),
+            Err(e) if e.is_io_error() => {
+                // The upload broke off: say so after the rows already done.
+                tally.aborted = true;
+                let reason = format!("the CSV could not be read to the end ({e}); rows after this were not processed");
+                let last = RowReport { row: tally.rows + 1, email: String::new(), result: "aborted", user_id: String::new(), invitation_id: String::new(), reason };
+                report.serialize(&last).await.map_err(|e| Error::Internal(format!("writing the report: {e}")))?;
+                break;
+            }
             Err(e) => (e.position().map_or(tally.rows + 1, |p| p.line()), Err(e.to_string())),
         };
-        let header = first && row.as_ref().is_ok_and(|c| !c.first().is_some_and(|e| e.contains('@')));
+        // A header names its columns; a first row that merely lacks an '@' is a bad row.
+        let header = first && row.as_ref().is_ok_and(|c| c.first().is_some_and(|e| !e.contains('@') && e.to_lowercase().contains("mail")));
         first = false;
         if header {
             continue;
@@ -112,6 +123,7 @@ pub async fn run(
                     };
                     line_report.user_id = invited.invitation.invited_user.id;
                     line_report.invitation_id = invited.invitation.id;
+                    line_report.reason = invited.mail_error.map(|e| format!("invitation mail not sent: {e}")).unwrap_or_default();
                 }
                 Err(e) => line_report.reason = e.to_string(),
             },

@@ -130,6 +130,9 @@ pub struct External {
     pub home: Option<HomeAccount>,
     pub invited_by: String,
     pub redeemed_at: Option<i64>,
+    /// When an admin last reset the redemption (ms): older links are void.
+    #[serde(default)]
+    pub reset_at_ms: i64,
 }
 
 /// Graph's `openIdConnectIdentityProvider` as the admin API takes and shows it.
@@ -180,6 +183,14 @@ pub async fn add_identity_provider(idp: &Idp, tenant: &Tenant, caller: &Caller, 
         return Err(Error::Invalid(format!("@odata.type must be {}", odata_type())));
     }
     let secret = new.client_secret.ok_or_else(|| Error::Invalid("clientSecret is required".into()))?;
+    // The server will fetch from this issuer: https only, except a loopback
+    // provider beside a server that itself runs on plain http (development).
+    let issuer = url::Url::parse(&new.issuer).map_err(|e| Error::Invalid(format!("issuer: {e}")))?;
+    let local_dev = !idp.config.server.is_https()
+        && matches!(issuer.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if issuer.scheme() != "https" && !local_dev {
+        return Err(Error::Invalid("issuer must be an https URL".into()));
+    }
     let added = seed::checked_idp(ExternalIdp {
         id: String::new(),
         display_name: new.display_name,

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::directory::access::Caller;
+use crate::directory::access::{Caller, ADMIN_INVITE};
 use crate::directory::collaboration::{External, ExternalState, HomeAccount, HomeMethod};
 use crate::directory::replica::Replica;
 use crate::directory::{email_domain, groups, now, now_ms, random_token, sha256_hex, Tenant, User, UserType};
@@ -143,6 +143,17 @@ pub enum Effect {
 pub struct Invited {
     pub invitation: GraphInvitation,
     pub effect: Effect,
+    /// Why the invitation mail could not be sent, if it could not.
+    pub mail_error: Option<String>,
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// Invites one person. Everything is checked before anything is written, so
@@ -162,10 +173,15 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     let domain = email_domain(&email)
         .filter(|_| !email.chars().any(char::is_whitespace))
         .ok_or_else(|| Error::Invalid(format!("invitedUserEmailAddress '{email}' is not an email address")))?;
+    mail::check_address(&email)?;
     let redirect = url::Url::parse(new.invite_redirect_url.trim())
         .ok()
-        .filter(|u| matches!(u.scheme(), "https" | "http"))
-        .ok_or_else(|| Error::Invalid("inviteRedirectUrl must be an absolute http(s) URL".into()))?;
+        .filter(|u| u.scheme() == "https" || (u.scheme() == "http" && is_loopback(u)))
+        .ok_or_else(|| Error::Invalid("inviteRedirectUrl must be an absolute https URL (http only for localhost)".into()))?;
+    if new.reset_redemption {
+        // Rebinding a guest to another account is a user administrator's call.
+        caller.require(ADMIN_INVITE)?;
+    }
     let user_type = match new.invited_user_type.as_deref().unwrap_or("Guest") {
         t if t.eq_ignore_ascii_case("guest") => UserType::Guest,
         t if t.eq_ignore_ascii_case("member") => UserType::Member,
@@ -175,7 +191,7 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     let mut cc = Vec::new();
     for r in &info.cc_recipients {
         let address = r.email_address.address.trim().to_lowercase();
-        email_domain(&address).ok_or_else(|| Error::Invalid(format!("ccRecipients: '{address}' is not an email address")))?;
+        mail::check_address(&address).map_err(|_| Error::Invalid(format!("ccRecipients: '{address}' is not an email address")))?;
         cc.push(address);
     }
 
@@ -205,6 +221,11 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     }
 
     let (mut user, effect) = match existing {
+        None if new.reset_redemption => {
+            return Err(Error::Invalid(
+                "resetRedemption needs an existing guest: invitedUser.id and the address it was invited with".into(),
+            ))
+        }
         None => (new_external_user(tenant, &email, new.invited_user_display_name.as_deref(), user_type, caller), Effect::Created),
         Some(user) => (reinvite(user, &new)?, Effect::AlreadyInvited),
     };
@@ -227,9 +248,12 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
         created_at: now(),
         written_at_ms: now_ms(),
     };
-    if let Some(home) = auto_redemption(idp, caller, &route, &email).await? {
-        redeemed(&mut user, home);
-        invitation.status = InvitationStatus::Completed;
+    let unbound = user.external.as_ref().is_some_and(|e| e.home.is_none());
+    if unbound {
+        if let Some(home) = auto_redemption(idp, caller, &route, &email).await? {
+            redeemed(&mut user, home);
+            invitation.status = InvitationStatus::Completed;
+        }
     }
     if user.external.as_ref().is_some_and(|e| e.state == ExternalState::Accepted) {
         invitation.status = InvitationStatus::Completed;
@@ -246,12 +270,16 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
         return Err(e.into());
     }
     let redeem_url = format!("{}?ticket={ticket}", idp.tenant_url(tenant, "redeem"));
+    let mut mail_error = None;
     if invitation.send_message && invitation.status == InvitationStatus::PendingAcceptance {
-        let inviter = inviter_name(caller);
-        mail::invitation(idp, tenant, &invitation, &inviter, &redeem_url).await?;
+        // The invitation stands even if the mail fails: it can be resent.
+        if let Err(e) = mail::invitation(idp, tenant, &invitation, &inviter_name(caller), &redeem_url).await {
+            tracing::warn!(tenant = %tenant.id, invitation = %invitation.id, error = %e, "invitation mail not sent");
+            mail_error = Some(e.to_string());
+        }
     }
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %user.id, invitation = %invitation.id, status = ?invitation.status, "invited");
-    Ok(Invited { invitation: GraphInvitation::new(&invitation, Some(redeem_url)), effect })
+    Ok(Invited { invitation: GraphInvitation::new(&invitation, Some(redeem_url)), effect, mail_error })
 }
 
 fn inviter_name(caller: &Caller) -> String {
@@ -279,7 +307,9 @@ fn new_external_user(tenant: &Tenant, email: &str, name: Option<&str>, user_type
             home: None,
             invited_by: caller.subject.clone(),
             redeemed_at: None,
+            reset_at_ms: 0,
         }),
+        sessions_valid_from: 0,
     }
 }
 
@@ -290,14 +320,18 @@ fn reinvite(mut user: User, new: &NewInvitation) -> Result<User> {
         return Err(Error::Conflict(format!("{} is already a member of this tenant", user.email)));
     };
     if new.reset_redemption {
-        if let Some(r) = &new.invited_user {
-            if r.id != user.id {
-                return Err(Error::Invalid("invitedUser.id does not match invitedUserEmailAddress".into()));
-            }
+        if new.invited_user.as_ref().is_none_or(|r| r.id != user.id) {
+            return Err(Error::Invalid(
+                "resetRedemption needs invitedUser.id, and it must be the user invited at invitedUserEmailAddress (changing the address is not supported)".into(),
+            ));
         }
+        // The old home account loses its sessions and refresh tokens, and
+        // older invitation links stop working.
         external.home = None;
         external.state = ExternalState::PendingAcceptance;
         external.redeemed_at = None;
+        external.reset_at_ms = now_ms();
+        user.sessions_valid_from = now() + 1; // whole seconds: this one included
     }
     user.written_at_ms = now_ms();
     Ok(user)
@@ -307,8 +341,10 @@ fn reinvite(mut user: User, new: &NewInvitation) -> Result<User> {
 /// the invitation is redeemed on creation, without a consent step.
 async fn auto_redemption(idp: &Idp, caller: &Caller, route: &HomeRoute, email: &str) -> Result<Option<HomeAccount>> {
     let (HomeRoute::Tenant(home), Some(inviter)) = (route, &caller.user) else { return Ok(None) };
-    let inviter_is_member = inviter.home_tenant_id() == home.id
-        || idp.store.user_by_email(&home.id, &inviter.email).await?.is_some_and(|u| u.external.is_none());
+    // The inviter belongs to the home only if they sign in there: a guest
+    // bound to it by federation (an email address proves nothing).
+    let bound_home = inviter.external.as_ref().and_then(|e| e.home.as_ref());
+    let inviter_is_member = bound_home.is_some_and(|h| h.method == HomeMethod::Federation && h.issuer == idp.issuer(home));
     if !inviter_is_member {
         return Ok(None);
     }
@@ -322,16 +358,12 @@ async fn auto_redemption(idp: &Idp, caller: &Caller, route: &HomeRoute, email: &
 }
 
 fn redeemed(user: &mut User, home: HomeAccount) {
-    let external = user.external.get_or_insert_with(|| External {
-        state: ExternalState::PendingAcceptance,
-        home: None,
-        invited_by: String::new(),
-        redeemed_at: None,
-    });
-    external.home = Some(home);
-    external.state = ExternalState::Accepted;
-    external.redeemed_at = Some(now());
-    user.written_at_ms = now_ms();
+    if let Some(external) = user.external.as_mut() {
+        external.home = Some(home);
+        external.state = ExternalState::Accepted;
+        external.redeemed_at = Some(now());
+        user.written_at_ms = now_ms();
+    }
 }
 
 /// An invitation waiting to be redeemed, by the ticket of its link.
@@ -347,6 +379,9 @@ pub async fn by_ticket(idp: &Idp, tenant: &Tenant, ticket: &str) -> Result<(Invi
         .await?
         .filter(|u| u.enabled)
         .ok_or_else(|| Error::Invalid("The invited account has been removed from this organisation.".into()))?;
+    if user.external.as_ref().is_some_and(|e| invitation.written_at_ms < e.reset_at_ms) {
+        return Err(Error::Invalid("This invitation link was replaced by a newer one. Use the link in the latest invitation mail.".into()));
+    }
     Ok((invitation, user))
 }
 
@@ -359,24 +394,33 @@ pub async fn redeem(idp: &Idp, tenant: &Tenant, invitation_id: &str, home: HomeA
         .invitation(&tenant.id, invitation_id)
         .await?
         .ok_or_else(|| Error::Invalid("This invitation no longer exists.".into()))?;
-    let mut user = idp
-        .store
-        .user(&tenant.id, &invitation.user_id)
-        .await?
-        .filter(|u| u.enabled)
-        .ok_or_else(|| Error::Invalid("The invited account has been removed from this organisation.".into()))?;
-    let bound = user.external.as_ref().and_then(|e| e.home.as_ref());
-    if let Some(bound) = bound {
-        if (bound.issuer.as_str(), bound.subject.as_str()) != (home.issuer.as_str(), home.subject.as_str()) {
-            return Err(Error::Forbidden(
-                "This invitation was already redeemed by another account. Sign in with the account you redeemed it with.".into(),
-            ));
+    // Bind with compare-and-swap: of two accounts redeeming at once, one wins.
+    let user = loop {
+        let mut user = idp
+            .store
+            .user(&tenant.id, &invitation.user_id)
+            .await?
+            .filter(|u| u.enabled)
+            .ok_or_else(|| Error::Invalid("The invited account has been removed from this organisation.".into()))?;
+        if user.external.as_ref().is_some_and(|e| invitation.written_at_ms < e.reset_at_ms) {
+            return Err(Error::Invalid("This invitation was replaced by a newer one. Use the link in the latest invitation mail.".into()));
         }
-    }
-    if bound.is_none() {
-        redeemed(&mut user, home);
-        idp.store.update_user(&user).await?;
-    }
+        match user.external.as_ref().and_then(|e| e.home.as_ref()) {
+            Some(bound) if bound.issuer == home.issuer && bound.subject == home.subject => break user,
+            Some(_) => {
+                return Err(Error::Forbidden(
+                    "This invitation was already redeemed by another account. Sign in with the account you redeemed it with.".into(),
+                ))
+            }
+            None => {
+                let read = user.written_at_ms;
+                redeemed(&mut user, home.clone());
+                if idp.store.update_user_if(&user, read).await? {
+                    break user;
+                }
+            }
+        }
+    };
     if invitation.status != InvitationStatus::Completed {
         invitation.status = InvitationStatus::Completed;
         invitation.written_at_ms = now_ms();

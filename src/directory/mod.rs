@@ -117,6 +117,10 @@ pub struct User {
     /// Set for invited (external) users: their invitation state and home account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<collaboration::External>,
+    /// Sessions and refresh tokens from sign-ins before this (s) are void
+    /// (Graph's `signInSessionsValidFromDateTime`).
+    #[serde(default)]
+    pub sessions_valid_from: i64,
 }
 
 impl User {

@@ -62,6 +62,11 @@ pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
         collaboration: seed.collaboration.clone(),
         identity_providers: merged_idps(seed, existing.as_ref())?,
     };
+    for other in idp.store.tenants().await? {
+        if let Some(d) = tenant.domains.iter().find(|d| other.id != tenant.id && !other.unmanaged && other.owns_domain(d)) {
+            return Err(Error::Invalid(format!("tenant {}: the domain {d} belongs to tenant {} already", tenant.name, other.name)));
+        }
+    }
     if existing.as_ref() != Some(&tenant) {
         idp.store.put_tenant(&tenant).await?;
     }
@@ -100,13 +105,13 @@ pub fn checked_idp(mut idp: ExternalIdp) -> Result<ExternalIdp> {
 }
 
 /// Names appear in URLs beside ids: short, lower-case, and never id-shaped.
-pub fn check_tenant_name(name: &str) -> Result<()> {
+fn check_tenant_name(name: &str) -> Result<()> {
     let well_formed = (2..=63).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-');
-    if !well_formed || uuid::Uuid::parse_str(name).is_ok() {
+    if !well_formed || uuid::Uuid::parse_str(name).is_ok() || name.starts_with("jit-") {
         return Err(Error::Invalid(format!(
-            "tenant name '{name}': use 2-63 lower-case letters, digits and '-', not an id"
+            "tenant name '{name}': use 2-63 lower-case letters, digits and '-', not an id ('jit-' is reserved)"
         )));
     }
     Ok(())
@@ -142,6 +147,7 @@ pub async fn create_user(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<
         created_at: now(),
         written_at_ms: now_ms(),
         external: None,
+        sessions_valid_from: 0,
     };
     idp.store.create_user(&user).await?;
     Ok(user)

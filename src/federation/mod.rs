@@ -9,6 +9,7 @@ pub mod rp;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 
+use crate::config::Secret;
 use crate::directory::collaboration::{ExternalIdp, HomeAccount, HomeMethod};
 use crate::directory::invitations::{self, Invitation, InvitationStatus};
 use crate::directory::{email_domain, now, random_token, sha256_hex, App, Cloud, GrantType, Tenant, User};
@@ -63,13 +64,18 @@ async fn bound_route(idp: &Idp, resource: &Tenant, home: &HomeAccount) -> Result
             return Ok(HomeRoute::Tenant(tenant));
         }
     }
+    external_by_issuer(idp, resource, &home.issuer)
+}
+
+/// The configured external provider with this issuer (the tenant's first).
+fn external_by_issuer(idp: &Idp, resource: &Tenant, issuer: &str) -> Result<HomeRoute> {
     resource
         .identity_providers
         .iter()
         .chain(&idp.config.b2b.identity_providers)
-        .find(|x| x.issuer == home.issuer)
+        .find(|x| x.issuer == issuer)
         .map(|x| HomeRoute::External(x.clone()))
-        .ok_or_else(|| Error::Upstream(format!("Your home identity provider {} is no longer configured here.", home.issuer)))
+        .ok_or_else(|| Error::Upstream(format!("Your home identity provider {issuer} is no longer configured here.")))
 }
 
 /// Browser state between the steps of a guest's sign-in or redemption.
@@ -105,7 +111,7 @@ pub enum Step {
     /// Gone home; `issuer` names the registration, the rest checks the answer.
     Home { issuer: String, home_tenant_id: Option<String>, nonce: String, pkce_verifier: String },
     /// A passcode was mailed to `email`.
-    Passcode { email: String, code_hash: String, attempts_left: u32 },
+    Passcode { email: String, code_hash: String },
     /// Home proved who it is; the guest still has to accept (redemption only).
     Consent { home: HomeAccount },
 }
@@ -152,7 +158,7 @@ async fn same_server_registration(idp: &Idp, home: &Tenant, resource: &Tenant) -
     if idp.store.app(&home.id, &client_id).await?.as_ref() != Some(&app) {
         idp.store.put_app(&app).await?;
     }
-    Ok(Registration { issuer: idp.issuer(home), client_id, client_secret: secret, redirect_uri })
+    Ok(Registration { issuer: idp.issuer(home), client_id, client_secret: Secret(secret), redirect_uri })
 }
 
 async fn registration(idp: &Idp, resource: &Tenant, route: &HomeRoute) -> Result<Registration> {
@@ -161,7 +167,7 @@ async fn registration(idp: &Idp, resource: &Tenant, route: &HomeRoute) -> Result
         HomeRoute::External(x) => Ok(Registration {
             issuer: x.issuer.clone(),
             client_id: x.client_id.clone(),
-            client_secret: x.client_secret.expose().to_string(),
+            client_secret: x.client_secret.clone(),
             redirect_uri: callback_url(idp, resource),
         }),
         HomeRoute::EmailOtp => Err(Error::Internal("passcode users have no home registration".into())),
@@ -265,29 +271,33 @@ pub async fn callback(
     let code = code.ok_or_else(|| Error::Invalid("The home organisation's answer has no code.".into()))?;
     let route = match home_tenant_id {
         Some(id) => HomeRoute::Tenant(idp.store.tenant(id).await?.ok_or_else(|| Error::Upstream("the home tenant is gone".into()))?),
-        None => bound_route(idp, tenant, &HomeAccount {
-            tenant_id: String::new(),
-            issuer: issuer.clone(),
-            subject: String::new(),
-            method: HomeMethod::Federation,
-        })
-        .await?,
+        None => external_by_issuer(idp, tenant, issuer)?,
     };
     let reg = registration(idp, tenant, &route).await?;
     let identity = idp.home.redeem_code(&reg, code, pkce_verifier, nonce).await?;
-    // home_tid: the home tenant here, else the home's own `tid` claim, else
-    // the tenant id that stands for the external provider.
+    if identity.email_verified == Some(false) {
+        return Err(Error::Forbidden("Your home identity provider says your email address is not verified.".into()));
+    }
     let home_tid = match &route {
         HomeRoute::Tenant(t) => t.id.clone(),
-        HomeRoute::External(x) => identity
-            .tid
-            .clone()
-            .filter(|t| uuid::Uuid::parse_str(t).is_ok())
-            .unwrap_or_else(|| x.tenant_id()),
+        HomeRoute::External(x) => external_home_tid(idp, x, identity.tid.as_deref()).await?,
         HomeRoute::EmailOtp => unreachable!("passcode users never go home"),
     };
     let home = HomeAccount { tenant_id: home_tid, issuer: identity.issuer, subject: identity.subject, method: HomeMethod::Federation };
     finish(idp, tenant, ix, home, identity.email.as_deref(), vec!["fed".into()]).await
+}
+
+/// `home_tid` for a guest of an external provider: its own `tid` claim only
+/// when its issuer is that tenant's (Entra's and b2b-idp's
+/// `{base}/{tid}/v2.0` layout) and the id is not a tenant of this server;
+/// otherwise the tenant id that stands for the provider.
+async fn external_home_tid(idp: &Idp, x: &ExternalIdp, tid: Option<&str>) -> Result<String> {
+    let Some(tid) = tid.filter(|t| uuid::Uuid::parse_str(t).is_ok()) else { return Ok(x.tenant_id()) };
+    let issuers_tenant = x.issuer.trim_end_matches('/').ends_with(&format!("/{tid}/v2.0"));
+    if !issuers_tenant || idp.store.tenant(tid).await?.is_some() {
+        return Ok(x.tenant_id());
+    }
+    Ok(tid.to_string())
 }
 
 /// Home (or the passcode) proved an account: a redemption goes on to the

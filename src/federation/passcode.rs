@@ -6,12 +6,17 @@ use rand::Rng;
 use subtle::ConstantTimeEq;
 
 use crate::directory::collaboration::{HomeAccount, HomeMethod};
-use crate::directory::{email_domain, now, now_ms, random_token, seed, sha256_hex, Tenant, User, UserType};
+use crate::directory::{email_domain, now, now_ms, random_token, sha256_hex, Tenant, User, UserType};
 use crate::error::{Error, Result};
 use crate::federation::{finish, interaction, Interaction, Next, Purpose, Step};
 use crate::idp::Idp;
 use crate::keys;
 use crate::store::StoreError;
+
+/// Codes mailed to one address per hour, whoever asks (a mail bomb and a
+/// brute-force amplifier otherwise).
+const SENDS_PER_HOUR: u32 = 10;
+const HOUR: i64 = 3600;
 
 fn code_hash(interaction_id: &str, code: &str) -> String {
     sha256_hex(&format!("{interaction_id}\0{code}"))
@@ -19,6 +24,9 @@ fn code_hash(interaction_id: &str, code: &str) -> String {
 
 /// Mails a fresh 8-digit code and asks for it.
 pub async fn send(idp: &Idp, tenant: &Tenant, purpose: Purpose, email: &str, browser: &str) -> Result<Next> {
+    if idp.store.bump_counter(&format!("otp-sent|{}|{email}", tenant.id), HOUR).await? > SENDS_PER_HOUR {
+        return Err(Error::TooManyAttempts("Too many codes were sent to this address. Try again in an hour.".into()));
+    }
     let id = random_token();
     let code = format!("{:08}", rand::thread_rng().gen_range(0..100_000_000u32));
     let interaction = Interaction {
@@ -26,11 +34,7 @@ pub async fn send(idp: &Idp, tenant: &Tenant, purpose: Purpose, email: &str, bro
         tenant_id: tenant.id.clone(),
         browser: sha256_hex(browser),
         purpose,
-        step: Step::Passcode {
-            email: email.to_string(),
-            code_hash: code_hash(&id, &code),
-            attempts_left: idp.config.b2b.otp_max_attempts,
-        },
+        step: Step::Passcode { email: email.to_string(), code_hash: code_hash(&id, &code) },
         expires_at: now() + idp.config.b2b.otp_ttl_secs,
     };
     idp.store.put_interaction(&interaction).await?;
@@ -39,23 +43,32 @@ pub async fn send(idp: &Idp, tenant: &Tenant, purpose: Purpose, email: &str, bro
     Ok(Next::Passcode { interaction_id: id, email: email.to_string(), retry: None })
 }
 
-/// Checks a typed passcode. Each wrong code uses up an attempt; when none
-/// are left the code is void and the person must ask for a new one.
+/// Checks a typed passcode. Every try is counted atomically before the
+/// comparison, so parallel guesses get no more tries than sequential ones;
+/// when they are used up the code is void. Wrong codes also count per
+/// address across codes.
 pub async fn check(idp: &Idp, tenant: &Tenant, id: &str, browser: &str, typed: &str) -> Result<Next> {
-    let mut ix = interaction(idp, tenant, id, browser).await?;
-    let Step::Passcode { email, code_hash: expected, attempts_left } = &mut ix.step else {
+    let ix = interaction(idp, tenant, id, browser).await?;
+    let Step::Passcode { email, code_hash: expected } = &ix.step else {
         return Err(Error::Invalid("This step is out of order. Start again.".into()));
     };
     let email = email.clone();
+    let max = idp.config.b2b.otp_max_attempts;
+    let tries = idp.store.bump_counter(&format!("otp-try|{}", ix.id), idp.config.b2b.otp_ttl_secs).await?;
+    let void = || Error::TooManyAttempts("Too many wrong codes. Start again to get a new code.".into());
+    if tries > max {
+        idp.store.delete_interaction(&ix.id).await?;
+        return Err(void());
+    }
     let matches: bool = code_hash(&ix.id, typed.trim()).as_bytes().ct_eq(expected.as_bytes()).into();
     if !matches {
-        *attempts_left = attempts_left.saturating_sub(1);
-        if *attempts_left == 0 {
+        let wrong = idp.store.bump_counter(&format!("otp-wrong|{}|{email}", tenant.id), HOUR).await?;
+        if tries == max || wrong > max.saturating_mul(3) {
             idp.store.delete_interaction(&ix.id).await?;
-            return Err(Error::TooManyAttempts("Too many wrong codes. Start again to get a new code.".into()));
+            return Err(void());
         }
-        let retry = Some(format!("That code is not right. {attempts_left} attempt(s) left."));
-        idp.store.put_interaction(&ix).await?;
+        tracing::info!(tenant = %tenant.id, "wrong one-time passcode");
+        let retry = Some(format!("That code is not right. {} attempt(s) left.", max - tries));
         return Ok(Next::Passcode { interaction_id: ix.id, email, retry });
     }
     idp.store.delete_interaction(&ix.id).await?;
@@ -82,6 +95,7 @@ async fn home_account(idp: &Idp, resource: &Tenant, email: &str) -> Result<HomeA
                 created_at: now(),
                 written_at_ms: now_ms(),
                 external: None,
+        sessions_valid_from: 0,
             };
             match idp.store.create_user(&user).await {
                 Ok(()) => user,
@@ -96,14 +110,14 @@ async fn home_account(idp: &Idp, resource: &Tenant, email: &str) -> Result<HomeA
     Ok(HomeAccount { tenant_id: home.id.clone(), issuer: idp.issuer(&home), subject: member.id, method: HomeMethod::EmailOtp })
 }
 
-/// The unmanaged tenant of `domain`, created on first use.
+/// The unmanaged tenant of `domain` in the resource tenant's cloud, created
+/// on first use. Its name derives from both (`jit-` is reserved for these).
 async fn jit_tenant(idp: &Idp, resource: &Tenant, domain: &str) -> Result<Tenant> {
-    let mut name: String = format!("jit-{}", domain.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
-    name.truncate(63);
+    let name = format!("jit-{}", &sha256_hex(&format!("{}\0{domain}", resource.cloud.region_scope()))[..24]);
+    let mine = |t: &Tenant| t.unmanaged && t.owns_domain(domain) && t.cloud == resource.cloud;
     if let Some(existing) = idp.store.tenant_by_name(&name).await? {
-        return Ok(existing);
+        return if mine(&existing) { Ok(existing) } else { Err(Error::Internal(format!("tenant {name} is not {domain}'s just-in-time tenant"))) };
     }
-    seed::check_tenant_name(&name)?;
     let tenant = Tenant {
         id: uuid::Uuid::new_v4().to_string(),
         name: name.clone(),

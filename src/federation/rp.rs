@@ -20,6 +20,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::config::Secret;
 use crate::error::{Error, Result};
 
 /// Claims beyond the standard ones that a home b2b-idp (or Entra) sends.
@@ -60,7 +61,7 @@ type HomeClient = Client<
 pub struct Registration {
     pub issuer: String,
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: Secret,
     pub redirect_uri: String,
 }
 
@@ -70,6 +71,7 @@ pub struct HomeIdentity {
     pub issuer: String,
     pub subject: String,
     pub email: Option<String>,
+    pub email_verified: Option<bool>,
     pub tid: Option<String>,
     pub amr: Vec<String>,
     pub acr: Option<String>,
@@ -84,8 +86,11 @@ pub struct HomeProviders {
     cache: Mutex<HashMap<String, (CoreProviderMetadata, Instant)>>,
 }
 
+/// The details go to the log only: a provider's answers are not for the browser.
 fn upstream(issuer: &str, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Upstream(format!("The home identity provider {issuer} could not be used ({what}: {e})."))
+    let reference = uuid::Uuid::new_v4();
+    tracing::warn!(%issuer, %reference, step = what, error = %e, "home identity provider failed");
+    Error::Upstream(format!("Your home identity provider ({issuer}) could not sign you in. Reference: {reference}."))
 }
 
 impl HomeProviders {
@@ -122,7 +127,7 @@ impl HomeProviders {
         Ok(Client::from_provider_metadata(
             metadata,
             ClientId::new(reg.client_id.clone()),
-            Some(ClientSecret::new(reg.client_secret.clone())),
+            Some(ClientSecret::new(reg.client_secret.expose().to_string())),
         )
         .set_redirect_uri(redirect))
     }
@@ -183,6 +188,7 @@ impl HomeProviders {
             issuer: claims.issuer().to_string(),
             subject: claims.subject().to_string(),
             email: claims.email().map(|e| e.to_string().to_lowercase()),
+            email_verified: claims.email_verified(),
             tid: claims.additional_claims().tid.clone(),
             amr: claims.auth_method_refs().map(|m| m.iter().map(|v| v.to_string()).collect()).unwrap_or_default(),
             acr: claims.auth_context_ref().map(|a| a.to_string()),

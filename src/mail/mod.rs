@@ -45,6 +45,14 @@ fn render(name: &str, context: serde_json::Value) -> Result<String> {
         .map_err(|e| Error::Internal(format!("mail template {name}: {e:#}")))
 }
 
+/// Refuses what the mail transport would refuse, before anything is written.
+pub fn check_address(address: &str) -> Result<()> {
+    address
+        .parse::<lettre::Address>()
+        .map(|_| ())
+        .map_err(|e| Error::Invalid(format!("'{address}' is not an email address ({e})")))
+}
+
 fn mailbox(address: &str) -> Result<Mailbox> {
     address.parse().map_err(|e| Error::Invalid(format!("'{address}' is not a mail address: {e}")))
 }

@@ -13,7 +13,7 @@ pub async fn active(idp: &Idp, tenant: &Tenant, id: Option<&str>) -> Result<Opti
         return Ok(None);
     }
     let user = idp.store.user(&tenant.id, &session.user_id).await?;
-    Ok(user.filter(|u| u.enabled).map(|u| (session, u)))
+    Ok(user.filter(|u| u.enabled && session.auth_time >= u.sessions_valid_from).map(|u| (session, u)))
 }
 
 pub async fn start(idp: &Idp, tenant: &Tenant, user: &User, amr: Vec<String>, acr: &str) -> Result<Session> {

@@ -86,7 +86,7 @@ async fn authorization_code(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
         }
         (None, None) => {}
     }
-    let user = live_user(idp, tenant, &record.auth.user_id).await?;
+    let user = live_user(idp, tenant, &record.auth).await?;
     let requested = scopes::resolve(idp, tenant, app, &record.scopes.join(" "), Acting::ForUser).await?;
     let family = if wants_refresh(app, &requested) {
         // Created with the code; revoked already if the code was replayed meanwhile.
@@ -121,7 +121,7 @@ async fn refresh(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Resul
     if family.revoked || family.expires_at < now() || current.expires_at < now() {
         return Err(invalid().into());
     }
-    let user = live_user(idp, tenant, &current.auth.user_id).await?;
+    let user = live_user(idp, tenant, &current.auth).await?;
     // A narrower scope applies to this response only; the grant keeps its scope (RFC 6749 §6).
     let scope = match p.scope.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(asked) => {
@@ -202,10 +202,11 @@ fn wants_refresh(app: &App, requested: &Requested) -> bool {
 }
 
 /// A user who still exists and may sign in; otherwise the grant is dead.
-async fn live_user(idp: &Idp, tenant: &Tenant, id: &str) -> Result<User> {
-    match idp.store.user(&tenant.id, id).await? {
-        Some(user) if user.enabled => Ok(user),
-        _ => Err(Error::OAuth(OAuthError::invalid_grant("the user no longer exists or is disabled"))),
+/// The signed-in user, if still enabled and the sign-in not revoked since.
+async fn live_user(idp: &Idp, tenant: &Tenant, auth: &Authentication) -> Result<User> {
+    match idp.store.user(&tenant.id, &auth.user_id).await? {
+        Some(user) if user.enabled && auth.auth_time >= user.sessions_valid_from => Ok(user),
+        _ => Err(Error::OAuth(OAuthError::invalid_grant("the user no longer exists, is disabled, or was signed out"))),
     }
 }
 

@@ -84,6 +84,9 @@ pub trait DirectoryStore: Send + Sync {
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     /// Replaces an existing user (the email is immutable).
     async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// Replaces the user only if nobody wrote it since the version whose
+    /// `written_at_ms` the caller read; false if someone did (or it is gone).
+    async fn update_user_if(&self, user: &User, read_written_at_ms: i64) -> StoreResult<bool>;
     async fn user(&self, tenant_id: &str, id: &str) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, tenant_id: &str, email: &str) -> StoreResult<Option<User>>;
     async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
@@ -148,6 +151,12 @@ pub trait GrantStore: Send + Sync {
     async fn put_consent(&self, consent: &Consent) -> StoreResult<()>;
     async fn consent(&self, tenant_id: &str, user_id: &str, client_id: &str)
         -> StoreResult<Option<Consent>>;
+
+    /// Counts an event under `key` within a window of `window_secs` that
+    /// starts with the first event; atomic, so concurrent callers each get a
+    /// distinct count. Throttles and attempt limits are built on it. Keys
+    /// are text without NUL (PostgreSQL's `text`).
+    async fn bump_counter(&self, key: &str, window_secs: i64) -> StoreResult<u32>;
 
     /// Remembers a revoked access token's `jti` until the token expires.
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()>;

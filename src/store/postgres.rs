@@ -51,6 +51,7 @@ const MIGRATIONS: &[(i32, &str)] = &[(
                               data jsonb NOT NULL, PRIMARY KEY (tenant_id, id));
     CREATE TABLE interactions (id text PRIMARY KEY, expires_at bigint NOT NULL, data jsonb NOT NULL);
     CREATE INDEX users_by_email ON users (email);
+    CREATE TABLE counters (key text PRIMARY KEY, count integer NOT NULL, expires_at bigint NOT NULL);
     CREATE TABLE groups (tenant_id text NOT NULL, id text NOT NULL, data jsonb NOT NULL, PRIMARY KEY (tenant_id, id));
     "#,
 )];
@@ -230,6 +231,16 @@ impl DirectoryStore for PgStore {
     async fn user_by_email(&self, tenant_id: &str, email: &str) -> StoreResult<Option<User>> {
         let email = email.to_lowercase();
         self.one("SELECT data FROM users WHERE tenant_id = $1 AND email = $2", &[&tenant_id, &email]).await
+    }
+
+    async fn update_user_if(&self, user: &User, read_written_at_ms: i64) -> StoreResult<bool> {
+        let updated = self
+            .execute(
+                "UPDATE users SET data = $3 WHERE tenant_id = $1 AND id = $2 AND (data->>'written_at_ms')::bigint = $4",
+                &[&user.tenant_id, &user.id, &json(user), &read_written_at_ms],
+            )
+            .await?;
+        Ok(updated == 1)
     }
 
     async fn user_tenants(&self, email: &str) -> StoreResult<Vec<String>> {
@@ -459,6 +470,22 @@ impl GrantStore for PgStore {
         .await
     }
 
+    async fn bump_counter(&self, key: &str, window_secs: i64) -> StoreResult<u32> {
+        let at = crate::directory::now();
+        let rows = self
+            .rows(
+                "INSERT INTO counters (key, count, expires_at) VALUES ($1, 1, $2::bigint + $3::bigint) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                   count = CASE WHEN counters.expires_at < $2::bigint THEN 1 ELSE counters.count + 1 END, \
+                   expires_at = CASE WHEN counters.expires_at < $2::bigint THEN $2::bigint + $3::bigint ELSE counters.expires_at END \
+                 RETURNING count",
+                &[&key, &at, &window_secs],
+            )
+            .await?;
+        let count: i32 = rows.first().map(|r| r.get(0)).unwrap_or(1);
+        Ok(count.max(0) as u32)
+    }
+
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
         self.execute(
             "INSERT INTO revoked_jti (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
@@ -475,7 +502,7 @@ impl GrantStore for PgStore {
 
     async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
         let mut purged = 0;
-        for table in ["auth_requests", "interactions", "codes", "refresh_tokens", "refresh_families", "sessions", "revoked_jti"] {
+        for table in ["auth_requests", "interactions", "counters", "codes", "refresh_tokens", "refresh_families", "sessions", "revoked_jti"] {
             purged += self.execute(&format!("DELETE FROM {table} WHERE expires_at < $1"), &[&now]).await?;
         }
         Ok(purged)

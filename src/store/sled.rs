@@ -42,6 +42,8 @@ pub struct SledStore {
     sessions: sled::Tree,
     consents: sled::Tree,
     revoked_jti: sled::Tree,
+    /// key → count (u32 BE) + window end (i64 BE).
+    counters: sled::Tree,
 }
 
 fn backend(e: sled::Error) -> StoreError {
@@ -74,6 +76,19 @@ fn scan<T: DeserializeOwned>(tree: &sled::Tree, prefix: &str) -> StoreResult<Vec
     tree.scan_prefix(key(&[prefix, ""]))
         .map(|item| decode(&item.map_err(backend)?.1))
         .collect()
+}
+
+fn encode_counter(count: u32, until: i64) -> [u8; 12] {
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&count.to_be_bytes());
+    bytes[4..].copy_from_slice(&until.to_be_bytes());
+    bytes
+}
+
+fn decode_counter(bytes: &[u8]) -> Option<(u32, i64)> {
+    let count = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?);
+    let until = i64::from_be_bytes(bytes.get(4..12)?.try_into().ok()?);
+    Some((count, until))
 }
 
 /// Marks a single-use record used with compare-and-swap; retries on races.
@@ -128,6 +143,7 @@ impl SledStore {
             sessions: tree("sessions")?,
             consents: tree("consents")?,
             revoked_jti: tree("revoked_jti")?,
+            counters: tree("counters")?,
             db,
         }
         .with_email_index()
@@ -216,6 +232,19 @@ impl DirectoryStore for SledStore {
     async fn update_user(&self, user: &User) -> StoreResult<()> {
         put(&self.users, &key(&[&user.tenant_id, &user.id]), user)?;
         self.durable().await
+    }
+
+    async fn update_user_if(&self, user: &User, read_written_at_ms: i64) -> StoreResult<bool> {
+        let k = key(&[&user.tenant_id, &user.id]);
+        let Some(current) = self.users.get(&k).map_err(backend)? else { return Ok(false) };
+        if decode::<User>(&current)?.written_at_ms != read_written_at_ms {
+            return Ok(false);
+        }
+        let swapped = self.users.compare_and_swap(&k, Some(&current), Some(encode(user)?)).map_err(backend)?.is_ok();
+        if swapped {
+            self.durable().await?;
+        }
+        Ok(swapped)
     }
 
     async fn user(&self, tenant_id: &str, id: &str) -> StoreResult<Option<User>> {
@@ -434,6 +463,18 @@ impl GrantStore for SledStore {
         get(&self.consents, &key(&[tenant_id, user_id, client_id]))
     }
 
+    async fn bump_counter(&self, key: &str, window_secs: i64) -> StoreResult<u32> {
+        let at = crate::directory::now();
+        let updated = self
+            .counters
+            .update_and_fetch(key.as_bytes(), |old| {
+                let (count, until) = old.and_then(decode_counter).filter(|(_, until)| *until >= at).unwrap_or((0, at + window_secs));
+                Some(encode_counter(count.saturating_add(1), until).to_vec())
+            })
+            .map_err(backend)?;
+        Ok(updated.as_deref().and_then(decode_counter).map_or(1, |(count, _)| count))
+    }
+
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
         self.revoked_jti.insert(jti.as_bytes(), &expires_at.to_be_bytes()).map_err(backend)?;
         Ok(())
@@ -457,6 +498,13 @@ impl GrantStore for SledStore {
                     tree.remove(k).map_err(backend)?;
                     purged += 1;
                 }
+            }
+        }
+        for item in self.counters.iter() {
+            let (k, v) = item.map_err(backend)?;
+            if decode_counter(&v).is_none_or(|(_, until)| until < now) {
+                self.counters.remove(k).map_err(backend)?;
+                purged += 1;
             }
         }
         for item in self.revoked_jti.iter() {

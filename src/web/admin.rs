@@ -67,25 +67,24 @@ pub async fn get_invitation(idp: web::Data<Idp>, path: web::Path<(String, String
 /// whatever the row count, then streams back.
 pub async fn invite_bulk(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, body: web::Payload) -> GraphResult {
     use futures_util::StreamExt;
-    use tokio::io::AsyncWriteExt;
     let (tenant, caller) = authorize(&idp, &path, &req).await?;
     caller.require(access::ADMIN_INVITE).map_err(graph)?;
-    // The request body lives on this worker thread; a bounded pipe hands it
-    // to the (thread-safe) CSV reader with backpressure.
-    let (input, mut pipe) = tokio::io::duplex(64 * 1024);
+    // The request body lives on this worker thread; a bounded channel hands
+    // it to the (thread-safe) CSV reader with backpressure, and a broken
+    // upload arrives as a read error, not as a short file.
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<web::Bytes>>(16);
     let mut body = body;
     actix_web::rt::spawn(async move {
         while let Some(chunk) = body.next().await {
-            let written = match chunk {
-                Ok(bytes) => pipe.write_all(&bytes).await,
-                Err(e) => Err(std::io::Error::other(e.to_string())),
-            };
-            if let Err(e) = written {
-                tracing::warn!(error = %e, "bulk invitation upload ended early");
+            let chunk = chunk.map_err(|e| std::io::Error::other(e.to_string()));
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
                 break;
             }
         }
     });
+    let chunks = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let input = tokio_util::io::StreamReader::new(Box::pin(chunks));
     let spill = tempfile::tempfile().map_err(|e| graph(Error::Internal(format!("temporary file: {e}"))))?;
     let mut report = tokio::fs::File::from_std(spill);
     let tally = bulk::run(&idp, &tenant, &caller, input, &mut report, |_| {}).await.map_err(graph)?;

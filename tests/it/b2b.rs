@@ -154,7 +154,7 @@ async fn a_consumer_redeems_by_passcode_into_a_jit_tenant(backend: Backend) {
     let browser = Browser::new();
     let landing = browser.run(&redeem_url, None, WELCOME).await;
     let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
-    let form = post_forms(&body).into_iter().find(|f| f.has("otp")).expect("passcode form");
+    let form = post_forms(&body).into_iter().find(|f| f.has("otp")).unwrap_or_else(|| panic!("no passcode form in {body}"));
     let mail = last_mail_to(&server.outbox(), dana, "verification code");
     let code = mail.code().expect("a code in the mail");
     // A wrong code costs an attempt and says so; the right one goes on.
@@ -167,13 +167,14 @@ async fn a_consumer_redeems_by_passcode_into_a_jit_tenant(backend: Backend) {
     assert_eq!(landing.client().as_str(), WELCOME);
 
     // A just-in-time tenant now holds Dana as a member.
-    let jit = server.idp().store.tenant_by_name("jit-mailbox-example").await.expect("store").expect("JIT tenant");
-    assert!(jit.unmanaged);
+    let tenants = server.idp().store.tenants().await.expect("store");
+    let jit = tenants.iter().find(|t| t.owns_domain("mailbox.example")).expect("a JIT tenant for mailbox.example").clone();
+    assert!(jit.unmanaged && jit.name.starts_with("jit-"), "{jit:?}");
     assert!(server.idp().store.user_by_email(&jit.id, dana).await.expect("store").is_some());
 
     // Signing in later: email on contoso's page, then a new passcode.
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
-    let pending = rp.authorize(&["email"], true);
+    let pending = rp.authorize(&["email", "offline_access"], true);
     let browser = Browser::new();
     let landing = browser.run(&pending.url, Some((dana, "")), REDIRECT_URI).await;
     let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
@@ -184,6 +185,7 @@ async fn a_consumer_redeems_by_passcode_into_a_jit_tenant(backend: Backend) {
     let id_token = tokens.id_token().expect("ID token");
     id_token.claims(&rp.client.id_token_verifier(), &pending.nonce).expect("verifies");
     let claims = jwt_payload(&id_token.to_string());
+    let refresh = tokens.refresh_token().expect("refresh token").secret().clone();
     assert_eq!(claims["oid"], guest_id.as_str());
     assert_eq!(claims["user_type"], "Guest");
     assert_eq!(claims["acct"], 1);
@@ -199,6 +201,12 @@ async fn a_consumer_redeems_by_passcode_into_a_jit_tenant(backend: Backend) {
     assert_eq!(user(&server, &token, &guest_id).await["externalUserState"], "PendingAcceptance");
     let wrong_id = json!({"resetRedemption": true, "invitedUser": {"id": "00000000-0000-0000-0000-000000000000"}});
     assert_eq!(invite(&server, &token, dana, wrong_id).await.0, 400);
+    // The reset signed the old account out, and the old link is void.
+    let (status, body) = token_request(&server, CONTOSO, &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let old = Browser::new().run(&redeem_url, None, WELCOME).await;
+    let Landing::Page { body, .. } = old else { panic!("{old:?}") };
+    assert!(body.contains("replaced by a newer one"), "{body}");
     server.stop().await;
 }
 
@@ -209,7 +217,7 @@ async fn passcode_attempts_are_limited(backend: Backend) {
     let browser = Browser::new();
     let landing = browser.run(invitation["inviteRedeemUrl"].as_str().expect("url"), None, WELCOME).await;
     let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
-    let form = post_forms(&body).into_iter().find(|f| f.has("otp")).expect("passcode form");
+    let form = post_forms(&body).into_iter().find(|f| f.has("otp")).unwrap_or_else(|| panic!("no passcode form in {body}"));
     let code = last_mail_to(&server.outbox(), "eve@mailbox.example", "verification code").code().expect("code");
     let wrong = if code == "00000000" { "11111111" } else { "00000000" };
     browser.submit(&form, &[("otp", wrong)], None, WELCOME).await;
@@ -220,6 +228,55 @@ async fn passcode_attempts_are_limited(backend: Backend) {
     // The right code is void now.
     let landing = browser.submit(&form, &[("otp", &code)], None, WELCOME).await;
     assert!(matches!(landing, Landing::Page { status: 400, .. }), "{landing:?}");
+    server.stop().await;
+}
+
+async fn parallel_passcode_guesses_get_no_extra_tries(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| c.b2b.otp_max_attempts = 3).await;
+    let token = app_token(&server, CONTOSO).await;
+    let (_, invitation) = invite(&server, &token, "fay@mailbox.example", json!({})).await;
+    let browser = Browser::new();
+    let landing = browser.run(invitation["inviteRedeemUrl"].as_str().expect("url"), None, WELCOME).await;
+    let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
+    let form = post_forms(&body).into_iter().find(|f| f.has("otp")).unwrap_or_else(|| panic!("no passcode form in {body}"));
+    let code = last_mail_to(&server.outbox(), "fay@mailbox.example", "verification code").code().expect("code");
+    // 20 wrong guesses at once: at most 3 are even compared.
+    let guesses = (0..20).map(|i| {
+        let (http, form) = (browser.http.clone(), form.clone());
+        let guess = format!("{:08}", (code.parse::<u32>().expect("digits") + 1 + i) % 100_000_000);
+        async move { http.post(&form.action).form(&form.filled(&[("otp", &guess)])).send().await.expect("post").status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let compared = statuses.iter().filter(|s| **s == 200).count();
+    assert!(compared < 3, "only the first tries are compared: {statuses:?}");
+    // The right code now finds the passcode void.
+    let landing = browser.submit(&form, &[("otp", &code)], None, WELCOME).await;
+    assert!(matches!(landing, Landing::Page { status: 400 | 429, .. }), "{landing:?}");
+    server.stop().await;
+}
+
+async fn the_home_answer_only_counts_in_the_browser_that_asked(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = app_token(&server, CONTOSO).await;
+    let (_, invitation) = invite(&server, &token, BOB.0, json!({})).await;
+    // The victim's browser starts the redemption and is sent home...
+    let victim = Browser::new();
+    let redeem = victim.http.get(invitation["inviteRedeemUrl"].as_str().expect("url")).send().await.expect("redeem page");
+    let form = post_forms(&redeem.text().await.expect("body")).into_iter().next().expect("redeem form");
+    let home = victim.http.post(&form.action).form(&form.fields).send().await.expect("continue");
+    let home_url = home.headers()["location"].to_str().expect("location").to_string();
+    // ...the attacker signs in at home and hands the callback to another browser.
+    let attacker = Browser::new();
+    let landing = attacker.run(&home_url, Some(BOB), &server.url("/contoso/federation/callback")).await;
+    let callback = landing.client();
+    let replay = Browser::new().http.get(callback.as_str()).send().await.expect("callback");
+    assert_eq!(replay.status(), 400, "a callback in another browser is refused");
+    assert!(replay.text().await.expect("body").contains("started in another browser"));
+    // In the right browser the state was not consumed by the failed attempt... but only once.
+    let first = victim.http.get(callback.as_str()).send().await.expect("callback");
+    assert_eq!(first.status(), 200, "the consent page");
+    let again = victim.http.get(callback.as_str()).send().await.expect("callback again");
+    assert_eq!(again.status(), 400, "state is single-use");
     server.stop().await;
 }
 
@@ -249,6 +306,8 @@ async fn an_inviter_from_the_guests_home_redeems_at_once(backend: Backend) {
     assert_eq!(invitation["status"], "Completed", "redeemed on creation: {invitation}");
     assert_eq!(outbox(&server.outbox()).len(), mails_before, "no mail for an auto-redeemed invitation");
     // The colleague signs in without ever redeeming: no consent step.
+    let bulk = api().post(server.url("/contoso/v1.0/invitations/bulk")).bearer_auth(&bob_token).body("x@partner.example,X,https://app.example/,false,").send().await.expect("bulk");
+    assert_eq!(bulk.status(), 403, "bulk needs an administrator, not a Guest Inviter");
     let (claims, _) = guest_sign_in(&server, &Browser::new(), ("admin@fabrikam.example", "Fabrikam-Admin-1")).await;
     assert_eq!((claims["user_type"].as_str(), claims["home_tid"].as_str()), (Some("Guest"), Some(FABRIKAM_ID)));
 
@@ -289,6 +348,8 @@ async fn refusals_are_clear_and_create_nothing(backend: Backend) {
         ("not-an-email", json!({}), 400, "not an email address"),
         ("x@partner.example", json!({"inviteRedirectUrl": "javascript:alert(1)"}), 400, "inviteRedirectUrl"),
         ("x@partner.example", json!({"invitedUserType": "Owner"}), 400, "Guest or Member"),
+        ("x@partner.example", json!({"inviteRedirectUrl": "http://phish.example/"}), 400, "https"),
+        ("x@@partner.example", json!({}), 400, "not an email address"),
     ];
     for (email, extra, status, message) in cases {
         let (got, body) = invite(&server, &token, email, extra).await;
@@ -402,6 +463,8 @@ async fn guests_join_groups_before_they_redeem(backend: Backend) {
 }
 
 on_both_backends!(
+    parallel_passcode_guesses_get_no_extra_tries,
+    the_home_answer_only_counts_in_the_browser_that_asked,
     guests_join_groups_before_they_redeem,
     guests_leave_if_allowed_and_are_swept_when_home_is_gone,
     bob_is_invited_redeems_at_fabrikam_and_signs_in_as_a_guest,

@@ -44,6 +44,7 @@ fn user(tenant_id: &str, id: &str, email: &str) -> User {
         created_at: now(),
         written_at_ms: 0,
         external: None,
+        sessions_valid_from: 0,
     }
 }
 
@@ -88,6 +89,12 @@ async fn directory(store: &dyn Store) {
     changed.enabled = false;
     store.update_user(&changed).await.expect("update");
     assert!(!store.user("t1", "u1").await.expect("get").expect("found").enabled);
+    // Conditional replace: only over the version the caller read.
+    let mut newer = changed.clone();
+    newer.written_at_ms = 7;
+    assert!(store.update_user_if(&newer, changed.written_at_ms).await.expect("cas"), "the read version is current");
+    assert!(!store.update_user_if(&changed, changed.written_at_ms).await.expect("cas"), "someone wrote since");
+    assert_eq!(store.user("t1", "u1").await.expect("get").expect("found").written_at_ms, 7);
     assert_eq!(store.users("t1").await.expect("list").len(), 1, "users are listed per tenant");
     assert!(store.delete_user("t1", "u1").await.expect("delete"));
     assert!(!store.delete_user("t1", "u1").await.expect("delete again"));
@@ -253,7 +260,7 @@ async fn grants(store: Arc<dyn Store>) {
         tenant_id: "t1".into(),
         browser: "b".into(),
         purpose: Purpose::Redeem { invitation_id: "i1".into(), user_id: "u1".into() },
-        step: Step::Passcode { email: "a@b.example".into(), code_hash: "h".into(), attempts_left: 5 },
+        step: Step::Passcode { email: "a@b.example".into(), code_hash: "h".into() },
         expires_at: now() + 60,
     };
     store.put_interaction(&ix).await.expect("interaction");
@@ -262,6 +269,15 @@ async fn grants(store: Arc<dyn Store>) {
     store.put_interaction(&expired).await.expect("interaction");
     store.delete_interaction("x1").await.expect("delete");
     assert!(store.interaction("x1").await.expect("get").is_none());
+
+    // Counters: atomic, even when bumped concurrently; a new window after expiry.
+    let bumps = futures_util::future::join_all((0..20).map(|_| store.bump_counter("k", 60))).await;
+    let mut counts: Vec<u32> = bumps.into_iter().map(|c| c.expect("bump")).collect();
+    counts.sort();
+    assert_eq!(counts, (1..=20).collect::<Vec<u32>>(), "each concurrent bump gets its own count");
+    assert_eq!(store.bump_counter("other|t1|a@b.example", 60).await.expect("bump"), 1, "counters are per key");
+    assert_eq!(store.bump_counter("expired", -1).await.expect("bump"), 1);
+    assert_eq!(store.bump_counter("expired", -1).await.expect("bump"), 1, "an expired window starts again");
 
     store.revoke_jti("j1", now() + 60).await.expect("revoke jti");
     assert!(store.jti_revoked("j1").await.expect("check"));
