@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::directory::collaboration::{ExternalIdp, Settings};
 use crate::directory::Cloud;
+use crate::policy::{ConditionalAccessPolicy, CrossTenantAccess};
 use crate::keys::Alg;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -223,6 +224,13 @@ pub struct TenantSeed {
     /// External identity providers for this tenant's guests.
     #[serde(default)]
     pub identity_providers: Vec<ExternalIdp>,
+    /// Conditional access policies (Graph's shape); those added through the
+    /// admin API are kept beside them.
+    #[serde(default)]
+    pub conditional_access: Vec<ConditionalAccessPolicy>,
+    /// Cross-tenant access settings; partners named here override the stored ones.
+    #[serde(default)]
+    pub cross_tenant_access: Option<CrossTenantAccess>,
     #[serde(default)]
     pub users: Vec<UserSeed>,
     #[serde(default)]

@@ -6,6 +6,8 @@
 //! - `directory`: tenants, users, apps, invitations, passwords, config seeding
 //! - `federation`: guests' sign-in at home (OIDC relying party, email passcode)
 //! - `mail`: invitation and passcode mail (file outbox or SMTP)
+//! - `mfa`: TOTP second factor and recovery codes
+//! - `policy`: conditional access and cross-tenant access (trusting a partner's MFA)
 //! - `keys`: per-tenant signing keys and JWKS
 //! - `store`: the storage trait and its backends
 //! - `config`, `error`, `idp` (shared context), `server` (start-up)
@@ -18,6 +20,8 @@ pub mod federation;
 pub mod idp;
 pub mod keys;
 pub mod mail;
+pub mod mfa;
+pub mod policy;
 pub mod protocol;
 pub mod server;
 pub mod store;

@@ -280,6 +280,8 @@ async fn tenant_command(config: Config, command: TenantCommand) -> anyhow::Resul
                 domains,
                 collaboration: Default::default(),
                 identity_providers: vec![],
+                conditional_access: vec![],
+                cross_tenant_access: None,
                 users: vec![],
                 apps: vec![],
             };

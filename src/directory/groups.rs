@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::directory::access::{Caller, MANAGE_GROUPS};
 use crate::directory::replica::Replica;
 use crate::directory::users::GraphUser;
-use crate::directory::{now, now_ms, Tenant};
+use crate::directory::{now, now_ms, Tenant, User};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 
@@ -21,13 +21,35 @@ pub struct Group {
     pub mail: Option<String>,
     pub mail_enabled: bool,
     pub security_enabled: bool,
-    /// Object ids of the member users.
+    /// Object ids of the member users (assigned groups).
     pub members: Vec<String>,
+    /// A dynamic group's rule; its members are computed, never assigned.
+    #[serde(default)]
+    pub membership_rule: Option<String>,
     pub created_at: i64,
     pub written_at_ms: i64,
 }
 
+/// The dynamic membership rules this directory evaluates: by user type
+/// (e.g. the "all guests" group of the conditional access docs).
+fn rule_user_type(rule: &str) -> Option<&'static str> {
+    let normalized: String = rule.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    match normalized.trim_matches(|c| c == '(' || c == ')') {
+        "user.usertype -eq \"guest\"" => Some("Guest"),
+        "user.usertype -eq \"member\"" => Some("Member"),
+        _ => None,
+    }
+}
+
 impl Group {
+    /// Whether `user` is a member, assigned or by rule.
+    pub fn has_member(&self, user: &User) -> bool {
+        match self.membership_rule.as_deref().and_then(rule_user_type) {
+            Some(user_type) => user.user_type.as_str() == user_type,
+            None => self.members.contains(&user.id),
+        }
+    }
+
     /// A mail-enabled group that is not a security group: Entra's distribution list.
     pub fn is_distribution_list(&self) -> bool {
         self.mail_enabled && !self.security_enabled && self.mail.is_some()
@@ -44,6 +66,8 @@ pub struct GraphGroup {
     pub mail: Option<String>,
     pub mail_enabled: bool,
     pub security_enabled: bool,
+    pub group_types: Vec<&'static str>,
+    pub membership_rule: Option<String>,
     pub created_date_time: String,
 }
 
@@ -56,6 +80,8 @@ impl From<&Group> for GraphGroup {
             mail: g.mail.clone(),
             mail_enabled: g.mail_enabled,
             security_enabled: g.security_enabled,
+            group_types: if g.membership_rule.is_some() { vec!["DynamicMembership"] } else { vec![] },
+            membership_rule: g.membership_rule.clone(),
             created_date_time: crate::directory::users::rfc3339(g.created_at),
         }
     }
@@ -74,6 +100,9 @@ pub struct NewGroup {
     pub mail_enabled: bool,
     #[serde(default = "yes")]
     pub security_enabled: bool,
+    /// A dynamic group: `user.userType -eq "Guest"` (or `"Member"`).
+    #[serde(default)]
+    pub membership_rule: Option<String>,
 }
 
 fn yes() -> bool {
@@ -101,6 +130,11 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewGroup) 
         return Err(Error::Invalid("displayName is required".into()));
     }
     let mail = new.mail.map(|m| m.trim().to_lowercase()).filter(|m| !m.is_empty());
+    if let Some(rule) = &new.membership_rule {
+        rule_user_type(rule).ok_or_else(|| {
+            Error::Invalid(format!("membershipRule '{rule}': only user.userType -eq \"Guest\" or \"Member\" is supported"))
+        })?;
+    }
     if new.mail_enabled != mail.is_some() {
         return Err(Error::Invalid("a mail-enabled group needs a mail address, and only it may have one".into()));
     }
@@ -113,6 +147,7 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewGroup) 
         mail_enabled: new.mail_enabled,
         security_enabled: new.security_enabled,
         members: vec![],
+        membership_rule: new.membership_rule,
         created_at: now(),
         written_at_ms: now_ms(),
     };
@@ -151,6 +186,9 @@ pub async fn add_member(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, m
         return Err(Error::Invalid(format!("@odata.id does not name a user of this tenant: {}", member.odata_id)));
     }
     let mut group = load(idp, tenant, id).await?;
+    if group.membership_rule.is_some() {
+        return Err(Error::Invalid("members of a dynamic group follow its membershipRule".into()));
+    }
     if group.members.contains(&user_id) {
         return Err(Error::Conflict(format!("user {user_id} is already a member of group {id}")));
     }
@@ -176,6 +214,10 @@ pub async fn remove_member(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str
 pub async fn members(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<Vec<GraphUser>> {
     caller.require(MANAGE_GROUPS)?;
     let group = load(idp, tenant, id).await?;
+    if group.membership_rule.is_some() {
+        let users = idp.store.users(&tenant.id).await?;
+        return Ok(users.iter().filter(|u| group.has_member(u)).map(GraphUser::from).collect());
+    }
     let mut users = Vec::with_capacity(group.members.len());
     for user_id in &group.members {
         if let Some(user) = idp.store.user(&tenant.id, user_id).await? {
@@ -183,6 +225,11 @@ pub async fn members(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> R
         }
     }
     Ok(users)
+}
+
+/// Ids of the groups `user` belongs to (conditional access conditions).
+pub async fn of_user(idp: &Idp, tenant: &Tenant, user: &User) -> Result<Vec<String>> {
+    Ok(idp.store.groups(&tenant.id).await?.into_iter().filter(|g| g.has_member(user)).map(|g| g.id).collect())
 }
 
 /// A deleted user leaves every group of the tenant.

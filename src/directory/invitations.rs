@@ -309,7 +309,8 @@ fn new_external_user(tenant: &Tenant, email: &str, name: Option<&str>, user_type
             redeemed_at: None,
             reset_at_ms: 0,
         }),
-        sessions_valid_from: 0,
+        sessions_valid_from_ms: 0,
+        totp: None,
     }
 }
 
@@ -331,7 +332,7 @@ fn reinvite(mut user: User, new: &NewInvitation) -> Result<User> {
         external.state = ExternalState::PendingAcceptance;
         external.redeemed_at = None;
         external.reset_at_ms = now_ms();
-        user.sessions_valid_from = now() + 1; // whole seconds: this one included
+        user.sessions_valid_from_ms = now_ms();
     }
     user.written_at_ms = now_ms();
     Ok(user)

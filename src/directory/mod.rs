@@ -9,6 +9,7 @@ pub mod invitations;
 pub mod lifecycle;
 pub mod password;
 pub mod replica;
+pub mod reset;
 pub mod seed;
 pub mod users;
 
@@ -63,6 +64,10 @@ pub struct Tenant {
     /// External OIDC identity providers this tenant federates with.
     #[serde(default)]
     pub identity_providers: Vec<collaboration::ExternalIdp>,
+    #[serde(default)]
+    pub conditional_access: Vec<crate::policy::ConditionalAccessPolicy>,
+    #[serde(default)]
+    pub cross_tenant_access: crate::policy::CrossTenantAccess,
 }
 
 impl Tenant {
@@ -117,10 +122,13 @@ pub struct User {
     /// Set for invited (external) users: their invitation state and home account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<collaboration::External>,
-    /// Sessions and refresh tokens from sign-ins before this (s) are void
+    /// Sessions and refresh tokens from sign-ins before this (ms) are void
     /// (Graph's `signInSessionsValidFromDateTime`).
     #[serde(default)]
-    pub sessions_valid_from: i64,
+    pub sessions_valid_from_ms: i64,
+    /// The enrolled authenticator app, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<crate::mfa::TotpMethod>,
 }
 
 impl User {

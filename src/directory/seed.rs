@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::config::{AppSeed, TenantSeed, UserSeed};
 use crate::directory::collaboration::ExternalIdp;
+use crate::policy::{api as policy_api, ConditionalAccessPolicy, CrossTenantAccess};
 use crate::directory::{now, now_ms, sha256_hex, App, GrantType, Tenant, User, UserType};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
@@ -50,7 +51,7 @@ pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
         (None, None) => uuid::Uuid::new_v4().to_string(),
     };
     let tenant = Tenant {
-        id,
+        id: id.clone(),
         name: seed.name.clone(),
         display_name: seed.display_name.clone().unwrap_or_else(|| seed.name.clone()),
         cloud: seed.cloud,
@@ -61,6 +62,8 @@ pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
         unmanaged: false,
         collaboration: seed.collaboration.clone(),
         identity_providers: merged_idps(seed, existing.as_ref())?,
+        conditional_access: merged_policies(&id, seed, existing.as_ref())?,
+        cross_tenant_access: merged_cross_tenant(seed, existing.as_ref()),
     };
     for other in idp.store.tenants().await? {
         if let Some(d) = tenant.domains.iter().find(|d| other.id != tenant.id && !other.unmanaged && other.owns_domain(d)) {
@@ -71,6 +74,33 @@ pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
         idp.store.put_tenant(&tenant).await?;
     }
     Ok(tenant)
+}
+
+/// Declared policies (with ids stable across restarts) plus those the admin API added.
+fn merged_policies(tenant_id: &str, seed: &TenantSeed, existing: Option<&Tenant>) -> Result<Vec<ConditionalAccessPolicy>> {
+    let mut policies = Vec::new();
+    for declared in &seed.conditional_access {
+        let mut policy = declared.clone();
+        policy_api::check(&policy)?;
+        if policy.id.is_empty() {
+            let name = format!("{tenant_id}/{}", policy.display_name);
+            policy.id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string();
+        }
+        policies.push(policy);
+    }
+    let added = existing.map(|t| t.conditional_access.as_slice()).unwrap_or_default();
+    let kept: Vec<_> = added.iter().filter(|a| !policies.iter().any(|p| p.id == a.id)).cloned().collect();
+    policies.extend(kept);
+    Ok(policies)
+}
+
+fn merged_cross_tenant(seed: &TenantSeed, existing: Option<&Tenant>) -> CrossTenantAccess {
+    let mut settings = existing.map(|t| t.cross_tenant_access.clone()).unwrap_or_default();
+    if let Some(declared) = &seed.cross_tenant_access {
+        settings.default = declared.default.clone();
+        settings.partners.extend(declared.partners.clone());
+    }
+    settings
 }
 
 /// Config declares some providers; those added through the admin API stay.
@@ -147,7 +177,8 @@ pub async fn create_user(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<
         created_at: now(),
         written_at_ms: now_ms(),
         external: None,
-        sessions_valid_from: 0,
+        sessions_valid_from_ms: 0,
+        totp: None,
     };
     idp.store.create_user(&user).await?;
     Ok(user)

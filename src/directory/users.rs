@@ -108,3 +108,25 @@ pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Re
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %id, "user deleted");
     Ok(())
 }
+
+/// Graph's `softwareOathAuthenticationMethod`: the user's authenticator app.
+pub async fn authenticators(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<Vec<serde_json::Value>> {
+    caller.require(READ_WRITE_USERS)?;
+    let user = idp.store.user(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+    Ok(user.totp.iter().map(|m| serde_json::json!({"id": m.id, "createdDateTime": rfc3339(m.created_at)})).collect())
+}
+
+/// An admin resets a user's MFA (the FAQ: guests too): they enrol again
+/// at their next sign-in that needs it.
+pub async fn remove_authenticator(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, method: &str) -> Result<()> {
+    caller.require(READ_WRITE_USERS)?;
+    let mut user = idp.store.user(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+    if user.totp.as_ref().is_none_or(|m| m.id != method) {
+        return Err(Error::NotFound(format!("authentication method {method}")));
+    }
+    user.totp = None;
+    user.written_at_ms = crate::directory::now_ms();
+    idp.store.update_user(&user).await?;
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %id, "authenticator app removed by an admin");
+    Ok(())
+}

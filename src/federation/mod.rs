@@ -16,7 +16,7 @@ use crate::directory::{email_domain, now, random_token, sha256_hex, App, Cloud, 
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::protocol::records::{AuthRequest, Session};
-use crate::protocol::session;
+use crate::protocol::session::{self, Factors};
 use rp::Registration;
 
 /// Where a person authenticates, by their email's domain.
@@ -96,12 +96,14 @@ pub struct Interaction {
 pub enum Purpose {
     SignIn { request_id: String, user_id: String },
     Redeem { invitation_id: String, user_id: String },
+    /// A member's self-service password reset (the emailed link).
+    PasswordReset { user_id: String },
 }
 
 impl Purpose {
     fn user_id(&self) -> &str {
         match self {
-            Purpose::SignIn { user_id, .. } | Purpose::Redeem { user_id, .. } => user_id,
+            Purpose::SignIn { user_id, .. } | Purpose::Redeem { user_id, .. } | Purpose::PasswordReset { user_id } => user_id,
         }
     }
 }
@@ -109,11 +111,28 @@ impl Purpose {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Step {
     /// Gone home; `issuer` names the registration, the rest checks the answer.
-    Home { issuer: String, home_tenant_id: Option<String>, nonce: String, pkce_verifier: String },
+    Home {
+        issuer: String,
+        home_tenant_id: Option<String>,
+        nonce: String,
+        pkce_verifier: String,
+        /// Sent home for the second factor (a trusted partner's MFA): the
+        /// answer must show it.
+        #[serde(default)]
+        require_mfa: bool,
+    },
     /// A passcode was mailed to `email`.
     Passcode { email: String, code_hash: String },
     /// Home proved who it is; the guest still has to accept (redemption only).
-    Consent { home: HomeAccount },
+    Consent {
+        home: HomeAccount,
+        #[serde(default)]
+        trusted_mfa: bool,
+    },
+    /// The second factor at this tenant: enrolling `enrol_secret`, or a prompt.
+    Mfa { enrol_secret: Option<String> },
+    /// A password-reset link was mailed; the interaction's id is the link token's hash.
+    ResetLink,
 }
 
 /// What the browser sees next.
@@ -189,11 +208,17 @@ pub async fn start_redemption(idp: &Idp, tenant: &Tenant, ticket: &str, browser:
         None => home_route(idp, tenant, &user.email).await?,
     };
     let purpose = Purpose::Redeem { invitation_id: invitation.id, user_id: user.id.clone() };
-    go(idp, tenant, purpose, &route, &user.email, browser, false).await
+    go(idp, tenant, purpose, &route, &user.email, browser, false, false).await
 }
 
 /// A guest typed their email on the sign-in page: send them home.
 pub async fn start_sign_in(idp: &Idp, tenant: &Tenant, request: &AuthRequest, user: &User, browser: &str) -> Result<Next> {
+    go_home(idp, tenant, request, user, browser, false).await
+}
+
+/// Sends a guest home for a sign-in; with `require_mfa`, asks home for its
+/// second factor (cross-tenant trust), and the answer must carry it.
+pub async fn go_home(idp: &Idp, tenant: &Tenant, request: &AuthRequest, user: &User, browser: &str, require_mfa: bool) -> Result<Next> {
     let Some(home) = user.external.as_ref().and_then(|e| e.home.as_ref()) else {
         return Err(Error::Invalid(format!(
             "You have been invited to {} but have not accepted the invitation yet. Open the link in the invitation mail first.",
@@ -203,7 +228,7 @@ pub async fn start_sign_in(idp: &Idp, tenant: &Tenant, request: &AuthRequest, us
     let route = bound_route(idp, tenant, home).await?;
     let purpose = Purpose::SignIn { request_id: request.id.clone(), user_id: user.id.clone() };
     let force_login = request.prompt_login || request.max_age.is_some();
-    go(idp, tenant, purpose, &route, &user.email, browser, force_login).await
+    go(idp, tenant, purpose, &route, &user.email, browser, force_login, require_mfa).await
 }
 
 async fn go(
@@ -214,6 +239,7 @@ async fn go(
     email: &str,
     browser: &str,
     force_login: bool,
+    require_mfa: bool,
 ) -> Result<Next> {
     if let HomeRoute::EmailOtp = route {
         return passcode::send(idp, tenant, purpose, email, browser).await;
@@ -221,7 +247,7 @@ async fn go(
     let reg = registration(idp, tenant, route).await?;
     let id = random_token();
     let nonce = random_token();
-    let (url, pkce_verifier) = idp.home.authorization_url(&reg, &id, &nonce, Some(email), force_login).await?;
+    let (url, pkce_verifier) = idp.home.authorization_url(&reg, &id, &nonce, Some(email), force_login, require_mfa).await?;
     let home_tenant_id = match route {
         HomeRoute::Tenant(t) => Some(t.id.clone()),
         _ => None,
@@ -231,7 +257,7 @@ async fn go(
         tenant_id: tenant.id.clone(),
         browser: sha256_hex(browser),
         purpose,
-        step: Step::Home { issuer: reg.issuer, home_tenant_id, nonce, pkce_verifier },
+        step: Step::Home { issuer: reg.issuer, home_tenant_id, nonce, pkce_verifier, require_mfa },
         expires_at: now() + idp.config.tokens.interaction_ttl,
     };
     idp.store.put_interaction(&interaction).await?;
@@ -259,7 +285,7 @@ pub async fn callback(
 ) -> Result<Next> {
     let ix = interaction(idp, tenant, state, browser).await?;
     idp.store.delete_interaction(&ix.id).await?;
-    let Step::Home { issuer, home_tenant_id, nonce, pkce_verifier } = &ix.step else {
+    let Step::Home { issuer, home_tenant_id, nonce, pkce_verifier, require_mfa } = &ix.step else {
         return Err(Error::Invalid("This sign-in step is out of order. Start again.".into()));
     };
     if let Some((error, description)) = error {
@@ -284,7 +310,18 @@ pub async fn callback(
         HomeRoute::EmailOtp => unreachable!("passcode users never go home"),
     };
     let home = HomeAccount { tenant_id: home_tid, issuer: identity.issuer, subject: identity.subject, method: HomeMethod::Federation };
-    finish(idp, tenant, ix, home, identity.email.as_deref(), vec!["fed".into()]).await
+    // The home's MFA counts only under this tenant's cross-tenant trust;
+    // without it the guest is asked again here (Entra's "double MFA").
+    let home_mfa = identity.amr.iter().any(|m| m == "mfa") || identity.acr.as_deref() == Some("2");
+    let trusted = home_mfa && tenant.cross_tenant_access.trusts_mfa_of(&home.tenant_id, &home.issuer);
+    if *require_mfa && !trusted {
+        return Err(Error::Forbidden(format!(
+            "{} accepts your organisation's multi-factor authentication, but your home sign-in did not include it. Your home organisation must offer MFA to you.",
+            tenant.display_name
+        )));
+    }
+    let factors = if trusted { Factors::trusted_home_mfa() } else { Factors::single("fed") };
+    finish(idp, tenant, ix, home, identity.email.as_deref(), factors).await
 }
 
 /// `home_tid` for a guest of an external provider: its own `tid` claim only
@@ -302,7 +339,7 @@ async fn external_home_tid(idp: &Idp, x: &ExternalIdp, tid: Option<&str>) -> Res
 
 /// Home (or the passcode) proved an account: a redemption goes on to the
 /// consent page, a sign-in must match the account the guest redeemed with.
-async fn finish(idp: &Idp, tenant: &Tenant, ix: Interaction, home: HomeAccount, email: Option<&str>, amr: Vec<String>) -> Result<Next> {
+async fn finish(idp: &Idp, tenant: &Tenant, ix: Interaction, home: HomeAccount, email: Option<&str>, factors: Factors) -> Result<Next> {
     let user = idp
         .store
         .user(&tenant.id, ix.purpose.user_id())
@@ -330,7 +367,7 @@ async fn finish(idp: &Idp, tenant: &Tenant, ix: Interaction, home: HomeAccount, 
                 .ok_or_else(|| Error::Invalid("This invitation no longer exists.".into()))?;
             let next = Interaction {
                 id: random_token(),
-                step: Step::Consent { home: home.clone() },
+                step: Step::Consent { home: home.clone(), trusted_mfa: factors.mfa_source.is_some() },
                 purpose: Purpose::Redeem { invitation_id, user_id: user.id.clone() },
                 expires_at: now() + idp.config.tokens.interaction_ttl,
                 ..ix
@@ -347,9 +384,10 @@ async fn finish(idp: &Idp, tenant: &Tenant, ix: Interaction, home: HomeAccount, 
                 )));
             }
             tracing::info!(tenant = %tenant.id, user = %user.id, "guest signed in at home");
-            let session = session::start(idp, tenant, &user, amr, "1").await?;
+            let session = session::start(idp, tenant, &user, factors).await?;
             Ok(Next::SignedIn { session, request_id })
         }
+        Purpose::PasswordReset { .. } => Err(Error::Invalid("This step is out of order.".into())),
     }
 }
 
@@ -357,7 +395,7 @@ async fn finish(idp: &Idp, tenant: &Tenant, ix: Interaction, home: HomeAccount, 
 pub async fn accept_redemption(idp: &Idp, tenant: &Tenant, id: &str, browser: &str, accepted: bool) -> Result<Next> {
     let ix = interaction(idp, tenant, id, browser).await?;
     idp.store.delete_interaction(&ix.id).await?;
-    let (Purpose::Redeem { invitation_id, .. }, Step::Consent { home }) = (ix.purpose, ix.step) else {
+    let (Purpose::Redeem { invitation_id, .. }, Step::Consent { home, trusted_mfa }) = (ix.purpose, ix.step) else {
         return Err(Error::Invalid("This step is out of order. Open the invitation link again.".into()));
     };
     if !accepted {
@@ -366,8 +404,12 @@ pub async fn accept_redemption(idp: &Idp, tenant: &Tenant, id: &str, browser: &s
             tenant.display_name
         )));
     }
-    let amr = vec![if home.method == HomeMethod::EmailOtp { "otp" } else { "fed" }.to_string()];
+    let factors = match (home.method, trusted_mfa) {
+        (HomeMethod::EmailOtp, _) => Factors::single("otp"),
+        (HomeMethod::Federation, true) => Factors::trusted_home_mfa(),
+        (HomeMethod::Federation, false) => Factors::single("fed"),
+    };
     let (invitation, user) = invitations::redeem(idp, tenant, &invitation_id, home).await?;
-    let session = session::start(idp, tenant, &user, amr, "1").await?;
+    let session = session::start(idp, tenant, &user, factors).await?;
     Ok(Next::Redeemed { session, redirect_url: invitation.redirect_url })
 }

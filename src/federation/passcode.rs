@@ -73,7 +73,7 @@ pub async fn check(idp: &Idp, tenant: &Tenant, id: &str, browser: &str, typed: &
     }
     idp.store.delete_interaction(&ix.id).await?;
     let home = home_account(idp, tenant, &email).await?;
-    finish(idp, tenant, ix, home, Some(&email), vec!["otp".into()]).await
+    finish(idp, tenant, ix, home, Some(&email), crate::protocol::session::Factors::single("otp")).await
 }
 
 /// The passcode user's home: a member of the just-in-time tenant of their domain.
@@ -95,7 +95,8 @@ async fn home_account(idp: &Idp, resource: &Tenant, email: &str) -> Result<HomeA
                 created_at: now(),
                 written_at_ms: now_ms(),
                 external: None,
-        sessions_valid_from: 0,
+        sessions_valid_from_ms: 0,
+        totp: None,
             };
             match idp.store.create_user(&user).await {
                 Ok(()) => user,
@@ -130,6 +131,8 @@ async fn jit_tenant(idp: &Idp, resource: &Tenant, domain: &str) -> Result<Tenant
         unmanaged: true,
         collaboration: Default::default(),
         identity_providers: vec![],
+        conditional_access: vec![],
+        cross_tenant_access: Default::default(),
     };
     match idp.store.put_tenant(&tenant).await {
         Ok(()) => {

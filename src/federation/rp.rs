@@ -13,7 +13,7 @@ use openidconnect::core::{
     CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AdditionalClaims, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
+    AdditionalClaims, AuthenticationContextClass, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, LoginHint, Nonce,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse,
     TokenResponse,
@@ -140,6 +140,7 @@ impl HomeProviders {
         nonce: &str,
         login_hint: Option<&str>,
         force_login: bool,
+        require_mfa: bool,
     ) -> Result<(String, String)> {
         let client = self.client(reg, false).await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -154,6 +155,10 @@ impl HomeProviders {
         }
         if force_login {
             request = request.add_prompt(CoreAuthPrompt::Login);
+        }
+        if require_mfa {
+            // acr 2 = multi-factor, as this server (and Entra's v2 `acrs`) reads it.
+            request = request.add_auth_context_value(AuthenticationContextClass::new("2".into()));
         }
         let (url, _, _) = request.url();
         Ok((url.to_string(), verifier.secret().clone()))

@@ -32,6 +32,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     for (name, source) in [
         ("invitation.txt", include_str!("templates/invitation.txt")),
         ("passcode.txt", include_str!("templates/passcode.txt")),
+        ("password_reset.txt", include_str!("templates/password_reset.txt")),
     ] {
         env.add_template(name, source).expect("built-in mail template parses");
     }
@@ -130,4 +131,10 @@ pub async fn passcode(idp: &Idp, tenant: &Tenant, email: &str, code: &str) -> Re
     let text = render("passcode.txt", json!({"tenant_name": tenant.display_name, "code": code, "minutes": minutes}))?;
     let subject = format!("{} account verification code", tenant.display_name);
     idp.mailer.send(email, &[], &subject, text).await
+}
+
+/// A member's password-reset link.
+pub async fn password_reset(idp: &Idp, tenant: &Tenant, email: &str, url: &str, minutes: i64) -> Result<()> {
+    let text = render("password_reset.txt", json!({"tenant_name": tenant.display_name, "url": url, "minutes": minutes}))?;
+    idp.mailer.send(email, &[], &format!("{} password reset", tenant.display_name), text).await
 }

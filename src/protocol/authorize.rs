@@ -13,6 +13,7 @@ use crate::idp::Idp;
 use crate::protocol::records::{
     AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session,
 };
+use crate::policy;
 use crate::protocol::{scopes, session, OAuthCode, OAuthError};
 
 /// Query (GET) or form (POST) parameters of the authorization request.
@@ -30,6 +31,7 @@ pub struct AuthorizeParams {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
+    pub acr_values: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
 }
@@ -90,6 +92,11 @@ impl From<Error> for Rejection {
 #[derive(Debug)]
 pub enum Outcome {
     SignIn(AuthRequest),
+    /// The tenant's policies (or `acr_values=2`) need a second factor this
+    /// session does not have yet.
+    SecondFactor { request: AuthRequest, user: Box<User> },
+    /// A conditional access policy blocks this user from this app: a page, no code.
+    Blocked { policy: String, app_name: String },
     Consent { request: AuthRequest, app: Box<App>, user: Box<User> },
     Respond(ClientResponse),
 }
@@ -138,6 +145,7 @@ pub async fn validate(idp: &Idp, tenant: &Tenant, p: AuthorizeParams) -> std::re
         prompt_consent: false,
         max_age: None,
         login_hint: p.login_hint.clone(),
+        require_mfa: p.acr_values.as_deref().unwrap_or("").split_whitespace().any(|v| v == "2"),
         expires_at: now() + idp.config.tokens.interaction_ttl,
     };
     let issuer = idp.issuer(tenant);
@@ -232,6 +240,19 @@ pub async fn proceed(
         idp.store.put_auth_request(&req).await?;
         return Ok(Outcome::SignIn(req));
     };
+    let decision = policy::evaluate(idp, tenant, &user, &app.client_id).await?;
+    if let Some(policy) = decision.blocked_by {
+        tracing::info!(tenant = %tenant.id, user = %user.id, client = %app.client_id, %policy, "sign-in blocked by conditional access");
+        idp.store.delete_auth_request(&req.id).await?;
+        return Ok(Outcome::Blocked { policy, app_name: app.display_name });
+    }
+    if (decision.require_mfa || req.require_mfa) && session.acr != "2" {
+        if !interactive {
+            return Ok(refuse(&req, OAuthCode::InteractionRequired, "multi-factor authentication is required"));
+        }
+        idp.store.put_auth_request(&req).await?;
+        return Ok(Outcome::SecondFactor { request: req, user: Box::new(user) });
+    }
     if needs_consent(idp, &req, &app, &user).await? {
         if !interactive {
             return Ok(refuse(&req, OAuthCode::ConsentRequired, "the user has not consented to this application"));
@@ -330,6 +351,8 @@ async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Ses
             amr: session.amr.clone(),
             acr: session.acr.clone(),
             session_id: session.id.clone(),
+            mfa_source: session.mfa_source.clone(),
+            auth_time_ms: session.started_ms,
         },
         family_id,
         expires_at: now() + idp.config.tokens.code_ttl,

@@ -18,6 +18,10 @@ pub struct UserClaims {
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub acr: String,
+    /// `local` or `home` when `acr` is 2: distinguishes a trusted partner's
+    /// MFA from MFA done here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,6 +44,7 @@ impl UserClaims {
             auth_time: auth.auth_time,
             amr: auth.amr.clone(),
             acr: auth.acr.clone(),
+            mfa_source: auth.mfa_source.clone(),
             sid: Some(auth.session_id.clone()),
             name: profile.then(|| user.display_name.clone()),
             preferred_username: profile.then(|| user.email.clone()),

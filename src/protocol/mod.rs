@@ -11,6 +11,7 @@ pub mod logout;
 pub mod records;
 pub mod scopes;
 pub mod session;
+pub mod stepup;
 pub mod token;
 
 pub use error::{OAuthCode, OAuthError};

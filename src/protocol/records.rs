@@ -21,6 +21,9 @@ pub struct AuthRequest {
     pub prompt_consent: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// `acr_values=2`: the client asks for multi-factor authentication.
+    #[serde(default)]
+    pub require_mfa: bool,
     pub expires_at: i64,
 }
 
@@ -41,6 +44,12 @@ pub struct Authentication {
     pub amr: Vec<String>,
     pub acr: String,
     pub session_id: String,
+    /// When the sign-in happened, in ms (revocation compares at this precision).
+    #[serde(default)]
+    pub auth_time_ms: i64,
+    /// Where the second factor was done: `local`, or `home` (a trusted partner's MFA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_source: Option<String>,
 }
 
 /// An authorization code, stored under the SHA-256 of its value.
@@ -93,6 +102,11 @@ pub struct Session {
     pub amr: Vec<String>,
     pub acr: String,
     pub expires_at: i64,
+    #[serde(default)]
+    pub mfa_source: Option<String>,
+    /// When the sign-in happened, in ms.
+    #[serde(default)]
+    pub started_ms: i64,
 }
 
 /// Scopes a user has agreed to share with an app.

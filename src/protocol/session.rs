@@ -1,7 +1,7 @@
 //! Browser sign-on sessions and the password first factor.
 
-use crate::directory::{now, random_token, Tenant, User};
-use crate::error::Result;
+use crate::directory::{now, now_ms, random_token, Tenant, User};
+use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::protocol::records::Session;
 
@@ -13,20 +13,54 @@ pub async fn active(idp: &Idp, tenant: &Tenant, id: Option<&str>) -> Result<Opti
         return Ok(None);
     }
     let user = idp.store.user(&tenant.id, &session.user_id).await?;
-    Ok(user.filter(|u| u.enabled && session.auth_time >= u.sessions_valid_from).map(|u| (session, u)))
+    Ok(user.filter(|u| u.enabled && session.started_ms >= u.sessions_valid_from_ms).map(|u| (session, u)))
 }
 
-pub async fn start(idp: &Idp, tenant: &Tenant, user: &User, amr: Vec<String>, acr: &str) -> Result<Session> {
+/// What a sign-in proved: methods (`amr`), level (`acr`), and where the
+/// second factor came from, if there was one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factors {
+    pub amr: Vec<String>,
+    pub acr: &'static str,
+    pub mfa_source: Option<&'static str>,
+}
+
+impl Factors {
+    /// One factor: `pwd`, `fed` or `otp`.
+    pub fn single(method: &str) -> Factors {
+        Factors { amr: vec![method.to_string()], acr: "1", mfa_source: None }
+    }
+
+    /// A federated sign-in whose home MFA this tenant trusts.
+    pub fn trusted_home_mfa() -> Factors {
+        Factors { amr: vec!["fed".into(), "mfa".into()], acr: "2", mfa_source: Some("home") }
+    }
+}
+
+pub async fn start(idp: &Idp, tenant: &Tenant, user: &User, factors: Factors) -> Result<Session> {
     let at = now();
     let session = Session {
         id: random_token(),
         tenant_id: tenant.id.clone(),
         user_id: user.id.clone(),
         auth_time: at,
-        amr,
-        acr: acr.to_string(),
+        amr: factors.amr,
+        acr: factors.acr.to_string(),
         expires_at: at + idp.config.tokens.session_ttl,
+        mfa_source: factors.mfa_source.map(str::to_string),
+        started_ms: now_ms(),
     };
+    idp.store.put_session(&session).await?;
+    Ok(session)
+}
+
+/// The second factor was just done here: the session is multi-factor now.
+pub async fn add_local_mfa(idp: &Idp, mut session: Session) -> Result<Session> {
+    if !session.amr.iter().any(|m| m == "mfa") {
+        session.amr.push("mfa".into());
+    }
+    session.acr = "2".into();
+    session.mfa_source = Some("local".into());
     idp.store.put_session(&session).await?;
     Ok(session)
 }
@@ -35,11 +69,33 @@ pub async fn end(idp: &Idp, id: &str) -> Result<()> {
     Ok(idp.store.delete_session(id).await?)
 }
 
+/// Wrong passwords per account, and per source address, before a lockout.
+pub const MAX_PASSWORD_FAILURES: u32 = 10;
+pub const MAX_SOURCE_FAILURES: u32 = 50;
+pub const PASSWORD_LOCKOUT_SECS: i64 = 900;
+
 /// Checks a member's password. Unknown account, disabled account and wrong
-/// password are indistinguishable, in answer and in time.
-pub async fn check_password(idp: &Idp, tenant: &Tenant, email: &str, password: &str) -> Result<Option<User>> {
-    let user = idp.store.user_by_email(&tenant.id, email.trim()).await?;
+/// password are indistinguishable, in answer and in time. Failures are
+/// counted per account and per `source` (the client address); past the
+/// limits the check refuses without hashing, for 15 minutes.
+pub async fn check_password(idp: &Idp, tenant: &Tenant, email: &str, password: &str, source: &str) -> Result<Option<User>> {
+    let email = email.trim().to_lowercase();
+    let account_key = format!("pwd-fail|{}|{email}", tenant.id);
+    let source_key = format!("pwd-src|{source}");
+    if idp.store.peek_counter(&account_key).await? >= MAX_PASSWORD_FAILURES
+        || idp.store.peek_counter(&source_key).await? >= MAX_SOURCE_FAILURES
+    {
+        return Err(Error::TooManyAttempts(format!(
+            "Too many failed sign-ins. Wait {} minutes and try again.",
+            PASSWORD_LOCKOUT_SECS / 60
+        )));
+    }
+    let user = idp.store.user_by_email(&tenant.id, &email).await?;
     let hash = user.as_ref().filter(|u| u.enabled).and_then(|u| u.password_hash.as_deref());
     let ok = idp.passwords.verify(hash, password).await?;
+    if !ok {
+        idp.store.bump_counter(&account_key, PASSWORD_LOCKOUT_SECS).await?;
+        idp.store.bump_counter(&source_key, PASSWORD_LOCKOUT_SECS).await?;
+    }
     Ok(user.filter(|_| ok))
 }

@@ -205,7 +205,7 @@ fn wants_refresh(app: &App, requested: &Requested) -> bool {
 /// The signed-in user, if still enabled and the sign-in not revoked since.
 async fn live_user(idp: &Idp, tenant: &Tenant, auth: &Authentication) -> Result<User> {
     match idp.store.user(&tenant.id, &auth.user_id).await? {
-        Some(user) if user.enabled && auth.auth_time >= user.sessions_valid_from => Ok(user),
+        Some(user) if user.enabled && auth.auth_time_ms >= user.sessions_valid_from_ms => Ok(user),
         _ => Err(Error::OAuth(OAuthError::invalid_grant("the user no longer exists, is disabled, or was signed out"))),
     }
 }

@@ -157,6 +157,8 @@ pub trait GrantStore: Send + Sync {
     /// distinct count. Throttles and attempt limits are built on it. Keys
     /// are text without NUL (PostgreSQL's `text`).
     async fn bump_counter(&self, key: &str, window_secs: i64) -> StoreResult<u32>;
+    /// The count in the current window (0 when none).
+    async fn peek_counter(&self, key: &str) -> StoreResult<u32>;
 
     /// Remembers a revoked access token's `jti` until the token expires.
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()>;

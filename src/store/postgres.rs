@@ -486,6 +486,12 @@ impl GrantStore for PgStore {
         Ok(count.max(0) as u32)
     }
 
+    async fn peek_counter(&self, key: &str) -> StoreResult<u32> {
+        let at = crate::directory::now();
+        let rows = self.rows("SELECT count FROM counters WHERE key = $1 AND expires_at >= $2::bigint", &[&key, &at]).await?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i32>(0).max(0) as u32))
+    }
+
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
         self.execute(
             "INSERT INTO revoked_jti (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",

@@ -475,6 +475,12 @@ impl GrantStore for SledStore {
         Ok(updated.as_deref().and_then(decode_counter).map_or(1, |(count, _)| count))
     }
 
+    async fn peek_counter(&self, key: &str) -> StoreResult<u32> {
+        let at = crate::directory::now();
+        let current = self.counters.get(key.as_bytes()).map_err(backend)?;
+        Ok(current.as_deref().and_then(decode_counter).filter(|(_, until)| *until >= at).map_or(0, |(count, _)| count))
+    }
+
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
         self.revoked_jti.insert(jti.as_bytes(), &expires_at.to_be_bytes()).map_err(backend)?;
         Ok(())

@@ -8,6 +8,7 @@ use tokio::io::AsyncSeekExt;
 
 use crate::directory::{access, bulk, collaboration, groups, invitations, users, Tenant};
 use crate::error::Error;
+use crate::policy::{self, api as policy_api};
 use crate::idp::Idp;
 use crate::web::bearer_token;
 use crate::web::error::{Audience, HttpError};
@@ -157,5 +158,85 @@ pub async fn remove_group_member(idp: web::Data<Idp>, path: web::Path<(String, S
     let (tenant, id, user) = path.into_inner();
     let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
     groups::remove_member(&idp, &tenant, &caller, &id, &user).await.map_err(graph)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn list_policies(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> GraphResult {
+    let (tenant, caller) = authorize(&idp, &path, &req).await?;
+    Ok(HttpResponse::Ok().json(json!({ "value": policy_api::list(&tenant, &caller).await.map_err(graph)? })))
+}
+
+pub async fn create_policy(
+    idp: web::Data<Idp>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Json<policy::ConditionalAccessPolicy>,
+) -> GraphResult {
+    let (tenant, caller) = authorize(&idp, &path, &req).await?;
+    Ok(HttpResponse::Created().json(policy_api::create(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?))
+}
+
+pub async fn get_policy(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
+    let (tenant, id) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    Ok(HttpResponse::Ok().json(policy_api::get(&tenant, &caller, &id).await.map_err(graph)?))
+}
+
+pub async fn delete_policy(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
+    let (tenant, id) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    policy_api::delete(&idp, &tenant, &caller, &id).await.map_err(graph)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn get_cross_tenant_default(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> GraphResult {
+    let (tenant, caller) = authorize(&idp, &path, &req).await?;
+    Ok(HttpResponse::Ok().json(policy_api::default_setting(&tenant, &caller).await.map_err(graph)?))
+}
+
+pub async fn set_cross_tenant_default(
+    idp: web::Data<Idp>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Json<policy_api::PartnerSetting>,
+) -> GraphResult {
+    let (tenant, caller) = authorize(&idp, &path, &req).await?;
+    Ok(HttpResponse::Ok().json(policy_api::set_default(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?))
+}
+
+pub async fn get_partner(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
+    let (tenant, partner) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    Ok(HttpResponse::Ok().json(policy_api::partner(&tenant, &caller, &partner).await.map_err(graph)?))
+}
+
+pub async fn set_partner(
+    idp: web::Data<Idp>,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    body: web::Json<policy_api::PartnerSetting>,
+) -> GraphResult {
+    let (tenant, partner) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    Ok(HttpResponse::Ok().json(policy_api::set_partner(&idp, &tenant, &caller, &partner, body.into_inner()).await.map_err(graph)?))
+}
+
+pub async fn delete_partner(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
+    let (tenant, partner) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    policy_api::delete_partner(&idp, &tenant, &caller, &partner).await.map_err(graph)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn list_authenticators(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
+    let (tenant, user) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    Ok(HttpResponse::Ok().json(json!({ "value": users::authenticators(&idp, &tenant, &caller, &user).await.map_err(graph)? })))
+}
+
+pub async fn delete_authenticator(idp: web::Data<Idp>, path: web::Path<(String, String, String)>, req: HttpRequest) -> GraphResult {
+    let (tenant, user, method) = path.into_inner();
+    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
+    users::remove_authenticator(&idp, &tenant, &caller, &user, &method).await.map_err(graph)?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,10 +1,12 @@
 //! HTTP: routes, middleware and the mapping of domain results to responses.
 //! The only module that knows about actix.
 
+pub mod account;
 pub mod admin;
 pub mod cookies;
 pub mod error;
 pub mod federation;
+pub mod mfa;
 pub mod oidc;
 pub mod pages;
 pub mod templates;
@@ -48,6 +50,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/v1.0/groups/{id}/members", web::get().to(admin::group_members))
                 .route("/v1.0/groups/{id}/members/$ref", web::post().to(admin::add_group_member))
                 .route("/v1.0/groups/{id}/members/{user}/$ref", web::delete().to(admin::remove_group_member))
+                .route("/v1.0/users/{id}/authentication/softwareOathMethods", web::get().to(admin::list_authenticators))
+                .route("/v1.0/users/{id}/authentication/softwareOathMethods/{method}", web::delete().to(admin::delete_authenticator))
+                .route("/v1.0/identity/conditionalAccess/policies", web::get().to(admin::list_policies))
+                .route("/v1.0/identity/conditionalAccess/policies", web::post().to(admin::create_policy))
+                .route("/v1.0/identity/conditionalAccess/policies/{id}", web::get().to(admin::get_policy))
+                .route("/v1.0/identity/conditionalAccess/policies/{id}", web::delete().to(admin::delete_policy))
+                .route("/v1.0/policies/crossTenantAccessPolicy/default", web::get().to(admin::get_cross_tenant_default))
+                .route("/v1.0/policies/crossTenantAccessPolicy/default", web::patch().to(admin::set_cross_tenant_default))
+                .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::get().to(admin::get_partner))
+                .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::put().to(admin::set_partner))
+                .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::patch().to(admin::set_partner))
+                .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::delete().to(admin::delete_partner))
                 .route("/v1.0/invitations", web::post().to(admin::invite))
                 .route("/v1.0/invitations/bulk", web::post().to(admin::invite_bulk))
                 .route("/v1.0/invitations/{id}", web::get().to(admin::get_invitation))
@@ -60,6 +74,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/redeem/consent", web::post().to(federation::redeem_consent))
                 .route("/federation/callback", web::get().to(federation::callback))
                 .route("/passcode", web::post().to(federation::passcode))
+                .route("/mfa", web::post().to(mfa::submit))
+                .route("/password/reset", web::get().to(account::reset_page))
+                .route("/password/reset", web::post().to(account::reset))
+                .route("/resume", web::post().to(mfa::resume))
                 .route("/leave", web::get().to(federation::leave_page))
                 .route("/leave", web::post().to(federation::leave)),
         );

@@ -16,7 +16,7 @@ use crate::protocol::records::{ResponseMode, Session};
 use crate::protocol::session;
 use crate::web::error::{page, HttpError};
 use crate::federation;
-use crate::web::{cookies, federation as web_federation, templates};
+use crate::web::{cookies, federation as web_federation, mfa as web_mfa, templates};
 
 pub(crate) type PageResult = Result<HttpResponse, HttpError>;
 
@@ -76,11 +76,16 @@ pub async fn sign_in(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequ
     if form.password.is_empty() {
         return render(&idp, &tenant, &req, Outcome::SignIn(request), again("Enter your password.".into())).await;
     }
-    let Some(user) = session::check_password(&idp, &tenant, &form.username, &form.password).await.map_err(page)? else {
+    let source = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let checked = match session::check_password(&idp, &tenant, &form.username, &form.password, &source).await {
+        Err(e @ Error::TooManyAttempts(_)) => return render(&idp, &tenant, &req, Outcome::SignIn(request), again(e.to_string())).await,
+        other => other.map_err(page)?,
+    };
+    let Some(user) = checked else {
         return render(&idp, &tenant, &req, Outcome::SignIn(request), again("Incorrect email or password.".into())).await;
     };
     tracing::info!(tenant = %tenant.id, user = %user.id, "signed in with password");
-    let session = session::start(&idp, &tenant, &user, vec!["pwd".into()], "1").await.map_err(page)?;
+    let session = session::start(&idp, &tenant, &user, session::Factors::single("pwd")).await.map_err(page)?;
     let outcome = authorize::after_sign_in(&idp, &tenant, request, app, &session).await.map_err(page)?;
     render(&idp, &tenant, &req, outcome, Shown { new_session: Some(session), ..Default::default() }).await
 }
@@ -198,6 +203,7 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
                     "tenant_name": tenant.display_name,
                     "app_name": app_name.unwrap_or_else(|| request.client_id.clone()),
                     "action": format!("{}/{}/login", idp.base_url(), tenant.name),
+                    "reset_url": format!("{}/{}/password/reset", idp.base_url(), tenant.name),
                     "req": request.id,
                     "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &request.id),
                     "username": shown.username.or(request.login_hint.clone()).unwrap_or_default(),
@@ -205,6 +211,20 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
                 }),
             )
         }
+        Outcome::SecondFactor { request, user } => {
+            let (browser, cookie) = cookies::browser_id(req, https);
+            set.extend(cookie);
+            web_mfa::begin(idp, tenant, &request, &user, &browser).await?
+        }
+        Outcome::Blocked { policy, app_name } => templates::page_response(
+            StatusCode::FORBIDDEN,
+            "error.html",
+            json!({
+                "title": "Access blocked",
+                "message": format!("{} does not allow you to use {app_name} (conditional access policy \"{policy}\"). Contact its administrators if you need access.", tenant.display_name),
+                "tenant_name": tenant.display_name,
+            }),
+        ),
         Outcome::Consent { request, app, user } => {
             let (browser, cookie) = cookies::browser_id(req, https);
             set.extend(cookie);

@@ -22,6 +22,9 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, String>> = LazyLock::new
         ("redeem_consent.html", include_str!("templates/redeem_consent.html")),
         ("passcode.html", include_str!("templates/passcode.html")),
         ("leave.html", include_str!("templates/leave.html")),
+        ("mfa.html", include_str!("templates/mfa.html")),
+        ("password_reset.html", include_str!("templates/password_reset.html")),
+        ("recovery_codes.html", include_str!("templates/recovery_codes.html")),
     ] {
         env.add_template(name, source).map_err(|e| format!("{e:#}"))?;
     }

@@ -302,6 +302,54 @@ pub fn post_forms(html: &str) -> Vec<Form> {
 /// A person with a browser: cookies kept, redirects inspected one by one.
 pub struct Browser {
     pub http: reqwest::Client,
+    /// Tenant (origin + path segment) of every second-factor code typed, in order.
+    pub mfa_prompts: std::sync::Mutex<Vec<String>>,
+    /// The authenticator key of the last second-factor form answered.
+    last_mfa_key: std::sync::Mutex<String>,
+}
+
+/// The people's authenticator apps: TOTP secrets enrolled through the pages,
+/// by tenant (origin + path segment) and email, with the last step used.
+/// Codes are computed from the enrolled secret, as a phone would.
+static AUTHENTICATOR: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, (String, u64)>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Recovery codes shown at enrolment, by the same key.
+pub static RECOVERY_CODES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// `http://host:port/tenant` of a page's form action.
+pub fn tenant_of(action: &url::Url) -> String {
+    let segment = action.path_segments().and_then(|mut s| s.next()).unwrap_or_default();
+    format!("{}/{segment}", action.origin().ascii_serialization())
+}
+
+/// The current code of `key`'s enrolled secret, never one already used
+/// (waits for the next 30 s step when the window is used up).
+pub async fn authenticator_code(key: &str) -> String {
+    loop {
+        let (secret, last) = AUTHENTICATOR.lock().expect("lock").get(key).cloned().unwrap_or_else(|| panic!("no authenticator enrolled for {key}"));
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+        let current = now / 30;
+        if let Some(step) = (current.saturating_sub(1)..=current + 1).find(|s| *s > last) {
+            let bytes = totp_rs::Secret::Encoded(secret.clone()).to_bytes().expect("base32 secret");
+            let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "test".into()).expect("totp");
+            AUTHENTICATOR.lock().expect("lock").insert(key.to_string(), (secret, step));
+            return totp.generate(step * 30);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// Forgets `key`'s enrolment (after an admin or recovery reset).
+pub fn forget_authenticator(key: &str) {
+    AUTHENTICATOR.lock().expect("lock").remove(key);
+}
+
+fn select_text(html: &str, selector: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).expect("selector");
+    doc.select(&sel).map(|e| e.text().collect::<String>().trim().to_string()).collect()
 }
 
 /// Where a browser flow ended up.
@@ -340,6 +388,8 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
+            mfa_prompts: Default::default(),
+            last_mfa_key: Default::default(),
         }
     }
 
@@ -388,11 +438,27 @@ impl Browser {
                 let mut url = url::Url::parse(&form.action).expect("form_post action");
                 url.query_pairs_mut().extend_pairs(form.fields.iter());
                 return Landing::Client(url);
+            } else if form.has("otp") && !select_text(&body, "#mfa-user").is_empty() {
+                // The second factor: enrol (the page shows the key) or answer with the app.
+                let target = url::Url::parse(response_url.as_str()).and_then(|base| base.join(&form.action)).expect("form action");
+                let key = format!("{}|{}", tenant_of(&target), select_text(&body, "#mfa-user")[0]);
+                if let Some(secret) = select_text(&body, "#totp-secret").first() {
+                    AUTHENTICATOR.lock().expect("lock").insert(key.clone(), (secret.clone(), 0));
+                }
+                self.mfa_prompts.lock().expect("lock").push(tenant_of(&target));
+                *self.last_mfa_key.lock().expect("lock") = key.clone();
+                let code = authenticator_code(&key).await;
+                form.filled(&[("otp", &code)])
             } else if form.has("otp") {
-                // A code only the test can fetch (mail or authenticator).
+                // A code only the test can fetch (a mailed passcode).
                 return Landing::Page { status, body };
             } else {
                 // Consent and redemption pages: the first POST form accepts (SPEC form contract).
+                let codes = select_text(&body, "#recovery-codes li");
+                if !codes.is_empty() {
+                    let key = self.last_mfa_key.lock().expect("lock").clone();
+                    RECOVERY_CODES.lock().expect("lock").insert(key, codes);
+                }
                 form.fields.clone()
             };
             let target = url::Url::parse(response_url.as_str()).and_then(|base| base.join(&form.action)).expect("form action");

@@ -10,6 +10,7 @@ mod external_idp;
 mod bench_smoke;
 mod flow;
 mod keys;
+mod mfa;
 mod negatives;
 mod restart;
 mod scale;

@@ -28,6 +28,8 @@ fn tenant(id: &str, name: &str) -> Tenant {
         unmanaged: false,
         collaboration: Default::default(),
         identity_providers: vec![],
+        conditional_access: vec![],
+        cross_tenant_access: Default::default(),
     }
 }
 
@@ -44,12 +46,13 @@ fn user(tenant_id: &str, id: &str, email: &str) -> User {
         created_at: now(),
         written_at_ms: 0,
         external: None,
-        sessions_valid_from: 0,
+        sessions_valid_from_ms: 0,
+        totp: None,
     }
 }
 
 fn auth() -> Authentication {
-    Authentication { user_id: "u1".into(), auth_time: now(), amr: vec!["pwd".into()], acr: "1".into(), session_id: "s1".into() }
+    Authentication { user_id: "u1".into(), auth_time: now(), amr: vec!["pwd".into()], acr: "1".into(), session_id: "s1".into(), mfa_source: None, auth_time_ms: 0 }
 }
 
 fn code(expires_at: i64) -> AuthCode {
@@ -135,6 +138,7 @@ async fn directory(store: &dyn Store) {
         mail_enabled: false,
         security_enabled: true,
         members: vec!["u3".into()],
+        membership_rule: None,
         created_at: now(),
         written_at_ms: 0,
     };
@@ -196,6 +200,7 @@ async fn grants(store: Arc<dyn Store>) {
         prompt_consent: false,
         max_age: None,
         login_hint: None,
+        require_mfa: false,
         expires_at: now() + 60,
     };
     store.put_auth_request(&req).await.expect("put");
@@ -244,7 +249,7 @@ async fn grants(store: Arc<dyn Store>) {
     assert!(store.family("f1").await.expect("get").expect("family").revoked);
     store.revoke_family("no-such-family").await.expect("revoking nothing is fine");
 
-    let session = Session { id: "s1".into(), tenant_id: "t1".into(), user_id: "u1".into(), auth_time: now(), amr: vec!["pwd".into()], acr: "1".into(), expires_at: now() + 60 };
+    let session = Session { id: "s1".into(), tenant_id: "t1".into(), user_id: "u1".into(), auth_time: now(), amr: vec!["pwd".into()], acr: "1".into(), expires_at: now() + 60, mfa_source: None, started_ms: 0 };
     store.put_session(&session).await.expect("session");
     assert_eq!(store.session("s1").await.expect("get"), Some(session));
     store.delete_session("s1").await.expect("delete");
@@ -276,6 +281,9 @@ async fn grants(store: Arc<dyn Store>) {
     counts.sort();
     assert_eq!(counts, (1..=20).collect::<Vec<u32>>(), "each concurrent bump gets its own count");
     assert_eq!(store.bump_counter("other|t1|a@b.example", 60).await.expect("bump"), 1, "counters are per key");
+    assert_eq!(store.peek_counter("k").await.expect("peek"), 20);
+    assert_eq!(store.peek_counter("k").await.expect("peek"), 20, "peeking does not count");
+    assert_eq!(store.peek_counter("never").await.expect("peek"), 0);
     assert_eq!(store.bump_counter("expired", -1).await.expect("bump"), 1);
     assert_eq!(store.bump_counter("expired", -1).await.expect("bump"), 1, "an expired window starts again");
 

@@ -1,0 +1,67 @@
+//! Self-service password reset for members, by an emailed link. It happens
+//! in the user's home tenant only: a guest's password is their home's
+//! business, so a resource tenant never resets it.
+
+use crate::directory::{now, random_token, sha256_hex, Tenant, User};
+use crate::error::{Error, Result};
+use crate::federation::{Interaction, Purpose, Step};
+use crate::idp::Idp;
+
+/// A reset link is valid this long.
+const LINK_TTL: i64 = 1800;
+/// Links mailed per address per hour.
+const LINKS_PER_HOUR: u32 = 5;
+
+/// Mails a reset link if `email` is a member here with a password. The
+/// answer is the same either way (no account discovery).
+pub async fn request(idp: &Idp, tenant: &Tenant, email: &str) -> Result<()> {
+    let email = email.trim().to_lowercase();
+    if idp.store.bump_counter(&format!("sspr|{}|{email}", tenant.id), 3600).await? > LINKS_PER_HOUR {
+        return Err(Error::TooManyAttempts("Too many reset links were asked for this address. Try again in an hour.".into()));
+    }
+    let user = idp.store.user_by_email(&tenant.id, &email).await?;
+    let Some(user) = user.filter(|u| u.enabled && u.external.is_none() && u.password_hash.is_some()) else {
+        tracing::info!(tenant = %tenant.id, "password reset asked for an address that is not a member with a password");
+        return Ok(());
+    };
+    let token = random_token();
+    let link = Interaction {
+        id: sha256_hex(&token),
+        tenant_id: tenant.id.clone(),
+        browser: String::new(),
+        purpose: Purpose::PasswordReset { user_id: user.id.clone() },
+        step: Step::ResetLink,
+        expires_at: now() + LINK_TTL,
+    };
+    idp.store.put_interaction(&link).await?;
+    let url = format!("{}?token={token}", idp.tenant_url(tenant, "password/reset"));
+    crate::mail::password_reset(idp, tenant, &user.email, &url, LINK_TTL / 60).await?;
+    tracing::info!(tenant = %tenant.id, user = %user.id, "password reset link sent");
+    Ok(())
+}
+
+/// The member a link token stands for, if it is live.
+pub async fn holder(idp: &Idp, tenant: &Tenant, token: &str) -> Result<User> {
+    let gone = || Error::Invalid("This reset link has expired or was already used. Ask for a new one.".into());
+    let link = idp.store.interaction(&sha256_hex(token)).await?.ok_or_else(gone)?;
+    let (Purpose::PasswordReset { user_id }, Step::ResetLink) = (&link.purpose, &link.step) else { return Err(gone()) };
+    if link.tenant_id != tenant.id || link.expires_at < now() {
+        return Err(gone());
+    }
+    idp.store.user(&tenant.id, user_id).await?.filter(|u| u.enabled).ok_or_else(gone)
+}
+
+/// Sets the new password, spends the link and signs the user out everywhere.
+pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str) -> Result<()> {
+    let mut user = holder(idp, tenant, token).await?;
+    if password.chars().count() < 8 {
+        return Err(Error::Invalid("Use at least 8 characters.".into()));
+    }
+    idp.store.delete_interaction(&sha256_hex(token)).await?;
+    user.password_hash = Some(idp.passwords.hash(password).await?);
+    user.sessions_valid_from_ms = crate::directory::now_ms();
+    user.written_at_ms = crate::directory::now_ms();
+    idp.store.update_user(&user).await?;
+    tracing::info!(tenant = %tenant.id, user = %user.id, "password reset");
+    Ok(())
+}

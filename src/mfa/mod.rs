@@ -1,0 +1,156 @@
+//! The second factor: TOTP (RFC 6238, through totp-rs) with recovery codes,
+//! per tenant and per user — a guest enrols at the resource tenant
+//! separately from any enrolment at home. Codes are checked within ±1 step,
+//! a used step is never accepted again, and failures lock the account for
+//! a while.
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use totp_rs::{Algorithm, Secret, TOTP};
+
+use crate::directory::{now, now_ms, random_token, sha256_hex, Tenant, User};
+use crate::error::{Error, Result};
+use crate::idp::Idp;
+
+/// A user's authenticator app registration (Graph's `softwareOathAuthenticationMethod`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TotpMethod {
+    pub id: String,
+    /// Base32, as the authenticator app holds it.
+    pub secret: String,
+    /// The last time step accepted: replays of it (or older) are refused.
+    pub last_step: u64,
+    /// SHA-256 of each unused recovery code (they are random, high-entropy).
+    pub recovery_hashes: Vec<String>,
+    pub created_at: i64,
+}
+
+const STEP: u64 = 30;
+const RECOVERY_CODES: usize = 8;
+/// Wrong codes (TOTP or recovery) per account before a lockout of this long.
+pub const MAX_FAILURES: u32 = 5;
+pub const LOCKOUT_SECS: i64 = 900;
+
+fn totp(secret_b32: &str, tenant: &Tenant, user: &User) -> Result<TOTP> {
+    let bytes = Secret::Encoded(secret_b32.to_string())
+        .to_bytes()
+        .map_err(|e| Error::Internal(format!("stored TOTP secret: {e:?}")))?;
+    // The issuer and account label what the authenticator app shows.
+    let account = user.email.replace(':', "");
+    TOTP::new(Algorithm::SHA1, 6, 1, STEP, bytes, Some(tenant.display_name.replace(':', "")), account)
+        .map_err(|e| Error::Internal(format!("TOTP parameters: {e}")))
+}
+
+/// A fresh 160-bit secret, base32 (RFC 4226's recommended size).
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 20];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    Secret::Raw(bytes.to_vec()).to_encoded().to_string()
+}
+
+/// What the enrolment page shows: the key, the otpauth URL and its QR code (SVG).
+pub struct Enrolment {
+    pub secret: String,
+    pub url: String,
+    pub qr_svg: String,
+}
+
+pub fn enrolment(tenant: &Tenant, user: &User, secret: &str) -> Result<Enrolment> {
+    let url = totp(secret, tenant, user)?.get_url();
+    let qr = qrcode::QrCode::new(url.as_bytes()).map_err(|e| Error::Internal(format!("QR code: {e}")))?;
+    let qr_svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).build();
+    Ok(Enrolment { secret: secret.to_string(), url, qr_svg })
+}
+
+/// The time step `code` belongs to, if it is valid now (±1 step) and newer than `last_step`.
+fn matching_step(totp: &TOTP, code: &str, last_step: u64) -> Option<u64> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    let current = now / STEP;
+    let code = code.trim();
+    (current.saturating_sub(1)..=current + 1)
+        .filter(|step| *step > last_step)
+        .find(|step| bool::from(totp.generate(step * STEP).as_bytes().ct_eq(code.as_bytes())))
+}
+
+fn lock_key(tenant: &Tenant, user: &User) -> String {
+    format!("mfa-fail|{}|{}", tenant.id, user.id)
+}
+
+/// Counts a wrong code.
+async fn failed(idp: &Idp, tenant: &Tenant, user: &User) -> Result<()> {
+    let failures = idp.store.bump_counter(&lock_key(tenant, user), LOCKOUT_SECS).await?;
+    tracing::info!(tenant = %tenant.id, user = %user.id, failures, "wrong second-factor code");
+    Ok(())
+}
+
+/// Refuses while the account is locked out by wrong codes.
+pub async fn locked(idp: &Idp, tenant: &Tenant, user: &User) -> Result<()> {
+    if idp.store.peek_counter(&lock_key(tenant, user)).await? >= MAX_FAILURES {
+        return Err(Error::TooManyAttempts(format!(
+            "Too many wrong codes. This account's second factor is locked for {} minutes.",
+            LOCKOUT_SECS / 60
+        )));
+    }
+    Ok(())
+}
+
+/// Finishes enrolment: the first code proves the app holds the secret.
+/// Returns the recovery codes, shown once.
+pub async fn enrol(idp: &Idp, tenant: &Tenant, user: &User, secret: &str, code: &str) -> Result<Option<Vec<String>>> {
+    locked(idp, tenant, user).await?;
+    let totp = totp(secret, tenant, user)?;
+    let Some(step) = matching_step(&totp, code, 0) else {
+        failed(idp, tenant, user).await?;
+        return Ok(None);
+    };
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| random_token()[..12].to_string()).collect();
+    let mut updated = user.clone();
+    updated.totp = Some(TotpMethod {
+        id: uuid::Uuid::new_v4().to_string(),
+        secret: secret.to_string(),
+        last_step: step,
+        recovery_hashes: codes.iter().map(|c| sha256_hex(c)).collect(),
+        created_at: now(),
+    });
+    updated.written_at_ms = now_ms();
+    if !idp.store.update_user_if(&updated, user.written_at_ms).await? {
+        return Err(Error::Conflict("Your account changed meanwhile. Start the sign-in again.".into()));
+    }
+    tracing::info!(tenant = %tenant.id, user = %user.id, "authenticator app enrolled");
+    Ok(Some(codes))
+}
+
+/// Checks a code from the enrolled app. The step is recorded with a
+/// compare-and-swap, so one code cannot be used twice, even concurrently.
+pub async fn verify(idp: &Idp, tenant: &Tenant, user: &User, code: &str) -> Result<bool> {
+    locked(idp, tenant, user).await?;
+    let Some(method) = &user.totp else { return Ok(false) };
+    let Some(step) = matching_step(&totp(&method.secret, tenant, user)?, code, method.last_step) else {
+        failed(idp, tenant, user).await?;
+        return Ok(false);
+    };
+    let mut updated = user.clone();
+    if let Some(m) = updated.totp.as_mut() {
+        m.last_step = step;
+    }
+    updated.written_at_ms = now_ms();
+    Ok(idp.store.update_user_if(&updated, user.written_at_ms).await?)
+}
+
+/// A recovery code removes the lost authenticator: the user enrols a new one.
+pub async fn recover(idp: &Idp, tenant: &Tenant, user: &User, code: &str) -> Result<bool> {
+    locked(idp, tenant, user).await?;
+    let hash = sha256_hex(code.trim());
+    let known = user.totp.as_ref().is_some_and(|m| m.recovery_hashes.iter().any(|h| bool::from(h.as_bytes().ct_eq(hash.as_bytes()))));
+    if !known {
+        failed(idp, tenant, user).await?;
+        return Ok(false);
+    }
+    let mut updated = user.clone();
+    updated.totp = None;
+    updated.written_at_ms = now_ms();
+    let done = idp.store.update_user_if(&updated, user.written_at_ms).await?;
+    tracing::info!(tenant = %tenant.id, user = %user.id, "authenticator removed with a recovery code");
+    Ok(done)
+}

@@ -1,0 +1,132 @@
+//! The admin API's policy resources: `identity/conditionalAccess/policies`
+//! and `policies/crossTenantAccessPolicy` (default and partners).
+
+use serde::{Deserialize, Serialize};
+
+use crate::directory::access::{Caller, MANAGE_POLICY};
+use crate::directory::Tenant;
+use crate::error::{Error, Result};
+use crate::idp::Idp;
+use crate::policy::{ConditionalAccessPolicy, InboundTrust};
+
+/// The tenant record is the unit of change: re-read, change, write.
+async fn change(idp: &Idp, tenant: &Tenant, apply: impl FnOnce(&mut Tenant) -> Result<()>) -> Result<Tenant> {
+    let mut current = idp.store.tenant(&tenant.id).await?.ok_or_else(|| Error::TenantNotFound(tenant.id.clone()))?;
+    apply(&mut current)?;
+    idp.store.put_tenant(&current).await?;
+    Ok(current)
+}
+
+/// Checks what this server can evaluate, so a policy never silently does nothing.
+pub fn check(policy: &ConditionalAccessPolicy) -> Result<()> {
+    if policy.display_name.trim().is_empty() {
+        return Err(Error::Invalid("displayName is required".into()));
+    }
+    if !["enabled", "disabled"].contains(&policy.state.as_str()) {
+        return Err(Error::Invalid(format!("state '{}' must be enabled or disabled", policy.state)));
+    }
+    let controls = &policy.grant_controls.built_in_controls;
+    if controls.is_empty() || controls.iter().any(|c| c != "mfa" && c != "block") {
+        return Err(Error::Invalid("grantControls.builtInControls: use mfa and/or block".into()));
+    }
+    let users = &policy.conditions.users;
+    if users.include_users.is_empty() && users.include_groups.is_empty() {
+        return Err(Error::Invalid("conditions.users must include someone (includeUsers or includeGroups)".into()));
+    }
+    Ok(())
+}
+
+pub async fn list(tenant: &Tenant, caller: &Caller) -> Result<Vec<ConditionalAccessPolicy>> {
+    caller.require(MANAGE_POLICY)?;
+    Ok(tenant.conditional_access.clone())
+}
+
+pub async fn get(tenant: &Tenant, caller: &Caller, id: &str) -> Result<ConditionalAccessPolicy> {
+    caller.require(MANAGE_POLICY)?;
+    tenant.conditional_access.iter().find(|p| p.id == id).cloned().ok_or_else(|| Error::NotFound(format!("policy {id}")))
+}
+
+pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, mut policy: ConditionalAccessPolicy) -> Result<ConditionalAccessPolicy> {
+    caller.require(MANAGE_POLICY)?;
+    check(&policy)?;
+    policy.id = uuid::Uuid::new_v4().to_string();
+    let created = policy.clone();
+    change(idp, tenant, |t| {
+        t.conditional_access.push(policy);
+        Ok(())
+    })
+    .await?;
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, policy = %created.id, "conditional access policy created");
+    Ok(created)
+}
+
+pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<()> {
+    caller.require(MANAGE_POLICY)?;
+    change(idp, tenant, |t| {
+        let before = t.conditional_access.len();
+        t.conditional_access.retain(|p| p.id != id);
+        if t.conditional_access.len() == before {
+            return Err(Error::NotFound(format!("policy {id}")));
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// Graph's `crossTenantAccessPolicyConfigurationPartner` (and the default).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerSetting {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(default)]
+    pub inbound_trust: Option<InboundTrust>,
+}
+
+pub async fn default_setting(tenant: &Tenant, caller: &Caller) -> Result<PartnerSetting> {
+    caller.require(MANAGE_POLICY)?;
+    Ok(PartnerSetting { tenant_id: None, inbound_trust: Some(tenant.cross_tenant_access.default.clone()) })
+}
+
+pub async fn set_default(idp: &Idp, tenant: &Tenant, caller: &Caller, body: PartnerSetting) -> Result<PartnerSetting> {
+    caller.require(MANAGE_POLICY)?;
+    let trust = body.inbound_trust.ok_or_else(|| Error::Invalid("inboundTrust is required".into()))?;
+    let updated = change(idp, tenant, |t| {
+        t.cross_tenant_access.default = trust;
+        Ok(())
+    })
+    .await?;
+    Ok(PartnerSetting { tenant_id: None, inbound_trust: Some(updated.cross_tenant_access.default) })
+}
+
+pub async fn partner(tenant: &Tenant, caller: &Caller, partner: &str) -> Result<PartnerSetting> {
+    caller.require(MANAGE_POLICY)?;
+    let trust = tenant.cross_tenant_access.partners.get(partner).ok_or_else(|| Error::NotFound(format!("partner {partner}")))?;
+    Ok(PartnerSetting { tenant_id: Some(partner.to_string()), inbound_trust: Some(trust.clone()) })
+}
+
+/// PUT and PATCH: this resource has one property, so both set it.
+pub async fn set_partner(idp: &Idp, tenant: &Tenant, caller: &Caller, partner: &str, body: PartnerSetting) -> Result<PartnerSetting> {
+    caller.require(MANAGE_POLICY)?;
+    if partner.trim().is_empty() {
+        return Err(Error::Invalid("the partner is a tenant id or an identity provider's issuer".into()));
+    }
+    let trust = body.inbound_trust.ok_or_else(|| Error::Invalid("inboundTrust is required".into()))?;
+    change(idp, tenant, |t| {
+        t.cross_tenant_access.partners.insert(partner.to_string(), trust.clone());
+        Ok(())
+    })
+    .await?;
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, %partner, mfa_accepted = trust.is_mfa_accepted, "cross-tenant access set");
+    Ok(PartnerSetting { tenant_id: Some(partner.to_string()), inbound_trust: Some(trust) })
+}
+
+pub async fn delete_partner(idp: &Idp, tenant: &Tenant, caller: &Caller, partner: &str) -> Result<()> {
+    caller.require(MANAGE_POLICY)?;
+    change(idp, tenant, |t| {
+        t.cross_tenant_access.partners.remove(partner).map(|_| ()).ok_or_else(|| Error::NotFound(format!("partner {partner}")))
+    })
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,114 @@
+//! Step-up to multi-factor during a sign-in, when conditional access (or
+//! `acr_values=2`) asks for it: a guest whose partner's MFA this tenant
+//! trusts is sent home for it; everyone else uses an authenticator app here
+//! (enrolling first if they have none).
+
+use crate::directory::{now, random_token, sha256_hex, Tenant, User};
+use crate::error::{Error, Result};
+use crate::federation::{self, Interaction, Next, Purpose, Step};
+use crate::idp::Idp;
+use crate::mfa::{self, Enrolment};
+use crate::protocol::records::{AuthRequest, Session};
+use crate::protocol::session;
+
+pub enum StepUp {
+    GoHome(String),
+    Enrol { interaction_id: String, enrolment: Enrolment },
+    Prompt { interaction_id: String },
+}
+
+/// Starts the second factor for `request`.
+pub async fn begin(idp: &Idp, tenant: &Tenant, request: &AuthRequest, user: &User, browser: &str) -> Result<StepUp> {
+    let trusted_home = user
+        .external
+        .as_ref()
+        .and_then(|e| e.home.as_ref())
+        .filter(|h| h.method == crate::directory::collaboration::HomeMethod::Federation)
+        .is_some_and(|h| tenant.cross_tenant_access.trusts_mfa_of(&h.tenant_id, &h.issuer));
+    if trusted_home {
+        return match federation::go_home(idp, tenant, request, user, browser, true).await? {
+            Next::GoHome(url) => Ok(StepUp::GoHome(url)),
+            _ => Err(Error::Internal("a trusted partner's MFA needs a federated home".into())),
+        };
+    }
+    mfa::locked(idp, tenant, user).await?;
+    let enrol_secret = user.totp.is_none().then(mfa::new_secret);
+    let interaction = Interaction {
+        id: random_token(),
+        tenant_id: tenant.id.clone(),
+        browser: sha256_hex(browser),
+        purpose: Purpose::SignIn { request_id: request.id.clone(), user_id: user.id.clone() },
+        step: Step::Mfa { enrol_secret: enrol_secret.clone() },
+        expires_at: now() + idp.config.tokens.interaction_ttl,
+    };
+    idp.store.put_interaction(&interaction).await?;
+    Ok(match enrol_secret {
+        Some(secret) => StepUp::Enrol { enrolment: mfa::enrolment(tenant, user, &secret)?, interaction_id: interaction.id },
+        None => StepUp::Prompt { interaction_id: interaction.id },
+    })
+}
+
+/// What the second-factor form's answer leads to.
+pub enum Checked {
+    /// MFA done: continue the sign-in request with the upgraded session.
+    Done { session: Session, request_id: String },
+    /// Enrolled: show the recovery codes once, then continue.
+    Enrolled { session: Session, request_id: String, recovery_codes: Vec<String> },
+    /// Wrong code: ask again (enrolment shown again if it was one).
+    Retry { interaction_id: String, error: String, enrolment: Option<Enrolment> },
+}
+
+/// Checks a TOTP code (or a recovery code, which removes the lost app and
+/// starts a new enrolment).
+pub async fn check(
+    idp: &Idp,
+    tenant: &Tenant,
+    id: &str,
+    browser: &str,
+    session: Option<Session>,
+    otp: Option<&str>,
+    recovery_code: Option<&str>,
+) -> Result<Checked> {
+    let mut ix = federation::interaction(idp, tenant, id, browser).await?;
+    let (Purpose::SignIn { request_id, user_id }, Step::Mfa { enrol_secret }) = (ix.purpose.clone(), ix.step.clone()) else {
+        return Err(Error::Invalid("This step is out of order. Start again from the application.".into()));
+    };
+    let session = session
+        .filter(|s| s.user_id == user_id)
+        .ok_or_else(|| Error::Invalid("Your sign-in session ended. Start again from the application.".into()))?;
+    let user = idp.store.user(&tenant.id, &user_id).await?.filter(|u| u.enabled).ok_or_else(|| Error::Forbidden("This account is disabled.".into()))?;
+
+    if let Some(code) = recovery_code.filter(|c| !c.trim().is_empty()) {
+        if !mfa::recover(idp, tenant, &user, code).await? {
+            return Ok(Checked::Retry { interaction_id: ix.id, error: "That recovery code is not valid.".into(), enrolment: None });
+        }
+        let secret = mfa::new_secret();
+        ix.step = Step::Mfa { enrol_secret: Some(secret.clone()) };
+        idp.store.put_interaction(&ix).await?;
+        let error = "Your old authenticator app is removed. Set up the new one now.".to_string();
+        return Ok(Checked::Retry { interaction_id: ix.id, error, enrolment: Some(mfa::enrolment(tenant, &user, &secret)?) });
+    }
+    let otp = otp.unwrap_or_default();
+    match enrol_secret {
+        Some(secret) => match mfa::enrol(idp, tenant, &user, &secret, otp).await? {
+            Some(recovery_codes) => {
+                idp.store.delete_interaction(&ix.id).await?;
+                let session = session::add_local_mfa(idp, session).await?;
+                Ok(Checked::Enrolled { session, request_id, recovery_codes })
+            }
+            None => Ok(Checked::Retry {
+                interaction_id: ix.id,
+                error: "That code is not right. Check the time on your phone and enter the current code.".into(),
+                enrolment: Some(mfa::enrolment(tenant, &user, &secret)?),
+            }),
+        },
+        None => {
+            if !mfa::verify(idp, tenant, &user, otp).await? {
+                return Ok(Checked::Retry { interaction_id: ix.id, error: "That code is not right.".into(), enrolment: None });
+            }
+            idp.store.delete_interaction(&ix.id).await?;
+            tracing::info!(tenant = %tenant.id, user = %user.id, "second factor verified");
+            Ok(Checked::Done { session: session::add_local_mfa(idp, session).await?, request_id })
+        }
+    }
+}

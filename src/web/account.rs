@@ -1,0 +1,87 @@
+//! Self-service pages of an account: password reset by emailed link.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::directory::{reset, sha256_hex, Tenant};
+use crate::error::Error;
+use crate::idp::Idp;
+use crate::web::error::page;
+use crate::web::pages::{check_csrf, https, PageResult};
+use crate::web::{cookies, templates};
+
+/// CSRF binding of the request form (there is no token yet).
+const REQUEST_BINDING: &str = "password-reset";
+
+#[derive(Deserialize)]
+pub struct ResetQuery {
+    token: Option<String>,
+}
+
+fn form_page(idp: &Idp, tenant: &Tenant, req: &HttpRequest, token: Option<&str>, email: &str, error: Option<String>) -> HttpResponse {
+    let (browser, cookie) = cookies::browser_id(req, https(idp));
+    let binding = token.map_or(REQUEST_BINDING.to_string(), sha256_hex);
+    let mut response = templates::page_response(
+        if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK },
+        "password_reset.html",
+        json!({
+            "tenant_name": tenant.display_name,
+            "token": token,
+            "email": email,
+            "error": error,
+            "action": format!("{}/{}/password/reset", idp.base_url(), tenant.name),
+            "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &binding),
+        }),
+    );
+    if let Some(cookie) = cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    response
+}
+
+pub async fn reset_page(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<ResetQuery>) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    match q.token.as_deref() {
+        Some(token) => {
+            let user = reset::holder(&idp, &tenant, token).await.map_err(page)?;
+            Ok(form_page(&idp, &tenant, &req, Some(token), &user.email, None))
+        }
+        None => Ok(form_page(&idp, &tenant, &req, None, "", None)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    csrf_token: String,
+    username: Option<String>,
+    token: Option<String>,
+    password: Option<String>,
+}
+
+pub async fn reset(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<ResetForm>) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    let message = |title: &str, text: &str| {
+        templates::page_response(StatusCode::OK, "message.html", json!({"title": title, "message": text, "tenant_name": tenant.display_name}))
+    };
+    match (&form.token, &form.password, &form.username) {
+        (Some(token), Some(password), _) => {
+            check_csrf(&idp, &req, &sha256_hex(token), &form.csrf_token)?;
+            match reset::complete(&idp, &tenant, token, password).await {
+                Ok(()) => Ok(message("Password changed", "Sign in with your new password. Every other session of yours has ended.")),
+                Err(Error::Invalid(why)) => {
+                    let user = reset::holder(&idp, &tenant, token).await.map_err(page)?;
+                    Ok(form_page(&idp, &tenant, &req, Some(token), &user.email, Some(why)))
+                }
+                Err(e) => Err(page(e)),
+            }
+        }
+        (None, None, Some(email)) => {
+            check_csrf(&idp, &req, REQUEST_BINDING, &form.csrf_token)?;
+            reset::request(&idp, &tenant, email).await.map_err(page)?;
+            Ok(message("Check your mail", "If this address belongs to a member with a password here, a reset link is on its way."))
+        }
+        _ => Err(page(Error::Invalid("Fill in the form on the password reset page.".into()))),
+    }
+}

@@ -1,0 +1,104 @@
+//! The second-factor pages: authenticator enrolment (key, QR code), the
+//! code prompt (with a recovery code as the way out), and the recovery
+//! codes shown once. Handlers parse, call `protocol::stepup`, render.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::directory::{Tenant, User};
+use crate::idp::Idp;
+use crate::mfa::Enrolment;
+use crate::protocol::authorize;
+use crate::protocol::stepup::{self, Checked, StepUp};
+use crate::protocol::session;
+use crate::web::error::page;
+use crate::web::pages::{check_csrf, https, render, PageResult, Shown};
+use crate::web::{cookies, templates};
+
+/// The enrolment or prompt page for a step-up.
+pub fn page_for(idp: &Idp, tenant: &Tenant, user: &User, browser: &str, ix: &str, enrolment: Option<&Enrolment>, error: Option<&str>) -> HttpResponse {
+    templates::page_response(
+        StatusCode::OK,
+        "mfa.html",
+        json!({
+            "tenant_name": tenant.display_name,
+            "email": user.email,
+            "enrol": enrolment.is_some(),
+            "secret": enrolment.map(|e| e.secret.clone()),
+            "qr_svg": enrolment.map(|e| e.qr_svg.clone()),
+            "error": error,
+            "action": format!("{}/{}/mfa", idp.base_url(), tenant.name),
+            "ix": ix,
+            "csrf_token": cookies::csrf_token(&idp.cookie_key, browser, ix),
+        }),
+    )
+}
+
+/// Renders the start of a step-up (`authorize::Outcome::SecondFactor`).
+pub async fn begin(idp: &Idp, tenant: &Tenant, request: &crate::protocol::records::AuthRequest, user: &User, browser: &str) -> PageResult {
+    Ok(match stepup::begin(idp, tenant, request, user, browser).await.map_err(page)? {
+        StepUp::GoHome(url) => HttpResponse::Found().insert_header(("Location", url)).insert_header(("Cache-Control", "no-store")).finish(),
+        StepUp::Enrol { interaction_id, enrolment } => page_for(idp, tenant, user, browser, &interaction_id, Some(&enrolment), None),
+        StepUp::Prompt { interaction_id } => page_for(idp, tenant, user, browser, &interaction_id, None, None),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    ix: String,
+    csrf_token: String,
+    otp: Option<String>,
+    recovery_code: Option<String>,
+}
+
+pub async fn submit(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<MfaForm>) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    check_csrf(&idp, &req, &form.ix, &form.csrf_token)?;
+    let (browser, _) = cookies::browser_id(&req, https(&idp));
+    let session_id = cookies::read(&req, &cookies::session_name(&tenant, https(&idp)));
+    let active = session::active(&idp, &tenant, session_id.as_deref()).await.map_err(page)?;
+    let (session, user) = active.map(|(s, u)| (Some(s), Some(u))).unwrap_or_default();
+    let checked = stepup::check(&idp, &tenant, &form.ix, &browser, session, form.otp.as_deref(), form.recovery_code.as_deref())
+        .await
+        .map_err(page)?;
+    let user = user.ok_or_else(|| page(crate::error::Error::Invalid("Your sign-in session ended.".into())))?;
+    match checked {
+        Checked::Retry { interaction_id, error, enrolment } => {
+            Ok(page_for(&idp, &tenant, &user, &browser, &interaction_id, enrolment.as_ref(), Some(&error)))
+        }
+        Checked::Enrolled { request_id, recovery_codes, .. } => Ok(templates::page_response(
+            StatusCode::OK,
+            "recovery_codes.html",
+            json!({
+                "tenant_name": tenant.display_name,
+                "codes": recovery_codes,
+                "action": format!("{}/{}/resume", idp.base_url(), tenant.name),
+                "req": request_id,
+                "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &request_id),
+            }),
+        )),
+        Checked::Done { request_id, .. } => resume_request(&idp, &tenant, &req, &request_id).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResumeForm {
+    req: String,
+    csrf_token: String,
+}
+
+/// Continues a pending sign-in request after a step shown in between.
+pub async fn resume(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<ResumeForm>) -> PageResult {
+    let tenant = idp.tenant(&path).await?;
+    check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
+    resume_request(&idp, &tenant, &req, &form.req).await
+}
+
+async fn resume_request(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request_id: &str) -> PageResult {
+    let (request, app) = authorize::pending(idp, tenant, request_id).await.map_err(page)?;
+    let session_id = cookies::read(req, &cookies::session_name(tenant, https(idp)));
+    let outcome = authorize::proceed(idp, tenant, request, app, session_id.as_deref()).await.map_err(page)?;
+    render(idp, tenant, req, outcome, Shown::default()).await
+}
