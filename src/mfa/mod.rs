@@ -28,8 +28,10 @@ pub struct TotpMethod {
 
 const STEP: u64 = 30;
 const RECOVERY_CODES: usize = 8;
-/// Wrong codes (TOTP or recovery) per account before a lockout of this long.
+/// Wrong codes (TOTP or recovery) per account, and per source address,
+/// before a lockout of `LOCKOUT_SECS`.
 pub const MAX_FAILURES: u32 = 5;
+pub const MAX_SOURCE_FAILURES: u32 = 50;
 pub const LOCKOUT_SECS: i64 = 900;
 
 fn totp(secret_b32: &str, tenant: &Tenant, user: &User) -> Result<TOTP> {
@@ -73,20 +75,23 @@ fn matching_step(totp: &TOTP, code: &str, last_step: u64) -> Option<u64> {
         .find(|step| bool::from(totp.generate(step * STEP).as_bytes().ct_eq(code.as_bytes())))
 }
 
-fn lock_key(tenant: &Tenant, user: &User) -> String {
-    format!("mfa-fail|{}|{}", tenant.id, user.id)
+fn lock_keys(tenant: &Tenant, user: &User, source: &str) -> (String, String) {
+    (format!("mfa-fail|{}|{}", tenant.id, user.id), format!("mfa-src|{source}"))
 }
 
-/// Counts a wrong code.
-async fn failed(idp: &Idp, tenant: &Tenant, user: &User) -> Result<()> {
-    let failures = idp.store.bump_counter(&lock_key(tenant, user), LOCKOUT_SECS).await?;
+/// Counts a wrong code, for the account and for the source address.
+async fn failed(idp: &Idp, tenant: &Tenant, user: &User, source: &str) -> Result<()> {
+    let (account, from) = lock_keys(tenant, user, source);
+    let failures = idp.store.bump_counter(&account, LOCKOUT_SECS).await?;
+    idp.store.bump_counter(&from, LOCKOUT_SECS).await?;
     tracing::info!(tenant = %tenant.id, user = %user.id, failures, "wrong second-factor code");
     Ok(())
 }
 
-/// Refuses while the account is locked out by wrong codes.
-pub async fn locked(idp: &Idp, tenant: &Tenant, user: &User) -> Result<()> {
-    if idp.store.peek_counter(&lock_key(tenant, user)).await? >= MAX_FAILURES {
+/// Refuses while the account, or the source address, is locked out by wrong codes.
+pub async fn locked(idp: &Idp, tenant: &Tenant, user: &User, source: &str) -> Result<()> {
+    let (account, from) = lock_keys(tenant, user, source);
+    if idp.store.peek_counter(&account).await? >= MAX_FAILURES || idp.store.peek_counter(&from).await? >= MAX_SOURCE_FAILURES {
         return Err(Error::TooManyAttempts(format!(
             "Too many wrong codes. This account's second factor is locked for {} minutes.",
             LOCKOUT_SECS / 60
@@ -97,11 +102,11 @@ pub async fn locked(idp: &Idp, tenant: &Tenant, user: &User) -> Result<()> {
 
 /// Finishes enrolment: the first code proves the app holds the secret.
 /// Returns the recovery codes, shown once.
-pub async fn enrol(idp: &Idp, tenant: &Tenant, user: &User, secret: &str, code: &str) -> Result<Option<Vec<String>>> {
-    locked(idp, tenant, user).await?;
+pub async fn enrol(idp: &Idp, tenant: &Tenant, user: &User, secret: &str, code: &str, source: &str) -> Result<Option<Vec<String>>> {
+    locked(idp, tenant, user, source).await?;
     let totp = totp(secret, tenant, user)?;
     let Some(step) = matching_step(&totp, code, 0) else {
-        failed(idp, tenant, user).await?;
+        failed(idp, tenant, user, source).await?;
         return Ok(None);
     };
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| random_token()[..12].to_string()).collect();
@@ -123,11 +128,11 @@ pub async fn enrol(idp: &Idp, tenant: &Tenant, user: &User, secret: &str, code: 
 
 /// Checks a code from the enrolled app. The step is recorded with a
 /// compare-and-swap, so one code cannot be used twice, even concurrently.
-pub async fn verify(idp: &Idp, tenant: &Tenant, user: &User, code: &str) -> Result<bool> {
-    locked(idp, tenant, user).await?;
+pub async fn verify(idp: &Idp, tenant: &Tenant, user: &User, code: &str, source: &str) -> Result<bool> {
+    locked(idp, tenant, user, source).await?;
     let Some(method) = &user.totp else { return Ok(false) };
     let Some(step) = matching_step(&totp(&method.secret, tenant, user)?, code, method.last_step) else {
-        failed(idp, tenant, user).await?;
+        failed(idp, tenant, user, source).await?;
         return Ok(false);
     };
     let mut updated = user.clone();
@@ -139,12 +144,12 @@ pub async fn verify(idp: &Idp, tenant: &Tenant, user: &User, code: &str) -> Resu
 }
 
 /// A recovery code removes the lost authenticator: the user enrols a new one.
-pub async fn recover(idp: &Idp, tenant: &Tenant, user: &User, code: &str) -> Result<bool> {
-    locked(idp, tenant, user).await?;
+pub async fn recover(idp: &Idp, tenant: &Tenant, user: &User, code: &str, source: &str) -> Result<bool> {
+    locked(idp, tenant, user, source).await?;
     let hash = sha256_hex(code.trim());
     let known = user.totp.as_ref().is_some_and(|m| m.recovery_hashes.iter().any(|h| bool::from(h.as_bytes().ct_eq(hash.as_bytes()))));
     if !known {
-        failed(idp, tenant, user).await?;
+        failed(idp, tenant, user, source).await?;
         return Ok(false);
     }
     let mut updated = user.clone();

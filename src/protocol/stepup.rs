@@ -18,7 +18,7 @@ pub enum StepUp {
 }
 
 /// Starts the second factor for `request`.
-pub async fn begin(idp: &Idp, tenant: &Tenant, request: &AuthRequest, user: &User, browser: &str) -> Result<StepUp> {
+pub async fn begin(idp: &Idp, tenant: &Tenant, request: &AuthRequest, user: &User, browser: &str, source: &str) -> Result<StepUp> {
     let trusted_home = user
         .external
         .as_ref()
@@ -31,7 +31,7 @@ pub async fn begin(idp: &Idp, tenant: &Tenant, request: &AuthRequest, user: &Use
             _ => Err(Error::Internal("a trusted partner's MFA needs a federated home".into())),
         };
     }
-    mfa::locked(idp, tenant, user).await?;
+    mfa::locked(idp, tenant, user, source).await?;
     let enrol_secret = user.totp.is_none().then(mfa::new_secret);
     let interaction = Interaction {
         id: random_token(),
@@ -58,17 +58,24 @@ pub enum Checked {
     Retry { interaction_id: String, error: String, enrolment: Option<Enrolment> },
 }
 
+/// Where a form came from: the browser (cookie) and the client address.
+pub struct Origin<'a> {
+    pub browser: &'a str,
+    pub source: &'a str,
+}
+
 /// Checks a TOTP code (or a recovery code, which removes the lost app and
 /// starts a new enrolment).
 pub async fn check(
     idp: &Idp,
     tenant: &Tenant,
     id: &str,
-    browser: &str,
+    origin: Origin<'_>,
     session: Option<Session>,
     otp: Option<&str>,
     recovery_code: Option<&str>,
 ) -> Result<Checked> {
+    let (browser, source) = (origin.browser, origin.source);
     let mut ix = federation::interaction(idp, tenant, id, browser).await?;
     let (Purpose::SignIn { request_id, user_id }, Step::Mfa { enrol_secret }) = (ix.purpose.clone(), ix.step.clone()) else {
         return Err(Error::Invalid("This step is out of order. Start again from the application.".into()));
@@ -79,7 +86,7 @@ pub async fn check(
     let user = idp.store.user(&tenant.id, &user_id).await?.filter(|u| u.enabled).ok_or_else(|| Error::Forbidden("This account is disabled.".into()))?;
 
     if let Some(code) = recovery_code.filter(|c| !c.trim().is_empty()) {
-        if !mfa::recover(idp, tenant, &user, code).await? {
+        if !mfa::recover(idp, tenant, &user, code, source).await? {
             return Ok(Checked::Retry { interaction_id: ix.id, error: "That recovery code is not valid.".into(), enrolment: None });
         }
         let secret = mfa::new_secret();
@@ -90,7 +97,7 @@ pub async fn check(
     }
     let otp = otp.unwrap_or_default();
     match enrol_secret {
-        Some(secret) => match mfa::enrol(idp, tenant, &user, &secret, otp).await? {
+        Some(secret) => match mfa::enrol(idp, tenant, &user, &secret, otp, source).await? {
             Some(recovery_codes) => {
                 idp.store.delete_interaction(&ix.id).await?;
                 let session = session::add_local_mfa(idp, session).await?;
@@ -103,7 +110,7 @@ pub async fn check(
             }),
         },
         None => {
-            if !mfa::verify(idp, tenant, &user, otp).await? {
+            if !mfa::verify(idp, tenant, &user, otp, source).await? {
                 return Ok(Checked::Retry { interaction_id: ix.id, error: "That code is not right.".into(), enrolment: None });
             }
             idp.store.delete_interaction(&ix.id).await?;

@@ -17,6 +17,11 @@ use crate::web::error::page;
 use crate::web::pages::{check_csrf, https, render, PageResult, Shown};
 use crate::web::{cookies, templates};
 
+/// The client address, for per-source attempt limits.
+pub fn source_of(req: &HttpRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
+}
+
 /// The enrolment or prompt page for a step-up.
 pub fn page_for(idp: &Idp, tenant: &Tenant, user: &User, browser: &str, ix: &str, enrolment: Option<&Enrolment>, error: Option<&str>) -> HttpResponse {
     templates::page_response(
@@ -37,8 +42,9 @@ pub fn page_for(idp: &Idp, tenant: &Tenant, user: &User, browser: &str, ix: &str
 }
 
 /// Renders the start of a step-up (`authorize::Outcome::SecondFactor`).
-pub async fn begin(idp: &Idp, tenant: &Tenant, request: &crate::protocol::records::AuthRequest, user: &User, browser: &str) -> PageResult {
-    Ok(match stepup::begin(idp, tenant, request, user, browser).await.map_err(page)? {
+pub async fn begin(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request: &crate::protocol::records::AuthRequest, user: &User, browser: &str) -> PageResult {
+    let source = source_of(req);
+    Ok(match stepup::begin(idp, tenant, request, user, browser, &source).await.map_err(page)? {
         StepUp::GoHome(url) => HttpResponse::Found().insert_header(("Location", url)).insert_header(("Cache-Control", "no-store")).finish(),
         StepUp::Enrol { interaction_id, enrolment } => page_for(idp, tenant, user, browser, &interaction_id, Some(&enrolment), None),
         StepUp::Prompt { interaction_id } => page_for(idp, tenant, user, browser, &interaction_id, None, None),
@@ -60,7 +66,8 @@ pub async fn submit(idp: web::Data<Idp>, path: web::Path<String>, req: HttpReque
     let session_id = cookies::read(&req, &cookies::session_name(&tenant, https(&idp)));
     let active = session::active(&idp, &tenant, session_id.as_deref()).await.map_err(page)?;
     let (session, user) = active.map(|(s, u)| (Some(s), Some(u))).unwrap_or_default();
-    let checked = stepup::check(&idp, &tenant, &form.ix, &browser, session, form.otp.as_deref(), form.recovery_code.as_deref())
+    let origin = stepup::Origin { browser: &browser, source: &source_of(&req) };
+    let checked = stepup::check(&idp, &tenant, &form.ix, origin, session, form.otp.as_deref(), form.recovery_code.as_deref())
         .await
         .map_err(page)?;
     let user = user.ok_or_else(|| page(crate::error::Error::Invalid("Your sign-in session ended.".into())))?;

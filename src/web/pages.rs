@@ -76,7 +76,7 @@ pub async fn sign_in(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequ
     if form.password.is_empty() {
         return render(&idp, &tenant, &req, Outcome::SignIn(request), again("Enter your password.".into())).await;
     }
-    let source = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let source = web_mfa::source_of(&req);
     let checked = match session::check_password(&idp, &tenant, &form.username, &form.password, &source).await {
         Err(e @ Error::TooManyAttempts(_)) => return render(&idp, &tenant, &req, Outcome::SignIn(request), again(e.to_string())).await,
         other => other.map_err(page)?,
@@ -214,7 +214,7 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
         Outcome::SecondFactor { request, user } => {
             let (browser, cookie) = cookies::browser_id(req, https);
             set.extend(cookie);
-            web_mfa::begin(idp, tenant, &request, &user, &browser).await?
+            web_mfa::begin(idp, tenant, req, &request, &user, &browser).await?
         }
         Outcome::Blocked { policy, app_name } => templates::page_response(
             StatusCode::FORBIDDEN,

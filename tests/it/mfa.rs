@@ -94,6 +94,27 @@ async fn a_guest_from_a_tenant_without_mfa_is_asked_once(backend: Backend) {
     // Members are not blocked.
     let landing = Browser::new().run(&rp.authorize(&[], true).url, Some(ALICE), REDIRECT_URI).await;
     assert!(landing.param("code").is_some(), "{landing:?}");
+
+    // A dynamic "all guests" group as a policy condition.
+    let group = json!({"displayName": "All guests", "securityEnabled": true, "mailEnabled": false, "groupTypes": ["DynamicMembership"], "membershipRule": "(user.userType -eq \"Guest\")"});
+    let (status, _, group) = call(reqwest::Method::POST, server.url("/contoso/v1.0/groups"), &token, Some(group)).await;
+    assert_eq!(status, 201, "{group}");
+    let gid = group["id"].as_str().expect("id").to_string();
+    let (_, _, members) = call(reqwest::Method::GET, server.url(&format!("/contoso/v1.0/groups/{gid}/members")), &token, None).await;
+    let emails: Vec<&str> = members["value"].as_array().expect("members").iter().filter_map(|m| m["mail"].as_str()).collect();
+    assert_eq!(emails, vec![BOB.0], "the rule picks the guests");
+    let policy = json!({
+        "displayName": "All guests group: no SPA",
+        "conditions": {"users": {"includeGroups": [gid]}, "applications": {"includeApplications": [DEMO_SPA]}},
+        "grantControls": {"builtInControls": ["block"]}
+    });
+    let (status, _, _) = call(reqwest::Method::POST, server.url("/contoso/v1.0/identity/conditionalAccess/policies"), &token, Some(policy)).await;
+    assert_eq!(status, 201);
+    let spa = Rp::discover(&server, CONTOSO_ID, DEMO_SPA, None).await;
+    let landing = Browser::new().run(&spa.authorize(&[], true).url, Some(BOB), REDIRECT_URI).await;
+    assert!(matches!(&landing, Landing::Page { status: 403, body } if body.contains("All guests group")), "{landing:?}");
+    let landing = Browser::new().run(&spa.authorize(&[], true).url, Some(ALICE), REDIRECT_URI).await;
+    assert!(landing.param("code").is_some(), "{landing:?}");
     server.stop().await;
 }
 
