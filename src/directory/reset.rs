@@ -2,7 +2,7 @@
 //! in the user's home tenant only: a guest's password is their home's
 //! business, so a resource tenant never resets it.
 
-use crate::directory::{now, random_token, sha256_hex, Tenant, User};
+use crate::directory::{now, now_ms, random_token, sha256_hex, Tenant, User};
 use crate::error::{Error, Result};
 use crate::federation::{Interaction, Purpose, Step};
 use crate::idp::Idp;
@@ -51,17 +51,31 @@ pub async fn holder(idp: &Idp, tenant: &Tenant, token: &str) -> Result<User> {
     idp.store.user(&tenant.id, user_id).await?.filter(|u| u.enabled).ok_or_else(gone)
 }
 
-/// Sets the new password, spends the link and signs the user out everywhere.
+/// Sets the new password, spends the link (once, even under concurrent
+/// posts) and signs the user out everywhere.
 pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str) -> Result<()> {
-    let mut user = holder(idp, tenant, token).await?;
+    let holder = holder(idp, tenant, token).await?;
     if password.chars().count() < 8 {
         return Err(Error::Invalid("Use at least 8 characters.".into()));
     }
-    idp.store.delete_interaction(&sha256_hex(token)).await?;
-    user.password_hash = Some(idp.passwords.hash(password).await?);
-    user.sessions_valid_from_ms = crate::directory::now_ms();
-    user.written_at_ms = crate::directory::now_ms();
-    idp.store.update_user(&user).await?;
-    tracing::info!(tenant = %tenant.id, user = %user.id, "password reset");
+    let link = sha256_hex(token);
+    if idp.store.bump_counter(&format!("sspr-spent|{link}"), LINK_TTL).await? > 1 {
+        return Err(Error::Invalid("This reset link was already used. Ask for a new one.".into()));
+    }
+    idp.store.delete_interaction(&link).await?;
+    let hash = idp.passwords.hash(password).await?;
+    // Write over the current record, not the one read before the slow hash.
+    loop {
+        let mut user = idp.store.user(&tenant.id, &holder.id).await?.ok_or_else(|| Error::Invalid("This account no longer exists.".into()))?;
+        let read = user.written_at_ms;
+        user.password_hash = Some(hash.clone());
+        user.sessions_valid_from_ms = now_ms();
+        user.written_at_ms = now_ms();
+        if idp.store.update_user_if(&user, read).await? {
+            break;
+        }
+    }
+    idp.store.reset_counter(&format!("pwd-acct|{}|{}", tenant.id, holder.email)).await?;
+    tracing::info!(tenant = %tenant.id, user = %holder.id, "password reset");
     Ok(())
 }

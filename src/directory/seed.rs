@@ -94,11 +94,15 @@ fn merged_policies(tenant_id: &str, seed: &TenantSeed, existing: Option<&Tenant>
     Ok(policies)
 }
 
+/// Config seeds cross-tenant settings; once stored, the admin API owns them
+/// (a restart never undoes an admin's change). Partners config adds later
+/// are added.
 fn merged_cross_tenant(seed: &TenantSeed, existing: Option<&Tenant>) -> CrossTenantAccess {
-    let mut settings = existing.map(|t| t.cross_tenant_access.clone()).unwrap_or_default();
-    if let Some(declared) = &seed.cross_tenant_access {
-        settings.default = declared.default.clone();
-        settings.partners.extend(declared.partners.clone());
+    let declared = seed.cross_tenant_access.clone().unwrap_or_default();
+    let Some(existing) = existing else { return declared };
+    let mut settings = existing.cross_tenant_access.clone();
+    for (partner, trust) in declared.partners {
+        settings.partners.entry(partner).or_insert(trust);
     }
     settings
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Secret, UserSeed};
-use crate::directory::access::{Caller, READ_WRITE_USERS};
+use crate::directory::access::{Caller, MANAGE_POLICY, READ_WRITE_USERS};
 use crate::directory::replica::Replica;
 use crate::directory::{groups, seed, Tenant, User};
 use crate::error::{Error, Result};
@@ -121,12 +121,20 @@ pub async fn authenticators(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &st
 pub async fn remove_authenticator(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, method: &str) -> Result<()> {
     caller.require(READ_WRITE_USERS)?;
     let mut user = idp.store.user(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+    if !user.roles.is_empty() {
+        // An administrator's second factor is a Global Administrator's call.
+        caller.require(MANAGE_POLICY)?;
+    }
     if user.totp.as_ref().is_none_or(|m| m.id != method) {
         return Err(Error::NotFound(format!("authentication method {method}")));
     }
+    let read = user.written_at_ms;
     user.totp = None;
+    user.sessions_valid_from_ms = crate::directory::now_ms();
     user.written_at_ms = crate::directory::now_ms();
-    idp.store.update_user(&user).await?;
+    if !idp.store.update_user_if(&user, read).await? {
+        return Err(Error::Conflict(format!("user {id} changed meanwhile; try again")));
+    }
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %id, "authenticator app removed by an admin");
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! The second factor: TOTP (RFC 6238, through totp-rs) with recovery codes,
 //! per tenant and per user — a guest enrols at the resource tenant
 //! separately from any enrolment at home. Codes are checked within ±1 step,
-//! a used step is never accepted again, and failures lock the account for
-//! a while.
+//! a used step is never accepted again, and wrong codes lock the account
+//! for a while (`protocol::throttle`).
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,7 @@ use totp_rs::{Algorithm, Secret, TOTP};
 use crate::directory::{now, now_ms, random_token, sha256_hex, Tenant, User};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
+use crate::protocol::throttle;
 
 /// A user's authenticator app registration (Graph's `softwareOathAuthenticationMethod`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,11 +29,6 @@ pub struct TotpMethod {
 
 const STEP: u64 = 30;
 const RECOVERY_CODES: usize = 8;
-/// Wrong codes (TOTP or recovery) per account, and per source address,
-/// before a lockout of `LOCKOUT_SECS`.
-pub const MAX_FAILURES: u32 = 5;
-pub const MAX_SOURCE_FAILURES: u32 = 50;
-pub const LOCKOUT_SECS: i64 = 900;
 
 fn totp(secret_b32: &str, tenant: &Tenant, user: &User) -> Result<TOTP> {
     let bytes = Secret::Encoded(secret_b32.to_string())
@@ -75,40 +71,32 @@ fn matching_step(totp: &TOTP, code: &str, last_step: u64) -> Option<u64> {
         .find(|step| bool::from(totp.generate(step * STEP).as_bytes().ct_eq(code.as_bytes())))
 }
 
-fn lock_keys(tenant: &Tenant, user: &User, source: &str) -> (String, String) {
-    (format!("mfa-fail|{}|{}", tenant.id, user.id), format!("mfa-src|{source}"))
-}
-
-/// Counts a wrong code, for the account and for the source address.
-async fn failed(idp: &Idp, tenant: &Tenant, user: &User, source: &str) -> Result<()> {
-    let (account, from) = lock_keys(tenant, user, source);
-    let failures = idp.store.bump_counter(&account, LOCKOUT_SECS).await?;
-    idp.store.bump_counter(&from, LOCKOUT_SECS).await?;
-    tracing::info!(tenant = %tenant.id, user = %user.id, failures, "wrong second-factor code");
-    Ok(())
-}
-
 /// Refuses while the account, or the source address, is locked out by wrong codes.
 pub async fn locked(idp: &Idp, tenant: &Tenant, user: &User, source: &str) -> Result<()> {
-    let (account, from) = lock_keys(tenant, user, source);
-    if idp.store.peek_counter(&account).await? >= MAX_FAILURES || idp.store.peek_counter(&from).await? >= MAX_SOURCE_FAILURES {
-        return Err(Error::TooManyAttempts(format!(
-            "Too many wrong codes. This account's second factor is locked for {} minutes.",
-            LOCKOUT_SECS / 60
-        )));
+    let (account, from) = (format!("mfa-acct|{}|{}", tenant.id, user.id), format!("mfa-src|{}|{source}", tenant.id));
+    let limits = &throttle::SECOND_FACTOR;
+    if idp.store.peek_counter(&account).await? >= limits.per_account || idp.store.peek_counter(&from).await? >= limits.per_source {
+        return Err(Error::TooManyAttempts(limits.locked.into()));
     }
     Ok(())
+}
+
+async fn reserve(idp: &Idp, tenant: &Tenant, user: &User, source: &str) -> Result<throttle::Attempt> {
+    throttle::reserve(idp, &throttle::SECOND_FACTOR, &tenant.id, &user.id, source).await
 }
 
 /// Finishes enrolment: the first code proves the app holds the secret.
 /// Returns the recovery codes, shown once.
 pub async fn enrol(idp: &Idp, tenant: &Tenant, user: &User, secret: &str, code: &str, source: &str) -> Result<Option<Vec<String>>> {
-    locked(idp, tenant, user, source).await?;
+    if user.totp.is_some() {
+        // An enrolment page left open must not replace an app enrolled since.
+        return Err(Error::Conflict("An authenticator app is already set up for this account. Start the sign-in again.".into()));
+    }
+    let attempt = reserve(idp, tenant, user, source).await?;
     let totp = totp(secret, tenant, user)?;
-    let Some(step) = matching_step(&totp, code, 0) else {
-        failed(idp, tenant, user, source).await?;
-        return Ok(None);
-    };
+    let step = matching_step(&totp, code, 0);
+    attempt.finish(idp, step.is_some()).await?;
+    let Some(step) = step else { return Ok(None) };
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| random_token()[..12].to_string()).collect();
     let mut updated = user.clone();
     updated.totp = Some(TotpMethod {
@@ -129,12 +117,11 @@ pub async fn enrol(idp: &Idp, tenant: &Tenant, user: &User, secret: &str, code: 
 /// Checks a code from the enrolled app. The step is recorded with a
 /// compare-and-swap, so one code cannot be used twice, even concurrently.
 pub async fn verify(idp: &Idp, tenant: &Tenant, user: &User, code: &str, source: &str) -> Result<bool> {
-    locked(idp, tenant, user, source).await?;
     let Some(method) = &user.totp else { return Ok(false) };
-    let Some(step) = matching_step(&totp(&method.secret, tenant, user)?, code, method.last_step) else {
-        failed(idp, tenant, user, source).await?;
-        return Ok(false);
-    };
+    let attempt = reserve(idp, tenant, user, source).await?;
+    let step = matching_step(&totp(&method.secret, tenant, user)?, code, method.last_step);
+    attempt.finish(idp, step.is_some()).await?;
+    let Some(step) = step else { return Ok(false) };
     let mut updated = user.clone();
     if let Some(m) = updated.totp.as_mut() {
         m.last_step = step;
@@ -145,11 +132,11 @@ pub async fn verify(idp: &Idp, tenant: &Tenant, user: &User, code: &str, source:
 
 /// A recovery code removes the lost authenticator: the user enrols a new one.
 pub async fn recover(idp: &Idp, tenant: &Tenant, user: &User, code: &str, source: &str) -> Result<bool> {
-    locked(idp, tenant, user, source).await?;
+    let attempt = reserve(idp, tenant, user, source).await?;
     let hash = sha256_hex(code.trim());
     let known = user.totp.as_ref().is_some_and(|m| m.recovery_hashes.iter().any(|h| bool::from(h.as_bytes().ct_eq(hash.as_bytes()))));
+    attempt.finish(idp, known).await?;
     if !known {
-        failed(idp, tenant, user, source).await?;
         return Ok(false);
     }
     let mut updated = user.clone();

@@ -244,6 +244,9 @@ pub async fn proceed(
     if let Some(policy) = decision.blocked_by {
         tracing::info!(tenant = %tenant.id, user = %user.id, client = %app.client_id, %policy, "sign-in blocked by conditional access");
         idp.store.delete_auth_request(&req.id).await?;
+        if !interactive {
+            return Ok(refuse(&req, OAuthCode::AccessDenied, "blocked by a conditional access policy"));
+        }
         return Ok(Outcome::Blocked { policy, app_name: app.display_name });
     }
     if (decision.require_mfa || req.require_mfa) && session.acr != "2" {

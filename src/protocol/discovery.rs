@@ -32,8 +32,9 @@ pub fn metadata(idp: &Idp, tenant: &Tenant) -> Value {
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "auth_time", "at_hash", "sid",
             "name", "email", "preferred_username",
-            "tid", "oid", "user_type", "acct", "home_tid", "idp", "amr", "acr", "ver"
+            "tid", "oid", "user_type", "acct", "home_tid", "idp", "amr", "acr", "mfa_source", "ver"
         ],
+        "acr_values_supported": ["1", "2"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -12,6 +12,7 @@ pub mod records;
 pub mod scopes;
 pub mod session;
 pub mod stepup;
+pub mod throttle;
 pub mod token;
 
 pub use error::{OAuthCode, OAuthError};

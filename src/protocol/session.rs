@@ -1,9 +1,10 @@
 //! Browser sign-on sessions and the password first factor.
 
 use crate::directory::{now, now_ms, random_token, Tenant, User};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::idp::Idp;
 use crate::protocol::records::Session;
+use crate::protocol::throttle;
 
 /// The session and its (still enabled) user, if `id` names a live session of this tenant.
 pub async fn active(idp: &Idp, tenant: &Tenant, id: Option<&str>) -> Result<Option<(Session, User)>> {
@@ -69,33 +70,16 @@ pub async fn end(idp: &Idp, id: &str) -> Result<()> {
     Ok(idp.store.delete_session(id).await?)
 }
 
-/// Wrong passwords per account, and per source address, before a lockout.
-pub const MAX_PASSWORD_FAILURES: u32 = 10;
-pub const MAX_SOURCE_FAILURES: u32 = 50;
-pub const PASSWORD_LOCKOUT_SECS: i64 = 900;
-
 /// Checks a member's password. Unknown account, disabled account and wrong
-/// password are indistinguishable, in answer and in time. Failures are
-/// counted per account and per `source` (the client address); past the
+/// password are indistinguishable, in answer and in time. Attempts are
+/// limited per account and per `source` (the client address): past the
 /// limits the check refuses without hashing, for 15 minutes.
 pub async fn check_password(idp: &Idp, tenant: &Tenant, email: &str, password: &str, source: &str) -> Result<Option<User>> {
     let email = email.trim().to_lowercase();
-    let account_key = format!("pwd-fail|{}|{email}", tenant.id);
-    let source_key = format!("pwd-src|{source}");
-    if idp.store.peek_counter(&account_key).await? >= MAX_PASSWORD_FAILURES
-        || idp.store.peek_counter(&source_key).await? >= MAX_SOURCE_FAILURES
-    {
-        return Err(Error::TooManyAttempts(format!(
-            "Too many failed sign-ins. Wait {} minutes and try again.",
-            PASSWORD_LOCKOUT_SECS / 60
-        )));
-    }
+    let attempt = throttle::reserve(idp, &throttle::PASSWORD, &tenant.id, &email, source).await?;
     let user = idp.store.user_by_email(&tenant.id, &email).await?;
     let hash = user.as_ref().filter(|u| u.enabled).and_then(|u| u.password_hash.as_deref());
     let ok = idp.passwords.verify(hash, password).await?;
-    if !ok {
-        idp.store.bump_counter(&account_key, PASSWORD_LOCKOUT_SECS).await?;
-        idp.store.bump_counter(&source_key, PASSWORD_LOCKOUT_SECS).await?;
-    }
+    attempt.finish(idp, ok).await?;
     Ok(user.filter(|_| ok))
 }

@@ -122,6 +122,15 @@ async fn refresh(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Resul
         return Err(invalid().into());
     }
     let user = live_user(idp, tenant, &current.auth).await?;
+    // Conditional access applies to refreshes too: a block or an MFA rule
+    // added since the sign-in ends the grant's use (the user signs in again).
+    let decision = crate::policy::evaluate(idp, tenant, &user, &app.client_id).await?;
+    if let Some(policy) = decision.blocked_by {
+        return Err(OAuthError::invalid_grant(format!("blocked by the conditional access policy '{policy}'")).into());
+    }
+    if decision.require_mfa && current.auth.acr != "2" {
+        return Err(OAuthError::invalid_grant("multi-factor authentication is now required: sign in again").into());
+    }
     // A narrower scope applies to this response only; the grant keeps its scope (RFC 6749 §6).
     let scope = match p.scope.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(asked) => {

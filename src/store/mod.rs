@@ -159,6 +159,7 @@ pub trait GrantStore: Send + Sync {
     async fn bump_counter(&self, key: &str, window_secs: i64) -> StoreResult<u32>;
     /// The count in the current window (0 when none).
     async fn peek_counter(&self, key: &str) -> StoreResult<u32>;
+    async fn reset_counter(&self, key: &str) -> StoreResult<()>;
 
     /// Remembers a revoked access token's `jti` until the token expires.
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()>;

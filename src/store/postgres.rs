@@ -492,6 +492,11 @@ impl GrantStore for PgStore {
         Ok(rows.first().map_or(0, |r| r.get::<_, i32>(0).max(0) as u32))
     }
 
+    async fn reset_counter(&self, key: &str) -> StoreResult<()> {
+        self.execute("DELETE FROM counters WHERE key = $1", &[&key]).await?;
+        Ok(())
+    }
+
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
         self.execute(
             "INSERT INTO revoked_jti (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",

@@ -481,6 +481,11 @@ impl GrantStore for SledStore {
         Ok(current.as_deref().and_then(decode_counter).filter(|(_, until)| *until >= at).map_or(0, |(count, _)| count))
     }
 
+    async fn reset_counter(&self, key: &str) -> StoreResult<()> {
+        self.counters.remove(key.as_bytes()).map_err(backend)?;
+        Ok(())
+    }
+
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
         self.revoked_jti.insert(jti.as_bytes(), &expires_at.to_be_bytes()).map_err(backend)?;
         Ok(())

@@ -125,6 +125,14 @@ async fn members_policy_acr_values_replay_recovery_and_lockout(backend: Backend)
     let (claims, prompts) = sign_in(&server, DEMO_APP, Some(DEMO_APP_SECRET), ALICE, "").await;
     assert!(prompts.is_empty());
     assert_eq!((claims["acr"].as_str(), claims["amr"].clone()), (Some("1"), json!(["pwd"])));
+    // A single-factor session with a refresh token; prompt=none cannot add a factor.
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let browser = Browser::new();
+    let pending = rp.authorize(&["offline_access"], true);
+    let code = browser.run(&pending.url, Some(ALICE), REDIRECT_URI).await.param("code").expect("code");
+    let refresh = rp.exchange(&code, pending.verifier).await.expect("tokens").refresh_token().expect("refresh").secret().clone();
+    let silent = browser.run(&format!("{}&prompt=none&acr_values=2", rp.authorize(&[], true).url), None, REDIRECT_URI).await;
+    assert_eq!(silent.param("error").as_deref(), Some("interaction_required"), "{silent:?}");
     // acr_values=2 asks for MFA anyway: Alice enrols.
     let (claims, prompts) = sign_in(&server, DEMO_APP, Some(DEMO_APP_SECRET), ALICE, "&acr_values=2").await;
     assert_eq!(prompts, vec![at(&server, CONTOSO)]);
@@ -141,9 +149,11 @@ async fn members_policy_acr_values_replay_recovery_and_lockout(backend: Backend)
     let (claims, prompts) = sign_in(&server, DEMO_APP, Some(DEMO_APP_SECRET), ALICE, "").await;
     assert_eq!(prompts, vec![at(&server, CONTOSO)]);
     assert_eq!(claims["acr"], "2");
+    // The single-factor grant from before the policy can no longer be refreshed.
+    let (status, body) = token_request(&server, CONTOSO, &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
 
     // The prompt page by hand: a replayed code is refused, five wrong codes lock the account.
-    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let key = format!("{}|{}", at(&server, CONTOSO), ALICE.0);
     let prompt = |browser: &Browser| {
         let url = rp.authorize(&[], true).url;
@@ -242,7 +252,7 @@ async fn members_reset_their_password_by_mail(backend: Backend) {
 
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let old = Browser::new().run(&rp.authorize(&[], true).url, Some(ALICE), REDIRECT_URI).await;
-    assert!(matches!(old, Landing::Page { .. }), "the old password no longer works");
+    assert!(matches!(&old, Landing::Page { body, .. } if body.contains("Incorrect email or password")), "the old password no longer works: {old:?}");
     let new = Browser::new().run(&rp.authorize(&[], true).url, Some((ALICE.0, "Alice-New-Passw0rd")), REDIRECT_URI).await;
     assert!(new.param("code").is_some(), "{new:?}");
 

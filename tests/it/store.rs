@@ -284,6 +284,8 @@ async fn grants(store: Arc<dyn Store>) {
     assert_eq!(store.peek_counter("k").await.expect("peek"), 20);
     assert_eq!(store.peek_counter("k").await.expect("peek"), 20, "peeking does not count");
     assert_eq!(store.peek_counter("never").await.expect("peek"), 0);
+    store.reset_counter("k").await.expect("reset");
+    assert_eq!(store.peek_counter("k").await.expect("peek"), 0, "reset");
     assert_eq!(store.bump_counter("expired", -1).await.expect("bump"), 1);
     assert_eq!(store.bump_counter("expired", -1).await.expect("bump"), 1, "an expired window starts again");
 
