@@ -1,25 +1,59 @@
 //! The benchmark: starts `b2b-idp serve` as its own process on loopback,
-//! loads it from here, and prints figures beside the physical limits
-//! measured in the same run (ES256 signatures on one core with the same
-//! crypto backend, argon2id hashes with the configured parameters).
+//! loads it from here, and prints figures beside what they are compared
+//! with, all measured in the same run: the physical limits (ES256 and RS256
+//! signatures on one core with the same crypto backend, argon2id hashes with
+//! the configured parameters) and a peer (node `oidc-provider` from
+//! bench/peer, installed with `npm ci` when missing) under the same load.
 //!
-//!   cargo run --release --bin bench -- all      # ~1 minute; writes bench/results.json
-//!   cargo run --release --bin bench -- smoke    # a few seconds: proves it runs
+//!   cargo run --release --bin bench -- all      # a few minutes; writes bench/results.json
+//!   cargo run --release --bin bench -- smoke    # a few seconds: proves it runs (no node needed)
+//!
+//! Options: `--out FILE`, `--server-bin PATH`, `--sizes 1000,100000,1000000`
+//! (directory sizes), `--only physical,main,guest,peer,sizes` (sections),
+//! `--seconds S` (per scenario; 8 in `all`).
+//!
+//! The server runs from a config file the bench writes: config/default.toml
+//! without its `[[tenants.conditional_access]]` policies, so the guest
+//! scenario measures federation, not TOTP prompts.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use sha2::Digest;
+
+use b2b_idp::store::DirectoryStore;
 
 const CONTOSO_ID: &str = "6d2e5a3c-8f14-4b7e-9c21-3a5f0e8b7d41";
+const FABRIKAM_ID: &str = "9a7c4e21-3d58-4f06-b2e9-71c0d5a8f3b6";
 const REDIRECT: &str = "http://127.0.0.1:8400/callback";
+/// Where a redeemed invitation sends the guest (`inviteRedirectUrl`).
+const GUEST_LANDING: &str = "http://127.0.0.1:8400/";
+const ALICE: (&str, &str) = ("alice@contoso.example", "Alice-Passw0rd");
+const BOB: (&str, &str) = ("bob@fabrikam.example", "Bob-Passw0rd");
+/// The password of every bulk-loaded user (one precomputed hash for all).
+const BULK_PASSWORD: &str = "Bulk-Passw0rd-1";
+const PEER_CLIENT: (&str, &str) = ("bench-client", "bench-secret");
+const PEER_USER: (&str, &str) = ("alice@example.com", "alice-password");
+const PEER_REDIRECT: &str = "http://127.0.0.1:9999/cb";
+const KEYCLOAK_CC_PER_VCPU: f64 = 120.0;
+const KEYCLOAK_LOGINS_PER_VCPU: f64 = 15.0;
+const NO_CA_NOTE: &str = "the bench's server config is config/default.toml without [[tenants.conditional_access]] \
+                          (the demo's MFA policies): this measures federation, not TOTP";
 
+#[derive(Clone, Copy)]
 struct Plan {
     seconds: f64,
     concurrency: usize,
+    /// Untimed load before the measured window (connections, JITs, caches).
+    warmup: f64,
 }
 
 /// Latencies of one scenario, in seconds.
@@ -29,6 +63,7 @@ struct Run {
     errors: usize,
     latencies: Vec<f64>,
     elapsed: f64,
+    first_error: Option<String>,
 }
 
 impl Run {
@@ -36,6 +71,9 @@ impl Run {
         self.ok += other.ok;
         self.errors += other.errors;
         self.latencies.extend(other.latencies);
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
     }
 
     fn percentile_ms(&self, p: f64) -> f64 {
@@ -53,8 +91,12 @@ impl Run {
     }
 
     fn report(&self) -> Value {
-        json!({"per_sec": round(self.per_sec()), "ok": self.ok, "errors": self.errors,
-               "p50_ms": round(self.percentile_ms(0.5)), "p99_ms": round(self.percentile_ms(0.99))})
+        let mut r = json!({"per_sec": round(self.per_sec()), "ok": self.ok, "errors": self.errors,
+                           "p50_ms": round(self.percentile_ms(0.5)), "p99_ms": round(self.percentile_ms(0.99))});
+        if let Some(e) = &self.first_error {
+            r["first_error"] = json!(e);
+        }
+        r
     }
 }
 
@@ -62,14 +104,22 @@ fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// `a / b` rounded, or null when either side is missing.
+fn ratio(a: Option<f64>, b: Option<f64>) -> Value {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => json!(round(a / b)),
+        _ => Value::Null,
+    }
+}
+
 /// Runs `step` from `plan.concurrency` tasks until the time is up.
 async fn load<F, Fut>(plan: &Plan, step: F) -> Run
 where
     F: Fn(usize) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
 {
-    let deadline = Instant::now() + Duration::from_secs_f64(plan.seconds);
-    let started = Instant::now();
+    let measured_from = Instant::now() + Duration::from_secs_f64(plan.warmup);
+    let deadline = measured_from + Duration::from_secs_f64(plan.seconds);
     let tasks: Vec<_> = (0..plan.concurrency)
         .map(|worker| {
             let step = step.clone();
@@ -77,11 +127,21 @@ where
                 let mut run = Run::default();
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    if step(worker).await {
-                        run.ok += 1;
-                        run.latencies.push(t.elapsed().as_secs_f64());
-                    } else {
-                        run.errors += 1;
+                    let result = step(worker).await;
+                    if t < measured_from {
+                        continue;
+                    }
+                    match result {
+                        Ok(()) => {
+                            run.ok += 1;
+                            run.latencies.push(t.elapsed().as_secs_f64());
+                        }
+                        Err(e) => {
+                            run.errors += 1;
+                            if run.first_error.is_none() {
+                                run.first_error = Some(format!("{e:#}"));
+                            }
+                        }
                     }
                 }
                 run
@@ -94,7 +154,7 @@ where
             total.merge(run);
         }
     }
-    total.elapsed = started.elapsed().as_secs_f64();
+    total.elapsed = measured_from.elapsed().as_secs_f64();
     total
 }
 
@@ -102,54 +162,364 @@ fn client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(256).build()?)
 }
 
-/// A hidden input's value on the sign-in page (our own page; values are base64url).
-fn hidden(body: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = body.find(&marker)? + marker.len();
-    Some(body[start..].split('"').next()?.to_string())
+// ---- a browser: one cookie jar per flow, HTML forms, redirects one by one ----
+
+/// Decodes the HTML entities templates put in attribute values.
+fn unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let (mut out, mut rest) = (String::with_capacity(s.len()), s);
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let decoded = rest.find(';').filter(|&end| end <= 10).and_then(|end| {
+            let entity = &rest[1..end];
+            let c = match entity {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => entity
+                    .strip_prefix("#x")
+                    .or_else(|| entity.strip_prefix("#X"))
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                    .and_then(char::from_u32),
+            };
+            c.map(|c| (c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
-/// One full member sign-in: authorize page, password form, code, token.
-async fn login(http: &reqwest::Client, base: &str, scope: &str) -> Option<Value> {
+/// An attribute's value in a tag's text (`<input name="x" value="y"`).
+fn attr(tag: &str, name: &str) -> Option<String> {
+    for quote in ['"', '\''] {
+        for sep in [' ', '\n', '\t'] {
+            let marker = format!("{sep}{name}={quote}");
+            if let Some(i) = tag.find(&marker) {
+                let start = i + marker.len();
+                let end = tag[start..].find(quote)? + start;
+                return Some(unescape(&tag[start..end]));
+            }
+        }
+    }
+    None
+}
+
+struct Form {
+    action: String,
+    fields: Vec<(String, String)>,
+}
+
+impl Form {
+    fn has(&self, name: &str) -> bool {
+        self.fields.iter().any(|(n, _)| n == name)
+    }
+
+    fn filled(&self, values: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut fields = self.fields.clone();
+        for (name, value) in values {
+            match fields.iter_mut().find(|(n, _)| n == name) {
+                Some(field) => field.1 = value.to_string(),
+                None => fields.push((name.to_string(), value.to_string())),
+            }
+        }
+        fields
+    }
+}
+
+/// The page's POST forms with their inputs' names and values.
+fn post_forms(html: &str) -> Vec<Form> {
+    let mut forms = vec![];
+    let mut rest = html;
+    while let Some(i) = rest.find("<form") {
+        rest = &rest[i..];
+        let Some(tag_end) = rest.find('>') else { break };
+        let tag = &rest[..tag_end];
+        let body_end = rest.find("</form>").unwrap_or(rest.len());
+        if attr(tag, "method").is_some_and(|m| m.eq_ignore_ascii_case("post")) {
+            let mut fields = vec![];
+            let mut inputs = &rest[tag_end..body_end.max(tag_end)];
+            while let Some(j) = inputs.find("<input") {
+                inputs = &inputs[j..];
+                let end = inputs.find('>').unwrap_or(inputs.len());
+                if let Some(name) = attr(&inputs[..end], "name") {
+                    fields.push((name, attr(&inputs[..end], "value").unwrap_or_default()));
+                }
+                inputs = &inputs[end..];
+            }
+            forms.push(Form { action: attr(tag, "action").unwrap_or_default(), fields });
+        }
+        rest = &rest[body_end..];
+    }
+    forms
+}
+
+/// A page's visible text, shortened: what a failed flow reports.
+fn page_text(html: &str) -> String {
+    let body = html.find("<body").map_or(html, |i| &html[i..]);
+    let (mut text, mut in_tag) = (String::new(), false);
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    text.chars().take(240).collect()
+}
+
+/// Who answers a sign-in form whose action path starts with `path_prefix`.
+#[derive(Clone)]
+struct Login {
+    path_prefix: String,
+    username: String,
+    password: String,
+}
+
+fn login_at(path_prefix: &str, (username, password): (&str, &str)) -> Login {
+    Login { path_prefix: path_prefix.into(), username: username.into(), password: password.into() }
+}
+
+/// A fresh browser: its own cookies (name → value; every cookie here has
+/// Path=/ or is only ever needed where it was set), the shared connection pool.
+struct Browser {
+    http: reqwest::Client,
+    jar: BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn new(http: &reqwest::Client) -> Browser {
+        Browser { http: http.clone(), jar: BTreeMap::new() }
+    }
+
+    fn absorb(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all("set-cookie") {
+            let Ok(value) = value.to_str() else { continue };
+            let mut parts = value.split(';');
+            let Some((name, value)) = parts.next().and_then(|p| p.split_once('=')) else { continue };
+            let expired = parts.any(|p| {
+                let p = p.trim().to_ascii_lowercase();
+                p == "max-age=0" || p.starts_with("expires=thu, 01 jan 1970")
+            });
+            if expired || value.trim().is_empty() {
+                self.jar.remove(name.trim());
+            } else {
+                self.jar.insert(name.trim().to_string(), value.trim().to_string());
+            }
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+        let request = if self.jar.is_empty() {
+            request
+        } else {
+            let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            request.header("cookie", cookies.join("; "))
+        };
+        let response = request.send().await?;
+        self.absorb(&response);
+        Ok(response)
+    }
+
+    async fn get(&mut self, url: &str) -> anyhow::Result<reqwest::Response> {
+        let request = self.http.get(url);
+        self.send(request).await
+    }
+
+    /// Follows redirects and answers pages (sign-in forms with `logins`,
+    /// redemption and consent pages with their first POST form) until the
+    /// browser is sent to a URL starting with `stop`, which it returns.
+    async fn drive(&mut self, mut response: reqwest::Response, stop: &str, logins: &[Login]) -> anyhow::Result<url::Url> {
+        let mut answered: Vec<String> = vec![];
+        for _ in 0..24 {
+            let status = response.status();
+            let location = response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+            if let (true, Some(location)) = (status.is_redirection(), location) {
+                let next = response.url().join(&location)?;
+                if next.as_str().starts_with(stop) {
+                    return Ok(next);
+                }
+                response = self.get(next.as_str()).await?;
+                continue;
+            }
+            let here = response.url().clone();
+            let body = response.text().await?;
+            let Some(form) = post_forms(&body).into_iter().next() else {
+                bail!("stuck at {} ({status}): {}", here.path(), page_text(&body))
+            };
+            let action = here.join(&form.action)?;
+            let fields = if form.has("username") && form.has("password") {
+                if answered.iter().any(|a| a == action.path()) {
+                    bail!("sign-in refused at {}: {}", action.path(), page_text(&body));
+                }
+                let login = logins
+                    .iter()
+                    .find(|l| action.path().starts_with(&l.path_prefix))
+                    .ok_or_else(|| anyhow!("unexpected sign-in page at {}", action.path()))?;
+                answered.push(action.path().to_string());
+                form.filled(&[("username", &login.username), ("password", &login.password)])
+            } else if form.has("otp") {
+                bail!("a second-factor prompt at {}: the bench's config should have no conditional access", here.path());
+            } else {
+                form.fields.clone()
+            };
+            let request = self.http.post(action.as_str()).form(&fields);
+            response = self.send(request).await?;
+        }
+        bail!("too many steps in a browser flow")
+    }
+}
+
+fn query_param(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+fn pkce() -> (String, String) {
+    let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// A JWT's header (0) or payload (1), unverified.
+fn jwt_part(token: &str, part: usize) -> Value {
+    token
+        .split('.')
+        .nth(part)
+        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// A complete sign-in at contoso's `demo-app` in a fresh browser:
+/// authorize (PKCE S256) → the pages → code → token. Returns the token response.
+async fn sign_in(http: &reqwest::Client, base: &str, logins: &[Login], scope: &str) -> anyhow::Result<Value> {
+    let mut browser = Browser::new(http);
+    let (verifier, challenge) = pkce();
     let authorize = format!(
-        "{base}/contoso/oauth2/v2.0/authorize?client_id=demo-app&response_type=code&redirect_uri={REDIRECT}&scope={scope}&state=bench"
+        "{base}/contoso/oauth2/v2.0/authorize?client_id=demo-app&response_type=code&redirect_uri={REDIRECT}\
+         &scope={scope}&state=bench&nonce=bench&code_challenge={challenge}&code_challenge_method=S256"
     );
-    let page = http.get(&authorize).send().await.ok()?;
-    let browser = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("b2b_browser="))?
-        .split(';')
-        .next()?
-        .to_string();
-    let body = page.text().await.ok()?;
-    let form = [
-        ("req", hidden(&body, "req")?),
-        ("csrf_token", hidden(&body, "csrf_token")?),
-        ("username", "alice@contoso.example".to_string()),
-        ("password", "Alice-Passw0rd".to_string()),
-    ];
-    let signed_in = http.post(format!("{base}/contoso/login")).header("cookie", browser).form(&form).send().await.ok()?;
-    let location = url::Url::parse(signed_in.headers().get("location")?.to_str().ok()?).ok()?;
-    let code = location.query_pairs().find(|(k, _)| k == "code")?.1.into_owned();
-    let tokens = http
+    let first = browser.get(&authorize).await?;
+    let landed = browser.drive(first, REDIRECT, logins).await?;
+    let code = query_param(&landed, "code").ok_or_else(|| anyhow!("no code in {landed}"))?;
+    let response = http
         .post(format!("{base}/contoso/oauth2/v2.0/token"))
         .basic_auth("demo-app", Some("demo-app-secret"))
-        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)])
+        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", &verifier)])
         .send()
-        .await
-        .ok()?;
-    tokens.status().is_success().then_some(())?;
-    tokens.json().await.ok()
+        .await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    if !status.is_success() || body["access_token"].as_str().is_none() {
+        bail!("token endpoint answered {status}: {body}");
+    }
+    Ok(body)
 }
 
-fn es256_signs_per_sec(seconds: f64) -> anyhow::Result<f64> {
-    let key = b2b_idp::keys::generate("bench", b2b_idp::keys::Alg::ES256)?;
-    let der = base64::engine::general_purpose::STANDARD.decode(&key.private_der)?;
-    let encoding = jsonwebtoken::EncodingKey::from_ec_der(&der);
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+fn member(who: (&str, &str)) -> Vec<Login> {
+    vec![login_at("/contoso/", who), login_at(&format!("/{CONTOSO_ID}/"), who)]
+}
+
+/// Bob as contoso's guest: only his email at contoso, his password at home.
+fn guest() -> Vec<Login> {
+    vec![
+        login_at("/contoso/", (BOB.0, "")),
+        login_at(&format!("/{CONTOSO_ID}/"), (BOB.0, "")),
+        login_at("/fabrikam/", BOB),
+        login_at(&format!("/{FABRIKAM_ID}/"), BOB),
+    ]
+}
+
+/// Refresh tokens to rotate: one sign-in (with offline_access) per chain, a few at a time.
+async fn refresh_chains<F, Fut>(count: usize, parallel: usize, sign_in_one: F) -> anyhow::Result<Vec<String>>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<String>>,
+{
+    let mut chains = Vec::with_capacity(count);
+    let indices: Vec<usize> = (0..count).collect();
+    for batch in indices.chunks(parallel.max(1)) {
+        for token in futures_util::future::join_all(batch.iter().map(|&i| sign_in_one(i))).await {
+            chains.push(token.context("a sign-in for the refresh chains")?);
+        }
+    }
+    Ok(chains)
+}
+
+/// client_credentials at `token_url`, with HTTP Basic.
+async fn cc_load(plan: &Plan, http: &reqwest::Client, token_url: String, client: (&'static str, &'static str), form: Vec<(&'static str, &'static str)>) -> Run {
+    let (http, token_url, form) = (http.clone(), Arc::new(token_url), Arc::new(form));
+    load(plan, move |_| {
+        let (http, token_url, form) = (http.clone(), token_url.clone(), form.clone());
+        async move {
+            let response = http.post(token_url.as_str()).basic_auth(client.0, Some(client.1)).form(form.as_slice()).send().await?;
+            let status = response.status();
+            if !status.is_success() {
+                bail!("{status}: {}", response.text().await.unwrap_or_default());
+            }
+            response.bytes().await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// refresh_token grants, each worker rotating its own chain.
+async fn refresh_load(plan: &Plan, http: &reqwest::Client, token_url: String, client: (&'static str, &'static str), chains: Vec<String>) -> Run {
+    let chains = Arc::new(chains.into_iter().map(Mutex::new).collect::<Vec<_>>());
+    let (http, token_url) = (http.clone(), Arc::new(token_url));
+    load(plan, move |worker| {
+        let (http, token_url, chains) = (http.clone(), token_url.clone(), chains.clone());
+        async move {
+            let slot = chains.get(worker).ok_or_else(|| anyhow!("no chain for worker {worker}"))?;
+            let current = slot.lock().map_err(|_| anyhow!("poisoned"))?.clone();
+            let response = http
+                .post(token_url.as_str())
+                .basic_auth(client.0, Some(client.1))
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", current.as_str())])
+                .send()
+                .await?;
+            let status = response.status();
+            let body: Value = response.json().await?;
+            let next = body["refresh_token"].as_str().ok_or_else(|| anyhow!("{status}: {body}"))?;
+            *slot.lock().map_err(|_| anyhow!("poisoned"))? = next.to_string();
+            Ok(())
+        }
+    })
+    .await
+}
+
+// ---- physical limits ----
+
+fn signs_per_sec(alg: b2b_idp::keys::Alg, seconds: f64) -> anyhow::Result<f64> {
+    use b2b_idp::keys::Alg;
+    let key = b2b_idp::keys::generate("bench", alg)?;
+    let der = STANDARD.decode(&key.private_der)?;
+    let (encoding, algorithm) = match alg {
+        Alg::ES256 => (jsonwebtoken::EncodingKey::from_ec_der(&der), jsonwebtoken::Algorithm::ES256),
+        Alg::RS256 => (jsonwebtoken::EncodingKey::from_rsa_der(&der), jsonwebtoken::Algorithm::RS256),
+    };
+    let mut header = jsonwebtoken::Header::new(algorithm);
     header.kid = Some(key.kid);
     let claims = json!({"iss": "http://127.0.0.1:8080/x/v2.0", "sub": "admin-cli", "aud": "api://b2b-idp-admin",
                         "exp": 2_000_000_000u64, "iat": 1_700_000_000u64, "jti": "00000000-0000-0000-0000-000000000000",
@@ -164,7 +534,7 @@ fn es256_signs_per_sec(seconds: f64) -> anyhow::Result<f64> {
 
 fn argon2_hashes_per_sec(config: &b2b_idp::config::PasswordConfig, threads: usize, seconds: f64) -> anyhow::Result<f64> {
     use argon2::password_hash::{PasswordHasher, SaltString};
-    let params = argon2::Params::new(config.memory_kib, config.iterations, config.parallelism, None).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let params = argon2::Params::new(config.memory_kib, config.iterations, config.parallelism, None).map_err(|e| anyhow!("{e}"))?;
     let start = Instant::now();
     let counts: Vec<u64> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -188,6 +558,8 @@ fn argon2_hashes_per_sec(config: &b2b_idp::config::PasswordConfig, threads: usiz
     Ok(counts.iter().sum::<u64>() as f64 / start.elapsed().as_secs_f64())
 }
 
+// ---- processes ----
+
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -195,14 +567,63 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-async fn wait_ready(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
-    for _ in 0..400 {
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+async fn wait_ready(http: &reqwest::Client, base: &str, child: &mut tokio::process::Child, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
         if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
             return Ok(());
         }
+        if let Some(status) = child.try_wait()? {
+            bail!("the server exited before it was ready ({status})");
+        }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    bail!("server did not become ready")
+    bail!("server did not become ready within {timeout:?}")
+}
+
+/// SIGTERM (a clean shutdown: the store is flushed), then SIGKILL if it lingers.
+async fn stop(mut child: tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        if tokio::time::timeout(Duration::from_secs(15), child.wait()).await.is_ok() {
+            return;
+        }
+    }
+    let _ = child.kill().await;
+    let _ = child.wait().await;
+}
+
+/// One b2b-idp server: binary, the bench's config, a data dir, a port.
+struct Target {
+    bin: PathBuf,
+    config: PathBuf,
+    data: PathBuf,
+    port: u16,
+}
+
+impl Target {
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&self) -> anyhow::Result<tokio::process::Child> {
+        tokio::process::Command::new(&self.bin)
+            .args(["--config"])
+            .arg(&self.config)
+            .arg("serve")
+            .env("B2B_IDP__SERVER__BIND", format!("127.0.0.1:{}", self.port))
+            .env("B2B_IDP__SERVER__PUBLIC_BASE_URL", self.base())
+            .env("B2B_IDP__STORE__PATH", &self.data)
+            .env("B2B_IDP__MAIL__OUTBOX", self.data.with_file_name("outbox"))
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", self.bin.display()))
+    }
 }
 
 fn cpu_model() -> String {
@@ -212,13 +633,413 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+}
+
+/// The machine's CPU time counters (/proc/stat, all CPUs): user … steal.
+fn cpu_times() -> Vec<u64> {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| s.lines().next().map(|l| l.split_whitespace().skip(1).take(8).filter_map(|v| v.parse().ok()).collect()))
+        .unwrap_or_default()
+}
+
+/// Share of the CPU time since `before` that the hypervisor stole (VMs), in percent.
+fn steal_percent(before: &[u64]) -> Value {
+    let now = cpu_times();
+    if now.len() < 8 || before.len() < 8 {
+        return Value::Null;
+    }
+    let total: u64 = now.iter().sum::<u64>().saturating_sub(before.iter().sum());
+    json!(round(now[7].saturating_sub(before[7]) as f64 * 100.0 / total.max(1) as f64))
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// config/default.toml without its `[[tenants.conditional_access]]` tables.
+fn without_conditional_access(toml: &str) -> String {
+    let (mut out, mut skipping) = (String::new(), false);
+    for line in toml.lines() {
+        let t = line.trim();
+        if t == "[[tenants.conditional_access]]" {
+            skipping = true;
+            continue;
+        }
+        if skipping {
+            if t.is_empty() || t.starts_with('[') || t.starts_with('#') {
+                skipping = false;
+            } else {
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+// ---- the guest: invited, redeemed, then federated sign-ins ----
+
+/// Invites Bob (fabrikam) to contoso through the admin API and redeems the
+/// invitation through the pages; then one sign-in whose ID token is checked.
+async fn guest_setup(http: &reqwest::Client, base: &str) -> anyhow::Result<Value> {
+    let token: Value = http
+        .post(format!("{base}/contoso/oauth2/v2.0/token"))
+        .basic_auth("admin-cli", Some("admin-cli-secret"))
+        .form(&[("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["access_token"].as_str().ok_or_else(|| anyhow!("no admin token: {token}"))?;
+    let response = http
+        .post(format!("{base}/contoso/v1.0/invitations"))
+        .bearer_auth(token)
+        .json(&json!({"invitedUserEmailAddress": BOB.0, "inviteRedirectUrl": GUEST_LANDING, "sendInvitationMessage": false}))
+        .send()
+        .await?;
+    let status = response.status();
+    let invitation: Value = response.json().await?;
+    let redeem = invitation["inviteRedeemUrl"].as_str().ok_or_else(|| anyhow!("invitation: {status} {invitation}"))?;
+    let mut browser = Browser::new(http);
+    let first = browser.get(redeem).await?;
+    browser.drive(first, GUEST_LANDING, &guest()).await.context("redeeming the invitation")?;
+    let tokens = sign_in(http, base, &guest(), "openid%20profile%20email").await.context("a first guest sign-in")?;
+    let claims = jwt_part(tokens["id_token"].as_str().unwrap_or_default(), 1);
+    if claims["user_type"] != "Guest" || claims["home_tid"] != FABRIKAM_ID {
+        bail!("the guest's ID token is not a fabrikam guest's: {claims}");
+    }
+    Ok(json!({"user_type": claims["user_type"], "acct": claims["acct"], "home_tid": claims["home_tid"],
+              "idp": claims["idp"], "amr": claims["amr"], "acr": claims["acr"]}))
+}
+
+// ---- the peer: node oidc-provider (bench/peer) ----
+
+struct Peer {
+    child: tokio::process::Child,
+    base: String,
+    node: String,
+    _stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    let start = text.char_indices().rev().nth(300).map_or(0, |(i, _)| i);
+    text[start..].replace('\n', " | ")
+}
+
+/// Starts the peer, installing it first if needed; `Err` is the reason it is unavailable.
+async fn start_peer(logs: &Path) -> Result<Peer, String> {
+    use tokio::io::AsyncBufReadExt;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/peer");
+    let node = match std::process::Command::new("node").arg("--version").output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        Ok(out) => return Err(format!("node --version failed: {}", tail(&out.stderr))),
+        Err(e) => return Err(format!("node not found: {e}")),
+    };
+    if !dir.join("node_modules/oidc-provider/package.json").exists() {
+        eprintln!("bench: npm ci in {}", dir.display());
+        match std::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).output() {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => return Err(format!("npm ci failed: {}", tail(&out.stderr))),
+            Err(e) => return Err(format!("npm not found: {e}")),
+        }
+    }
+    let port = free_port().map_err(|e| e.to_string())?;
+    let stderr_path = logs.join("peer.stderr");
+    let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
+    let clients = json!([{
+        "client_id": PEER_CLIENT.0, "client_secret": PEER_CLIENT.1,
+        "grant_types": ["client_credentials", "refresh_token", "authorization_code"],
+        "response_types": ["code"], "redirect_uris": [PEER_REDIRECT],
+        "id_token_signed_response_alg": "ES256",
+    }]);
+    let users = json!([{"email": PEER_USER.0, "password": PEER_USER.1, "name": "Alice"}]);
+    let mut child = tokio::process::Command::new("node")
+        .arg("server.js")
+        .current_dir(&dir)
+        .env("PORT", port.to_string())
+        .env("CLIENTS", clients.to_string())
+        .env("USERS", users.to_string())
+        .env("NODE_ENV", "production")
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("starting node: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
+    match ready {
+        Ok(Ok(Some(line))) if line.starts_with("ready ") => {
+            Ok(Peer { child, base: line["ready ".len()..].trim().to_string(), node, _stdout: lines })
+        }
+        other => {
+            let _ = child.kill().await;
+            let log = std::fs::read(&stderr_path).unwrap_or_default();
+            Err(format!("the peer did not start ({other:?}): {}", tail(&log)))
+        }
+    }
+}
+
+/// A refresh token from the peer: its code flow with its login page.
+async fn peer_refresh_token(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let mut browser = Browser::new(http);
+    let first = browser
+        .get(&format!(
+            "{base}/auth?client_id={}&response_type=code&redirect_uri={PEER_REDIRECT}&scope=openid%20offline_access&state=bench&nonce=bench",
+            PEER_CLIENT.0
+        ))
+        .await?;
+    let landed = browser.drive(first, PEER_REDIRECT, &[login_at("/interaction/", PEER_USER)]).await?;
+    let code = query_param(&landed, "code").ok_or_else(|| anyhow!("no code in {landed}"))?;
+    let body: Value = http
+        .post(format!("{base}/token"))
+        .basic_auth(PEER_CLIENT.0, Some(PEER_CLIENT.1))
+        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", PEER_REDIRECT)])
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(body["refresh_token"].as_str().ok_or_else(|| anyhow!("no refresh token from the peer: {body}"))?.to_string())
+}
+
+async fn peer_section(plan: &Plan, http: &reqwest::Client, logs: &Path) -> anyhow::Result<Value> {
+    let peer = match start_peer(logs).await {
+        Ok(peer) => peer,
+        Err(reason) => {
+            eprintln!("bench: peer unavailable: {reason}");
+            return Ok(json!({"status": format!("unavailable ({reason})")}));
+        }
+    };
+    let base = peer.base.clone();
+    let result = async {
+        let probe: Value = http
+            .post(format!("{base}/token"))
+            .basic_auth(PEER_CLIENT.0, Some(PEER_CLIENT.1))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await?
+            .json()
+            .await?;
+        let header = jwt_part(probe["access_token"].as_str().ok_or_else(|| anyhow!("peer client_credentials: {probe}"))?, 0);
+        eprintln!("bench: peer client_credentials");
+        let cc = cc_load(plan, http, format!("{base}/token"), PEER_CLIENT, vec![("grant_type", "client_credentials")]).await;
+        eprintln!("bench: peer refresh_token (rotation)");
+        let chains = refresh_chains(plan.concurrency, 8, |_| peer_refresh_token(http, &base)).await?;
+        let refresh = refresh_load(plan, http, format!("{base}/token"), PEER_CLIENT, chains).await;
+        let rss = rss_kib(peer.child.id().unwrap_or(0));
+        anyhow::Ok(json!({
+            "status": "ok",
+            "name": "node oidc-provider 8.8.1 (bench/peer/server.js), one node process",
+            "node": peer.node,
+            "client_credentials_token": {"alg": header["alg"], "typ": header["typ"]},
+            "client_credentials": cc.report(),
+            "refresh_token": refresh.report(),
+            "rss_after_load_mib": round(rss as f64 / 1024.0),
+        }))
+    }
+    .await;
+    stop(peer.child).await;
+    result
+}
+
+// ---- grant cost against directory size ----
+
+/// Every bulk user is this one with its own id, email and name.
+fn bulk_template(password_hash: &str) -> anyhow::Result<b2b_idp::directory::User> {
+    let now = b2b_idp::directory::now();
+    Ok(serde_json::from_value(json!({
+        "id": "", "tenant_id": CONTOSO_ID, "email": "", "display_name": "", "password_hash": password_hash,
+        "user_type": "Member", "roles": [], "enabled": true, "created_at": now, "written_at_ms": now * 1000,
+    }))?)
+}
+
+fn bulk_email(i: usize) -> String {
+    format!("user{i:07}@contoso.example")
+}
+
+const LOADERS: usize = 1;
+
+/// Writes users `from..to` into a stopped server's sled data dir through the store API.
+async fn bulk_load(data: &Path, from: usize, to: usize, template: &b2b_idp::directory::User) -> anyhow::Result<()> {
+    let store = Arc::new(b2b_idp::store::sled::SledStore::open(data)?);
+    let next = Arc::new(AtomicUsize::new(from));
+    let started = Instant::now();
+    // One writer: create_user makes each write durable with sled's flush_async,
+    // and concurrent flush_async calls deadlock sled 0.34 (spacejam/sled#1308).
+    let tasks: Vec<_> = (0..LOADERS)
+        .map(|_| {
+            let (store, next, template) = (store.clone(), next.clone(), template.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= to {
+                        return anyhow::Ok(());
+                    }
+                    let mut user = template.clone();
+                    user.id = uuid::Uuid::new_v4().to_string();
+                    user.email = bulk_email(i);
+                    user.display_name = format!("User {i}");
+                    store.create_user(&user).await?;
+                    if (i + 1) % 100_000 == 0 {
+                        let done = i + 1 - from;
+                        eprintln!("bench:   {} users ({:.0}/s)", i + 1, done as f64 / started.elapsed().as_secs_f64());
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    store.flush().await?;
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()))?;
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts the server on a directory of `n` bulk users and measures
+/// client_credentials, refresh_token and one user's password login.
+async fn measure_directory(target: &Target, n: usize, plan: &Plan, storm: &Plan, http: &reqwest::Client) -> anyhow::Result<Value> {
+    let base = target.base();
+    let started = Instant::now();
+    let mut server = target.spawn()?;
+    wait_ready(http, &base, &mut server, Duration::from_secs(300)).await?;
+    let start_ms = started.elapsed().as_secs_f64() * 1e3;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let idle_rss = rss_kib(server.id().unwrap_or(0));
+    eprintln!("bench: directory with {n} users: client_credentials, refresh_token, password login");
+    let cc = cc_load(plan, http, format!("{base}/contoso/oauth2/v2.0/token"), ("admin-cli", "admin-cli-secret"),
+                     vec![("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")]).await;
+    // Chains of users spread over the directory (uuid ids: spread over the key space too).
+    let chains = refresh_chains(plan.concurrency, storm.concurrency, |k| {
+        let i = (k * n / plan.concurrency + n / (2 * plan.concurrency)).min(n.saturating_sub(1));
+        let logins = member((&bulk_email(i), BULK_PASSWORD));
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let tokens = sign_in(&http, &base, &logins, "openid%20offline_access").await?;
+            Ok(tokens["refresh_token"].as_str().ok_or_else(|| anyhow!("no refresh token: {tokens}"))?.to_string())
+        }
+    })
+    .await;
+    let refresh = match chains {
+        Ok(chains) => refresh_load(plan, http, format!("{base}/contoso/oauth2/v2.0/token"), ("demo-app", "demo-app-secret"), chains).await,
+        Err(e) => Run { first_error: Some(format!("{e:#}")), errors: 1, elapsed: 1.0, ..Run::default() },
+    };
+    let one = Arc::new(member((&bulk_email(n / 2), BULK_PASSWORD)));
+    let logins = {
+        let (http, base) = (http.clone(), base.clone());
+        load(storm, move |_| {
+            let (http, base, one) = (http.clone(), base.clone(), one.clone());
+            async move { sign_in(&http, &base, &one, "openid").await.map(|_| ()) }
+        })
+        .await
+    };
+    let loaded_rss = rss_kib(server.id().unwrap_or(0));
+    stop(server).await;
+    Ok(json!({
+        "users": n, "data_dir_mib": round(dir_size(&target.data) as f64 / 1_048_576.0),
+        "start_to_ready_ms": round(start_ms), "idle_rss_mib": round(idle_rss as f64 / 1024.0),
+        "rss_after_load_mib": round(loaded_rss as f64 / 1024.0),
+        "client_credentials": cc.report(), "refresh_token": refresh.report(), "password_login": logins.report(),
+    }))
+}
+
+/// One data dir grows through `sizes`; at each size the server starts on it
+/// and the grants are measured. A copy of the smallest directory is measured
+/// again at the end, so drift of the machine over the run shows (and is
+/// averaged out of the ratios).
+async fn sizes_section(bin: &Path, config: &Path, passwords: &b2b_idp::config::PasswordConfig, sizes: &[usize], plan: &Plan, storm: &Plan, http: &reqwest::Client) -> anyhow::Result<Value> {
+    let dir = tempfile::tempdir()?;
+    let target = Target { bin: bin.to_path_buf(), config: config.to_path_buf(), data: dir.path().join("data"), port: free_port()? };
+    let smallest = Target { data: dir.path().join("smallest/data"), bin: target.bin.clone(), config: target.config.clone(), port: target.port };
+    // A first start seeds the tenants and keys; then the server is stopped for the loader.
+    let mut server = target.spawn()?;
+    wait_ready(http, &target.base(), &mut server, Duration::from_secs(10)).await?;
+    stop(server).await;
+    let hash = b2b_idp::directory::password::PasswordHasher::new(passwords)?.hash(BULK_PASSWORD).await?;
+    let template = bulk_template(&hash)?;
+    let mut rows = vec![];
+    let mut loaded = 0;
+    for &n in sizes {
+        eprintln!("bench: directory with {n} users: loading");
+        let started = Instant::now();
+        bulk_load(&target.data, loaded, n.max(loaded), &template).await?;
+        let load_secs = started.elapsed().as_secs_f64();
+        let added = n.saturating_sub(loaded);
+        loaded = loaded.max(n);
+        if rows.is_empty() && sizes.len() > 1 {
+            copy_dir(&target.data, &smallest.data)?;
+        }
+        let mut row = measure_directory(&target, n, plan, storm, http).await?;
+        row["added"] = json!(added);
+        row["load_secs"] = json!(round(load_secs));
+        row["users_loaded_per_sec"] = json!(round(added as f64 / load_secs.max(1e-9)));
+        rows.push(row);
+    }
+    let mut repeat = None;
+    if let (true, Some(&n)) = (sizes.len() > 1, sizes.first()) {
+        eprintln!("bench: directory with {n} users again (a copy made before it grew)");
+        let mut row = measure_directory(&smallest, n, plan, storm, http).await?;
+        row["repeat_of_smallest"] = json!(true);
+        repeat = Some(row);
+    }
+    // Cost ratios, largest directory vs smallest (mean of its two measurements): > 1 means slower with more users.
+    let figure = |row: Option<&Value>, k: &str, f: &str| row.and_then(|r| r[k][f].as_f64());
+    let small = |k: &str, f: &str| {
+        let both: Vec<f64> = [figure(rows.first(), k, f), figure(repeat.as_ref(), k, f)].into_iter().flatten().collect();
+        (rows.len() > 1 && !both.is_empty()).then(|| both.iter().sum::<f64>() / both.len() as f64)
+    };
+    let large = rows.last().filter(|_| rows.len() > 1);
+    let ratios = json!({
+        "largest": large.map(|r| r["users"].clone()), "smallest": rows.first().filter(|_| rows.len() > 1).map(|r| r["users"].clone()),
+        "refresh_cost": ratio(small("refresh_token", "per_sec"), figure(large, "refresh_token", "per_sec")),
+        "refresh_p50": ratio(figure(large, "refresh_token", "p50_ms"), small("refresh_token", "p50_ms")),
+        "client_credentials_cost": ratio(small("client_credentials", "per_sec"), figure(large, "client_credentials", "per_sec")),
+        "password_login_cost": ratio(small("password_login", "per_sec"), figure(large, "password_login", "per_sec")),
+    });
+    if let Some(row) = repeat {
+        rows.push(row);
+    }
+    Ok(json!({"rows": rows, "cost_ratio_largest_vs_smallest": ratios,
+              "note": "one sled data dir grown by a bulk loader (store API create_user, one writer, one precomputed argon2id hash); \
+                       refresh chains belong to users spread over the directory; the login is one user's; the last row is a copy \
+                       of the smallest directory measured again at the end (the ratios use the mean of both)"}))
+}
+
+// ---- the run ----
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let smoke = match args.first().map(String::as_str) {
         Some("all") => false,
         Some("smoke") => true,
-        _ => bail!("usage: bench all|smoke [--out FILE] [--server-bin PATH]"),
+        _ => bail!("usage: bench all|smoke [--out FILE] [--server-bin PATH] [--sizes N,N,…] [--only physical,main,guest,peer,sizes] [--seconds S]"),
     };
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let out = PathBuf::from(flag("--out").unwrap_or_else(|| "bench/results.json".into()));
@@ -226,168 +1047,303 @@ async fn main() -> anyhow::Result<()> {
         Some(p) => PathBuf::from(p),
         None => std::env::current_exe()?.with_file_name("b2b-idp"),
     };
+    let only: Option<Vec<String>> = flag("--only").map(|s| s.split(',').map(str::to_string).collect());
+    let wants = |section: &str| only.as_ref().is_none_or(|o| o.iter().any(|s| s == section));
+    let sizes: Vec<usize> = match flag("--sizes") {
+        Some(s) => s.split(',').map(|n| n.trim().replace('_', "").parse()).collect::<Result<_, _>>().context("--sizes")?,
+        None if smoke => vec![100],
+        None => vec![1_000, 100_000, 1_000_000],
+    };
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let seconds = if smoke { 0.5 } else { 8.0 };
-    let config_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
-    let config = b2b_idp::config::Config::load(Some(&config_path)).map_err(|e| anyhow::anyhow!("{e}"))?;
-
-    eprintln!("bench: physical limits");
-    let es256 = es256_signs_per_sec(seconds)?;
-    let argon2 = argon2_hashes_per_sec(&config.passwords, cores, seconds.max(1.0))?;
-
-    // The server: its own process, demo config, fresh data dir; started twice
-    // so the second start measures start-up on an existing data dir.
-    let dir = tempfile::tempdir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let base = format!("http://127.0.0.1:{port}");
-    let spawn = || {
-        tokio::process::Command::new(&server_bin)
-            .args(["--config"])
-            .arg(&config_path)
-            .arg("serve")
-            .env("B2B_IDP__SERVER__BIND", format!("127.0.0.1:{port}"))
-            .env("B2B_IDP__SERVER__PUBLIC_BASE_URL", &base)
-            .env("B2B_IDP__STORE__PATH", dir.path().join("data"))
-            .env("RUST_LOG", "warn")
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", server_bin.display()))
+    let seconds = match flag("--seconds") {
+        Some(s) => s.parse().context("--seconds")?,
+        None if smoke => 0.5,
+        None => 8.0,
     };
+    let work = tempfile::tempdir()?;
+
+    // The server's config: the demo without its conditional access policies.
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+    let config_path = work.path().join("bench-config.toml");
+    std::fs::write(&config_path, without_conditional_access(&std::fs::read_to_string(&demo)?))?;
+    let config = b2b_idp::config::Config::load(Some(&config_path)).map_err(|e| anyhow!("the bench's config: {e}"))?;
+    if config.tenants.iter().any(|t| !t.conditional_access.is_empty()) || config.tenants.len() < 2 {
+        bail!("the bench's config still has conditional access, or lost a tenant");
+    }
+    eprintln!("bench: {NO_CA_NOTE}");
+
+    let cpu_at_start = cpu_times();
+    let mut results = Map::new();
+    results.insert("machine".into(), json!({"cores": cores, "cpu": cpu_model(), "mode": if smoke { "smoke" } else { "all" },
+                                            "load_average_at_start": load_average()}));
+    results.insert("config".into(), json!(NO_CA_NOTE));
+
+    let (mut es256, mut argon2) = (None, None);
+    if wants("physical") {
+        eprintln!("bench: physical limits");
+        es256 = Some(signs_per_sec(b2b_idp::keys::Alg::ES256, seconds)?);
+        let rs256 = Some(signs_per_sec(b2b_idp::keys::Alg::RS256, (seconds / 2.0).max(0.5))?);
+        argon2 = Some(argon2_hashes_per_sec(&config.passwords, cores, seconds.max(1.0))?);
+        results.insert("physical".into(), json!({
+            "es256_signs_per_sec_one_core": es256.map(round), "rs256_signs_per_sec_one_core": rs256.map(round),
+            "argon2id_hashes_per_sec": argon2.map(round),
+            "argon2id_params": {"memory_kib": config.passwords.memory_kib, "iterations": config.passwords.iterations,
+                                "parallelism": config.passwords.parallelism, "threads": cores}}));
+    }
+
     let http = client()?;
-    let mut server = spawn()?;
-    wait_ready(&http, &base).await?;
-    server.kill().await?;
-    server.wait().await?;
-    let started = Instant::now();
-    let server = spawn()?;
-    wait_ready(&http, &base).await?;
-    let cold_start_ms = started.elapsed().as_secs_f64() * 1e3;
-    let pid = server.id().unwrap_or(0);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let idle_rss_kib = rss_kib(pid);
+    let plan = Plan { seconds, concurrency: if smoke { 4 } else { 64 }, warmup: if smoke { 0.0 } else { 1.0 } };
+    let storm = Plan { seconds, concurrency: cores * 4, warmup: 0.0 };
+    let (mut cc, mut refresh, mut logins, mut guest_run, mut cold_start_ms, mut idle_rss_kib) = (None, None, None, None, None, None);
 
-    let plan = Plan { seconds, concurrency: if smoke { 4 } else { 64 } };
-    eprintln!("bench: client_credentials");
-    let cc = {
-        let (http, base) = (http.clone(), base.clone());
-        load(&plan, move |_| {
-            let (http, base) = (http.clone(), base.clone());
-            async move {
-                let response = http
-                    .post(format!("{base}/contoso/oauth2/v2.0/token"))
-                    .basic_auth("admin-cli", Some("admin-cli-secret"))
-                    .form(&[("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")])
-                    .send()
-                    .await;
-                response.is_ok_and(|r| r.status().is_success())
-            }
-        })
-        .await
-    };
+    if wants("main") || wants("guest") {
+        // The server: its own process, fresh data dir; started twice so the
+        // second start measures start-up on an existing data dir.
+        let target = Target { bin: server_bin.clone(), config: config_path.clone(), data: work.path().join("main/data"), port: free_port()? };
+        let base = target.base();
+        let mut server = target.spawn()?;
+        wait_ready(&http, &base, &mut server, Duration::from_secs(2)).await?;
+        server.kill().await?;
+        server.wait().await?;
+        let started = Instant::now();
+        let mut server = target.spawn()?;
+        wait_ready(&http, &base, &mut server, Duration::from_secs(2)).await?;
+        cold_start_ms = Some(started.elapsed().as_secs_f64() * 1e3);
+        let pid = server.id().unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        idle_rss_kib = Some(rss_kib(pid));
+        results.insert("server".into(), json!({"idle_rss_mib": idle_rss_kib.map(|k| round(k as f64 / 1024.0)),
+                                               "start_to_ready_ms_existing_data": cold_start_ms.map(round)}));
 
-    eprintln!("bench: refresh_token (rotation)");
-    let mut chains = Vec::new();
-    for _ in 0..plan.concurrency {
-        let tokens = login(&http, &base, "openid%20offline_access").await.context("a sign-in for the refresh chains")?;
-        chains.push(tokens["refresh_token"].as_str().unwrap_or_default().to_string());
-    }
-    let chains = std::sync::Arc::new(chains.into_iter().map(std::sync::Mutex::new).collect::<Vec<_>>());
-    let refresh = {
-        let (http, base) = (http.clone(), base.clone());
-        load(&plan, move |worker| {
-            let (http, base, chains) = (http.clone(), base.clone(), chains.clone());
-            async move {
-                let Some(current) = chains[worker].lock().ok().map(|t| t.clone()) else { return false };
-                let response = http
-                    .post(format!("{base}/contoso/oauth2/v2.0/token"))
-                    .basic_auth("demo-app", Some("demo-app-secret"))
-                    .form(&[("grant_type", "refresh_token"), ("refresh_token", current.as_str())])
-                    .send()
-                    .await;
-                let Ok(response) = response else { return false };
-                let Ok(body) = response.json::<Value>().await else { return false };
-                match (body["refresh_token"].as_str(), chains[worker].lock()) {
-                    (Some(next), Ok(mut slot)) => {
-                        *slot = next.to_string();
-                        true
+        if wants("main") {
+            eprintln!("bench: client_credentials");
+            let run = cc_load(&plan, &http, format!("{base}/contoso/oauth2/v2.0/token"), ("admin-cli", "admin-cli-secret"),
+                              vec![("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")]).await;
+            let mut report = run.report();
+            report["server_rss_after_mib"] = json!(round(rss_kib(pid) as f64 / 1024.0));
+            results.insert("client_credentials".into(), report);
+            cc = Some(run);
+
+            eprintln!("bench: refresh_token (rotation)");
+            let alice = member(ALICE);
+            let chains = refresh_chains(plan.concurrency, storm.concurrency, |_| async {
+                let tokens = sign_in(&http, &base, &alice, "openid%20offline_access").await?;
+                Ok(tokens["refresh_token"].as_str().ok_or_else(|| anyhow!("no refresh token: {tokens}"))?.to_string())
+            })
+            .await?;
+            let run = refresh_load(&plan, &http, format!("{base}/contoso/oauth2/v2.0/token"), ("demo-app", "demo-app-secret"), chains).await;
+            let mut report = run.report();
+            report["server_rss_after_mib"] = json!(round(rss_kib(pid) as f64 / 1024.0));
+            results.insert("refresh_token".into(), report);
+            refresh = Some(run);
+
+            eprintln!("bench: password logins, with discovery/JWKS sampled during the storm");
+            let storm_run = {
+                let (http, base, alice) = (http.clone(), base.clone(), Arc::new(member(ALICE)));
+                load(&storm, move |_| {
+                    let (http, base, alice) = (http.clone(), base.clone(), alice.clone());
+                    async move { sign_in(&http, &base, &alice, "openid").await.map(|_| ()) }
+                })
+            };
+            let sampler = {
+                let (http, base) = (http.clone(), base.clone());
+                async move {
+                    let mut run = Run::default();
+                    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+                    let paths = [format!("/{CONTOSO_ID}/v2.0/.well-known/openid-configuration"), format!("/{CONTOSO_ID}/discovery/v2.0/keys")];
+                    let mut i = 0;
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
+                        let ok = http.get(format!("{base}{}", paths[i % 2])).send().await.is_ok_and(|r| r.status().is_success());
+                        if ok {
+                            run.ok += 1;
+                            run.latencies.push(t.elapsed().as_secs_f64());
+                        } else {
+                            run.errors += 1;
+                        }
+                        i += 1;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
                     }
-                    _ => false,
+                    run.elapsed = seconds;
+                    run
                 }
-            }
-        })
-        .await
-    };
-
-    eprintln!("bench: password logins, with discovery/JWKS sampled during the storm");
-    let storm = Plan { seconds, concurrency: cores * 4 };
-    let logins = {
-        let (http, base) = (http.clone(), base.clone());
-        load(&storm, move |_| {
-            let (http, base) = (http.clone(), base.clone());
-            async move { login(&http, &base, "openid").await.is_some() }
-        })
-    };
-    let sampler = {
-        let (http, base) = (http.clone(), base.clone());
-        async move {
-            let mut run = Run::default();
-            let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-            let paths = [format!("/{CONTOSO_ID}/v2.0/.well-known/openid-configuration"), format!("/{CONTOSO_ID}/discovery/v2.0/keys")];
-            let mut i = 0;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                let ok = http.get(format!("{base}{}", paths[i % 2])).send().await.is_ok_and(|r| r.status().is_success());
-                if ok {
-                    run.ok += 1;
-                    run.latencies.push(t.elapsed().as_secs_f64());
-                } else {
-                    run.errors += 1;
-                }
-                i += 1;
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            run.elapsed = seconds;
-            run
+            };
+            let (storm_run, discovery) = tokio::join!(storm_run, sampler);
+            let mut report = storm_run.report();
+            report["server_rss_after_mib"] = json!(round(rss_kib(pid) as f64 / 1024.0));
+            results.insert("password_login".into(), report);
+            results.insert("discovery_jwks_during_login_storm".into(), discovery.report());
+            logins = Some(storm_run);
         }
-    };
-    let (logins, discovery) = tokio::join!(logins, sampler);
-    drop(server);
 
-    let keycloak_cc_per_vcpu = 120.0;
-    let keycloak_logins_per_vcpu = 15.0;
-    let results = json!({
-        "machine": {"cores": cores, "cpu": cpu_model(), "mode": if smoke { "smoke" } else { "all" }},
-        "physical": {"es256_signs_per_sec_one_core": round(es256), "argon2id_hashes_per_sec": round(argon2),
-                      "argon2id_params": {"memory_kib": config.passwords.memory_kib, "iterations": config.passwords.iterations,
-                                          "parallelism": config.passwords.parallelism, "threads": cores}},
-        "client_credentials": cc.report(),
-        "refresh_token": refresh.report(),
-        "password_login": logins.report(),
-        "discovery_jwks_during_login_storm": discovery.report(),
-        "server": {"idle_rss_mib": round(idle_rss_kib as f64 / 1024.0), "start_to_ready_ms_existing_data": round(cold_start_ms)},
-        "ratios": {
-            "client_credentials_vs_es256_one_core": round(cc.per_sec() / es256.max(1e-9)),
-            "refresh_vs_es256_one_core": round(refresh.per_sec() / es256.max(1e-9)),
-            "logins_vs_argon2id": round(logins.per_sec() / argon2.max(1e-9)),
-            "client_credentials_per_core_vs_keycloak": round(cc.per_sec() / cores as f64 / keycloak_cc_per_vcpu),
-            "logins_per_core_vs_keycloak": round(logins.per_sec() / cores as f64 / keycloak_logins_per_vcpu),
-        },
-        "not_measured_yet": ["node oidc-provider peer", "grant cost at 1k/100k/1M users", "guest federated sign-in"],
-    });
-    println!("{:<40} {:>12} {:>10} {:>10} {:>8}", "scenario", "per second", "p50 ms", "p99 ms", "errors");
-    for name in ["client_credentials", "refresh_token", "password_login", "discovery_jwks_during_login_storm"] {
-        let r = &results[name];
-        let num = |k: &str| r[k].as_f64().unwrap_or(0.0);
-        println!("{:<40} {:>12.1} {:>10.2} {:>10.2} {:>8}", name, num("per_sec"), num("p50_ms"), num("p99_ms"), num("errors"));
+        if wants("guest") {
+            eprintln!("bench: guest federated sign-in (contoso → fabrikam → contoso): invite, redeem, then sign-ins");
+            let section = match guest_setup(&http, &base).await {
+                Ok(claims) => {
+                    let run = {
+                        let (http, base, bob) = (http.clone(), base.clone(), Arc::new(guest()));
+                        load(&storm, move |_| {
+                            let (http, base, bob) = (http.clone(), base.clone(), bob.clone());
+                            async move { sign_in(&http, &base, &bob, "openid%20profile%20email").await.map(|_| ()) }
+                        })
+                        .await
+                    };
+                    let mut report = run.report();
+                    report["concurrency"] = json!(storm.concurrency);
+                    report["server_rss_after_mib"] = json!(round(rss_kib(pid) as f64 / 1024.0));
+                    report["guest_id_token"] = claims;
+                    report["note"] = json!(NO_CA_NOTE);
+                    guest_run = Some(run);
+                    report
+                }
+                Err(e) => {
+                    eprintln!("bench: guest scenario failed: {e:#}");
+                    json!({"error": format!("{e:#}"), "note": NO_CA_NOTE})
+                }
+            };
+            results.insert("guest_federated_sign_in".into(), section);
+        }
+        stop(server).await;
     }
-    println!("ES256 signatures/s, one core:            {:>12.0}", es256);
-    println!("argon2id hashes/s, {cores} threads:              {:>12.1}", argon2);
-    println!("idle RSS: {} MiB; start to /readyz on existing data: {:.0} ms", results["server"]["idle_rss_mib"], cold_start_ms);
-    println!("ratios: {}", results["ratios"]);
+
+    let mut peer = None;
+    if wants("peer") {
+        let section = if smoke {
+            json!({"status": "skipped (smoke)"})
+        } else {
+            eprintln!("bench: peer (node oidc-provider)");
+            peer_section(&plan, &http, work.path()).await.unwrap_or_else(|e| json!({"status": format!("failed ({e:#})")}))
+        };
+        peer = Some(section.clone());
+        results.insert("peer".into(), section);
+    }
+
+    if wants("sizes") {
+        let size_plan = Plan { seconds: if smoke { 0.3 } else { seconds * 5.0 / 8.0 }, ..plan };
+        let size_storm = Plan { seconds: if smoke { 0.3 } else { seconds / 2.0 }, ..storm };
+        let section = sizes_section(&server_bin, &config_path, &config.passwords, &sizes, &size_plan, &size_storm, &http)
+            .await
+            .unwrap_or_else(|e| {
+                eprintln!("bench: directory sizes failed: {e:#}");
+                json!({"error": format!("{e:#}")})
+            });
+        results.insert("directory_sizes".into(), section);
+    }
+
+    // Ratios and targets (issue 6), read from this run only.
+    let rate = |r: &Option<Run>| r.as_ref().map(Run::per_sec);
+    let peer_rate = |k: &str| peer.as_ref().and_then(|p| p[k]["per_sec"].as_f64()).filter(|&v| v > 0.0);
+    let size_ratios = results.get("directory_sizes").map(|s| s["cost_ratio_largest_vs_smallest"].clone()).unwrap_or(Value::Null);
+    let ratios = json!({
+        "client_credentials_vs_peer": ratio(rate(&cc), peer_rate("client_credentials")),
+        "refresh_vs_peer": ratio(rate(&refresh), peer_rate("refresh_token")),
+        "client_credentials_vs_es256_one_core": ratio(rate(&cc), es256),
+        "refresh_vs_es256_one_core": ratio(rate(&refresh), es256),
+        "logins_vs_argon2id": ratio(rate(&logins), argon2),
+        "guest_sign_ins_vs_argon2id": ratio(rate(&guest_run), argon2),
+        "client_credentials_per_core_vs_keycloak": ratio(rate(&cc).map(|r| r / cores as f64), Some(KEYCLOAK_CC_PER_VCPU)),
+        "logins_per_core_vs_keycloak": ratio(rate(&logins).map(|r| r / cores as f64), Some(KEYCLOAK_LOGINS_PER_VCPU)),
+        "grant_cost_largest_vs_smallest_directory": size_ratios,
+    });
+    let at_least = |v: &Value, min: f64| v.as_f64().map_or(Value::Null, |x| json!(x >= min));
+    let at_most = |v: Option<f64>, max: f64| v.map_or(Value::Null, |x| json!(x <= max));
+    let discovery_p99 = results.get("discovery_jwks_during_login_storm").and_then(|d| d["p99_ms"].as_f64());
+    let worst_size_cost = ["refresh_cost", "client_credentials_cost"]
+        .iter()
+        .filter_map(|k| ratios["grant_cost_largest_vs_smallest_directory"][*k].as_f64())
+        .reduce(f64::max);
+    let targets = json!({
+        "client_credentials >= 5x peer": at_least(&ratios["client_credentials_vs_peer"], 5.0),
+        "refresh >= 5x peer": at_least(&ratios["refresh_vs_peer"], 5.0),
+        "client_credentials >= 0.5x ES256 one core": at_least(&ratios["client_credentials_vs_es256_one_core"], 0.5),
+        "refresh >= 0.5x ES256 one core": at_least(&ratios["refresh_vs_es256_one_core"], 0.5),
+        "logins >= 0.9x argon2id": at_least(&ratios["logins_vs_argon2id"], 0.9),
+        "discovery/JWKS p99 < 5 ms during logins": at_most(discovery_p99, 4.999),
+        "grant cost at largest directory <= 1.2x smallest": at_most(worst_size_cost, 1.2),
+        "idle RSS < 30 MiB": at_most(idle_rss_kib.map(|k| k as f64 / 1024.0), 29.999),
+        "start to /readyz < 200 ms": at_most(cold_start_ms, 199.999),
+    });
+    if let Some(machine) = results.get_mut("machine") {
+        machine["load_average_at_end"] = json!(load_average());
+        machine["cpu_steal_percent_during_run"] = steal_percent(&cpu_at_start);
+    }
+    results.insert("ratios".into(), ratios);
+    results.insert("targets_met".into(), targets);
+    let results = Value::Object(results);
+
+    print_report(&results, &sizes);
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(&out, serde_json::to_string_pretty(&results)?)?;
     println!("wrote {}", out.display());
     Ok(())
+}
+
+fn print_report(results: &Value, sizes: &[usize]) {
+    let num = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let line = |name: &str, r: &Value| {
+        if r["per_sec"].is_number() {
+            println!("{:<52} {:>10.1} {:>9.2} {:>9.2} {:>7}", name, num(&r["per_sec"]), num(&r["p50_ms"]), num(&r["p99_ms"]), num(&r["errors"]));
+            if let Some(e) = r["first_error"].as_str() {
+                println!("    first error: {e}");
+            }
+        } else if let Some(status) = r["status"].as_str().or(r["error"].as_str()) {
+            println!("{name:<52} {status}");
+        }
+    };
+    println!("{:<52} {:>10} {:>9} {:>9} {:>7}", "scenario", "per sec", "p50 ms", "p99 ms", "errors");
+    for (key, name) in [
+        ("client_credentials", "b2b-idp client_credentials"),
+        ("refresh_token", "b2b-idp refresh_token (rotation)"),
+        ("password_login", "b2b-idp password login (authorize+form+code+token)"),
+        ("discovery_jwks_during_login_storm", "b2b-idp discovery/JWKS during the login storm"),
+        ("guest_federated_sign_in", "b2b-idp guest sign-in contoso → fabrikam → contoso"),
+    ] {
+        line(name, &results[key]);
+    }
+    let peer = &results["peer"];
+    if peer["status"] == "ok" {
+        line("peer client_credentials", &peer["client_credentials"]);
+        line("peer refresh_token (rotation)", &peer["refresh_token"]);
+    } else if peer.is_object() {
+        println!("{:<52} {}", "peer (node oidc-provider)", peer["status"].as_str().unwrap_or("?"));
+    }
+    let sizes_section = &results["directory_sizes"];
+    if let Some(rows) = sizes_section["rows"].as_array() {
+        println!("{:>9} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>8}", "users", "load s", "data MiB", "start ms", "RSS MiB", "cc/s", "refresh/s", "refr. p50", "login/s");
+        for row in rows {
+            println!(
+                "{:>9} {:>8} {:>8.0} {:>8.0} {:>8.1} {:>10.0} {:>10.0} {:>10.2} {:>8.1}",
+                row["users"].as_u64().unwrap_or(0),
+                if row["repeat_of_smallest"] == true { "again".to_string() } else { format!("{:.1}", num(&row["load_secs"])) }, num(&row["data_dir_mib"]), num(&row["start_to_ready_ms"]), num(&row["idle_rss_mib"]),
+                num(&row["client_credentials"]["per_sec"]), num(&row["refresh_token"]["per_sec"]), num(&row["refresh_token"]["p50_ms"]),
+                num(&row["password_login"]["per_sec"])
+            );
+            for k in ["client_credentials", "refresh_token", "password_login"] {
+                if let Some(e) = row[k]["first_error"].as_str() {
+                    println!("    {k} first error: {e}");
+                }
+            }
+        }
+    } else if let Some(e) = sizes_section["error"].as_str() {
+        println!("directory sizes {sizes:?}: {e}");
+    }
+    let physical = &results["physical"];
+    if physical.is_object() {
+        println!("ES256 signatures/s, one core: {:.0}; RS256: {:.0}; argon2id hashes/s ({} threads): {:.1}",
+                 num(&physical["es256_signs_per_sec_one_core"]), num(&physical["rs256_signs_per_sec_one_core"]),
+                 physical["argon2id_params"]["threads"], num(&physical["argon2id_hashes_per_sec"]));
+    }
+    if results["server"].is_object() {
+        println!("idle RSS: {} MiB; start to /readyz on existing data: {} ms", results["server"]["idle_rss_mib"], results["server"]["start_to_ready_ms_existing_data"]);
+    }
+    println!("ratios: {}", results["ratios"]);
+    println!("targets met (null = not measured in this run):");
+    if let Some(targets) = results["targets_met"].as_object() {
+        for (name, met) in targets {
+            println!("  {:<48} {}", name, match met.as_bool() { Some(true) => "met", Some(false) => "MISSED", None => "—" });
+        }
+    }
+    println!("note: {NO_CA_NOTE}");
 }
