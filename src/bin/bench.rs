@@ -511,15 +511,41 @@ async fn refresh_load(plan: &Plan, http: &reqwest::Client, token_url: String, cl
 
 // ---- physical limits ----
 
+/// One core's raw signing rate: ring (the server's backend) with the key
+/// parsed once, over a signing input of an access token's size. This is the
+/// ceiling any token endpoint on this machine is measured against.
 fn signs_per_sec(alg: b2b_idp::keys::Alg, seconds: f64) -> anyhow::Result<f64> {
     use b2b_idp::keys::Alg;
-    let key = b2b_idp::keys::generate("bench", alg)?;
-    let der = STANDARD.decode(&key.private_der)?;
-    let (encoding, algorithm) = match alg {
-        Alg::ES256 => (jsonwebtoken::EncodingKey::from_ec_der(&der), jsonwebtoken::Algorithm::ES256),
-        Alg::RS256 => (jsonwebtoken::EncodingKey::from_rsa_der(&der), jsonwebtoken::Algorithm::RS256),
+    use ring::signature::{EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256};
+    let der = STANDARD.decode(b2b_idp::keys::generate("bench", alg)?.private_der)?;
+    let rng = ring::rand::SystemRandom::new();
+    let message = [b'e'; 700];
+    let mut sign: Box<dyn FnMut() -> anyhow::Result<()>> = match alg {
+        Alg::ES256 => {
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng).map_err(|e| anyhow!("{e}"))?;
+            Box::new(move || pair.sign(&rng, &message).map(drop).map_err(|e| anyhow!("{e}")))
+        }
+        Alg::RS256 => {
+            let pair = RsaKeyPair::from_der(&der).map_err(|e| anyhow!("{e}"))?;
+            let mut out = vec![0; pair.public().modulus_len()];
+            Box::new(move || pair.sign(&RSA_PKCS1_SHA256, &rng, &message, &mut out).map_err(|e| anyhow!("{e}")))
+        }
     };
-    let mut header = jsonwebtoken::Header::new(algorithm);
+    let (start, mut n) = (Instant::now(), 0u64);
+    while start.elapsed().as_secs_f64() < seconds {
+        sign()?;
+        n += 1;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// The same on the server's whole signing path: claims to compact JWS with
+/// jsonwebtoken and the server's crypto provider (JSON, base64, signature).
+fn jwt_encodes_per_sec(seconds: f64) -> anyhow::Result<f64> {
+    b2b_idp::keys::install_crypto();
+    let key = b2b_idp::keys::generate("bench", b2b_idp::keys::Alg::ES256)?;
+    let encoding = jsonwebtoken::EncodingKey::from_ec_der(&STANDARD.decode(&key.private_der)?);
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.kid = Some(key.kid);
     let claims = json!({"iss": "http://127.0.0.1:8080/x/v2.0", "sub": "admin-cli", "aud": "api://b2b-idp-admin",
                         "exp": 2_000_000_000u64, "iat": 1_700_000_000u64, "jti": "00000000-0000-0000-0000-000000000000",
@@ -532,8 +558,9 @@ fn signs_per_sec(alg: b2b_idp::keys::Alg, seconds: f64) -> anyhow::Result<f64> {
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
+/// Bare argon2id: `threads` threads hashing in a loop with the configured
+/// parameters, each reusing its memory (the fastest way there is).
 fn argon2_hashes_per_sec(config: &b2b_idp::config::PasswordConfig, threads: usize, seconds: f64) -> anyhow::Result<f64> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
     let params = argon2::Params::new(config.memory_kib, config.iterations, config.parallelism, None).map_err(|e| anyhow!("{e}"))?;
     let start = Instant::now();
     let counts: Vec<u64> = std::thread::scope(|scope| {
@@ -541,11 +568,11 @@ fn argon2_hashes_per_sec(config: &b2b_idp::config::PasswordConfig, threads: usiz
             .map(|_| {
                 let params = params.clone();
                 scope.spawn(move || {
+                    let mut memory = vec![argon2::Block::default(); params.block_count()];
                     let hasher = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-                    let mut n = 0u64;
+                    let (mut n, mut out, salt) = (0u64, [0u8; 32], rand::random::<[u8; 16]>());
                     while start.elapsed().as_secs_f64() < seconds {
-                        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-                        if hasher.hash_password(b"Alice-Passw0rd", &salt).is_ok() {
+                        if hasher.hash_password_into_with_memory(b"Alice-Passw0rd", &salt, &mut out, &mut memory).is_ok() {
                             n += 1;
                         }
                     }
@@ -1033,6 +1060,31 @@ async fn sizes_section(bin: &Path, config: &Path, passwords: &b2b_idp::config::P
 
 // ---- the run ----
 
+/// Under `cargo run` (no `--server-bin`), builds the server binary beside
+/// this one first: `cargo run --bin bench` alone would leave a stale (or
+/// missing) `b2b-idp` and measure old code.
+fn build_server() -> anyhow::Result<()> {
+    let Ok(cargo) = std::env::var("CARGO") else { return Ok(()) };
+    let mut build = std::process::Command::new(cargo);
+    build.args(["build", "--bin", "b2b-idp", "--manifest-path"]).arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+    // What `cargo run` sets for this binary must not reach the build: build
+    // scripts (ring's) watch CARGO_PKG_* and the like, and would rebuild.
+    const RUN_ONLY: [&str; 8] = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_PACKAGE", "CARGO_CFG_", "CARGO_TARGET_TMPDIR", "OUT_DIR"];
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(|n| RUN_ONLY.iter().any(|p| n.starts_with(p))) {
+            build.env_remove(name);
+        }
+    }
+    if !cfg!(debug_assertions) {
+        build.arg("--release");
+    }
+    eprintln!("bench: building the server (cargo build --bin b2b-idp)");
+    if !build.status().context("running cargo build")?.success() {
+        bail!("cargo build --bin b2b-idp failed");
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -1045,7 +1097,10 @@ async fn main() -> anyhow::Result<()> {
     let out = PathBuf::from(flag("--out").unwrap_or_else(|| "bench/results.json".into()));
     let server_bin = match flag("--server-bin") {
         Some(p) => PathBuf::from(p),
-        None => std::env::current_exe()?.with_file_name("b2b-idp"),
+        None => {
+            build_server()?;
+            std::env::current_exe()?.with_file_name("b2b-idp")
+        }
     };
     let only: Option<Vec<String>> = flag("--only").map(|s| s.split(',').map(str::to_string).collect());
     let wants = |section: &str| only.as_ref().is_none_or(|o| o.iter().any(|s| s == section));
@@ -1083,9 +1138,11 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("bench: physical limits");
         es256 = Some(signs_per_sec(b2b_idp::keys::Alg::ES256, seconds)?);
         let rs256 = Some(signs_per_sec(b2b_idp::keys::Alg::RS256, (seconds / 2.0).max(0.5))?);
+        let jwt = Some(jwt_encodes_per_sec((seconds / 2.0).max(0.5))?);
         argon2 = Some(argon2_hashes_per_sec(&config.passwords, cores, seconds.max(1.0))?);
         results.insert("physical".into(), json!({
             "es256_signs_per_sec_one_core": es256.map(round), "rs256_signs_per_sec_one_core": rs256.map(round),
+            "es256_jwt_encodes_per_sec_one_core": jwt.map(round),
             "argon2id_hashes_per_sec": argon2.map(round),
             "argon2id_params": {"memory_kib": config.passwords.memory_kib, "iterations": config.passwords.iterations,
                                 "parallelism": config.passwords.parallelism, "threads": cores}}));
@@ -1331,8 +1388,9 @@ fn print_report(results: &Value, sizes: &[usize]) {
     }
     let physical = &results["physical"];
     if physical.is_object() {
-        println!("ES256 signatures/s, one core: {:.0}; RS256: {:.0}; argon2id hashes/s ({} threads): {:.1}",
-                 num(&physical["es256_signs_per_sec_one_core"]), num(&physical["rs256_signs_per_sec_one_core"]),
+        println!("ES256 signatures/s, one core: {:.0} (whole JWTs: {:.0}); RS256: {:.0}; argon2id hashes/s ({} threads): {:.1}",
+                 num(&physical["es256_signs_per_sec_one_core"]), num(&physical["es256_jwt_encodes_per_sec_one_core"]),
+                 num(&physical["rs256_signs_per_sec_one_core"]),
                  physical["argon2id_params"]["threads"], num(&physical["argon2id_hashes_per_sec"]));
     }
     if results["server"].is_object() {

@@ -199,8 +199,7 @@ impl App {
 /// Hex SHA-256, used for client secrets and for codes and tokens at rest.
 pub fn sha256_hex(value: &str) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(value.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(value.as_bytes()))
 }
 
 /// The domain part of an email address, lower-cased.

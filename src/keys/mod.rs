@@ -22,6 +22,9 @@ use serde::{Deserialize, Serialize};
 use crate::directory::now;
 use crate::store::{Store, StoreError};
 
+mod crypto;
+pub use crypto::install as install_crypto;
+
 /// JWS algorithms tokens can be signed with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Alg {
@@ -255,6 +258,7 @@ pub struct KeyRing {
 
 impl KeyRing {
     pub fn new(store: Arc<dyn Store>, refresh: Duration, grace: i64) -> KeyRing {
+        crypto::install();
         KeyRing { store, refresh, grace, cache: RwLock::new(HashMap::new()) }
     }
 
