@@ -124,7 +124,8 @@ pub struct PasswordConfig {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
-    /// Concurrent hashes; 0 means one per core. Bounds memory in a login storm.
+    /// Hashing threads (concurrent hashes); 0 means one per core. Bounds
+    /// memory in a login storm: each thread keeps one argon2 buffer.
     pub max_concurrent: usize,
 }
 
