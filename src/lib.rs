@@ -10,9 +10,11 @@
 //! - `policy`: conditional access and cross-tenant access (trusting a partner's MFA)
 //! - `keys`: per-tenant signing keys and JWKS
 //! - `store`: the storage trait and its backends
-//! - `config`, `error`, `idp` (shared context), `server` (start-up)
+//! - `config`, `error`, `idp` (shared context), `server` (start-up),
+//!   `allocator` (the binaries' memory allocator)
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod allocator;
 pub mod config;
 pub mod directory;
 pub mod error;

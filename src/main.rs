@@ -16,6 +16,9 @@ use b2b_idp::{server, store};
 
 const DEFAULT_CONFIG: &str = "config/default.toml";
 
+#[global_allocator]
+static ALLOCATOR: b2b_idp::allocator::Allocator = b2b_idp::allocator::Allocator;
+
 #[derive(Parser)]
 #[command(name = "b2b-idp", version, about = "Multi-tenant OpenID Connect provider with B2B guest collaboration")]
 struct Cli {

@@ -3,8 +3,14 @@
 //! Composite keys join their parts with a NUL byte. Single-use records are
 //! spent with compare-and-swap, so concurrent redemptions in this process
 //! see exactly one winner (sled allows one process per database).
+//!
+//! Tenants and apps are read on every token request, so their decoded
+//! records are kept in memory (`Decoded`). That is safe only because sled
+//! admits one process per database: every write passes through here.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -44,6 +50,38 @@ pub struct SledStore {
     revoked_jti: sled::Tree,
     /// key → count (u32 BE) + window end (i64 BE).
     counters: sled::Tree,
+    decoded_tenants: Decoded<Tenant>,
+    decoded_apps: Decoded<App>,
+    /// Held by tenant and app writers from the tree write to the cache
+    /// update, so two writers cannot leave the older value cached.
+    directory_writes: Mutex<()>,
+}
+
+/// Decoded copies of one tree's records, by key. A writer replaces the
+/// entry; a reader only fills a missing one, so a reader that loaded an
+/// older value before a write can never put it back.
+struct Decoded<T> {
+    records: RwLock<HashMap<Vec<u8>, T>>,
+}
+
+impl<T: Clone + DeserializeOwned> Decoded<T> {
+    fn new() -> Self {
+        Decoded { records: RwLock::new(HashMap::new()) }
+    }
+
+    fn get(&self, tree: &sled::Tree, k: &[u8]) -> StoreResult<Option<T>> {
+        if let Some(record) = self.records.read().unwrap_or_else(PoisonError::into_inner).get(k) {
+            return Ok(Some(record.clone()));
+        }
+        let Some(record) = get::<T>(tree, k)? else { return Ok(None) };
+        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        records.entry(k.to_vec()).or_insert_with(|| record.clone());
+        Ok(Some(record))
+    }
+
+    fn replace(&self, k: &[u8], record: &T) {
+        self.records.write().unwrap_or_else(PoisonError::into_inner).insert(k.to_vec(), record.clone());
+    }
 }
 
 fn backend(e: sled::Error) -> StoreError {
@@ -144,6 +182,9 @@ impl SledStore {
             consents: tree("consents")?,
             revoked_jti: tree("revoked_jti")?,
             counters: tree("counters")?,
+            decoded_tenants: Decoded::new(),
+            decoded_apps: Decoded::new(),
+            directory_writes: Mutex::new(()),
             db,
         }
         .with_email_index()
@@ -161,6 +202,27 @@ impl SledStore {
             }
         }
         Ok(self)
+    }
+
+    /// The tree writes of `put_tenant`; the caller holds `directory_writes`.
+    fn put_tenant_now(&self, tenant: &Tenant) -> StoreResult<()> {
+        let claimed = self
+            .tenant_names
+            .compare_and_swap(tenant.name.as_bytes(), None as Option<&[u8]>, Some(tenant.id.as_bytes()))
+            .map_err(backend)?;
+        if let Err(current) = claimed {
+            if current.current.as_deref() != Some(tenant.id.as_bytes()) {
+                return Err(StoreError::Conflict(format!("tenant name {}", tenant.name)));
+            }
+        }
+        if let Some(old) = get::<Tenant>(&self.tenants, tenant.id.as_bytes())? {
+            if old.name != tenant.name {
+                self.tenant_names.remove(old.name.as_bytes()).map_err(backend)?;
+            }
+        }
+        put(&self.tenants, tenant.id.as_bytes(), tenant)?;
+        self.decoded_tenants.replace(tenant.id.as_bytes(), tenant);
+        Ok(())
     }
 
     /// Directory writes are rare and precious (keys above all): make them durable now.
@@ -182,31 +244,20 @@ impl DirectoryStore for SledStore {
     }
 
     async fn put_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
-        let claimed = self
-            .tenant_names
-            .compare_and_swap(tenant.name.as_bytes(), None as Option<&[u8]>, Some(tenant.id.as_bytes()))
-            .map_err(backend)?;
-        if let Err(current) = claimed {
-            if current.current.as_deref() != Some(tenant.id.as_bytes()) {
-                return Err(StoreError::Conflict(format!("tenant name {}", tenant.name)));
-            }
+        {
+            let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
+            self.put_tenant_now(tenant)?;
         }
-        if let Some(old) = get::<Tenant>(&self.tenants, tenant.id.as_bytes())? {
-            if old.name != tenant.name {
-                self.tenant_names.remove(old.name.as_bytes()).map_err(backend)?;
-            }
-        }
-        put(&self.tenants, tenant.id.as_bytes(), tenant)?;
         self.durable().await
     }
 
     async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
-        get(&self.tenants, id.as_bytes())
+        self.decoded_tenants.get(&self.tenants, id.as_bytes())
     }
 
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
         match self.tenant_names.get(name.as_bytes()).map_err(backend)? {
-            Some(id) => get(&self.tenants, &id),
+            Some(id) => self.decoded_tenants.get(&self.tenants, &id),
             None => Ok(None),
         }
     }
@@ -329,12 +380,17 @@ impl DirectoryStore for SledStore {
     }
 
     async fn put_app(&self, app: &App) -> StoreResult<()> {
-        put(&self.apps, &key(&[&app.tenant_id, &app.client_id]), app)?;
+        {
+            let k = key(&[&app.tenant_id, &app.client_id]);
+            let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
+            put(&self.apps, &k, app)?;
+            self.decoded_apps.replace(&k, app);
+        }
         self.durable().await
     }
 
     async fn app(&self, tenant_id: &str, client_id: &str) -> StoreResult<Option<App>> {
-        get(&self.apps, &key(&[tenant_id, client_id]))
+        self.decoded_apps.get(&self.apps, &key(&[tenant_id, client_id]))
     }
 
     async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>> {
