@@ -290,18 +290,8 @@ fn inviter_name(caller: &Caller) -> String {
 }
 
 fn new_external_user(tenant: &Tenant, email: &str, name: Option<&str>, user_type: UserType, caller: &Caller) -> User {
-    let at = now();
+    let display_name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(email);
     User {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: tenant.id.clone(),
-        email: email.to_string(),
-        display_name: name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(email).to_string(),
-        password_hash: None,
-        user_type,
-        roles: vec![],
-        enabled: true,
-        created_at: at,
-        written_at_ms: now_ms(),
         external: Some(External {
             state: ExternalState::PendingAcceptance,
             home: None,
@@ -309,8 +299,7 @@ fn new_external_user(tenant: &Tenant, email: &str, name: Option<&str>, user_type
             redeemed_at: None,
             reset_at_ms: 0,
         }),
-        sessions_valid_from_ms: 0,
-        totp: None,
+        ..User::new(&tenant.id, email, display_name, user_type)
     }
 }
 
@@ -374,16 +363,23 @@ pub async fn by_ticket(idp: &Idp, tenant: &Tenant, ticket: &str) -> Result<(Invi
     if invitation.tenant_id != tenant.id {
         return Err(invalid());
     }
+    let user = invited_user(idp, &invitation).await?;
+    Ok((invitation, user))
+}
+
+/// The account an invitation is for, while the invitation still stands:
+/// the account is enabled and no later reset replaced the invitation.
+async fn invited_user(idp: &Idp, invitation: &Invitation) -> Result<User> {
     let user = idp
         .store
-        .user(&tenant.id, &invitation.user_id)
+        .user(&invitation.tenant_id, &invitation.user_id)
         .await?
         .filter(|u| u.enabled)
         .ok_or_else(|| Error::Invalid("The invited account has been removed from this organisation.".into()))?;
     if user.external.as_ref().is_some_and(|e| invitation.written_at_ms < e.reset_at_ms) {
-        return Err(Error::Invalid("This invitation link was replaced by a newer one. Use the link in the latest invitation mail.".into()));
+        return Err(Error::Invalid("This invitation was replaced by a newer one. Use the link in the latest invitation mail.".into()));
     }
-    Ok((invitation, user))
+    Ok(user)
 }
 
 /// Records a redemption: the invitation is completed and the guest is bound
@@ -397,15 +393,7 @@ pub async fn redeem(idp: &Idp, tenant: &Tenant, invitation_id: &str, home: HomeA
         .ok_or_else(|| Error::Invalid("This invitation no longer exists.".into()))?;
     // Bind with compare-and-swap: of two accounts redeeming at once, one wins.
     let user = loop {
-        let mut user = idp
-            .store
-            .user(&tenant.id, &invitation.user_id)
-            .await?
-            .filter(|u| u.enabled)
-            .ok_or_else(|| Error::Invalid("The invited account has been removed from this organisation.".into()))?;
-        if user.external.as_ref().is_some_and(|e| invitation.written_at_ms < e.reset_at_ms) {
-            return Err(Error::Invalid("This invitation was replaced by a newer one. Use the link in the latest invitation mail.".into()));
-        }
+        let mut user = invited_user(idp, &invitation).await?;
         match user.external.as_ref().and_then(|e| e.home.as_ref()) {
             Some(bound) if bound.issuer == home.issuer && bound.subject == home.subject => break user,
             Some(_) => {

@@ -132,6 +132,26 @@ pub struct User {
 }
 
 impl User {
+    /// A new enabled account with a fresh object id: no password, roles,
+    /// guest record or second factor yet.
+    pub fn new(tenant_id: &str, email: &str, display_name: &str, user_type: UserType) -> User {
+        User {
+            id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: tenant_id.to_string(),
+            email: email.to_string(),
+            display_name: display_name.to_string(),
+            password_hash: None,
+            user_type,
+            roles: vec![],
+            enabled: true,
+            created_at: now(),
+            written_at_ms: now_ms(),
+            external: None,
+            sessions_valid_from_ms: 0,
+            totp: None,
+        }
+    }
+
     /// The tenant the user authenticates at (`home_tid`).
     pub fn home_tenant_id(&self) -> &str {
         match self.external.as_ref().and_then(|e| e.home.as_ref()) {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::config::{AppSeed, TenantSeed, UserSeed};
 use crate::directory::collaboration::ExternalIdp;
 use crate::policy::{api as policy_api, ConditionalAccessPolicy, CrossTenantAccess};
-use crate::directory::{now, now_ms, sha256_hex, App, GrantType, Tenant, User, UserType};
+use crate::directory::{now, sha256_hex, App, GrantType, Tenant, User, UserType};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::keys;
@@ -169,21 +169,8 @@ pub async fn create_user(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<
         (None, Some(password)) => Some(idp.passwords.hash(password.expose()).await?),
         (None, None) => None,
     };
-    let user = User {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: tenant.id.clone(),
-        display_name: seed.display_name.clone().unwrap_or_else(|| email.clone()),
-        email,
-        password_hash,
-        user_type: UserType::Member,
-        roles: seed.roles.clone(),
-        enabled: true,
-        created_at: now(),
-        written_at_ms: now_ms(),
-        external: None,
-        sessions_valid_from_ms: 0,
-        totp: None,
-    };
+    let display_name = seed.display_name.clone().unwrap_or_else(|| email.clone());
+    let user = User { password_hash, roles: seed.roles.clone(), ..User::new(&tenant.id, &email, &display_name, UserType::Member) };
     idp.store.create_user(&user).await?;
     Ok(user)
 }

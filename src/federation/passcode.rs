@@ -6,7 +6,7 @@ use rand::Rng;
 use subtle::ConstantTimeEq;
 
 use crate::directory::collaboration::{HomeAccount, HomeMethod};
-use crate::directory::{email_domain, now, now_ms, random_token, sha256_hex, Tenant, User, UserType};
+use crate::directory::{email_domain, now, random_token, sha256_hex, Tenant, User, UserType};
 use crate::error::{Error, Result};
 use crate::federation::{finish, interaction, Interaction, Next, Purpose, Step};
 use crate::idp::Idp;
@@ -83,21 +83,7 @@ async fn home_account(idp: &Idp, resource: &Tenant, email: &str) -> Result<HomeA
     let member = match idp.store.user_by_email(&home.id, email).await? {
         Some(user) => user,
         None => {
-            let user = User {
-                id: uuid::Uuid::new_v4().to_string(),
-                tenant_id: home.id.clone(),
-                email: email.to_string(),
-                display_name: email.to_string(),
-                password_hash: None,
-                user_type: UserType::Member,
-                roles: vec![],
-                enabled: true,
-                created_at: now(),
-                written_at_ms: now_ms(),
-                external: None,
-        sessions_valid_from_ms: 0,
-        totp: None,
-            };
+            let user = User::new(&home.id, email, email, UserType::Member);
             match idp.store.create_user(&user).await {
                 Ok(()) => user,
                 // Another instance created it a moment ago.

@@ -225,9 +225,16 @@ impl SledStore {
         Ok(())
     }
 
-    /// Directory writes are rare and precious (keys above all): make them durable now.
+    /// Directory writes are rare and precious (keys above all): make them
+    /// durable now. sled's blocking flush, on the blocking pool: concurrent
+    /// `flush_async` calls deadlock sled 0.34 (spacejam/sled#1308), and
+    /// two admin requests can write at the same instant.
     async fn durable(&self) -> StoreResult<()> {
-        self.db.flush_async().await.map_err(backend)?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Backend(format!("flush: {e}")))?
+            .map_err(backend)?;
         Ok(())
     }
 }

@@ -73,7 +73,6 @@ fn code(expires_at: i64) -> AuthCode {
 /// Reads after writes see the write, also while readers on other threads
 /// race a writer (the sled store keeps decoded apps in memory): once all
 /// are done, a lookup by id agrees with the listing, which reads afresh.
-/// One writer: concurrent `flush_async` calls deadlock sled 0.34.
 async fn app_writes_are_read_back(store: Arc<dyn Store>, app: &App) {
     let mut renamed = app.clone();
     renamed.display_name = "renamed".into();
@@ -342,11 +341,55 @@ async fn grants(store: Arc<dyn Store>) {
     assert!(store.jti_revoked("j1").await.expect("check"));
 }
 
+/// Directory writes from many requests at once all complete and all land
+/// (concurrent `flush_async` calls deadlocked the sled store: sled issue
+/// 1308). A deadlock blocks the runtime's threads, timers included, so a
+/// plain thread watches and aborts the test binary instead of hanging CI.
+async fn concurrent_writers_all_land(store: Arc<dyn Store>, app: &App) {
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(std::time::Duration::from_secs(180)) {
+            eprintln!("concurrent directory writes did not finish in 180 s: the store deadlocked");
+            std::process::abort();
+        }
+    });
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let (store, app) = (store.clone(), app.clone());
+            tokio::spawn(async move {
+                for i in 0..25 {
+                    let mut other = app.clone();
+                    other.client_id = format!("w{w}-{i}");
+                    store.put_app(&other).await.expect("put app");
+                    let mut member = user("t2", &format!("w{w}-{i}"), &format!("w{w}-{i}@two.example"));
+                    member.display_name = "writer".into();
+                    store.create_user(&member).await.expect("create user");
+                    member.enabled = false;
+                    store.update_user(&member).await.expect("update user");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    drop(done);
+    assert_eq!(store.apps("t1").await.expect("list").len(), 1 + 8 * 25, "every app write landed");
+    let users = store.users("t2").await.expect("list");
+    assert_eq!(users.iter().filter(|u| u.display_name == "writer" && !u.enabled).count(), 8 * 25, "every user write landed");
+    for w in 0..8 {
+        for i in 0..25 {
+            store.delete_user("t2", &format!("w{w}-{i}")).await.expect("delete");
+        }
+    }
+}
+
 /// Everything a backend must do.
 pub async fn suite(store: Arc<dyn Store>) {
     directory(store.as_ref()).await;
     let app = store.app("t1", "c1").await.expect("get").expect("the directory's app");
     app_writes_are_read_back(store.clone(), &app).await;
+    concurrent_writers_all_land(store.clone(), &app).await;
     grants(store.clone()).await;
     store.flush().await.expect("flush");
 }
