@@ -1155,7 +1155,15 @@ async fn main() -> anyhow::Result<()> {
     let smoke = match args.first().map(String::as_str) {
         Some("all") => false,
         Some("smoke") => true,
-        _ => bail!("usage: bench all|smoke [--out FILE] [--server-bin PATH] [--sizes N,N,…] [--only physical,main,guest,peer,sizes] [--seconds S]"),
+        asked => {
+            let usage = "usage: bench all|smoke [--out FILE] [--server-bin PATH] [--sizes N,N,…] [--only physical,main,guest,peer,sizes] [--seconds S]";
+            if matches!(asked, Some("-h" | "--help" | "help")) {
+                println!("{usage}");
+                return Ok(());
+            }
+            eprintln!("{usage}");
+            std::process::exit(2);
+        }
     };
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let out = PathBuf::from(flag("--out").unwrap_or_else(|| "bench/results.json".into()));
