@@ -326,21 +326,7 @@ pub async fn after_consent(
 
 async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Session) -> Result<ClientResponse> {
     let code = random_token();
-    let family_id = uuid::Uuid::new_v4().to_string();
-    if req.scopes.iter().any(|s| s == "offline_access") {
-        // The family exists before the code can be redeemed, so a replay
-        // racing the first redemption always finds something to revoke.
-        idp.store
-            .put_family(&RefreshFamily {
-                id: family_id.clone(),
-                tenant_id: tenant.id.clone(),
-                client_id: req.client_id.clone(),
-                user_id: session.user_id.clone(),
-                revoked: false,
-                expires_at: now() + idp.config.tokens.refresh_family_ttl,
-            })
-            .await?;
-    }
+    let issued_at = now();
     let record = AuthCode {
         tenant_id: tenant.id.clone(),
         client_id: req.client_id.clone(),
@@ -357,10 +343,28 @@ async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Ses
             mfa_source: session.mfa_source.clone(),
             auth_time_ms: session.started_ms,
         },
-        family_id,
-        expires_at: now() + idp.config.tokens.code_ttl,
+        family_id: uuid::Uuid::new_v4().to_string(),
+        expires_at: issued_at + idp.config.tokens.code_ttl,
         used: false,
     };
+    if req.scopes.iter().any(|s| s == "offline_access") {
+        // The family exists before the code can be redeemed, so a replay
+        // racing the first redemption always finds something to revoke.
+        idp.store
+            .put_family(&RefreshFamily {
+                id: record.family_id.clone(),
+                tenant_id: tenant.id.clone(),
+                client_id: req.client_id.clone(),
+                scopes: req.scopes.clone(),
+                auth: record.auth.clone(),
+                current: None,
+                issued_at,
+                expires_at: record.expires_at,
+                ends_at: issued_at + idp.config.tokens.refresh_family_ttl,
+                revoked: false,
+            })
+            .await?;
+    }
     idp.store.put_code(&sha256_hex(&code), &record).await?;
     idp.store.delete_auth_request(&req.id).await?;
     let mut params = vec![("code", code)];

@@ -7,6 +7,7 @@ use crate::directory::{now, sha256_hex, App, Tenant};
 use crate::error::Result;
 use crate::idp::Idp;
 use crate::protocol::claims::AccessClaims;
+use crate::protocol::records::RefreshFamily;
 use crate::protocol::OAuthError;
 
 fn looks_like_jwt(token: &str) -> bool {
@@ -36,24 +37,17 @@ pub async fn introspect(idp: &Idp, tenant: &Tenant, token: &str) -> Result<Value
         out.insert("token_type".into(), json!("Bearer"));
         return Ok(Value::Object(out));
     }
-    if let Some(refresh) = idp.store.refresh(&sha256_hex(token)).await? {
-        let family = idp.store.family(&refresh.family_id).await?;
-        let live = refresh.tenant_id == tenant.id
-            && !refresh.used
-            && refresh.expires_at >= now()
-            && family.is_some_and(|f| !f.revoked && f.expires_at >= now());
-        if live {
-            return Ok(json!({
-                "active": true,
-                "iss": idp.issuer(tenant),
-                "client_id": refresh.client_id,
-                "sub": refresh.auth.user_id,
-                "scope": refresh.scopes.join(" "),
-                "iat": refresh.issued_at,
-                "exp": refresh.expires_at,
-                "tid": tenant.id,
-            }));
-        }
+    if let Some(family) = live_refresh_grant(idp, tenant, token).await? {
+        return Ok(json!({
+            "active": true,
+            "iss": idp.issuer(tenant),
+            "client_id": family.client_id,
+            "sub": family.auth.user_id,
+            "scope": family.scopes.join(" "),
+            "iat": family.issued_at,
+            "exp": family.expires_at,
+            "tid": tenant.id,
+        }));
     }
     Ok(json!({"active": false}))
 }
@@ -68,12 +62,26 @@ pub async fn revoke(idp: &Idp, tenant: &Tenant, caller: &App, token: &str) -> Re
         }
         return Ok(());
     }
-    if let Some(refresh) = idp.store.refresh(&sha256_hex(token)).await? {
-        if refresh.tenant_id == tenant.id && refresh.client_id == caller.client_id {
-            idp.store.revoke_family(&refresh.family_id).await?;
+    // Any token of the grant, the live one or an older one, ends it: an
+    // older one would end it at the token endpoint too (reuse).
+    if let Some(id) = RefreshFamily::id_of(token) {
+        if let Some(family) = idp.store.family(id).await? {
+            if family.tenant_id == tenant.id && family.client_id == caller.client_id {
+                idp.store.revoke_family(&family.id).await?;
+            }
         }
     }
     Ok(())
+}
+
+/// The grant whose live refresh token `token` is, if this tenant issued it.
+async fn live_refresh_grant(idp: &Idp, tenant: &Tenant, token: &str) -> Result<Option<RefreshFamily>> {
+    let Some(id) = RefreshFamily::id_of(token) else { return Ok(None) };
+    Ok(idp
+        .store
+        .family(id)
+        .await?
+        .filter(|f| f.tenant_id == tenant.id && f.is_current(&sha256_hex(token)) && f.is_live(now())))
 }
 
 /// Claims about the signed-in user, for a bearer access token with `openid`.

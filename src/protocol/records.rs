@@ -68,28 +68,46 @@ pub struct AuthCode {
     pub used: bool,
 }
 
-/// A refresh token, stored under the SHA-256 of its value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RefreshToken {
-    pub tenant_id: String,
-    pub client_id: String,
-    pub family_id: String,
-    pub scopes: Vec<String>,
-    pub auth: Authentication,
-    pub issued_at: i64,
-    pub expires_at: i64,
-    pub used: bool,
-}
-
-/// All refresh tokens descending from one code; revoked as a whole on reuse.
+/// A grant with refresh tokens: what it grants and the one refresh token
+/// that may be used next. Rotation swaps that token in place (one record per
+/// grant, however often it is refreshed); presenting an older token of the
+/// family is reuse, and revokes the family (RFC 9700 §4.14.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RefreshFamily {
     pub id: String,
     pub tenant_id: String,
     pub client_id: String,
-    pub user_id: String,
-    pub revoked: bool,
+    pub scopes: Vec<String>,
+    pub auth: Authentication,
+    /// SHA-256 of the live refresh token; none until the code is redeemed.
+    pub current: Option<String>,
+    /// When the live token was issued.
+    pub issued_at: i64,
+    /// When the live token (or the unredeemed code) idles out; the record
+    /// is purged after it.
     pub expires_at: i64,
+    /// Absolute end of the grant, however often it is refreshed.
+    pub ends_at: i64,
+    pub revoked: bool,
+}
+
+impl RefreshFamily {
+    /// A refresh token's value is `{family id}.{secret}`, so a used token
+    /// still leads to its family without a record per token.
+    pub fn id_of(token: &str) -> Option<&str> {
+        token.split_once('.').filter(|(id, secret)| !id.is_empty() && !secret.is_empty()).map(|(id, _)| id)
+    }
+
+    /// Whether `token_hash` is the live token (constant time).
+    pub fn is_current(&self, token_hash: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.current.as_deref().is_some_and(|current| current.as_bytes().ct_eq(token_hash.as_bytes()).into())
+    }
+
+    /// Usable now: not revoked, neither idled out nor past its end.
+    pub fn is_live(&self, now: i64) -> bool {
+        !self.revoked && self.expires_at >= now && self.ends_at >= now
+    }
 }
 
 /// A browser's single sign-on session at one tenant.

@@ -8,7 +8,7 @@ use crate::idp::Idp;
 use crate::keys::Alg;
 use crate::protocol::authorize::pkce_matches;
 use crate::protocol::claims::{at_hash, AccessClaims, IdClaims, UserClaims};
-use crate::protocol::records::{Authentication, RefreshFamily, RefreshToken};
+use crate::protocol::records::{Authentication, RefreshFamily};
 use crate::protocol::scopes::{self, Acting, Requested, ADMIN_RESOURCE};
 use crate::protocol::OAuthError;
 use crate::store::Spend;
@@ -88,72 +88,84 @@ async fn authorization_code(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
     }
     let user = live_user(idp, tenant, &record.auth).await?;
     let requested = scopes::resolve(idp, tenant, app, &record.scopes.join(" "), Acting::ForUser).await?;
-    let family = if wants_refresh(app, &requested) {
+    let refresh_token = if wants_refresh(app, &requested) {
         // Created with the code; revoked already if the code was replayed meanwhile.
         match idp.store.family(&record.family_id).await? {
-            Some(family) if !family.revoked => Some(family),
+            Some(family) if family.is_live(now()) && family.current.is_none() => Some(rotate(idp, &family).await?),
             _ => return Err(OAuthError::invalid_grant("authorization code was already used").into()),
         }
     } else {
         None
     };
-    let grant = Grant { user: &user, auth: &record.auth, scopes: &record.scopes, family: family.as_ref() };
-    issue(idp, tenant, app, &grant, &requested, record.nonce.as_deref()).await
+    let grant = Grant { user: &user, auth: &record.auth, refresh_token };
+    issue(idp, tenant, app, grant, &requested, record.nonce.as_deref()).await
 }
 
 async fn refresh(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Result<TokenResponse> {
     let token = p.refresh_token.as_deref().ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let hash = sha256_hex(token);
     let invalid = || OAuthError::invalid_grant("refresh token is invalid, expired or revoked");
-    // Check ownership before spending, so another client cannot burn the token.
-    let current = idp.store.refresh(&hash).await?.ok_or_else(invalid)?;
-    if current.tenant_id != tenant.id || current.client_id != app.client_id {
+    let family_id = RefreshFamily::id_of(token).ok_or_else(invalid)?;
+    let family = idp.store.family(family_id).await?.ok_or_else(invalid)?;
+    // Another client's token is merely invalid here: it cannot burn the grant.
+    if family.tenant_id != tenant.id || family.client_id != app.client_id || family.revoked {
         return Err(invalid().into());
     }
-    let reused = || OAuthError::invalid_grant("refresh token was already used; every token of this grant is now revoked");
-    if current.used {
-        idp.store.revoke_family(&current.family_id).await?;
+    if !family.is_current(&sha256_hex(token)) {
+        idp.store.revoke_family(&family.id).await?;
         tracing::warn!(tenant = %tenant.id, client = %app.client_id, "refresh token reused; family revoked");
         return Err(reused().into());
     }
-    // Everything that can refuse the request is checked before the token is spent.
-    let family = idp.store.family(&current.family_id).await?.ok_or_else(invalid)?;
-    if family.revoked || family.expires_at < now() || current.expires_at < now() {
+    // Everything that can refuse the request is checked before the token is rotated.
+    if !family.is_live(now()) {
         return Err(invalid().into());
     }
-    let user = live_user(idp, tenant, &current.auth).await?;
+    let user = live_user(idp, tenant, &family.auth).await?;
     // Conditional access applies to refreshes too: a block or an MFA rule
     // added since the sign-in ends the grant's use (the user signs in again).
     let decision = crate::policy::evaluate(idp, tenant, &user, &app.client_id).await?;
     if let Some(policy) = decision.blocked_by {
         return Err(OAuthError::invalid_grant(format!("blocked by the conditional access policy '{policy}'")).into());
     }
-    if decision.require_mfa && current.auth.acr != "2" {
+    if decision.require_mfa && family.auth.acr != "2" {
         return Err(OAuthError::invalid_grant("multi-factor authentication is now required: sign in again").into());
     }
     // A narrower scope applies to this response only; the grant keeps its scope (RFC 6749 §6).
     let scope = match p.scope.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(asked) => {
             let asked = scopes::split(asked);
-            if let Some(extra) = asked.iter().find(|s| !current.scopes.contains(s)) {
+            if let Some(extra) = asked.iter().find(|s| !family.scopes.contains(s)) {
                 return Err(OAuthError::invalid_scope(format!("scope '{extra}' was not granted originally")).into());
             }
             asked.join(" ")
         }
-        None => current.scopes.join(" "),
+        None => family.scopes.join(" "),
     };
     let requested = scopes::resolve(idp, tenant, app, &scope, Acting::ForUser).await?;
-    match idp.store.spend_refresh(&hash).await? {
-        Spend::Fresh(_) => {}
-        Spend::Replayed(_) => {
-            // Lost a race with a concurrent use of the same token: that is reuse too.
-            idp.store.revoke_family(&current.family_id).await?;
-            return Err(reused().into());
-        }
-        Spend::Missing => return Err(invalid().into()),
+    let refresh_token = Some(rotate(idp, &family).await?);
+    let grant = Grant { user: &user, auth: &family.auth, refresh_token };
+    issue(idp, tenant, app, grant, &requested, None).await
+}
+
+fn reused() -> OAuthError {
+    OAuthError::invalid_grant("refresh token was already used; every token of this grant is now revoked")
+}
+
+/// Makes a new refresh token the family's live one, in one compare-and-swap.
+/// Losing the swap means a concurrent use of the same token: that is reuse too.
+async fn rotate(idp: &Idp, family: &RefreshFamily) -> Result<String> {
+    let value = format!("{}.{}", family.id, random_token());
+    let issued_at = now();
+    let next = RefreshFamily {
+        current: Some(sha256_hex(&value)),
+        issued_at,
+        expires_at: (issued_at + idp.config.tokens.refresh_token_ttl).min(family.ends_at),
+        ..family.clone()
+    };
+    if !idp.store.replace_family(family, &next).await? {
+        idp.store.revoke_family(&family.id).await?;
+        return Err(reused().into());
     }
-    let grant = Grant { user: &user, auth: &current.auth, scopes: &current.scopes, family: Some(&family) };
-    issue(idp, tenant, app, &grant, &requested, None).await
+    Ok(value)
 }
 
 async fn client_credentials(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Result<TokenResponse> {
@@ -224,22 +236,20 @@ async fn live_user(idp: &Idp, tenant: &Tenant, auth: &Authentication) -> Result<
 struct Grant<'a> {
     user: &'a User,
     auth: &'a Authentication,
-    /// The grant's scope, kept by the refresh token whatever this response narrows.
-    scopes: &'a [String],
-    /// Present when the grant includes refresh tokens.
-    family: Option<&'a RefreshFamily>,
+    /// The rotated refresh token, when the grant includes them.
+    refresh_token: Option<String>,
 }
 
-/// Access token, ID token (with `openid`) and a rotated refresh token (with a family).
+/// Access token, ID token (with `openid`) and the grant's refresh token, if any.
 async fn issue(
     idp: &Idp,
     tenant: &Tenant,
     app: &App,
-    grant: &Grant<'_>,
+    grant: Grant<'_>,
     requested: &Requested,
     nonce: Option<&str>,
 ) -> Result<TokenResponse> {
-    let Grant { user, auth, family, .. } = *grant;
+    let Grant { user, auth, refresh_token } = grant;
     let t = &idp.config.tokens;
     let alg = alg(tenant, app);
     let user_claims = UserClaims::new(user, auth, requested.has("profile"), requested.has("email"));
@@ -272,24 +282,6 @@ async fn issue(
         Some(idp.keys.sign(&tenant.id, alg, "JWT", &id).await?)
     } else {
         None
-    };
-    let refresh_token = match family {
-        Some(family) => {
-            let value = random_token();
-            let record = RefreshToken {
-                tenant_id: tenant.id.clone(),
-                client_id: app.client_id.clone(),
-                family_id: family.id.clone(),
-                scopes: grant.scopes.to_vec(),
-                auth: auth.clone(),
-                issued_at,
-                expires_at: (issued_at + t.refresh_token_ttl).min(family.expires_at),
-                used: false,
-            };
-            idp.store.put_refresh(&sha256_hex(&value), &record).await?;
-            Some(value)
-        }
-        None => None,
     };
     Ok(TokenResponse {
         access_token,

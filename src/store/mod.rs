@@ -3,7 +3,7 @@
 //!
 //! Records are plain serde types; backends index the few fields that are
 //! looked up and keep the rest as JSON. Operations the protocol needs to be
-//! atomic (spending a code or a refresh token) are single calls here, so each
+//! atomic (spending a code, rotating a refresh token) are single calls here, so each
 //! backend can make them atomic its own way.
 
 pub mod postgres;
@@ -17,7 +17,7 @@ use crate::directory::{App, Tenant, User};
 use crate::federation::Interaction;
 use crate::keys::StoredKey;
 use crate::protocol::records::{
-    AuthCode, AuthRequest, Consent, RefreshFamily, RefreshToken, Session,
+    AuthCode, AuthRequest, Consent, RefreshFamily, Session,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +32,7 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Outcome of spending a single-use record (code or refresh token).
+/// Outcome of spending a single-use record (an authorization code).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Spend<T> {
     /// This call spent it; it was unused until now.
@@ -40,30 +40,6 @@ pub enum Spend<T> {
     /// Someone already spent it: a replay.
     Replayed(T),
     Missing,
-}
-
-/// A record that may be spent once (codes, refresh tokens).
-pub trait SingleUse {
-    fn is_used(&self) -> bool;
-    fn mark_used(&mut self);
-}
-
-impl SingleUse for AuthCode {
-    fn is_used(&self) -> bool {
-        self.used
-    }
-    fn mark_used(&mut self) {
-        self.used = true;
-    }
-}
-
-impl SingleUse for RefreshToken {
-    fn is_used(&self) -> bool {
-        self.used
-    }
-    fn mark_used(&mut self) {
-        self.used = true;
-    }
 }
 
 /// Tenants, users, applications, signing keys and server secrets.
@@ -117,7 +93,7 @@ pub trait DirectoryStore: Send + Sync {
     async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 }
 
-/// Short-lived protocol state: sign-in requests, codes, refresh tokens,
+/// Short-lived protocol state: sign-in requests, codes, refresh grants,
 /// sessions, consents and revoked access-token ids.
 #[async_trait]
 pub trait GrantStore: Send + Sync {
@@ -135,14 +111,14 @@ pub trait GrantStore: Send + Sync {
     /// Atomically marks the code used; exactly one concurrent caller gets `Fresh`.
     async fn spend_code(&self, hash: &str) -> StoreResult<Spend<AuthCode>>;
 
+    /// Insert or replace.
     async fn put_family(&self, family: &RefreshFamily) -> StoreResult<()>;
     async fn family(&self, id: &str) -> StoreResult<Option<RefreshFamily>>;
     async fn revoke_family(&self, id: &str) -> StoreResult<()>;
-
-    async fn put_refresh(&self, hash: &str, token: &RefreshToken) -> StoreResult<()>;
-    async fn refresh(&self, hash: &str) -> StoreResult<Option<RefreshToken>>;
-    /// Atomically marks the token used; exactly one concurrent caller gets `Fresh`.
-    async fn spend_refresh(&self, hash: &str) -> StoreResult<Spend<RefreshToken>>;
+    /// Compare-and-swap: stores `next` only if the family is still exactly
+    /// `read` (nobody rotated or revoked it since). Of concurrent rotations
+    /// from the same `read`, exactly one gets true.
+    async fn replace_family(&self, read: &RefreshFamily, next: &RefreshFamily) -> StoreResult<bool>;
 
     async fn put_session(&self, session: &Session) -> StoreResult<()>;
     async fn session(&self, id: &str) -> StoreResult<Option<Session>>;

@@ -1,9 +1,10 @@
 //! The scale-out store: PostgreSQL, shared by any number of instances.
 //!
 //! Each record kind is a table with its key columns, the columns queries
-//! filter on, and the record itself as JSONB. Spending a single-use record
-//! is one conditional `UPDATE … WHERE NOT used RETURNING`, so exactly one
-//! of any number of concurrent callers, on any instance, wins.
+//! filter on, and the record itself as JSONB. Spending a code is one
+//! conditional `UPDATE … WHERE NOT used RETURNING`, and rotating a refresh
+//! token one `UPDATE … WHERE data = (what was read)`, so exactly one of any
+//! number of concurrent callers, on any instance, wins.
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -20,7 +21,7 @@ use crate::directory::{App, Tenant, User};
 use crate::federation::Interaction;
 use crate::keys::StoredKey;
 use crate::protocol::records::{
-    AuthCode, AuthRequest, Consent, RefreshFamily, RefreshToken, Session,
+    AuthCode, AuthRequest, Consent, RefreshFamily, Session,
 };
 
 /// Versioned schema changes, applied once each, in order, on start.
@@ -53,6 +54,13 @@ const MIGRATIONS: &[(i32, &str)] = &[(
     CREATE INDEX users_by_email ON users (email);
     CREATE TABLE counters (key text PRIMARY KEY, count integer NOT NULL, expires_at bigint NOT NULL);
     CREATE TABLE groups (tenant_id text NOT NULL, id text NOT NULL, data jsonb NOT NULL, PRIMARY KEY (tenant_id, id));
+    "#,
+), (
+    3,
+    // 0.4: one record per refresh grant, rotated in place; older tokens are no longer accepted.
+    r#"
+    DROP TABLE refresh_tokens;
+    DELETE FROM refresh_families;
     "#,
 )];
 
@@ -139,28 +147,6 @@ impl PgStore {
 
     async fn all<T: DeserializeOwned>(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<T>> {
         records(self.rows(sql, params).await?)
-    }
-
-    /// Marks a code or refresh token used; `table` is one of ours, never input.
-    async fn spend<T: DeserializeOwned>(&self, table: &str, hash: &str) -> StoreResult<Spend<T>> {
-        let client = self.client().await?;
-        let spent = client
-            .query_opt(
-                &format!(
-                    "UPDATE {table} SET used = true, data = jsonb_set(data, '{{used}}', 'true') \
-                     WHERE hash = $1 AND NOT used RETURNING data"
-                ),
-                &[&hash],
-            )
-            .await
-            .map_err(db)?;
-        if let Some(row) = spent {
-            return Ok(Spend::Fresh(record(&row)?));
-        }
-        match client.query_opt(&format!("SELECT data FROM {table} WHERE hash = $1"), &[&hash]).await.map_err(db)? {
-            Some(row) => Ok(Spend::Replayed(record(&row)?)),
-            None => Ok(Spend::Missing),
-        }
     }
 }
 
@@ -394,7 +380,21 @@ impl GrantStore for PgStore {
     }
 
     async fn spend_code(&self, hash: &str) -> StoreResult<Spend<AuthCode>> {
-        self.spend("codes", hash).await
+        let client = self.client().await?;
+        let spent = client
+            .query_opt(
+                "UPDATE codes SET used = true, data = jsonb_set(data, '{used}', 'true') WHERE hash = $1 AND NOT used RETURNING data",
+                &[&hash],
+            )
+            .await
+            .map_err(db)?;
+        if let Some(row) = spent {
+            return Ok(Spend::Fresh(record(&row)?));
+        }
+        match client.query_opt("SELECT data FROM codes WHERE hash = $1", &[&hash]).await.map_err(db)? {
+            Some(row) => Ok(Spend::Replayed(record(&row)?)),
+            None => Ok(Spend::Missing),
+        }
     }
 
     async fn put_family(&self, family: &RefreshFamily) -> StoreResult<()> {
@@ -416,21 +416,15 @@ impl GrantStore for PgStore {
         Ok(())
     }
 
-    async fn put_refresh(&self, hash: &str, token: &RefreshToken) -> StoreResult<()> {
-        self.execute(
-            "INSERT INTO refresh_tokens (hash, expires_at, used, data) VALUES ($1, $2, $3, $4)",
-            &[&hash, &token.expires_at, &token.used, &json(token)],
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn refresh(&self, hash: &str) -> StoreResult<Option<RefreshToken>> {
-        self.one("SELECT data FROM refresh_tokens WHERE hash = $1", &[&hash]).await
-    }
-
-    async fn spend_refresh(&self, hash: &str) -> StoreResult<Spend<RefreshToken>> {
-        self.spend("refresh_tokens", hash).await
+    async fn replace_family(&self, read: &RefreshFamily, next: &RefreshFamily) -> StoreResult<bool> {
+        // jsonb equality compares content, not bytes: `read` is the stored record or it is not.
+        let replaced = self
+            .execute(
+                "UPDATE refresh_families SET expires_at = $3, data = $4 WHERE id = $1 AND data = $2",
+                &[&read.id, &json(read), &next.expires_at, &json(next)],
+            )
+            .await?;
+        Ok(replaced == 1)
     }
 
     async fn put_session(&self, session: &Session) -> StoreResult<()> {
@@ -513,7 +507,7 @@ impl GrantStore for PgStore {
 
     async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
         let mut purged = 0;
-        for table in ["auth_requests", "interactions", "counters", "codes", "refresh_tokens", "refresh_families", "sessions", "revoked_jti"] {
+        for table in ["auth_requests", "interactions", "counters", "codes", "refresh_families", "sessions", "revoked_jti"] {
             purged += self.execute(&format!("DELETE FROM {table} WHERE expires_at < $1"), &[&now]).await?;
         }
         Ok(purged)

@@ -1,8 +1,9 @@
 //! The embedded default store: one sled database, one tree per record kind.
 //!
-//! Composite keys join their parts with a NUL byte. Single-use records are
-//! spent with compare-and-swap, so concurrent redemptions in this process
-//! see exactly one winner (sled allows one process per database).
+//! Composite keys join their parts with a NUL byte. Codes are spent and
+//! refresh tokens rotated with compare-and-swap, so concurrent redemptions
+//! in this process see exactly one winner (sled allows one process per
+//! database).
 //!
 //! Tenants and apps are read on every token request, so their decoded
 //! records are kept in memory (`Decoded`). That is safe only because sled
@@ -16,14 +17,14 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{DirectoryStore, GrantStore, SingleUse, Spend, Store, StoreError, StoreResult};
+use super::{DirectoryStore, GrantStore, Spend, Store, StoreError, StoreResult};
 use crate::directory::groups::Group;
 use crate::directory::invitations::Invitation;
 use crate::directory::{App, Tenant, User};
 use crate::federation::Interaction;
 use crate::keys::StoredKey;
 use crate::protocol::records::{
-    AuthCode, AuthRequest, Consent, RefreshFamily, RefreshToken, Session,
+    AuthCode, AuthRequest, Consent, RefreshFamily, Session,
 };
 
 pub struct SledStore {
@@ -44,7 +45,6 @@ pub struct SledStore {
     auth_requests: sled::Tree,
     codes: sled::Tree,
     families: sled::Tree,
-    refresh: sled::Tree,
     sessions: sled::Tree,
     consents: sled::Tree,
     revoked_jti: sled::Tree,
@@ -129,29 +129,6 @@ fn decode_counter(bytes: &[u8]) -> Option<(u32, i64)> {
     Some((count, until))
 }
 
-/// Marks a single-use record used with compare-and-swap; retries on races.
-fn spend<T: SingleUse + Serialize + DeserializeOwned>(
-    tree: &sled::Tree,
-    k: &[u8],
-) -> StoreResult<Spend<T>> {
-    loop {
-        let Some(current) = tree.get(k).map_err(backend)? else {
-            return Ok(Spend::Missing);
-        };
-        let mut record: T = decode(&current)?;
-        if record.is_used() {
-            return Ok(Spend::Replayed(record));
-        }
-        record.mark_used();
-        let swapped = tree
-            .compare_and_swap(k, Some(&current), Some(encode(&record)?))
-            .map_err(backend)?;
-        if swapped.is_ok() {
-            return Ok(Spend::Fresh(record));
-        }
-    }
-}
-
 impl SledStore {
     pub fn open(path: &Path) -> StoreResult<SledStore> {
         let db = sled::Config::new().path(path).open().map_err(|e| {
@@ -161,6 +138,10 @@ impl SledStore {
             ))
         })?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
+        // Before 0.4 a record per refresh token; those tokens are no longer accepted.
+        for retired in ["refresh", "families"] {
+            db.drop_tree(retired).map_err(backend)?;
+        }
         SledStore {
             tenants: tree("tenants")?,
             tenant_names: tree("tenant_names")?,
@@ -176,8 +157,7 @@ impl SledStore {
             secrets: tree("secrets")?,
             auth_requests: tree("auth_requests")?,
             codes: tree("codes")?,
-            families: tree("families")?,
-            refresh: tree("refresh")?,
+            families: tree("refresh_families")?,
             sessions: tree("sessions")?,
             consents: tree("consents")?,
             revoked_jti: tree("revoked_jti")?,
@@ -464,8 +444,25 @@ impl GrantStore for SledStore {
         get(&self.codes, hash.as_bytes())
     }
 
+    /// Compare-and-swap from the bytes read; retries if the record changed meanwhile.
     async fn spend_code(&self, hash: &str) -> StoreResult<Spend<AuthCode>> {
-        spend(&self.codes, hash.as_bytes())
+        loop {
+            let Some(current) = self.codes.get(hash.as_bytes()).map_err(backend)? else {
+                return Ok(Spend::Missing);
+            };
+            let mut code: AuthCode = decode(&current)?;
+            if code.used {
+                return Ok(Spend::Replayed(code));
+            }
+            code.used = true;
+            let swapped = self
+                .codes
+                .compare_and_swap(hash.as_bytes(), Some(&current), Some(encode(&code)?))
+                .map_err(backend)?;
+            if swapped.is_ok() {
+                return Ok(Spend::Fresh(code));
+            }
+        }
     }
 
     async fn put_family(&self, family: &RefreshFamily) -> StoreResult<()> {
@@ -487,16 +484,25 @@ impl GrantStore for SledStore {
         Ok(())
     }
 
-    async fn put_refresh(&self, hash: &str, token: &RefreshToken) -> StoreResult<()> {
-        put(&self.refresh, hash.as_bytes(), token)
-    }
-
-    async fn refresh(&self, hash: &str) -> StoreResult<Option<RefreshToken>> {
-        get(&self.refresh, hash.as_bytes())
-    }
-
-    async fn spend_refresh(&self, hash: &str) -> StoreResult<Spend<RefreshToken>> {
-        spend(&self.refresh, hash.as_bytes())
+    async fn replace_family(&self, read: &RefreshFamily, next: &RefreshFamily) -> StoreResult<bool> {
+        let next = encode(next)?;
+        let mut expected = encode(read)?;
+        loop {
+            let swapped = self
+                .families
+                .compare_and_swap(read.id.as_bytes(), Some(expected.as_slice()), Some(next.as_slice()))
+                .map_err(backend)?;
+            match swapped {
+                Ok(()) => return Ok(true),
+                // Same record in other bytes (written by an older version): swap against those.
+                Err(e) => match e.current {
+                    Some(current) if *current != *expected && decode::<RefreshFamily>(&current)? == *read => {
+                        expected = current.to_vec();
+                    }
+                    _ => return Ok(false),
+                },
+            }
+        }
     }
 
     async fn put_session(&self, session: &Session) -> StoreResult<()> {
@@ -564,7 +570,7 @@ impl GrantStore for SledStore {
             expires_at: i64,
         }
         let mut purged = 0;
-        for tree in [&self.auth_requests, &self.interactions, &self.codes, &self.refresh, &self.families, &self.sessions] {
+        for tree in [&self.auth_requests, &self.interactions, &self.codes, &self.families, &self.sessions] {
             for item in tree.iter() {
                 let (k, v) = item.map_err(backend)?;
                 let record: Expiring = decode(&v)?;

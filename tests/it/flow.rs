@@ -100,8 +100,14 @@ async fn member_code_flow_end_to_end(backend: Backend) {
             assert_eq!(response.status().as_u16(), 200);
         }
     };
-    revoke(rotated.secret().clone()).await;
     let as_access = AccessToken::new(rotated.secret().clone());
+    let live = rp.client.introspect(&as_access).request_async(&rp.http).await.expect("introspect");
+    assert!(live.active(), "the live refresh token is active");
+    assert_eq!(live.client_id().map(|c| c.as_str()), Some(DEMO_APP));
+    assert!(live.scopes().is_some_and(|s| s.iter().any(|s| s.as_str() == "offline_access")), "{:?}", live.scopes());
+    let spent = rp.client.introspect(&AccessToken::new(refresh.secret().clone())).request_async(&rp.http).await.expect("introspect");
+    assert!(!spent.active(), "a rotated-away refresh token is inactive");
+    revoke(rotated.secret().clone()).await;
     let inactive = rp.client.introspect(&as_access).request_async(&rp.http).await.expect("introspect");
     assert!(!inactive.active(), "revoked refresh token is inactive");
     let denied = rp.client.exchange_refresh_token(&rotated).expect("endpoint").request_async(&rp.http).await;

@@ -208,6 +208,27 @@ async fn refresh_token_reuse_revokes_the_family(backend: Backend) {
     let next = narrowed["refresh_token"].as_str().expect("rotated");
     let (status, full) = with_scope(next, "openid offline_access").await;
     assert_eq!((status, full["scope"].as_str()), (200, Some("openid offline_access")), "{full}");
+    // Another client presenting the token gets nothing and burns nothing;
+    // a token of another shape (the pre-0.4 format) is simply invalid.
+    let live = full["refresh_token"].as_str().expect("rotated");
+    let response = api()
+        .post(server.url("/contoso/oauth2/v2.0/token"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", live), ("client_id", DEMO_SPA)])
+        .send()
+        .await
+        .expect("refresh");
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.json::<serde_json::Value>().await.expect("json")["error"], "invalid_grant");
+    let (status, body) = with_scope(&"A".repeat(43), "openid").await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    // The same token twice at once: one rotation wins, the other is reuse
+    // and revokes the grant, the winner's new token included.
+    let (a, b) = tokio::join!(with_scope(live, "openid"), with_scope(live, "openid"));
+    let winners: Vec<_> = [a, b].into_iter().filter(|(status, _)| *status == 200).collect();
+    assert_eq!(winners.len(), 1, "exactly one concurrent use of a token succeeds: {winners:?}");
+    let successor = winners[0].1["refresh_token"].as_str().expect("rotated");
+    let (status, body) = with_scope(successor, "openid").await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     server.stop().await;
 }
 

@@ -9,7 +9,7 @@ use b2b_idp::directory::invitations::{Invitation, InvitationStatus};
 use b2b_idp::federation::{Interaction, Purpose, Step};
 use b2b_idp::keys::{self, Alg};
 use b2b_idp::protocol::records::{
-    AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, RefreshToken, ResponseMode, Session,
+    AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session,
 };
 use b2b_idp::store::{postgres::PgStore, sled::SledStore, Spend, Store, StoreError};
 
@@ -264,24 +264,38 @@ async fn grants(store: Arc<dyn Store>) {
     assert_eq!(fresh, 1);
     assert_eq!(store.spend_code("nope").await.expect("spend"), Spend::Missing);
 
-    let family = RefreshFamily { id: "f1".into(), tenant_id: "t1".into(), client_id: "c1".into(), user_id: "u1".into(), revoked: false, expires_at: now() + 600 };
-    store.put_family(&family).await.expect("family");
-    let token = RefreshToken {
+    let family = RefreshFamily {
+        id: "f1".into(),
         tenant_id: "t1".into(),
         client_id: "c1".into(),
-        family_id: "f1".into(),
-        scopes: vec!["openid".into()],
+        scopes: vec!["openid".into(), "offline_access".into()],
         auth: auth(),
+        current: None,
         issued_at: now(),
         expires_at: now() + 600,
-        used: false,
+        ends_at: now() + 6000,
+        revoked: false,
     };
-    store.put_refresh("rt1", &token).await.expect("refresh");
-    assert_eq!(store.refresh("rt1").await.expect("get"), Some(token.clone()));
-    assert!(matches!(store.spend_refresh("rt1").await.expect("spend"), Spend::Fresh(_)));
-    assert!(matches!(store.spend_refresh("rt1").await.expect("spend"), Spend::Replayed(_)));
+    store.put_family(&family).await.expect("family");
+    assert_eq!(store.family("f1").await.expect("get"), Some(family.clone()));
+    // Rotation is a compare-and-swap: of 8 rotations from the same record, one lands.
+    let rotations = (0..8).map(|i| {
+        let (store, family) = (store.clone(), family.clone());
+        tokio::spawn(async move {
+            let next = RefreshFamily { current: Some(format!("hash-{i}")), ..family.clone() };
+            store.replace_family(&family, &next).await.expect("rotate").then_some(next)
+        })
+    });
+    let landed: Vec<_> = futures_util::future::join_all(rotations).await.into_iter().filter_map(|r| r.expect("task")).collect();
+    assert_eq!(landed.len(), 1, "exactly one concurrent rotation lands");
+    let rotated = store.family("f1").await.expect("get").expect("family");
+    assert_eq!(rotated, landed[0]);
+    assert!(!store.replace_family(&family, &family).await.expect("stale"), "a stale read cannot swap");
     store.revoke_family("f1").await.expect("revoke");
-    assert!(store.family("f1").await.expect("get").expect("family").revoked);
+    let revoked = store.family("f1").await.expect("get").expect("family");
+    assert!(revoked.revoked);
+    assert!(!store.replace_family(&rotated, &rotated).await.expect("revoked"), "a revocation in between makes the read stale");
+    assert!(store.replace_family(&revoked, &revoked).await.expect("same record"), "swapping the stored record itself works");
     store.revoke_family("no-such-family").await.expect("revoking nothing is fine");
 
     let session = Session { id: "s1".into(), tenant_id: "t1".into(), user_id: "u1".into(), auth_time: now(), amr: vec!["pwd".into()], acr: "1".into(), expires_at: now() + 60, mfa_source: None, started_ms: 0 };
