@@ -17,6 +17,18 @@ use crate::directory::Cloud;
 use crate::policy::{ConditionalAccessPolicy, CrossTenantAccess};
 use crate::keys::Alg;
 
+/// A list setting of networks: CIDRs, or single addresses.
+pub fn networks(setting: &str, values: &[String]) -> crate::error::Result<Vec<ipnet::IpNet>> {
+    values
+        .iter()
+        .map(|v| {
+            v.parse::<ipnet::IpNet>()
+                .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| crate::error::Error::Invalid(format!("{setting}: '{v}' is not a CIDR or an address")))
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -42,6 +54,13 @@ pub struct ServerConfig {
     pub tls_key: Option<PathBuf>,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Reverse proxies (CIDRs) whose `X-Forwarded-For` names the client;
+    /// from anyone else the header is ignored. Empty by default.
+    pub trusted_proxies: Vec<String>,
+    /// Sign-in requests one client address may leave pending per 15 minutes.
+    pub pending_sign_ins_per_source: u32,
+    /// Sign-in requests all clients together may leave pending per 15 minutes.
+    pub pending_sign_ins_total: u32,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +71,9 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             workers: 0,
+            trusted_proxies: vec![],
+            pending_sign_ins_per_source: 600,
+            pending_sign_ins_total: 60_000,
         }
     }
 }
@@ -193,11 +215,28 @@ pub struct B2bConfig {
     pub otp_max_attempts: u32,
     /// How often the server looks for guests whose home account is gone; 0 = never.
     pub sweep_interval_secs: u64,
+    /// Networks (CIDRs) of internal addresses that home identity providers
+    /// may still be fetched from; every other loopback, link-local, private
+    /// or unique-local address is refused (SSRF). Empty by default.
+    pub allowed_internal_networks: Vec<String>,
+    /// Invitation mails one inviter may cause per hour (0 = no limit).
+    pub invitation_mails_per_inviter_hourly: u32,
+    /// Invitation mails one tenant may send per hour (0 = no limit).
+    pub invitation_mails_per_tenant_hourly: u32,
 }
 
 impl Default for B2bConfig {
     fn default() -> Self {
-        Self { max_directories: 500, identity_providers: vec![], otp_ttl_secs: 1800, otp_max_attempts: 5, sweep_interval_secs: 0 }
+        Self {
+            max_directories: 500,
+            identity_providers: vec![],
+            otp_ttl_secs: 1800,
+            otp_max_attempts: 5,
+            sweep_interval_secs: 0,
+            allowed_internal_networks: vec![],
+            invitation_mails_per_inviter_hourly: 100,
+            invitation_mails_per_tenant_hourly: 1000,
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::directory::password::PasswordHasher;
 use crate::directory::Tenant;
 use crate::error::{Error, Result};
+use crate::federation::egress::Egress;
 use crate::federation::rp::HomeProviders;
 use crate::mail::Mailer;
 use crate::keys::KeyRing;
@@ -24,6 +25,8 @@ pub struct Idp {
     pub mailer: Mailer,
     /// Guests' home identity providers, as seen by this relying party.
     pub home: HomeProviders,
+    /// `server.trusted_proxies`, parsed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Idp {
@@ -35,8 +38,9 @@ impl Idp {
         let candidate: [u8; 32] = rand::random();
         let cookie_key = store.secret_or_insert("cookie-hmac", &candidate).await?;
         let mailer = Mailer::new(&config.mail)?;
-        let home = HomeProviders::new()?;
-        Ok(Idp { config, store, keys, passwords, cookie_key, mailer, home })
+        let home = HomeProviders::new(Egress::new(crate::config::networks("b2b.allowed_internal_networks", &config.b2b.allowed_internal_networks)?))?;
+        let trusted_proxies = crate::config::networks("server.trusted_proxies", &config.server.trusted_proxies)?;
+        Ok(Idp { config, store, keys, passwords, cookie_key, mailer, home, trusted_proxies })
     }
 
     /// Resolves the `{tenant}` path segment: a tenant id, else a tenant name.

@@ -710,6 +710,9 @@ impl Target {
             .env("B2B_IDP__SERVER__PUBLIC_BASE_URL", self.base())
             .env("B2B_IDP__STORE__PATH", &self.data)
             .env("B2B_IDP__MAIL__OUTBOX", self.data.with_file_name("outbox"))
+            // One address drives every sign-in of the load: lift the per-source bound.
+            .env("B2B_IDP__SERVER__PENDING_SIGN_INS_PER_SOURCE", "10000000")
+            .env("B2B_IDP__SERVER__PENDING_SIGN_INS_TOTAL", "10000000")
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
             .spawn()

@@ -19,12 +19,22 @@ pub struct Caller {
     pub subject: String,
     /// App roles (applications) or directory roles (people).
     pub roles: Vec<String>,
+    /// A person's delegated permissions (the token's `scp`): what the app
+    /// they signed in through may do for them. Their roles still decide.
+    pub scopes: Vec<String>,
     pub is_app: bool,
     /// The person behind a user token (their current directory record).
     pub user: Option<User>,
 }
 
-/// A right the admin API checks, with the roles that grant it.
+/// The delegated permission that lets an app act with all of its user's
+/// directory rights (Graph's), besides each right's own.
+pub const ACT_AS_USER: &str = "Directory.AccessAsUser.All";
+
+/// A right the admin API checks. An app needs `app_role`; a person needs one
+/// of `directory_roles` AND a token whose `scp` carries `app_role` (as a
+/// delegated permission) or `Directory.AccessAsUser.All`: Entra's
+/// intersection of what the user may do and what the app may do for them.
 #[derive(Debug, Clone, Copy)]
 pub struct Right {
     pub app_role: &'static str,
@@ -45,14 +55,21 @@ pub const MANAGE_GROUPS: Right =
 /// Tenant policies: external identity providers, cross-tenant access.
 pub const MANAGE_POLICY: Right = Right { app_role: "Policy.ReadWrite.All", directory_roles: &[GLOBAL_ADMINISTRATOR] };
 
-/// Bulk (CSV) invitations, and single ones under the admins-only policy.
+/// Bulk (CSV) invitations, single ones under the admins-only policy, and
+/// inviting someone as a Member.
 pub const ADMIN_INVITE: Right =
     Right { app_role: "User.Invite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
+
+/// Changing or deleting a user who holds a directory role, or resetting
+/// their sign-in: only a Global Administrator (Entra's rule), or an app
+/// that may manage role assignments.
+pub const MANAGE_PRIVILEGED_USERS: Right =
+    Right { app_role: "RoleManagement.ReadWrite.Directory", directory_roles: &[GLOBAL_ADMINISTRATOR] };
 
 impl Caller {
     /// The command line acts as the operator, with every right.
     pub fn operator() -> Caller {
-        Caller { subject: "command-line".into(), roles: vec![ADMIN_INVITE.app_role.into()], is_app: true, user: None }
+        Caller { subject: "command-line".into(), roles: vec![ADMIN_INVITE.app_role.into()], scopes: vec![], is_app: true, user: None }
     }
 
     /// Whether this caller may invite guests, under the tenant's policy.
@@ -62,7 +79,7 @@ impl Caller {
             InvitePolicy::AdminsAndGuestInviters => self.require(INVITE_GUESTS),
             InvitePolicy::Members => {
                 let member = self.user.as_ref().is_some_and(|u| u.user_type == UserType::Member && u.external.is_none());
-                if member {
+                if member && self.delegates(INVITE_GUESTS) {
                     return Ok(());
                 }
                 self.require(INVITE_GUESTS).map_err(|_| {
@@ -74,20 +91,28 @@ impl Caller {
         }
     }
 
+    /// Whether a person's token lets the app act for them with `right`.
+    fn delegates(&self, right: Right) -> bool {
+        self.scopes.iter().any(|s| s == right.app_role || s == ACT_AS_USER)
+    }
+
     pub fn require(&self, right: Right) -> Result<()> {
-        let allowed = if self.is_app {
-            self.roles.iter().any(|r| r == right.app_role)
-        } else {
-            self.roles.iter().any(|r| right.directory_roles.contains(&r.as_str()))
-        };
-        if allowed {
-            return Ok(());
+        if self.is_app {
+            if self.roles.iter().any(|r| r == right.app_role) {
+                return Ok(());
+            }
+            return Err(Error::Forbidden(format!("this operation needs the application permission {}", right.app_role)));
         }
-        Err(Error::Forbidden(if self.is_app {
-            format!("this operation needs the application permission {}", right.app_role)
-        } else {
-            format!("this operation needs the directory role {}", right.directory_roles.join(" or "))
-        }))
+        if !self.roles.iter().any(|r| right.directory_roles.contains(&r.as_str())) {
+            return Err(Error::Forbidden(format!("this operation needs the directory role {}", right.directory_roles.join(" or "))));
+        }
+        if !self.delegates(right) {
+            return Err(Error::Forbidden(format!(
+                "the access token does not carry the delegated permission {} (or {ACT_AS_USER})",
+                right.app_role
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -104,11 +129,12 @@ pub async fn caller(idp: &Idp, tenant: &Tenant, bearer: Option<&str>) -> Result<
         return Err(unauthenticated("the access token is not for api://b2b-idp-admin"));
     }
     if claims.idtyp == "app" {
-        return Ok(Caller { subject: claims.sub, roles: claims.roles, is_app: true, user: None });
+        return Ok(Caller { subject: claims.sub, roles: claims.roles, scopes: vec![], is_app: true, user: None });
     }
+    let scopes = claims.scp.as_deref().map(crate::protocol::scopes::split).unwrap_or_default();
     match idp.store.user(&tenant.id, &claims.sub).await? {
         Some(user) if user.enabled => {
-            Ok(Caller { subject: user.id.clone(), roles: user.roles.clone(), is_app: false, user: Some(user) })
+            Ok(Caller { subject: user.id.clone(), roles: user.roles.clone(), scopes, is_app: false, user: Some(user) })
         }
         _ => Err(unauthenticated("the signed-in user no longer exists or is disabled")),
     }

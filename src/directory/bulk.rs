@@ -39,6 +39,20 @@ pub struct Tally {
     pub aborted: bool,
 }
 
+impl RowReport {
+    /// Cells a spreadsheet would run as a formula (`= + - @`, or a tab or
+    /// CR before one) get a leading `'`, as OWASP advises: the report echoes
+    /// what the upload said, and is opened in spreadsheets.
+    fn spreadsheet_safe(mut self) -> RowReport {
+        for cell in [&mut self.email, &mut self.reason] {
+            if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                cell.insert(0, '\'');
+            }
+        }
+        self
+    }
+}
+
 fn cells(record: &csv_async::ByteRecord) -> std::result::Result<Vec<String>, String> {
     record
         .iter()
@@ -99,7 +113,7 @@ pub async fn run(
                 tally.aborted = true;
                 let reason = format!("the CSV could not be read to the end ({e}); rows after this were not processed");
                 let last = RowReport { row: tally.rows + 1, email: String::new(), result: "aborted", user_id: String::new(), invitation_id: String::new(), reason };
-                report.serialize(&last).await.map_err(|e| Error::Internal(format!("writing the report: {e}")))?;
+                report.serialize(&last.spreadsheet_safe()).await.map_err(|e| Error::Internal(format!("writing the report: {e}")))?;
                 break;
             }
             Err(e) => (e.position().map_or(tally.rows + 1, |p| p.line()), Err(e.to_string())),
@@ -133,7 +147,7 @@ pub async fn run(
             "already_invited" => tally.already_invited += 1,
             _ => tally.refused += 1,
         }
-        report.serialize(&line_report).await.map_err(|e| Error::Internal(format!("writing the report: {e}")))?;
+        report.serialize(&line_report.spreadsheet_safe()).await.map_err(|e| Error::Internal(format!("writing the report: {e}")))?;
         progress(&tally);
     }
     report.flush().await.map_err(|e| Error::Internal(format!("writing the report: {e}")))?;

@@ -43,7 +43,7 @@ pub struct Settings {
 impl Settings {
     /// Why invitations to `domain` are refused, if they are.
     pub fn domain_refusal(&self, domain: &str) -> Option<String> {
-        let listed = |list: &[String]| list.iter().any(|d| d.eq_ignore_ascii_case(domain));
+        let listed = |list: &[String]| super::address::listed(list, domain);
         if listed(&self.denied_domains) {
             return Some(format!("invitations to the domain {domain} are blocked by this tenant's deny list"));
         }
@@ -191,6 +191,7 @@ pub async fn add_identity_provider(idp: &Idp, tenant: &Tenant, caller: &Caller, 
     if issuer.scheme() != "https" && !local_dev {
         return Err(Error::Invalid("issuer must be an https URL".into()));
     }
+    idp.home.egress().check_url_resolved(&issuer).await?;
     let added = seed::checked_idp(ExternalIdp {
         id: String::new(),
         display_name: new.display_name,

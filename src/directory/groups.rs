@@ -129,7 +129,7 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewGroup) 
     if new.display_name.trim().is_empty() {
         return Err(Error::Invalid("displayName is required".into()));
     }
-    let mail = new.mail.map(|m| m.trim().to_lowercase()).filter(|m| !m.is_empty());
+    let mail = new.mail.filter(|m| !m.trim().is_empty()).map(|m| super::address::email(&m)).transpose()?;
     if let Some(rule) = &new.membership_rule {
         rule_user_type(rule).ok_or_else(|| {
             Error::Invalid(format!("membershipRule '{rule}': only user.userType -eq \"Guest\" or \"Member\" is supported"))
@@ -185,30 +185,46 @@ pub async fn add_member(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, m
     if idp.store.user(&tenant.id, &user_id).await?.is_none() {
         return Err(Error::Invalid(format!("@odata.id does not name a user of this tenant: {}", member.odata_id)));
     }
-    let mut group = load(idp, tenant, id).await?;
-    if group.membership_rule.is_some() {
-        return Err(Error::Invalid("members of a dynamic group follow its membershipRule".into()));
-    }
-    if group.members.contains(&user_id) {
-        return Err(Error::Conflict(format!("user {user_id} is already a member of group {id}")));
-    }
-    group.members.push(user_id);
-    group.written_at_ms = now_ms();
-    idp.store.put_group(&group).await?;
-    Ok(())
+    change_members(idp, tenant, id, |group| {
+        if group.membership_rule.is_some() {
+            return Err(Error::Invalid("members of a dynamic group follow its membershipRule".into()));
+        }
+        if group.members.contains(&user_id) {
+            return Err(Error::Conflict(format!("user {user_id} is already a member of group {id}")));
+        }
+        group.members.push(user_id.clone());
+        Ok(())
+    })
+    .await
 }
 
 pub async fn remove_member(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, user_id: &str) -> Result<()> {
     caller.require(MANAGE_GROUPS)?;
-    let mut group = load(idp, tenant, id).await?;
-    let before = group.members.len();
-    group.members.retain(|m| m != user_id);
-    if group.members.len() == before {
-        return Err(Error::NotFound(format!("user {user_id} in group {id}")));
+    change_members(idp, tenant, id, |group| {
+        let before = group.members.len();
+        group.members.retain(|m| m != user_id);
+        if group.members.len() == before {
+            return Err(Error::NotFound(format!("user {user_id} in group {id}")));
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Applies `change` to the group's current members and stores the result
+/// with a compare-and-swap, re-reading and re-applying when another change
+/// landed in between, so concurrent adds and removes are never lost.
+async fn change_members(idp: &Idp, tenant: &Tenant, id: &str, change: impl Fn(&mut Group) -> Result<()>) -> Result<()> {
+    for _ in 0..100 {
+        let read = load(idp, tenant, id).await?;
+        let mut next = read.clone();
+        change(&mut next)?;
+        next.written_at_ms = now_ms();
+        if idp.store.replace_group(&read, &next).await? {
+            return Ok(());
+        }
     }
-    group.written_at_ms = now_ms();
-    idp.store.put_group(&group).await?;
-    Ok(())
+    Err(Error::Conflict(format!("group {id} is changing too often right now; try again")))
 }
 
 pub async fn members(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<Vec<GraphUser>> {
@@ -234,11 +250,16 @@ pub async fn of_user(idp: &Idp, tenant: &Tenant, user: &User) -> Result<Vec<Stri
 
 /// A deleted user leaves every group of the tenant.
 pub async fn forget_member(idp: &Idp, tenant: &Tenant, user_id: &str) -> Result<()> {
-    for mut group in idp.store.groups(&tenant.id).await? {
+    for group in idp.store.groups(&tenant.id).await? {
         if group.members.iter().any(|m| m == user_id) {
-            group.members.retain(|m| m != user_id);
-            group.written_at_ms = now_ms();
-            idp.store.put_group(&group).await?;
+            let removed = change_members(idp, tenant, &group.id, |g| {
+                g.members.retain(|m| m != user_id);
+                Ok(())
+            });
+            match removed.await {
+                Ok(()) | Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(())

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::directory::access::{Caller, ADMIN_INVITE};
 use crate::directory::collaboration::{External, ExternalState, HomeAccount, HomeMethod};
 use crate::directory::replica::Replica;
-use crate::directory::{email_domain, groups, now, now_ms, random_token, sha256_hex, Tenant, User, UserType};
+use crate::directory::{address, email_domain, groups, now, now_ms, random_token, sha256_hex, Tenant, User, UserType};
 use crate::error::{Error, Result};
 use crate::federation::{self, HomeRoute};
 use crate::idp::Idp;
@@ -160,6 +160,9 @@ fn is_loopback(url: &url::Url) -> bool {
 /// a refusal never leaves a half-created user behind. Two concurrent
 /// invitations of a new person: the one that loses the race to create the
 /// user becomes a re-invitation.
+/// Longest custom message an invitation mail carries.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
 pub async fn invite(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvitation) -> Result<Invited> {
     match invite_once(idp, tenant, caller, new.clone()).await {
         Err(Error::Store(StoreError::Conflict(_))) => invite_once(idp, tenant, caller, new).await,
@@ -169,11 +172,8 @@ pub async fn invite(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvitat
 
 async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvitation) -> Result<Invited> {
     caller.may_invite(tenant)?;
-    let email = new.invited_user_email_address.trim().to_lowercase();
-    let domain = email_domain(&email)
-        .filter(|_| !email.chars().any(char::is_whitespace))
-        .ok_or_else(|| Error::Invalid(format!("invitedUserEmailAddress '{email}' is not an email address")))?;
-    mail::check_address(&email)?;
+    let email = address::email(&new.invited_user_email_address).map_err(|e| Error::Invalid(format!("invitedUserEmailAddress: {e}")))?;
+    let domain = email_domain(&email).ok_or_else(|| Error::Invalid(format!("invitedUserEmailAddress '{email}' has no domain")))?;
     let redirect = url::Url::parse(new.invite_redirect_url.trim())
         .ok()
         .filter(|u| u.scheme() == "https" || (u.scheme() == "http" && is_loopback(u)))
@@ -187,11 +187,28 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
         t if t.eq_ignore_ascii_case("member") => UserType::Member,
         other => return Err(Error::Invalid(format!("invitedUserType '{other}' must be Guest or Member"))),
     };
+    if user_type == UserType::Member {
+        // A Member's tokens say so (`acct` 0): an administrator's decision.
+        caller.require(ADMIN_INVITE)?;
+    }
     let info = new.invited_user_message_info.clone().unwrap_or_default();
+    if info.customized_message_body.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
+        return Err(Error::Invalid(format!("customizedMessageBody is longer than {MAX_MESSAGE_CHARS} characters")));
+    }
+    if new.invited_user_display_name.as_ref().is_some_and(|n| n.chars().count() > super::MAX_DISPLAY_NAME_CHARS) {
+        return Err(Error::Invalid(format!("invitedUserDisplayName is longer than {} characters", super::MAX_DISPLAY_NAME_CHARS)));
+    }
+    // Graph allows one CC recipient; it gets a notice, never the redeem link.
+    if info.cc_recipients.len() > 1 {
+        return Err(Error::Invalid("ccRecipients: at most one recipient".into()));
+    }
     let mut cc = Vec::new();
     for r in &info.cc_recipients {
-        let address = r.email_address.address.trim().to_lowercase();
-        mail::check_address(&address).map_err(|_| Error::Invalid(format!("ccRecipients: '{address}' is not an email address")))?;
+        let address = address::email(&r.email_address.address).map_err(|e| Error::Invalid(format!("ccRecipients: {e}")))?;
+        let cc_domain = email_domain(&address).unwrap_or_default();
+        if let Some(why) = tenant.collaboration.domain_refusal(&cc_domain) {
+            return Err(Error::Forbidden(format!("ccRecipients: {why}")));
+        }
         cc.push(address);
     }
 
@@ -259,6 +276,9 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
         invitation.status = InvitationStatus::Completed;
     }
 
+    if invitation.send_message && invitation.status == InvitationStatus::PendingAcceptance {
+        reserve_mail(idp, tenant, caller, 1 + invitation.cc.len() as u32).await?;
+    }
     match effect {
         Effect::Created => idp.store.create_user(&user).await?,
         Effect::AlreadyInvited => idp.store.update_user(&user).await?,
@@ -280,6 +300,28 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     }
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %user.id, invitation = %invitation.id, status = ?invitation.status, "invited");
     Ok(Invited { invitation: GraphInvitation::new(&invitation, Some(redeem_url)), effect, mail_error })
+}
+
+/// Counts `mails` against the hourly invitation-mail limits of the inviter
+/// and of the tenant (`b2b.invitation_mails_per_*_hourly`), or refuses.
+async fn reserve_mail(idp: &Idp, tenant: &Tenant, caller: &Caller, mails: u32) -> Result<()> {
+    let b2b = &idp.config.b2b;
+    let limits = [
+        (format!("invmail-by|{}|{}", tenant.id, caller.subject), b2b.invitation_mails_per_inviter_hourly, "this inviter"),
+        (format!("invmail-tenant|{}", tenant.id), b2b.invitation_mails_per_tenant_hourly, "this tenant"),
+    ];
+    for (key, limit, who) in limits {
+        let mut count = 0;
+        for _ in 0..mails {
+            count = idp.store.bump_counter(&key, 3600).await?;
+        }
+        if limit > 0 && count > limit {
+            return Err(Error::TooManyAttempts(format!(
+                "{who} has sent its {limit} invitation mails for this hour; invite without a mail (sendInvitationMessage false) or try again later"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn inviter_name(caller: &Caller) -> String {

@@ -2,6 +2,7 @@
 //! Knows nothing of HTTP; the store persists these types as they are.
 
 pub mod access;
+pub mod address;
 pub mod bulk;
 pub mod collaboration;
 pub mod groups;
@@ -72,7 +73,7 @@ pub struct Tenant {
 
 impl Tenant {
     pub fn owns_domain(&self, domain: &str) -> bool {
-        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+        self.domains.iter().any(|d| address::domain(d).is_some_and(|d| d == domain))
     }
 }
 
@@ -216,17 +217,22 @@ impl App {
     }
 }
 
+/// Longest display name a user, group or app may have.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 256;
+
 /// Hex SHA-256, used for client secrets and for codes and tokens at rest.
 pub fn sha256_hex(value: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
-/// The domain part of an email address, lower-cased.
+/// The domain part of an email address, in its normalised (ASCII) form.
 pub fn email_domain(email: &str) -> Option<String> {
     let (local, domain) = email.rsplit_once('@')?;
-    let ok = !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.');
-    ok.then(|| domain.to_ascii_lowercase())
+    if local.is_empty() {
+        return None;
+    }
+    address::domain(domain)
 }
 
 /// A fresh 256-bit random value, base64url: codes, tokens, session ids.

@@ -19,6 +19,23 @@ use tokio::sync::{oneshot, OnceCell};
 use crate::config::PasswordConfig;
 use crate::error::{Error, Result};
 
+/// Password length bounds, the one policy for every way a password is set
+/// (admin API, config, self-service reset).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// Refuses a new password outside the policy.
+pub fn check_policy(password: &str) -> Result<()> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD_CHARS {
+        return Err(Error::Invalid(format!("Use at least {MIN_PASSWORD_CHARS} characters.")));
+    }
+    if length > MAX_PASSWORD_CHARS {
+        return Err(Error::Invalid(format!("Use at most {MAX_PASSWORD_CHARS} characters.")));
+    }
+    Ok(())
+}
+
 /// Work for a hashing thread, given that thread's reusable argon2 memory.
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 

@@ -2,6 +2,8 @@
 //! in the user's home tenant only: a guest's password is their home's
 //! business, so a resource tenant never resets it.
 
+use std::sync::Arc;
+
 use crate::directory::{now, now_ms, random_token, sha256_hex, Tenant, User};
 use crate::error::{Error, Result};
 use crate::federation::{Interaction, Purpose, Step};
@@ -13,13 +15,25 @@ const LINK_TTL: i64 = 1800;
 const LINKS_PER_HOUR: u32 = 5;
 
 /// Mails a reset link if `email` is a member here with a password. The
-/// answer is the same either way (no account discovery).
-pub async fn request(idp: &Idp, tenant: &Tenant, email: &str) -> Result<()> {
-    let email = email.trim().to_lowercase();
+/// answer is the same either way, and so is its time: past the per-address
+/// limit, the look-up and the mail happen after the answer, in a task of
+/// their own (no account discovery by timing).
+pub async fn request(idp: &Arc<Idp>, tenant: &Tenant, email: &str) -> Result<()> {
+    let email = super::address::lookup_form(email);
     if idp.store.bump_counter(&format!("sspr|{}|{email}", tenant.id), 3600).await? > LINKS_PER_HOUR {
         return Err(Error::TooManyAttempts("Too many reset links were asked for this address. Try again in an hour.".into()));
     }
-    let user = idp.store.user_by_email(&tenant.id, &email).await?;
+    let (idp, tenant) = (idp.clone(), tenant.clone());
+    tokio::spawn(async move {
+        if let Err(e) = send_link(&idp, &tenant, &email).await {
+            tracing::warn!(tenant = %tenant.id, error = %e, "password reset link not sent");
+        }
+    });
+    Ok(())
+}
+
+async fn send_link(idp: &Idp, tenant: &Tenant, email: &str) -> Result<()> {
+    let user = idp.store.user_by_email(&tenant.id, email).await?;
     let Some(user) = user.filter(|u| u.enabled && u.external.is_none() && u.password_hash.is_some()) else {
         tracing::info!(tenant = %tenant.id, "password reset asked for an address that is not a member with a password");
         return Ok(());
@@ -55,9 +69,7 @@ pub async fn holder(idp: &Idp, tenant: &Tenant, token: &str) -> Result<User> {
 /// posts) and signs the user out everywhere.
 pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str) -> Result<()> {
     let holder = holder(idp, tenant, token).await?;
-    if password.chars().count() < 8 {
-        return Err(Error::Invalid("Use at least 8 characters.".into()));
-    }
+    super::password::check_policy(password)?;
     let link = sha256_hex(token);
     if idp.store.bump_counter(&format!("sspr-spent|{link}"), LINK_TTL).await? > 1 {
         return Err(Error::Invalid("This reset link was already used. Ask for a new one.".into()));

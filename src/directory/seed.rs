@@ -1,12 +1,10 @@
 //! Applies the tenants declared in config: created when missing, apps kept
 //! in line with config, users created once (later changes are the directory's).
 
-use std::collections::BTreeSet;
-
 use crate::config::{AppSeed, TenantSeed, UserSeed};
 use crate::directory::collaboration::ExternalIdp;
 use crate::policy::{api as policy_api, ConditionalAccessPolicy, CrossTenantAccess};
-use crate::directory::{now, sha256_hex, App, GrantType, Tenant, User, UserType};
+use crate::directory::{address, email_domain, now, password, sha256_hex, App, GrantType, Tenant, User, UserType, MAX_DISPLAY_NAME_CHARS};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::keys;
@@ -17,22 +15,13 @@ pub async fn apply(idp: &Idp, seeds: &[TenantSeed]) -> Result<()> {
         for user in &seed.users {
             create_user_once(idp, &tenant, user).await?;
         }
-        let mut algs = BTreeSet::from([tenant.signing_alg.as_str()]);
         for app in &seed.apps {
-            let app = app_from_seed(&tenant, app)?;
-            if let Some(alg) = app.signing_alg {
-                algs.insert(alg.as_str());
-            }
-            idp.store.put_app(&app).await?;
+            idp.store.put_app(&app_from_seed(&tenant, app)?).await?;
         }
         if let Some(path) = &seed.signing_key_file {
             keys::install(idp.store.as_ref(), &keys::from_pem_file(&tenant.id, path)?).await?;
         }
-        for alg in [keys::Alg::ES256, keys::Alg::RS256] {
-            if algs.contains(alg.as_str()) {
-                keys::ensure_active(idp.store.as_ref(), &tenant.id, alg).await?;
-            }
-        }
+        keys::ensure_all(idp.store.as_ref(), &tenant.id).await?;
         idp.keys.invalidate(&tenant.id);
     }
     Ok(())
@@ -152,24 +141,37 @@ fn check_tenant_name(name: &str) -> Result<()> {
 }
 
 async fn create_user_once(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<()> {
-    if idp.store.user_by_email(&tenant.id, &seed.email.to_lowercase()).await?.is_none() {
+    if idp.store.user_by_email(&tenant.id, &address::email(&seed.email)?).await?.is_none() {
         create_user(idp, tenant, seed).await?;
     }
     Ok(())
 }
 
-/// Creates a member; a taken email is a conflict.
+/// Creates a member: an address in one of the tenant's own domains (a
+/// member elsewhere would shadow another tenant's user), a password that
+/// meets the policy; a taken email is a conflict.
 pub async fn create_user(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<User> {
-    let email = seed.email.to_lowercase();
-    if !email.contains('@') {
-        return Err(Error::Invalid(format!("'{email}' is not an email address")));
+    let email = address::email(&seed.email)?;
+    let domain = email_domain(&email).unwrap_or_default();
+    if !tenant.owns_domain(&domain) {
+        return Err(Error::Invalid(format!(
+            "{email}: members must have an address in one of {}'s domains ({}); invite people from elsewhere as guests",
+            tenant.display_name,
+            tenant.domains.join(", ")
+        )));
+    }
+    let display_name = seed.display_name.clone().unwrap_or_else(|| email.clone());
+    if display_name.trim().is_empty() || display_name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(Error::Invalid(format!("displayName must be 1 to {MAX_DISPLAY_NAME_CHARS} characters")));
     }
     let password_hash = match (&seed.password_hash, &seed.password) {
         (Some(hash), _) => Some(hash.clone()),
-        (None, Some(password)) => Some(idp.passwords.hash(password.expose()).await?),
+        (None, Some(password)) => {
+            password::check_policy(password.expose())?;
+            Some(idp.passwords.hash(password.expose()).await?)
+        }
         (None, None) => None,
     };
-    let display_name = seed.display_name.clone().unwrap_or_else(|| email.clone());
     let user = User { password_hash, roles: seed.roles.clone(), ..User::new(&tenant.id, &email, &display_name, UserType::Member) };
     idp.store.create_user(&user).await?;
     Ok(user)

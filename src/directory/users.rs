@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Secret, UserSeed};
-use crate::directory::access::{Caller, MANAGE_POLICY, READ_WRITE_USERS};
+use crate::directory::access::{Caller, MANAGE_PRIVILEGED_USERS, READ_WRITE_USERS};
 use crate::directory::replica::Replica;
 use crate::directory::{groups, seed, Tenant, User};
 use crate::error::{Error, Result};
@@ -99,8 +99,18 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewUser) -
     Ok(GraphUser::from(&user))
 }
 
+/// A user holding a directory role is a Global Administrator's to change.
+fn require_rights_over(caller: &Caller, user: &User) -> Result<()> {
+    if !user.roles.is_empty() {
+        caller.require(MANAGE_PRIVILEGED_USERS)?;
+    }
+    Ok(())
+}
+
 pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<()> {
     caller.require(READ_WRITE_USERS)?;
+    let user = idp.store.user(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+    require_rights_over(caller, &user)?;
     if !idp.store.delete_user(&tenant.id, id).await? {
         return Err(Error::NotFound(format!("user {id}")));
     }
@@ -121,10 +131,7 @@ pub async fn authenticators(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &st
 pub async fn remove_authenticator(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, method: &str) -> Result<()> {
     caller.require(READ_WRITE_USERS)?;
     let mut user = idp.store.user(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
-    if !user.roles.is_empty() {
-        // An administrator's second factor is a Global Administrator's call.
-        caller.require(MANAGE_POLICY)?;
-    }
+    require_rights_over(caller, &user)?;
     if user.totp.as_ref().is_none_or(|m| m.id != method) {
         return Err(Error::NotFound(format!("authentication method {method}")));
     }

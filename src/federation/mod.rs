@@ -3,6 +3,7 @@
 //! party (`rp`), or mails a one-time passcode (`passcode`), and turns what
 //! comes back into a redemption or a sign-in at the resource tenant.
 
+pub mod egress;
 pub mod passcode;
 pub mod rp;
 
@@ -177,7 +178,7 @@ async fn same_server_registration(idp: &Idp, home: &Tenant, resource: &Tenant) -
     if idp.store.app(&home.id, &client_id).await?.as_ref() != Some(&app) {
         idp.store.put_app(&app).await?;
     }
-    Ok(Registration { issuer: idp.issuer(home), client_id, client_secret: Secret(secret), redirect_uri })
+    Ok(Registration { issuer: idp.issuer(home), client_id, client_secret: Secret(secret), redirect_uri, same_server: true })
 }
 
 async fn registration(idp: &Idp, resource: &Tenant, route: &HomeRoute) -> Result<Registration> {
@@ -188,6 +189,7 @@ async fn registration(idp: &Idp, resource: &Tenant, route: &HomeRoute) -> Result
             client_id: x.client_id.clone(),
             client_secret: x.client_secret.clone(),
             redirect_uri: callback_url(idp, resource),
+            same_server: false,
         }),
         HomeRoute::EmailOtp => Err(Error::Internal("passcode users have no home registration".into())),
     }

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Secret;
 use crate::error::{Error, Result};
+use crate::federation::egress::{Egress, Guarded};
 
 /// Claims beyond the standard ones that a home b2b-idp (or Entra) sends.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -63,6 +64,8 @@ pub struct Registration {
     pub client_id: String,
     pub client_secret: Secret,
     pub redirect_uri: String,
+    /// A tenant of this server: the one destination exempt from `Egress`.
+    pub same_server: bool,
 }
 
 /// What the home identity provider proved, from its validated ID token.
@@ -80,9 +83,13 @@ pub struct HomeIdentity {
 /// Home provider metadata (with its JWKS) is cached this long.
 const METADATA_TTL: Duration = Duration::from_secs(300);
 
-/// The HTTP client and the discovered home providers.
+/// The HTTP clients and the discovered home providers.
 pub struct HomeProviders {
+    /// To this server's own tenants (a guest whose home is here).
     http: openidconnect::reqwest::Client,
+    /// To external providers: public addresses only (`egress`).
+    outbound: openidconnect::reqwest::Client,
+    egress: Egress,
     cache: Mutex<HashMap<String, (CoreProviderMetadata, Instant)>>,
 }
 
@@ -94,17 +101,34 @@ fn upstream(issuer: &str, what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 impl HomeProviders {
-    pub fn new() -> Result<HomeProviders> {
-        let http = openidconnect::reqwest::ClientBuilder::new()
-            // The openidconnect docs: never follow redirects (SSRF).
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| Error::Internal(format!("HTTP client: {e}")))?;
-        Ok(HomeProviders { http, cache: Mutex::new(HashMap::new()) })
+    pub fn new(egress: Egress) -> Result<HomeProviders> {
+        let builder = || {
+            openidconnect::reqwest::ClientBuilder::new()
+                // The openidconnect docs: never follow redirects (SSRF).
+                .redirect(openidconnect::reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(10))
+        };
+        let built = |b: openidconnect::reqwest::ClientBuilder| b.build().map_err(|e| Error::Internal(format!("HTTP client: {e}")));
+        let http = built(builder())?;
+        let outbound = built(builder().no_proxy().dns_resolver(egress.resolver()))?;
+        Ok(HomeProviders { http, outbound, egress, cache: Mutex::new(HashMap::new()) })
     }
 
-    async fn metadata(&self, issuer: &str, fresh: bool) -> Result<CoreProviderMetadata> {
+    /// The outbound policy (registration checks use it too).
+    pub fn egress(&self) -> &Egress {
+        &self.egress
+    }
+
+    /// The client for `reg`: unrestricted only towards this server itself.
+    fn http_for(&self, reg: &Registration) -> Guarded<'_> {
+        match reg.same_server {
+            true => Guarded { http: &self.http, egress: None },
+            false => Guarded { http: &self.outbound, egress: Some(&self.egress) },
+        }
+    }
+
+    async fn metadata(&self, reg: &Registration, fresh: bool) -> Result<CoreProviderMetadata> {
+        let issuer = reg.issuer.as_str();
         if !fresh {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((metadata, at)) = cache.get(issuer) {
@@ -114,7 +138,7 @@ impl HomeProviders {
             }
         }
         let url = IssuerUrl::new(issuer.to_string()).map_err(|e| upstream(issuer, "issuer URL", e))?;
-        let metadata = CoreProviderMetadata::discover_async(url, &self.http)
+        let metadata = CoreProviderMetadata::discover_async(url, &self.http_for(reg))
             .await
             .map_err(|e| upstream(issuer, "discovery", error_chain(&e)))?;
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(issuer.to_string(), (metadata.clone(), Instant::now()));
@@ -122,7 +146,7 @@ impl HomeProviders {
     }
 
     async fn client(&self, reg: &Registration, fresh: bool) -> Result<HomeClient> {
-        let metadata = self.metadata(&reg.issuer, fresh).await?;
+        let metadata = self.metadata(reg, fresh).await?;
         let redirect = RedirectUrl::new(reg.redirect_uri.clone()).map_err(|e| Error::Internal(e.to_string()))?;
         Ok(Client::from_provider_metadata(
             metadata,
@@ -172,7 +196,7 @@ impl HomeProviders {
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| upstream(&reg.issuer, "token endpoint", e))?
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
-            .request_async(&self.http)
+            .request_async(&self.http_for(reg))
             .await
             .map_err(|e| upstream(&reg.issuer, "code redemption", error_chain(&e)))?;
         let id_token = tokens
@@ -192,7 +216,7 @@ impl HomeProviders {
         Ok(HomeIdentity {
             issuer: claims.issuer().to_string(),
             subject: claims.subject().to_string(),
-            email: claims.email().map(|e| e.to_string().to_lowercase()),
+            email: claims.email().and_then(|e| crate::directory::address::email(e).ok()),
             email_verified: claims.email_verified(),
             tid: claims.additional_claims().tid.clone(),
             amr: claims.auth_method_refs().map(|m| m.iter().map(|v| v.to_string()).collect()).unwrap_or_default(),

@@ -227,6 +227,16 @@ pub async fn ensure_active(store: &dyn Store, tenant_id: &str, alg: Alg) -> Resu
     Ok(())
 }
 
+/// Every tenant publishes an active key of each algorithm: RS256 is the one
+/// every OIDC relying party must support (OIDC Core 15.1), ES256 the
+/// default; a client picks RS256 by its registration.
+pub async fn ensure_all(store: &dyn Store, tenant_id: &str) -> Result<(), KeyError> {
+    for alg in [Alg::ES256, Alg::RS256] {
+        ensure_active(store, tenant_id, alg).await?;
+    }
+    Ok(())
+}
+
 /// `keys rotate`: a new active key; the old one stays published until the
 /// tokens it signed have expired.
 pub async fn rotate(store: &dyn Store, tenant_id: &str, alg: Alg) -> Result<StoredKey, KeyError> {

@@ -31,6 +31,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     for (name, source) in [
         ("invitation.txt", include_str!("templates/invitation.txt")),
+        ("invitation_cc.txt", include_str!("templates/invitation_cc.txt")),
         ("passcode.txt", include_str!("templates/passcode.txt")),
         ("password_reset.txt", include_str!("templates/password_reset.txt")),
     ] {
@@ -44,14 +45,6 @@ fn render(name: &str, context: serde_json::Value) -> Result<String> {
         .get_template(name)
         .and_then(|t| t.render(context))
         .map_err(|e| Error::Internal(format!("mail template {name}: {e:#}")))
-}
-
-/// Refuses what the mail transport would refuse, before anything is written.
-pub fn check_address(address: &str) -> Result<()> {
-    address
-        .parse::<lettre::Address>()
-        .map(|_| ())
-        .map_err(|e| Error::Invalid(format!("'{address}' is not an email address ({e})")))
 }
 
 fn mailbox(address: &str) -> Result<Mailbox> {
@@ -115,14 +108,24 @@ impl Mailer {
     }
 }
 
-/// The invitation mail: tenant name, inviter, custom message, redeem link.
+/// The invitation mail: tenant name, inviter, custom message, redeem link,
+/// to the invitee alone; a CC recipient gets a notice without the link (the
+/// link redeems the invitation, so only the invitee may see it).
 pub async fn invitation(idp: &Idp, tenant: &Tenant, inv: &Invitation, inviter: &str, redeem_url: &str) -> Result<()> {
     let text = render(
         "invitation.txt",
         json!({"tenant_name": tenant.display_name, "inviter": inviter, "message": inv.message, "redeem_url": redeem_url}),
     )?;
     let subject = format!("You're invited to collaborate with {}", tenant.display_name);
-    idp.mailer.send(&inv.email, &inv.cc, &subject, text).await
+    idp.mailer.send(&inv.email, &[], &subject, text).await?;
+    for cc in &inv.cc {
+        let text = render(
+            "invitation_cc.txt",
+            json!({"tenant_name": tenant.display_name, "inviter": inviter, "message": inv.message, "invitee": inv.email}),
+        )?;
+        idp.mailer.send(cc, &[], &format!("{} was invited to {}", inv.email, tenant.display_name), text).await?;
+    }
+    Ok(())
 }
 
 /// A one-time passcode; the subject says what it is for (SPEC "Mail").

@@ -73,12 +73,7 @@ fn matching_step(totp: &TOTP, code: &str, last_step: u64) -> Option<u64> {
 
 /// Refuses while the account, or the source address, is locked out by wrong codes.
 pub async fn locked(idp: &Idp, tenant: &Tenant, user: &User, source: &str) -> Result<()> {
-    let (account, from) = (format!("mfa-acct|{}|{}", tenant.id, user.id), format!("mfa-src|{}|{source}", tenant.id));
-    let limits = &throttle::SECOND_FACTOR;
-    if idp.store.peek_counter(&account).await? >= limits.per_account || idp.store.peek_counter(&from).await? >= limits.per_source {
-        return Err(Error::TooManyAttempts(limits.locked.into()));
-    }
-    Ok(())
+    throttle::check(idp, &throttle::SECOND_FACTOR, &tenant.id, &user.id, source).await
 }
 
 async fn reserve(idp: &Idp, tenant: &Tenant, user: &User, source: &str) -> Result<throttle::Attempt> {

@@ -36,6 +36,43 @@ pub struct AuthorizeParams {
     pub request_uri: Option<String>,
 }
 
+/// Longest value of one authorization parameter, and of all together: a
+/// sign-in request waits in the store, so what it keeps is bounded.
+pub const MAX_PARAM_BYTES: usize = 2048;
+pub const MAX_REQUEST_BYTES: usize = 8192;
+
+impl AuthorizeParams {
+    fn values(&self) -> [(&'static str, Option<&String>); 15] {
+        [
+            ("client_id", self.client_id.as_ref()),
+            ("redirect_uri", self.redirect_uri.as_ref()),
+            ("response_type", self.response_type.as_ref()),
+            ("response_mode", self.response_mode.as_ref()),
+            ("scope", self.scope.as_ref()),
+            ("state", self.state.as_ref()),
+            ("nonce", self.nonce.as_ref()),
+            ("code_challenge", self.code_challenge.as_ref()),
+            ("code_challenge_method", self.code_challenge_method.as_ref()),
+            ("prompt", self.prompt.as_ref()),
+            ("max_age", self.max_age.as_ref()),
+            ("login_hint", self.login_hint.as_ref()),
+            ("acr_values", self.acr_values.as_ref()),
+            ("request", self.request.as_ref()),
+            ("request_uri", self.request_uri.as_ref()),
+        ]
+    }
+
+    /// What is too long, if anything.
+    fn oversize(&self) -> Option<String> {
+        let values = self.values();
+        if let Some((name, _)) = values.iter().find(|(_, v)| v.is_some_and(|v| v.len() > MAX_PARAM_BYTES)) {
+            return Some(format!("{name} is longer than {MAX_PARAM_BYTES} bytes"));
+        }
+        let total: usize = values.iter().filter_map(|(_, v)| v.map(String::len)).sum();
+        (total > MAX_REQUEST_BYTES).then(|| format!("the request's parameters are longer than {MAX_REQUEST_BYTES} bytes together"))
+    }
+}
+
 /// Where and how the browser goes back to the client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientResponse {
@@ -101,13 +138,26 @@ pub enum Outcome {
     Respond(ClientResponse),
 }
 
+/// `acr_values` is a preference list (OIDC Core 3.1.2.1): MFA is required
+/// only when `2` is acceptable and single-factor `1` is not.
+fn mfa_only(acr_values: Option<&str>) -> bool {
+    let values: Vec<&str> = acr_values.unwrap_or("").split_whitespace().collect();
+    values.contains(&"2") && !values.contains(&"1")
+}
+
 fn is_pkce_value(s: &str) -> bool {
     (43..=128).contains(&s.len())
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
-/// Validates an authorization request (RFC 6749 §4.1.2.1 ordering).
-pub async fn validate(idp: &Idp, tenant: &Tenant, p: AuthorizeParams) -> std::result::Result<(AuthRequest, App), Rejection> {
+/// Validates an authorization request (RFC 6749 §4.1.2.1 ordering) from
+/// the client address `source`.
+pub async fn validate(idp: &Idp, tenant: &Tenant, mut p: AuthorizeParams, source: &str) -> std::result::Result<(AuthRequest, App), Rejection> {
+    let oversize = p.oversize();
+    if oversize.is_some() {
+        // Nothing oversized is echoed back to the client either.
+        p.state = None;
+    }
     let client_id = p.client_id.as_deref().ok_or(Rejection::Page("The request has no client_id.".into()))?;
     let app = idp
         .store
@@ -145,11 +195,15 @@ pub async fn validate(idp: &Idp, tenant: &Tenant, p: AuthorizeParams) -> std::re
         prompt_consent: false,
         max_age: None,
         login_hint: p.login_hint.clone(),
-        require_mfa: p.acr_values.as_deref().unwrap_or("").split_whitespace().any(|v| v == "2"),
+        require_mfa: mfa_only(p.acr_values.as_deref()),
         expires_at: now() + idp.config.tokens.interaction_ttl,
+        source: source.to_string(),
     };
     let issuer = idp.issuer(tenant);
     let reject = |req: &AuthRequest, e: OAuthError| Rejection::Client(ClientResponse::error(req, &issuer, e));
+    if let Some(message) = oversize {
+        return Err(reject(&req, OAuthError::invalid_request(message)));
+    }
 
     if let Some(message) = mode_error {
         return Err(reject(&req, OAuthError::invalid_request(message)));
@@ -221,11 +275,11 @@ pub async fn proceed(
     tenant: &Tenant,
     req: AuthRequest,
     app: App,
-    session_id: Option<&str>,
+    session_cookie: Option<&str>,
 ) -> Result<Outcome> {
     let interactive = !req.prompt_none;
     let issuer = idp.issuer(tenant);
-    let active = session::active(idp, tenant, session_id).await?;
+    let active = session::active(idp, tenant, session_cookie).await?;
     let signed_in = active.filter(|(s, _)| {
         !req.prompt_login && req.max_age.is_none_or(|max| now() - s.auth_time <= max)
     });
@@ -236,6 +290,10 @@ pub async fn proceed(
     let Some((session, user)) = signed_in else {
         if !interactive {
             return Ok(refuse(&req, OAuthCode::LoginRequired, "the user is not signed in"));
+        }
+        if !admit_pending(idp, &req).await? {
+            idp.store.delete_auth_request(&req.id).await?;
+            return Ok(refuse(&req, OAuthCode::TemporarilyUnavailable, "too many sign-ins are waiting; try again in a few minutes"));
         }
         idp.store.put_auth_request(&req).await?;
         return Ok(Outcome::SignIn(req));
@@ -266,6 +324,19 @@ pub async fn proceed(
     issue_code(idp, tenant, &req, &session).await.map(Outcome::Respond)
 }
 
+/// Whether one more sign-in request may wait for a person, within the
+/// bounds per client address and overall (per 15 minutes). Only requests
+/// that wait count: one that gets a code at once keeps nothing.
+async fn admit_pending(idp: &Idp, req: &AuthRequest) -> Result<bool> {
+    const WINDOW_SECS: i64 = 900;
+    let server = &idp.config.server;
+    let from_source = idp.store.bump_counter(&format!("authreq-src|{}", req.source), WINDOW_SECS).await?;
+    if from_source > server.pending_sign_ins_per_source {
+        return Ok(false);
+    }
+    Ok(idp.store.bump_counter("authreq-all", WINDOW_SECS).await? <= server.pending_sign_ins_total)
+}
+
 async fn needs_consent(idp: &Idp, req: &AuthRequest, app: &App, user: &User) -> Result<bool> {
     if req.prompt_consent {
         return Ok(true);
@@ -292,7 +363,7 @@ pub async fn pending(idp: &Idp, tenant: &Tenant, id: &str) -> Result<(AuthReques
 pub async fn after_sign_in(idp: &Idp, tenant: &Tenant, mut req: AuthRequest, app: App, session: &Session) -> Result<Outcome> {
     req.prompt_login = false;
     req.max_age = None;
-    proceed(idp, tenant, req, app, Some(&session.id)).await
+    proceed(idp, tenant, req, app, session.cookie.as_deref()).await
 }
 
 /// The consent page's answer.
@@ -301,10 +372,10 @@ pub async fn after_consent(
     tenant: &Tenant,
     mut req: AuthRequest,
     app: App,
-    session_id: Option<&str>,
+    session_cookie: Option<&str>,
     accepted: bool,
 ) -> Result<Outcome> {
-    let Some((_, user)) = session::active(idp, tenant, session_id).await? else {
+    let Some((_, user)) = session::active(idp, tenant, session_cookie).await? else {
         return Ok(Outcome::SignIn(req));
     };
     if !accepted {
@@ -321,7 +392,7 @@ pub async fn after_consent(
         })
         .await?;
     req.prompt_consent = false;
-    proceed(idp, tenant, req, app, session_id).await
+    proceed(idp, tenant, req, app, session_cookie).await
 }
 
 async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Session) -> Result<ClientResponse> {
@@ -339,7 +410,7 @@ async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Ses
             auth_time: session.auth_time,
             amr: session.amr.clone(),
             acr: session.acr.clone(),
-            session_id: session.id.clone(),
+            session_id: session.sid.clone(),
             mfa_source: session.mfa_source.clone(),
             auth_time_ms: session.started_ms,
         },

@@ -21,6 +21,7 @@ pub enum OAuthCode {
     RequestNotSupported,
     RequestUriNotSupported,
     ServerError,
+    TemporarilyUnavailable,
 }
 
 impl OAuthCode {
@@ -42,6 +43,7 @@ impl OAuthCode {
             OAuthCode::RequestNotSupported => "request_not_supported",
             OAuthCode::RequestUriNotSupported => "request_uri_not_supported",
             OAuthCode::ServerError => "server_error",
+            OAuthCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 }

@@ -43,7 +43,7 @@ pub enum Logout {
 
 /// Ends the browser's session, unless it must first be confirmed. The
 /// redirect goes only to a post-logout URI the client registered exactly.
-pub async fn logout(idp: &Idp, tenant: &Tenant, p: &LogoutParams, session_id: Option<&str>, confirmed: bool) -> Result<Logout> {
+pub async fn logout(idp: &Idp, tenant: &Tenant, p: &LogoutParams, session_cookie: Option<&str>, confirmed: bool) -> Result<Logout> {
     let hint: Option<IdClaims> = match &p.id_token_hint {
         Some(hint) => Some(
             idp.keys
@@ -76,13 +76,13 @@ pub async fn logout(idp: &Idp, tenant: &Tenant, p: &LogoutParams, session_id: Op
             Some(url.to_string())
         }
     };
-    if let Some(id) = session_id {
-        if idp.store.session(id).await?.is_some() {
-            let hint_is_this_session = hint.is_some_and(|h| h.user.sid.as_deref() == Some(id));
+    if let Some(cookie) = session_cookie {
+        if let Some(session) = session::by_cookie(idp, cookie).await? {
+            let hint_is_this_session = hint.is_some_and(|h| h.user.sid.as_deref() == Some(session.sid.as_str()));
             if !confirmed && !hint_is_this_session {
                 return Ok(Logout::Confirm);
             }
-            session::end(idp, id).await?;
+            session::end(idp, &session.id).await?;
         }
     }
     Ok(Logout::Done(redirect))

@@ -25,6 +25,9 @@ pub struct AuthRequest {
     #[serde(default)]
     pub require_mfa: bool,
     pub expires_at: i64,
+    /// The client address that made the request (bounds pending requests per address).
+    #[serde(default)]
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +46,7 @@ pub struct Authentication {
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub acr: String,
+    /// The session's `sid` (never its cookie).
     pub session_id: String,
     /// When the sign-in happened, in ms (revocation compares at this precision).
     #[serde(default)]
@@ -110,10 +114,17 @@ impl RefreshFamily {
     }
 }
 
-/// A browser's single sign-on session at one tenant.
+/// A browser's single sign-on session at one tenant. The cookie's value is
+/// a secret the store never sees: the record is kept under its SHA-256, and
+/// tokens name the session by `sid`, a separate random id, so nothing a
+/// token carries can be replayed as the cookie.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
+    /// SHA-256 of the cookie's value: the store key.
     pub id: String,
+    /// The `sid` claim: public, and useless as a credential.
+    #[serde(default)]
+    pub sid: String,
     pub tenant_id: String,
     pub user_id: String,
     pub auth_time: i64,
@@ -125,6 +136,10 @@ pub struct Session {
     /// When the sign-in happened, in ms.
     #[serde(default)]
     pub started_ms: i64,
+    /// The cookie's value, known only where the session was just minted
+    /// (a sign-in, or a rotation when its level rose); never stored.
+    #[serde(skip)]
+    pub cookie: Option<String>,
 }
 
 /// Scopes a user has agreed to share with an app.

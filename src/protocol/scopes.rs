@@ -51,17 +51,18 @@ pub fn split(raw: &str) -> Vec<String> {
     scopes
 }
 
-/// Resolves a space-separated scope string for `client`; anything unknown or
-/// not granted is `invalid_scope`.
+/// Resolves a space-separated scope string for `client`; an unknown or
+/// ungranted resource scope is `invalid_scope`.
 pub async fn resolve(idp: &Idp, tenant: &Tenant, client: &App, raw: &str, acting: Acting) -> Result<Requested> {
-    let mut requested = Requested { scopes: split(raw), ..Default::default() };
+    // Unknown OpenID scope values (no resource in them, e.g. `phone`) are
+    // ignored, as OIDC Core 3.1.2.1 says; unknown resource scopes are refused.
+    let scopes = split(raw).into_iter().filter(|s| OPENID_SCOPES.contains(&s.as_str()) || s.contains('/')).collect();
+    let mut requested = Requested { scopes, ..Default::default() };
     for scope in requested.scopes.clone() {
         if OPENID_SCOPES.contains(&scope.as_str()) {
             continue;
         }
-        let Some((prefix, permission)) = scope.rsplit_once('/') else {
-            return Err(OAuthError::invalid_scope(format!("unknown scope '{scope}'")).into());
-        };
+        let Some((prefix, permission)) = scope.rsplit_once('/') else { continue };
         if permission.is_empty() {
             return Err(OAuthError::invalid_scope(format!("scope '{scope}' names no permission")).into());
         }

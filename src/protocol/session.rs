@@ -1,15 +1,20 @@
 //! Browser sign-on sessions and the password first factor.
 
-use crate::directory::{now, now_ms, random_token, Tenant, User};
+use crate::directory::{now, now_ms, random_token, sha256_hex, Tenant, User};
 use crate::error::Result;
 use crate::idp::Idp;
 use crate::protocol::records::Session;
 use crate::protocol::throttle;
 
-/// The session and its (still enabled) user, if `id` names a live session of this tenant.
-pub async fn active(idp: &Idp, tenant: &Tenant, id: Option<&str>) -> Result<Option<(Session, User)>> {
-    let Some(id) = id else { return Ok(None) };
-    let Some(session) = idp.store.session(id).await? else { return Ok(None) };
+/// The session a cookie's value stands for, live or not.
+pub async fn by_cookie(idp: &Idp, cookie: &str) -> Result<Option<Session>> {
+    Ok(idp.store.session(&sha256_hex(cookie)).await?)
+}
+
+/// The session and its (still enabled) user, if `cookie` is the cookie of a live session of this tenant.
+pub async fn active(idp: &Idp, tenant: &Tenant, cookie: Option<&str>) -> Result<Option<(Session, User)>> {
+    let Some(cookie) = cookie.filter(|c| !c.is_empty()) else { return Ok(None) };
+    let Some(session) = by_cookie(idp, cookie).await? else { return Ok(None) };
     if session.tenant_id != tenant.id || session.expires_at < now() {
         return Ok(None);
     }
@@ -38,10 +43,21 @@ impl Factors {
     }
 }
 
+/// A new cookie value for `session`, which is re-keyed under it.
+fn with_new_cookie(mut session: Session) -> Session {
+    let cookie = random_token();
+    session.id = sha256_hex(&cookie);
+    session.cookie = Some(cookie);
+    session
+}
+
+/// A new session (always a new cookie: nothing a browser brought in, or
+/// an attacker planted, becomes signed in).
 pub async fn start(idp: &Idp, tenant: &Tenant, user: &User, factors: Factors) -> Result<Session> {
     let at = now();
-    let session = Session {
-        id: random_token(),
+    let session = with_new_cookie(Session {
+        id: String::new(),
+        sid: uuid::Uuid::new_v4().to_string(),
         tenant_id: tenant.id.clone(),
         user_id: user.id.clone(),
         auth_time: at,
@@ -50,22 +66,28 @@ pub async fn start(idp: &Idp, tenant: &Tenant, user: &User, factors: Factors) ->
         expires_at: at + idp.config.tokens.session_ttl,
         mfa_source: factors.mfa_source.map(str::to_string),
         started_ms: now_ms(),
-    };
+        cookie: None,
+    });
     idp.store.put_session(&session).await?;
     Ok(session)
 }
 
-/// The second factor was just done here: the session is multi-factor now.
-pub async fn add_local_mfa(idp: &Idp, mut session: Session) -> Result<Session> {
+/// The second factor was just done here: the session is multi-factor now,
+/// under a new cookie, so a cookie seen before the MFA never carries it.
+pub async fn add_local_mfa(idp: &Idp, session: Session) -> Result<Session> {
+    let old_id = session.id.clone();
+    let mut session = with_new_cookie(session);
     if !session.amr.iter().any(|m| m == "mfa") {
         session.amr.push("mfa".into());
     }
     session.acr = "2".into();
     session.mfa_source = Some("local".into());
     idp.store.put_session(&session).await?;
+    idp.store.delete_session(&old_id).await?;
     Ok(session)
 }
 
+/// Ends the session stored under `id` (`Session::id`, not a cookie).
 pub async fn end(idp: &Idp, id: &str) -> Result<()> {
     Ok(idp.store.delete_session(id).await?)
 }
@@ -75,7 +97,7 @@ pub async fn end(idp: &Idp, id: &str) -> Result<()> {
 /// limited per account and per `source` (the client address): past the
 /// limits the check refuses without hashing, for 15 minutes.
 pub async fn check_password(idp: &Idp, tenant: &Tenant, email: &str, password: &str, source: &str) -> Result<Option<User>> {
-    let email = email.trim().to_lowercase();
+    let email = crate::directory::address::lookup_form(email);
     let attempt = throttle::reserve(idp, &throttle::PASSWORD, &tenant.id, &email, source).await?;
     let user = idp.store.user_by_email(&tenant.id, &email).await?;
     let hash = user.as_ref().filter(|u| u.enabled).and_then(|u| u.password_hash.as_deref());

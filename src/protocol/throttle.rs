@@ -1,18 +1,31 @@
-//! Attempt limits for secrets people type (passwords, second-factor codes):
-//! per account, an attempt is reserved atomically *before* the check, so
-//! parallel guesses get no more tries than sequential ones, and a success
-//! clears the count; per source address (within the tenant), failures are
-//! counted, so a busy but honest address is never locked.
+//! Attempt limits for secrets people type (passwords, second-factor codes),
+//! modelled on Entra's smart lockout: a stranger guessing at an account
+//! must not lock its owner out.
+//!
+//! - Per (account, source address): the lockout. An attempt is reserved
+//!   atomically *before* the check, so parallel guesses get no more tries
+//!   than sequential ones; a success clears it.
+//! - Per source address (within the tenant): all accounts together, also
+//!   reserved before the check and given back on success, so a busy but
+//!   honest address is never locked and a flood cannot overshoot.
+//! - Per account, from every source: never a lockout, only a growing delay
+//!   before each check once failures pile up.
+//!
+//! The source is the client address after `server.trusted_proxies`.
+
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 
 pub const WINDOW_SECS: i64 = 900;
 
-/// One kind of secret: its account and source limits.
+/// One kind of secret: its limits.
 pub struct Limits {
     pub kind: &'static str,
+    /// Tries per account from one source.
     pub per_account: u32,
+    /// Failed tries per source, all accounts together.
     pub per_source: u32,
     pub locked: &'static str,
 }
@@ -31,45 +44,68 @@ pub const SECOND_FACTOR: Limits = Limits {
     locked: "Too many wrong codes. This account's second factor is locked for 15 minutes.",
 };
 
-/// An attempt in progress; report its result with `succeeded` or `failed`.
+/// The account-wide delay: none up to `per_account` failures from all
+/// sources, then 250 ms doubling per further failure, at most 8 s.
+pub fn account_delay(limits: &Limits, failures: u32) -> Duration {
+    let Some(excess) = failures.checked_sub(limits.per_account) else { return Duration::ZERO };
+    Duration::from_millis(250u64 << excess.min(5))
+}
+
+/// An attempt in progress; report its result with `finish`.
 pub struct Attempt {
-    account: String,
+    pair: String,
     source: String,
+    account: String,
+}
+
+fn keys(limits: &Limits, tenant_id: &str, account: &str, source: &str) -> Attempt {
+    let kind = limits.kind;
+    Attempt {
+        pair: format!("{kind}-pair|{tenant_id}|{account}|{source}"),
+        source: format!("{kind}-src|{tenant_id}|{source}"),
+        account: format!("{kind}-acct|{tenant_id}|{account}"),
+    }
+}
+
+/// Refuses while `account` is locked for `source`, or `source` is locked.
+pub async fn check(idp: &Idp, limits: &Limits, tenant_id: &str, account: &str, source: &str) -> Result<()> {
+    let k = keys(limits, tenant_id, account, source);
+    if idp.store.peek_counter(&k.pair).await? >= limits.per_account || idp.store.peek_counter(&k.source).await? >= limits.per_source {
+        return Err(Error::TooManyAttempts(limits.locked.into()));
+    }
+    Ok(())
 }
 
 /// Reserves an attempt for `account` (e.g. tenant and user) from `source`,
-/// or refuses while either is locked out.
+/// or refuses while either is locked out; waits the account-wide delay.
 pub async fn reserve(idp: &Idp, limits: &Limits, tenant_id: &str, account: &str, source: &str) -> Result<Attempt> {
-    let attempt = Attempt {
-        account: format!("{}-acct|{tenant_id}|{account}", limits.kind),
-        source: format!("{}-src|{tenant_id}|{source}", limits.kind),
-    };
+    let attempt = keys(limits, tenant_id, account, source);
     let locked = || Error::TooManyAttempts(limits.locked.into());
-    if idp.store.peek_counter(&attempt.source).await? >= limits.per_source {
+    if idp.store.bump_counter(&attempt.pair, WINDOW_SECS).await? > limits.per_account {
         return Err(locked());
     }
-    if idp.store.bump_counter(&attempt.account, WINDOW_SECS).await? > limits.per_account {
+    if idp.store.bump_counter(&attempt.source, WINDOW_SECS).await? > limits.per_source {
+        idp.store.release_counter(&attempt.pair).await?;
         return Err(locked());
+    }
+    let delay = account_delay(limits, idp.store.peek_counter(&attempt.account).await?);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     Ok(attempt)
 }
 
 impl Attempt {
-    pub async fn succeeded(self, idp: &Idp) -> Result<()> {
-        Ok(idp.store.reset_counter(&self.account).await?)
-    }
-
-    pub async fn failed(self, idp: &Idp) -> Result<()> {
-        idp.store.bump_counter(&self.source, WINDOW_SECS).await?;
-        Ok(())
-    }
-
-    /// Done either way.
+    /// Done either way: a success clears the account's counts and gives the
+    /// source its try back; a failure counts against the account.
     pub async fn finish(self, idp: &Idp, ok: bool) -> Result<()> {
         if ok {
-            self.succeeded(idp).await
+            idp.store.reset_counter(&self.pair).await?;
+            idp.store.reset_counter(&self.account).await?;
+            idp.store.release_counter(&self.source).await?;
         } else {
-            self.failed(idp).await
+            idp.store.bump_counter(&self.account, WINDOW_SECS).await?;
         }
+        Ok(())
     }
 }

@@ -64,8 +64,10 @@ async fn authorization_code(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
     let record = match idp.store.spend_code(&hash).await? {
         Spend::Fresh(record) => record,
         Spend::Replayed(record) => {
-            // RFC 6749 §4.1.2: a replayed code revokes what it produced.
+            // RFC 6749 §4.1.2: a replayed code revokes what it produced:
+            // the refresh grant, and the access token (by its known `jti`).
             idp.store.revoke_family(&record.family_id).await?;
+            idp.store.revoke_jti(&code_jti(&hash), now() + idp.config.tokens.access_token_ttl).await?;
             tracing::warn!(tenant = %tenant.id, client = %record.client_id, "authorization code replayed; its tokens are revoked");
             return Err(OAuthError::invalid_grant("authorization code was already used").into());
         }
@@ -90,14 +92,17 @@ async fn authorization_code(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
     let requested = scopes::resolve(idp, tenant, app, &record.scopes.join(" "), Acting::ForUser).await?;
     let refresh_token = if wants_refresh(app, &requested) {
         // Created with the code; revoked already if the code was replayed meanwhile.
-        match idp.store.family(&record.family_id).await? {
-            Some(family) if family.is_live(now()) && family.current.is_none() => Some(rotate(idp, &family).await?),
-            _ => return Err(OAuthError::invalid_grant("authorization code was already used").into()),
-        }
+        let family = idp.store.family(&record.family_id).await?.filter(|f| f.is_live(now()) && f.current.is_none());
+        // Losing the swap means a replay revoked the grant meanwhile.
+        let rotated = match family {
+            Some(family) => rotate(idp, &family).await?,
+            None => None,
+        };
+        Some(rotated.ok_or_else(|| OAuthError::invalid_grant("authorization code was already used"))?)
     } else {
         None
     };
-    let grant = Grant { user: &user, auth: &record.auth, refresh_token };
+    let grant = Grant { user: &user, auth: &record.auth, refresh_token, jti: Some(code_jti(&hash)) };
     issue(idp, tenant, app, grant, &requested, record.nonce.as_deref()).await
 }
 
@@ -141,8 +146,8 @@ async fn refresh(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Resul
         None => family.scopes.join(" "),
     };
     let requested = scopes::resolve(idp, tenant, app, &scope, Acting::ForUser).await?;
-    let refresh_token = Some(rotate(idp, &family).await?);
-    let grant = Grant { user: &user, auth: &family.auth, refresh_token };
+    let refresh_token = Some(rotate(idp, &family).await?.ok_or_else(reused)?);
+    let grant = Grant { user: &user, auth: &family.auth, refresh_token, jti: None };
     issue(idp, tenant, app, grant, &requested, None).await
 }
 
@@ -150,9 +155,16 @@ fn reused() -> OAuthError {
     OAuthError::invalid_grant("refresh token was already used; every token of this grant is now revoked")
 }
 
+/// The `jti` of the access token a code is redeemed for: derived from the
+/// code, so a replay of the code can revoke it without a record per token.
+fn code_jti(code_hash: &str) -> String {
+    sha256_hex(&format!("access-token\0{code_hash}"))
+}
+
 /// Makes a new refresh token the family's live one, in one compare-and-swap.
-/// Losing the swap means a concurrent use of the same token: that is reuse too.
-async fn rotate(idp: &Idp, family: &RefreshFamily) -> Result<String> {
+/// None if the swap was lost (a concurrent use, or a revocation): the family
+/// is revoked, and the caller says why in its grant's terms.
+async fn rotate(idp: &Idp, family: &RefreshFamily) -> Result<Option<String>> {
     let value = format!("{}.{}", family.id, random_token());
     let issued_at = now();
     let next = RefreshFamily {
@@ -163,9 +175,9 @@ async fn rotate(idp: &Idp, family: &RefreshFamily) -> Result<String> {
     };
     if !idp.store.replace_family(family, &next).await? {
         idp.store.revoke_family(&family.id).await?;
-        return Err(reused().into());
+        return Ok(None);
     }
-    Ok(value)
+    Ok(Some(value))
 }
 
 async fn client_credentials(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Result<TokenResponse> {
@@ -238,6 +250,8 @@ struct Grant<'a> {
     auth: &'a Authentication,
     /// The rotated refresh token, when the grant includes them.
     refresh_token: Option<String>,
+    /// A `jti` the access token must carry (see `code_jti`).
+    jti: Option<String>,
 }
 
 /// Access token, ID token (with `openid`) and the grant's refresh token, if any.
@@ -249,12 +263,13 @@ async fn issue(
     requested: &Requested,
     nonce: Option<&str>,
 ) -> Result<TokenResponse> {
-    let Grant { user, auth, refresh_token } = grant;
+    let Grant { user, auth, refresh_token, jti } = grant;
     let t = &idp.config.tokens;
     let alg = alg(tenant, app);
     let user_claims = UserClaims::new(user, auth, requested.has("profile"), requested.has("email"));
     let aud = requested.resource.clone().unwrap_or_else(|| app.client_id.clone());
     let mut access = access_claims(idp, tenant, app, aud, "user");
+    access.jti = jti.unwrap_or(access.jti);
     access.sub = user.id.clone();
     access.scope = Some(requested.scopes.join(" "));
     access.scp = Some(requested.scp.join(" ")).filter(|s| !s.is_empty());

@@ -72,6 +72,9 @@ pub trait DirectoryStore: Send + Sync {
 
     /// Insert or replace.
     async fn put_group(&self, group: &Group) -> StoreResult<()>;
+    /// Compare-and-swap: stores `next` only if the group is still exactly
+    /// `read`; of concurrent changes from the same `read`, one gets true.
+    async fn replace_group(&self, read: &Group, next: &Group) -> StoreResult<bool>;
     async fn group(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Group>>;
     async fn groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>>;
     async fn delete_group(&self, tenant_id: &str, id: &str) -> StoreResult<bool>;
@@ -136,6 +139,9 @@ pub trait GrantStore: Send + Sync {
     /// The count in the current window (0 when none).
     async fn peek_counter(&self, key: &str) -> StoreResult<u32>;
     async fn reset_counter(&self, key: &str) -> StoreResult<()>;
+    /// Takes back one count (never below zero): a reservation that turned
+    /// out not to count, such as a correct password.
+    async fn release_counter(&self, key: &str) -> StoreResult<()>;
 
     /// Remembers a revoked access token's `jti` until the token expires.
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()>;

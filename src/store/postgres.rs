@@ -253,6 +253,17 @@ impl DirectoryStore for PgStore {
         Ok(())
     }
 
+    async fn replace_group(&self, read: &Group, next: &Group) -> StoreResult<bool> {
+        // jsonb equality compares content, not bytes.
+        let replaced = self
+            .execute(
+                "UPDATE groups SET data = $4 WHERE tenant_id = $1 AND id = $2 AND data = $3",
+                &[&read.tenant_id, &read.id, &json(read), &json(next)],
+            )
+            .await?;
+        Ok(replaced == 1)
+    }
+
     async fn group(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Group>> {
         self.one("SELECT data FROM groups WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await
     }
@@ -488,6 +499,11 @@ impl GrantStore for PgStore {
 
     async fn reset_counter(&self, key: &str) -> StoreResult<()> {
         self.execute("DELETE FROM counters WHERE key = $1", &[&key]).await?;
+        Ok(())
+    }
+
+    async fn release_counter(&self, key: &str) -> StoreResult<()> {
+        self.execute("UPDATE counters SET count = GREATEST(count - 1, 0) WHERE key = $1", &[&key]).await?;
         Ok(())
     }
 

@@ -116,6 +116,22 @@ fn scan<T: DeserializeOwned>(tree: &sled::Tree, prefix: &str) -> StoreResult<Vec
         .collect()
 }
 
+/// Replaces the record at `k` with `next` only if it is still `read`.
+fn compare_and_swap<T: Serialize + DeserializeOwned + PartialEq>(tree: &sled::Tree, k: &[u8], read: &T, next: &T) -> StoreResult<bool> {
+    let next = encode(next)?;
+    let mut expected = encode(read)?;
+    loop {
+        match tree.compare_and_swap(k, Some(expected.as_slice()), Some(next.as_slice())).map_err(backend)? {
+            Ok(()) => return Ok(true),
+            // Same record in other bytes (written by an older version): swap against those.
+            Err(e) => match e.current {
+                Some(current) if *current != *expected && decode::<T>(&current)? == *read => expected = current.to_vec(),
+                _ => return Ok(false),
+            },
+        }
+    }
+}
+
 fn encode_counter(count: u32, until: i64) -> [u8; 12] {
     let mut bytes = [0u8; 12];
     bytes[..4].copy_from_slice(&count.to_be_bytes());
@@ -326,6 +342,14 @@ impl DirectoryStore for SledStore {
         self.durable().await
     }
 
+    async fn replace_group(&self, read: &Group, next: &Group) -> StoreResult<bool> {
+        let swapped = compare_and_swap(&self.groups, &key(&[&read.tenant_id, &read.id]), read, next)?;
+        if swapped {
+            self.durable().await?;
+        }
+        Ok(swapped)
+    }
+
     async fn group(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Group>> {
         get(&self.groups, &key(&[tenant_id, id]))
     }
@@ -485,24 +509,7 @@ impl GrantStore for SledStore {
     }
 
     async fn replace_family(&self, read: &RefreshFamily, next: &RefreshFamily) -> StoreResult<bool> {
-        let next = encode(next)?;
-        let mut expected = encode(read)?;
-        loop {
-            let swapped = self
-                .families
-                .compare_and_swap(read.id.as_bytes(), Some(expected.as_slice()), Some(next.as_slice()))
-                .map_err(backend)?;
-            match swapped {
-                Ok(()) => return Ok(true),
-                // Same record in other bytes (written by an older version): swap against those.
-                Err(e) => match e.current {
-                    Some(current) if *current != *expected && decode::<RefreshFamily>(&current)? == *read => {
-                        expected = current.to_vec();
-                    }
-                    _ => return Ok(false),
-                },
-            }
-        }
+        compare_and_swap(&self.families, read.id.as_bytes(), read, next)
     }
 
     async fn put_session(&self, session: &Session) -> StoreResult<()> {
@@ -552,6 +559,16 @@ impl GrantStore for SledStore {
 
     async fn reset_counter(&self, key: &str) -> StoreResult<()> {
         self.counters.remove(key.as_bytes()).map_err(backend)?;
+        Ok(())
+    }
+
+    async fn release_counter(&self, key: &str) -> StoreResult<()> {
+        self.counters
+            .update_and_fetch(key.as_bytes(), |old| {
+                let (count, until) = old.and_then(decode_counter)?;
+                Some(encode_counter(count.saturating_sub(1), until).to_vec())
+            })
+            .map_err(backend)?;
         Ok(())
     }
 

@@ -79,7 +79,7 @@ pub async fn reset(idp: web::Data<Idp>, path: web::Path<String>, req: HttpReques
         }
         (None, None, Some(email)) => {
             check_csrf(&idp, &req, REQUEST_BINDING, &form.csrf_token)?;
-            reset::request(&idp, &tenant, email).await.map_err(page)?;
+            reset::request(&idp.clone().into_inner(), &tenant, email).await.map_err(page)?;
             Ok(message("Check your mail", "If this address belongs to a member with a password here, a reset link is on its way."))
         }
         _ => Err(page(Error::Invalid("Fill in the form on the password reset page.".into()))),

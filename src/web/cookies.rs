@@ -1,5 +1,5 @@
-//! Cookies and CSRF. Sessions live in the store; the cookie holds only a
-//! random id. Over HTTPS, names carry the `__Host-` prefix (Secure, Path=/,
+//! Cookies and CSRF. Sessions live in the store, under the SHA-256 of the
+//! cookie's random value. Over HTTPS, names carry the `__Host-` prefix (Secure, Path=/,
 //! no Domain), so no sibling host can plant or read them.
 //!
 //! CSRF uses the signed double-submit pattern: the token in each form is an
@@ -14,6 +14,7 @@ use ring::hmac;
 
 use crate::directory::random_token;
 use crate::directory::Tenant;
+use crate::protocol::records::Session;
 
 const BROWSER: &str = "b2b_browser";
 
@@ -45,8 +46,11 @@ pub fn read(req: &HttpRequest, name: &str) -> Option<String> {
     req.cookie(name).map(|c| c.value().to_string())
 }
 
-pub fn session(tenant: &Tenant, id: &str, ttl: i64, https: bool) -> Cookie<'static> {
-    cookie(session_name(tenant, https), id.to_string(), Duration::seconds(ttl), https)
+/// The cookie of a session just minted (started, or rotated as its level
+/// rose); none for a session read back from the store.
+pub fn session(tenant: &Tenant, session: &Session, ttl: i64, https: bool) -> Option<Cookie<'static>> {
+    let value = session.cookie.clone()?;
+    Some(cookie(session_name(tenant, https), value, Duration::seconds(ttl), https))
 }
 
 pub fn session_removal(tenant: &Tenant, https: bool) -> Cookie<'static> {

@@ -162,7 +162,9 @@ pub async fn render_next(idp: &Idp, tenant: &Tenant, req: &HttpRequest, next: Ne
         ),
         Next::Redeemed { session, redirect_url } => {
             let mut response = redirect(&redirect_url);
-            let _ = response.add_cookie(&cookies::session(tenant, &session.id, idp.config.tokens.session_ttl, https));
+            if let Some(cookie) = cookies::session(tenant, &session, idp.config.tokens.session_ttl, https) {
+                let _ = response.add_cookie(&cookie);
+            }
             response
         }
         Next::SignedIn { session, request_id } => {

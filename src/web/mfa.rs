@@ -17,11 +17,6 @@ use crate::web::error::page;
 use crate::web::pages::{check_csrf, https, render, PageResult, Shown};
 use crate::web::{cookies, templates};
 
-/// The client address, for per-source attempt limits.
-pub fn source_of(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
-}
-
 /// The enrolment or prompt page for a step-up.
 pub fn page_for(idp: &Idp, tenant: &Tenant, user: &User, browser: &str, ix: &str, enrolment: Option<&Enrolment>, error: Option<&str>) -> HttpResponse {
     templates::page_response(
@@ -43,7 +38,7 @@ pub fn page_for(idp: &Idp, tenant: &Tenant, user: &User, browser: &str, ix: &str
 
 /// Renders the start of a step-up (`authorize::Outcome::SecondFactor`).
 pub async fn begin(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request: &crate::protocol::records::AuthRequest, user: &User, browser: &str) -> PageResult {
-    let source = source_of(req);
+    let source = crate::web::client_address(idp, req);
     Ok(match stepup::begin(idp, tenant, request, user, browser, &source).await.map_err(page)? {
         StepUp::GoHome(url) => HttpResponse::Found().insert_header(("Location", url)).insert_header(("Cache-Control", "no-store")).finish(),
         StepUp::Enrol { interaction_id, enrolment } => page_for(idp, tenant, user, browser, &interaction_id, Some(&enrolment), None),
@@ -63,10 +58,10 @@ pub async fn submit(idp: web::Data<Idp>, path: web::Path<String>, req: HttpReque
     let tenant = idp.tenant(&path).await?;
     check_csrf(&idp, &req, &form.ix, &form.csrf_token)?;
     let (browser, _) = cookies::browser_id(&req, https(&idp));
-    let session_id = cookies::read(&req, &cookies::session_name(&tenant, https(&idp)));
-    let active = session::active(&idp, &tenant, session_id.as_deref()).await.map_err(page)?;
+    let session_cookie = cookies::read(&req, &cookies::session_name(&tenant, https(&idp)));
+    let active = session::active(&idp, &tenant, session_cookie.as_deref()).await.map_err(page)?;
     let (session, user) = active.map(|(s, u)| (Some(s), Some(u))).unwrap_or_default();
-    let origin = stepup::Origin { browser: &browser, source: &source_of(&req) };
+    let origin = stepup::Origin { browser: &browser, source: &crate::web::client_address(&idp, &req) };
     let checked = stepup::check(&idp, &tenant, &form.ix, origin, session, form.otp.as_deref(), form.recovery_code.as_deref())
         .await
         .map_err(page)?;
@@ -75,18 +70,28 @@ pub async fn submit(idp: web::Data<Idp>, path: web::Path<String>, req: HttpReque
         Checked::Retry { interaction_id, error, enrolment } => {
             Ok(page_for(&idp, &tenant, &user, &browser, &interaction_id, enrolment.as_ref(), Some(&error)))
         }
-        Checked::Enrolled { request_id, recovery_codes, .. } => Ok(templates::page_response(
-            StatusCode::OK,
-            "recovery_codes.html",
-            json!({
-                "tenant_name": tenant.display_name,
-                "codes": recovery_codes,
-                "action": format!("{}/{}/resume", idp.base_url(), tenant.name),
-                "req": request_id,
-                "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &request_id),
-            }),
-        )),
-        Checked::Done { request_id, .. } => resume_request(&idp, &tenant, &req, &request_id).await,
+        Checked::Enrolled { session, request_id, recovery_codes } => {
+            let mut response = templates::page_response(
+                StatusCode::OK,
+                "recovery_codes.html",
+                json!({
+                    "tenant_name": tenant.display_name,
+                    "codes": recovery_codes,
+                    "action": format!("{}/{}/resume", idp.base_url(), tenant.name),
+                    "req": request_id,
+                    "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &request_id),
+                }),
+            );
+            if let Some(cookie) = cookies::session(&tenant, &session, idp.config.tokens.session_ttl, https(&idp)) {
+                let _ = response.add_cookie(&cookie);
+            }
+            Ok(response)
+        }
+        Checked::Done { session, request_id } => {
+            let (request, app) = authorize::pending(&idp, &tenant, &request_id).await.map_err(page)?;
+            let outcome = authorize::after_sign_in(&idp, &tenant, request, app, &session).await.map_err(page)?;
+            render(&idp, &tenant, &req, outcome, Shown { new_session: Some(session), ..Default::default() }).await
+        }
     }
 }
 
@@ -100,12 +105,8 @@ pub struct ResumeForm {
 pub async fn resume(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<ResumeForm>) -> PageResult {
     let tenant = idp.tenant(&path).await?;
     check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
-    resume_request(&idp, &tenant, &req, &form.req).await
-}
-
-async fn resume_request(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request_id: &str) -> PageResult {
-    let (request, app) = authorize::pending(idp, tenant, request_id).await.map_err(page)?;
-    let session_id = cookies::read(req, &cookies::session_name(tenant, https(idp)));
-    let outcome = authorize::proceed(idp, tenant, request, app, session_id.as_deref()).await.map_err(page)?;
-    render(idp, tenant, req, outcome, Shown::default()).await
+    let (request, app) = authorize::pending(&idp, &tenant, &form.req).await.map_err(page)?;
+    let session_cookie = cookies::read(&req, &cookies::session_name(&tenant, https(&idp)));
+    let outcome = authorize::proceed(&idp, &tenant, request, app, session_cookie.as_deref()).await.map_err(page)?;
+    render(&idp, &tenant, &req, outcome, Shown::default()).await
 }

@@ -96,6 +96,25 @@ pub fn extractor_errors(cfg: &mut web::ServiceConfig) {
         }));
 }
 
+/// The client's address: the peer, or, when the peer is one of
+/// `server.trusted_proxies`, the last `X-Forwarded-For` hop that is not a
+/// trusted proxy. Attempt limits and lockouts key on it.
+pub fn client_address(idp: &crate::idp::Idp, req: &actix_web::HttpRequest) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else { return String::new() };
+    let trusted = |ip: &std::net::IpAddr| idp.trusted_proxies.iter().any(|net| net.contains(ip));
+    if !trusted(&peer) {
+        return peer.to_string();
+    }
+    let hops: Vec<std::net::IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map_while(|hop| hop.trim().parse().ok())
+        .collect();
+    hops.iter().rev().find(|ip| !trusted(ip)).or(hops.first()).unwrap_or(&peer).to_string()
+}
+
 /// The token of an `Authorization: Bearer` header.
 pub fn bearer_token(req: &actix_web::HttpRequest) -> Option<&str> {
     let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;

@@ -30,7 +30,7 @@ pub async fn authorize_post(idp: web::Data<Idp>, path: web::Path<String>, req: H
 
 async fn authorize(idp: &Idp, tenant: &str, req: &HttpRequest, params: AuthorizeParams) -> PageResult {
     let tenant = idp.tenant(tenant).await?;
-    let (request, app) = match authorize::validate(idp, &tenant, params).await {
+    let (request, app) = match authorize::validate(idp, &tenant, params, &crate::web::client_address(idp, req)).await {
         Ok(valid) => valid,
         Err(Rejection::Page(message)) => {
             return Ok(templates::page_response(
@@ -42,8 +42,8 @@ async fn authorize(idp: &Idp, tenant: &str, req: &HttpRequest, params: Authorize
         Err(Rejection::Client(response)) => return Ok(respond(response)),
         Err(Rejection::Failed(e)) => return Err(page(e)),
     };
-    let session_id = cookies::read(req, &cookies::session_name(&tenant, https(idp)));
-    let outcome = authorize::proceed(idp, &tenant, request, app, session_id.as_deref()).await.map_err(page)?;
+    let session_cookie = cookies::read(req, &cookies::session_name(&tenant, https(idp)));
+    let outcome = authorize::proceed(idp, &tenant, request, app, session_cookie.as_deref()).await.map_err(page)?;
     render(idp, &tenant, req, outcome, Shown::default()).await
 }
 
@@ -64,7 +64,7 @@ pub async fn sign_in(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequ
     check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
     let (request, app) = authorize::pending(&idp, &tenant, &form.req).await.map_err(page)?;
     let again = |error: String| Shown { error: Some(error), username: Some(form.username.clone()), ..Default::default() };
-    let known = idp.store.user_by_email(&tenant.id, form.username.trim()).await.map_err(page)?;
+    let known = idp.store.user_by_email(&tenant.id, &crate::directory::address::lookup_form(&form.username)).await.map_err(page)?;
     if let Some(guest) = known.filter(|u| u.external.is_some() && u.enabled) {
         let (browser, cookie) = cookies::browser_id(&req, https(&idp));
         return match federation::start_sign_in(&idp, &tenant, &request, &guest, &browser).await {
@@ -76,7 +76,7 @@ pub async fn sign_in(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequ
     if form.password.is_empty() {
         return render(&idp, &tenant, &req, Outcome::SignIn(request), again("Enter your password.".into())).await;
     }
-    let source = web_mfa::source_of(&req);
+    let source = crate::web::client_address(&idp, &req);
     let checked = match session::check_password(&idp, &tenant, &form.username, &form.password, &source).await {
         Err(e @ Error::TooManyAttempts(_)) => return render(&idp, &tenant, &req, Outcome::SignIn(request), again(e.to_string())).await,
         other => other.map_err(page)?,
@@ -101,9 +101,9 @@ pub async fn consent(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequ
     let tenant = idp.tenant(&path).await?;
     check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
     let (request, app) = authorize::pending(&idp, &tenant, &form.req).await.map_err(page)?;
-    let session_id = cookies::read(&req, &cookies::session_name(&tenant, https(&idp)));
+    let session_cookie = cookies::read(&req, &cookies::session_name(&tenant, https(&idp)));
     let accepted = form.decision == "accept";
-    let outcome = authorize::after_consent(&idp, &tenant, request, app, session_id.as_deref(), accepted).await.map_err(page)?;
+    let outcome = authorize::after_consent(&idp, &tenant, request, app, session_cookie.as_deref(), accepted).await.map_err(page)?;
     render(&idp, &tenant, &req, outcome, Shown::default()).await
 }
 
@@ -132,8 +132,8 @@ async fn end_session(idp: &Idp, tenant: &str, req: &HttpRequest, form: LogoutFor
     let https = https(idp);
     let confirmed = form.confirm.as_deref() == Some("yes")
         && form.csrf_token.as_deref().is_some_and(|t| cookies::csrf_valid(&idp.cookie_key, req, https, LOGOUT_CSRF, t));
-    let session_id = cookies::read(req, &cookies::session_name(&tenant, https));
-    let outcome = logout::logout(idp, &tenant, &form.params, session_id.as_deref(), confirmed).await.map_err(page)?;
+    let session_cookie = cookies::read(req, &cookies::session_name(&tenant, https));
+    let outcome = logout::logout(idp, &tenant, &form.params, session_cookie.as_deref(), confirmed).await.map_err(page)?;
     let mut response = match outcome {
         Logout::Confirm => {
             let (browser, cookie) = cookies::browser_id(req, https);
@@ -188,7 +188,7 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
     let https = https(idp);
     let mut set: Vec<Cookie<'static>> = vec![];
     if let Some(s) = &shown.new_session {
-        set.push(cookies::session(tenant, &s.id, idp.config.tokens.session_ttl, https));
+        set.extend(cookies::session(tenant, s, idp.config.tokens.session_ttl, https));
     }
     let mut response = match outcome {
         Outcome::Respond(response) => respond(response),

@@ -56,7 +56,8 @@ pub async fn start_peer(clients: serde_json::Value, users: serde_json::Value) ->
 }
 
 async fn a_guest_from_an_external_oidc_provider(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    // The peer runs on this machine: its loopback address must be allowed (SSRF guard).
+    let server = TestServer::start_with(backend, |c| c.b2b.allowed_internal_networks = vec!["127.0.0.0/8".into(), "::1/128".into()]).await;
     let callback = server.url("/contoso/federation/callback");
     let clients = json!([{
         "client_id": "contoso-b2b", "client_secret": "peer-secret-for-contoso",

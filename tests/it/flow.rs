@@ -147,10 +147,14 @@ async fn tenants_by_name_or_id_jwks_and_single_sign_on(backend: Backend) {
         assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
     }
     let jwks: serde_json::Value = http.get(server.url("/fabrikam/discovery/v2.0/keys")).send().await.expect("jwks").json().await.expect("json");
-    let key = &jwks["keys"][0];
-    assert_eq!(key["kty"], "EC");
-    assert_eq!(key["alg"], "ES256");
-    assert!(key.get("d").is_none(), "no private part is published");
+    let keys = jwks["keys"].as_array().expect("keys");
+    let ec = keys.iter().find(|k| k["kty"] == "EC").expect("an EC key");
+    assert_eq!(ec["alg"], "ES256");
+    let rsa = keys.iter().find(|k| k["kty"] == "RSA").expect("an RSA key (OIDC Core 15.1)");
+    assert_eq!(rsa["alg"], "RS256");
+    for key in keys {
+        assert!(key.get("d").is_none() && key.get("p").is_none(), "no private part is published");
+    }
 
     // Signed in once at contoso, the next request needs no password.
     let browser = Browser::new();

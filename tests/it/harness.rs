@@ -237,12 +237,17 @@ pub fn outbox(dir: &Path) -> Vec<Mail> {
 
 /// The newest message to `address` whose subject contains `subject` (file
 /// times are coarse: two mails written together may share one).
+/// The newest mail to `address` about `subject`, waiting up to ten seconds
+/// for it (some mail is sent after the answer, e.g. password resets).
 pub fn last_mail_to(dir: &Path, address: &str, subject: &str) -> Mail {
-    outbox(dir)
-        .into_iter()
-        .rev()
-        .find(|m| m.to.contains(address) && m.subject.contains(subject))
-        .unwrap_or_else(|| panic!("no mail to {address} about '{subject}'"))
+    for _ in 0..200 {
+        let found = outbox(dir).into_iter().rev().find(|m| m.to.contains(address) && m.subject.contains(subject));
+        if let Some(mail) = found {
+            return mail;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no mail to {address} about '{subject}'")
 }
 
 /// A plain API client: no redirects followed, no cookies.
@@ -382,9 +387,16 @@ impl Landing {
 
 impl Browser {
     pub fn new() -> Browser {
+        Browser::with(std::sync::Arc::new(reqwest::cookie::Jar::default()), reqwest::header::HeaderMap::new())
+    }
+
+    /// A browser whose cookies the test can read (`jar`) and that sends
+    /// `headers` with every request (e.g. a proxy's `X-Forwarded-For`).
+    pub fn with(jar: std::sync::Arc<reqwest::cookie::Jar>, headers: reqwest::header::HeaderMap) -> Browser {
         Browser {
             http: reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar)
+                .default_headers(headers)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
@@ -407,7 +419,8 @@ impl Browser {
         self.drive(response, user, client_prefix).await
     }
 
-    async fn drive(&self, mut response: reqwest::Response, user: Option<(&str, &str)>, client_prefix: &str) -> Landing {
+    /// Answers pages from `response` on, as `run` does.
+    pub async fn drive(&self, mut response: reqwest::Response, user: Option<(&str, &str)>, client_prefix: &str) -> Landing {
         // Sign-in forms already answered: the same one again means it failed.
         let mut answered: Vec<String> = vec![];
         for _ in 0..20 {

@@ -14,6 +14,7 @@ mod mfa;
 mod negatives;
 mod restart;
 mod scale;
+mod security;
 mod store;
 mod topology;
 mod two_servers;

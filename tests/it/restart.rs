@@ -36,7 +36,7 @@ async fn tokens_survive_restart_and_key_rotation() {
     // A fresh RP (fresh JWKS) still verifies the token issued before restart and rotation.
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let kids: Vec<String> = rp.metadata.jwks().keys().iter().filter_map(|k| k.key_id().map(|id| id.to_string())).collect();
-    assert_eq!(kids.len(), 2, "old and new key are both published: {kids:?}");
+    assert_eq!(kids.len(), 3, "old and new ES256 key (and the RS256 key) are published: {kids:?}");
     let old: CoreIdToken = old_id_token.parse().expect("parse");
     let verifier = rp.client.id_token_verifier();
     old.claims(&verifier, &pending.nonce).expect("old ID token verifies after restart and rotation");
@@ -49,11 +49,13 @@ async fn tokens_survive_restart_and_key_rotation() {
     new_id_token.claims(&verifier, |_: Option<&Nonce>| Ok(())).expect("new ID token verifies");
     terminate(child).await;
 
-    // `keys list` shows one active and one retired key.
+    // `keys list` shows one active and one retired ES256 key (and the active RS256 key).
     let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["keys", "list", "--tenant", "contoso"]).output().await.expect("keys list");
     let listing = String::from_utf8_lossy(&out.stdout).to_string();
-    assert_eq!(listing.lines().count(), 2, "{listing}");
-    assert_eq!(listing.lines().filter(|l| l.ends_with("active")).count(), 1, "{listing}");
+    let es256: Vec<&str> = listing.lines().filter(|l| l.contains("\tES256\t")).collect();
+    assert_eq!(es256.len(), 2, "{listing}");
+    assert_eq!(es256.iter().filter(|l| l.ends_with("active")).count(), 1, "{listing}");
+    assert_eq!(listing.lines().filter(|l| l.contains("\tRS256\t") && l.ends_with("active")).count(), 1, "{listing}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

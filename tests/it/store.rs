@@ -179,6 +179,11 @@ async fn directory(store: &dyn Store) {
     };
     store.put_group(&group).await.expect("put group");
     assert_eq!(store.group("t1", "g1").await.expect("get"), Some(group.clone()));
+    let mut grown = group.clone();
+    grown.members.push("u4".into());
+    assert!(store.replace_group(&group, &grown).await.expect("swap"), "a swap from the stored record lands");
+    assert!(!store.replace_group(&group, &grown).await.expect("swap"), "a swap from a stale read does not");
+    let group = grown;
     assert_eq!(store.groups("t1").await.expect("list"), vec![group]);
     assert!(store.groups("t2").await.expect("list").is_empty(), "groups are per tenant");
     assert!(store.delete_group("t1", "g1").await.expect("delete"));
@@ -237,6 +242,7 @@ async fn grants(store: Arc<dyn Store>) {
         login_hint: None,
         require_mfa: false,
         expires_at: now() + 60,
+        source: "192.0.2.1".into(),
     };
     store.put_auth_request(&req).await.expect("put");
     assert_eq!(store.auth_request("r1").await.expect("get"), Some(req));
@@ -298,9 +304,11 @@ async fn grants(store: Arc<dyn Store>) {
     assert!(store.replace_family(&revoked, &revoked).await.expect("same record"), "swapping the stored record itself works");
     store.revoke_family("no-such-family").await.expect("revoking nothing is fine");
 
-    let session = Session { id: "s1".into(), tenant_id: "t1".into(), user_id: "u1".into(), auth_time: now(), amr: vec!["pwd".into()], acr: "1".into(), expires_at: now() + 60, mfa_source: None, started_ms: 0 };
+    let session = Session { id: "s1".into(), sid: "sid-1".into(), tenant_id: "t1".into(), user_id: "u1".into(), auth_time: now(), amr: vec!["pwd".into()], acr: "1".into(), expires_at: now() + 60, mfa_source: None, started_ms: 0, cookie: Some("the cookie".into()) };
     store.put_session(&session).await.expect("session");
-    assert_eq!(store.session("s1").await.expect("get"), Some(session));
+    let read = store.session("s1").await.expect("get").expect("session");
+    assert_eq!(read.cookie, None, "the cookie's value is never stored");
+    assert_eq!(read, Session { cookie: None, ..session });
     store.delete_session("s1").await.expect("delete");
     assert!(store.session("s1").await.expect("get").is_none());
 
@@ -333,8 +341,12 @@ async fn grants(store: Arc<dyn Store>) {
     assert_eq!(store.peek_counter("k").await.expect("peek"), 20);
     assert_eq!(store.peek_counter("k").await.expect("peek"), 20, "peeking does not count");
     assert_eq!(store.peek_counter("never").await.expect("peek"), 0);
+    store.release_counter("k").await.expect("release");
+    assert_eq!(store.peek_counter("k").await.expect("peek"), 19, "a released count is given back");
     store.reset_counter("k").await.expect("reset");
     assert_eq!(store.peek_counter("k").await.expect("peek"), 0, "reset");
+    store.release_counter("k").await.expect("release");
+    assert_eq!(store.peek_counter("k").await.expect("peek"), 0, "never below zero");
     assert_eq!(store.bump_counter("expired", -1).await.expect("bump"), 1);
     assert_eq!(store.bump_counter("expired", -1).await.expect("bump"), 1, "an expired window starts again");
 

@@ -13,6 +13,9 @@ const WELCOME: &str = "https://apps.contoso.example/welcome";
 fn contoso_config(fabrikam_issuer: &str) -> String {
     format!(
         r#"
+[b2b]
+allowed_internal_networks = ["127.0.0.1/32"]   # fabrikam's server is on this machine
+
 [[tenants]]
 name = "contoso"
 id = "{CONTOSO_ID}"

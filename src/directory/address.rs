@@ -1,0 +1,65 @@
+//! Email addresses and domains as the directory keys them. Every address
+//! that enters (users, invitations and their CC, CSV rows, config, sign-in
+//! names) goes through `email`, so one person has one spelling: trimmed,
+//! lower-case, the domain in its ASCII (IDNA/punycode) form, and nothing a
+//! mail system would read differently (control characters, spaces, a
+//! second `@`).
+
+use crate::error::{Error, Result};
+
+/// Longest address SMTP carries (RFC 5321 §4.5.3.1: 64 + 1 + 255, less the path's brackets).
+pub const MAX_EMAIL: usize = 254;
+
+/// A domain name in its ASCII form, lower-case; none for anything else (an
+/// address literal, a single label, an invalid IDN).
+pub fn domain(raw: &str) -> Option<String> {
+    let raw = raw.trim().trim_end_matches('.');
+    if raw.is_empty() || raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return None;
+    }
+    match url::Host::parse(raw) {
+        Ok(url::Host::Domain(ascii)) if ascii.contains('.') && !ascii.starts_with('.') && ascii.len() <= 253 => Some(ascii),
+        _ => None,
+    }
+}
+
+/// The normalised form of one email address, or why it is not one.
+pub fn email(raw: &str) -> Result<String> {
+    let shown: String = raw.chars().filter(|c| !c.is_control()).take(80).collect();
+    let refuse = |why: &str| Error::Invalid(format!("'{shown}' is not an email address ({why})"));
+    let trimmed = raw.trim();
+    if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(refuse("it contains spaces or control characters"));
+    }
+    let (local, host) = trimmed.split_once('@').ok_or_else(|| refuse("no @"))?;
+    if host.contains('@') {
+        return Err(refuse("more than one @"));
+    }
+    if local.is_empty() || local.len() > 64 {
+        return Err(refuse("the part before @ must be 1 to 64 characters"));
+    }
+    let host = domain(host).ok_or_else(|| refuse("the part after @ is not a domain name"))?;
+    let address = format!("{}@{host}", local.to_lowercase());
+    if address.len() > MAX_EMAIL {
+        return Err(refuse("longer than 254 characters"));
+    }
+    // The mail library's own parser: what it cannot send is refused here.
+    address.parse::<lettre::Address>().map_err(|_| refuse("the part before @ is not valid"))?;
+    Ok(address)
+}
+
+/// An address typed to look someone up (sign-in, reset): its normalised
+/// form, or, if it is not an address, a form that matches nobody.
+pub fn lookup_form(raw: &str) -> String {
+    email(raw).unwrap_or_else(|_| raw.trim().to_lowercase())
+}
+
+/// Whether `domain` (normalised) is on `list`: an entry matches itself
+/// exactly; an entry `*.example.com` matches every subdomain of example.com
+/// (not example.com itself). Entries are compared in their ASCII form.
+pub fn listed(list: &[String], domain: &str) -> bool {
+    list.iter().any(|entry| match entry.trim().strip_prefix("*.") {
+        Some(parent) => self::domain(parent).is_some_and(|p| domain.ends_with(&format!(".{p}"))),
+        None => self::domain(entry).is_some_and(|d| d == domain),
+    })
+}
