@@ -57,9 +57,10 @@ pub struct ServerConfig {
     /// Reverse proxies (CIDRs) whose `X-Forwarded-For` names the client;
     /// from anyone else the header is ignored. Empty by default.
     pub trusted_proxies: Vec<String>,
-    /// Sign-in requests one client address may leave pending per 15 minutes.
+    /// Sign-in requests one client address (an IPv6 /64) may have waiting
+    /// for a person at once (abandoned ones stop counting after 15 minutes).
     pub pending_sign_ins_per_source: u32,
-    /// Sign-in requests all clients together may leave pending per 15 minutes.
+    /// The same for all clients of one tenant together.
     pub pending_sign_ins_total: u32,
 }
 

@@ -74,7 +74,7 @@ pub struct ExternalIdp {
 
 impl ExternalIdp {
     pub fn serves(&self, domain: &str) -> bool {
-        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+        self.domains.iter().any(|d| super::address::domain(d).is_some_and(|d| d == domain))
     }
 
     /// The tenant id that represents this provider in `home_tid`: stable

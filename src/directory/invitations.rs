@@ -216,7 +216,7 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     if let Some(why) = tenant.collaboration.domain_refusal(&domain) {
         return Err(Error::Forbidden(why));
     }
-    let listed = tenant.collaboration.distribution_lists.iter().any(|l| l.eq_ignore_ascii_case(&email));
+    let listed = tenant.collaboration.distribution_lists.iter().any(|l| address::email(l).is_ok_and(|l| l == email));
     if listed || groups::is_distribution_list(idp, tenant, &email).await? {
         return Err(Error::Invalid(format!("{email} is a distribution list; invite its members one by one")));
     }

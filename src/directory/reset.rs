@@ -13,14 +13,20 @@ use crate::idp::Idp;
 const LINK_TTL: i64 = 1800;
 /// Links mailed per address per hour.
 const LINKS_PER_HOUR: u32 = 5;
+/// Reset requests per client address per hour, whatever the addresses asked for.
+const REQUESTS_PER_SOURCE_HOUR: u32 = 30;
 
 /// Mails a reset link if `email` is a member here with a password. The
 /// answer is the same either way, and so is its time: past the per-address
 /// limit, the look-up and the mail happen after the answer, in a task of
 /// their own (no account discovery by timing).
-pub async fn request(idp: &Arc<Idp>, tenant: &Tenant, email: &str) -> Result<()> {
-    let email = super::address::lookup_form(email);
-    if idp.store.bump_counter(&format!("sspr|{}|{email}", tenant.id), 3600).await? > LINKS_PER_HOUR {
+pub async fn request(idp: &Arc<Idp>, tenant: &Tenant, email: &str, source: &str) -> Result<()> {
+    let source = crate::protocol::throttle::source_key(source);
+    if idp.store.bump_counter(&format!("sspr-src|{}|{source}", tenant.id), 3600).await? > REQUESTS_PER_SOURCE_HOUR {
+        return Err(Error::TooManyAttempts("Too many reset links were asked from your address. Try again in an hour.".into()));
+    }
+    let email = super::address::email(email).map_err(|_| Error::Invalid("Enter your email address.".into()))?;
+    if idp.store.bump_counter(&format!("sspr|{}|{}", tenant.id, sha256_hex(&email)), 3600).await? > LINKS_PER_HOUR {
         return Err(Error::TooManyAttempts("Too many reset links were asked for this address. Try again in an hour.".into()));
     }
     let (idp, tenant) = (idp.clone(), tenant.clone());
@@ -67,7 +73,8 @@ pub async fn holder(idp: &Idp, tenant: &Tenant, token: &str) -> Result<User> {
 
 /// Sets the new password, spends the link (once, even under concurrent
 /// posts) and signs the user out everywhere.
-pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str) -> Result<()> {
+/// `source` is the client address: its password lockout is lifted.
+pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str, source: &str) -> Result<()> {
     let holder = holder(idp, tenant, token).await?;
     super::password::check_policy(password)?;
     let link = sha256_hex(token);
@@ -87,7 +94,7 @@ pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str) -
             break;
         }
     }
-    idp.store.reset_counter(&format!("pwd-acct|{}|{}", tenant.id, holder.email)).await?;
+    crate::protocol::throttle::clear(idp, &crate::protocol::throttle::PASSWORD, &tenant.id, &holder.email, source).await?;
     tracing::info!(tenant = %tenant.id, user = %holder.id, "password reset");
     Ok(())
 }

@@ -117,7 +117,11 @@ pub fn checked_idp(mut idp: ExternalIdp) -> Result<ExternalIdp> {
     if idp.domains.is_empty() {
         return Err(Error::Invalid(format!("identity provider {} serves no email domains", idp.issuer)));
     }
-    idp.domains = idp.domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect();
+    idp.domains = idp
+        .domains
+        .iter()
+        .map(|d| address::domain(d).ok_or_else(|| Error::Invalid(format!("identity provider {}: '{d}' is not a domain name", idp.issuer))))
+        .collect::<Result<_>>()?;
     if idp.id.is_empty() {
         idp.id = idp.tenant_id();
     }

@@ -8,7 +8,7 @@
 //! request is sent.
 
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -25,10 +25,12 @@ pub struct Egress {
 }
 
 /// Not on the public internet (or not a unicast destination at all).
+/// IPv6 forms that carry an IPv4 address (mapped, translated, NAT64,
+/// 6to4) are judged by that address.
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             v4.is_unspecified()
                 || v4.is_loopback()
                 || v4.is_private()
@@ -37,21 +39,28 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || a == 0
                 || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
-                || (a == 192 && b == 0 && v4.octets()[2] == 0) // IETF protocol assignments
+                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
                 || a >= 240 // reserved
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal(IpAddr::V4(v4));
+            let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| IpAddr::V4(Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8));
+            let carried = match s {
+                [0, 0, 0, 0, 0, 0xffff, hi, lo] | [0, 0, 0, 0, 0xffff, 0, hi, lo] => Some(embedded(hi, lo)), // mapped, translated
+                [0x64, 0xff9b, _, _, _, _, hi, lo] => Some(embedded(hi, lo)), // NAT64 (well-known and local-use)
+                [0x2002, hi, lo, ..] => Some(embedded(hi, lo)),               // 6to4
+                _ => None,
+            };
+            if let Some(v4) = carried {
+                return is_internal(v4);
             }
-            let first = v6.segments()[0];
             v6.is_unspecified()
                 || v6.is_loopback()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-                || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
-                || v6.segments()[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || s[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible
         }
     }
 }
@@ -63,10 +72,7 @@ impl Egress {
     }
 
     pub fn allows(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
+        let ip = ip.to_canonical();
         !is_internal(ip) || self.allowed_internal.iter().any(|net| net.contains(&ip))
     }
 
@@ -85,6 +91,7 @@ impl Egress {
             Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
             Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
             Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost") => {
+                // Resolved by the system to loopback without DNS.
                 IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
             }
             Some(url::Host::Domain(_)) => return Ok(()),
@@ -106,7 +113,8 @@ impl Egress {
         if let Ok(addrs) = tokio::net::lookup_host((host, port)).await {
             for addr in addrs {
                 if !self.allows(addr.ip()) {
-                    return Err(Self::refusal(&format!("'{host}' ({})", addr.ip())));
+                    // The address itself is not said: no internal DNS look-ups for admins.
+                    return Err(Self::refusal(&format!("'{host}'")));
                 }
             }
         }

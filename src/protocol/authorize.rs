@@ -14,7 +14,7 @@ use crate::protocol::records::{
     AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session,
 };
 use crate::policy;
-use crate::protocol::{scopes, session, OAuthCode, OAuthError};
+use crate::protocol::{scopes, session, throttle, OAuthCode, OAuthError};
 
 /// Query (GET) or form (POST) parameters of the authorization request.
 #[derive(Debug, Default, Deserialize)]
@@ -198,6 +198,7 @@ pub async fn validate(idp: &Idp, tenant: &Tenant, mut p: AuthorizeParams, source
         require_mfa: mfa_only(p.acr_values.as_deref()),
         expires_at: now() + idp.config.tokens.interaction_ttl,
         source: source.to_string(),
+        admitted: false,
     };
     let issuer = idp.issuer(tenant);
     let reject = |req: &AuthRequest, e: OAuthError| Rejection::Client(ClientResponse::error(req, &issuer, e));
@@ -273,7 +274,7 @@ pub async fn validate(idp: &Idp, tenant: &Tenant, mut p: AuthorizeParams, source
 pub async fn proceed(
     idp: &Idp,
     tenant: &Tenant,
-    req: AuthRequest,
+    mut req: AuthRequest,
     app: App,
     session_cookie: Option<&str>,
 ) -> Result<Outcome> {
@@ -291,8 +292,7 @@ pub async fn proceed(
         if !interactive {
             return Ok(refuse(&req, OAuthCode::LoginRequired, "the user is not signed in"));
         }
-        if !admit_pending(idp, &req).await? {
-            idp.store.delete_auth_request(&req.id).await?;
+        if !admit_pending(idp, &mut req).await? {
             return Ok(refuse(&req, OAuthCode::TemporarilyUnavailable, "too many sign-ins are waiting; try again in a few minutes"));
         }
         idp.store.put_auth_request(&req).await?;
@@ -301,7 +301,7 @@ pub async fn proceed(
     let decision = policy::evaluate(idp, tenant, &user, &app.client_id).await?;
     if let Some(policy) = decision.blocked_by {
         tracing::info!(tenant = %tenant.id, user = %user.id, client = %app.client_id, %policy, "sign-in blocked by conditional access");
-        idp.store.delete_auth_request(&req.id).await?;
+        finish_pending(idp, &req).await?;
         if !interactive {
             return Ok(refuse(&req, OAuthCode::AccessDenied, "blocked by a conditional access policy"));
         }
@@ -324,17 +324,47 @@ pub async fn proceed(
     issue_code(idp, tenant, &req, &session).await.map(Outcome::Respond)
 }
 
+/// The counters of waiting sign-ins: per client address (an IPv6 /64) and
+/// per tenant.
+fn pending_keys(req: &AuthRequest) -> [String; 2] {
+    [format!("authreq-src|{}", throttle::source_key(&req.source)), format!("authreq-tenant|{}", req.tenant_id)]
+}
+
 /// Whether one more sign-in request may wait for a person, within the
-/// bounds per client address and overall (per 15 minutes). Only requests
-/// that wait count: one that gets a code at once keeps nothing.
-async fn admit_pending(idp: &Idp, req: &AuthRequest) -> Result<bool> {
+/// bounds per client address and per tenant. Only requests that wait
+/// count, and each gives its count back when it ends (`finish_pending`),
+/// so the bounds are on sign-ins open at once (within 15 minutes, after
+/// which an abandoned one stops counting).
+async fn admit_pending(idp: &Idp, req: &mut AuthRequest) -> Result<bool> {
     const WINDOW_SECS: i64 = 900;
+    if req.admitted {
+        return Ok(true);
+    }
+    let [source, tenant] = pending_keys(req);
     let server = &idp.config.server;
-    let from_source = idp.store.bump_counter(&format!("authreq-src|{}", req.source), WINDOW_SECS).await?;
-    if from_source > server.pending_sign_ins_per_source {
+    if idp.store.bump_counter(&source, WINDOW_SECS).await? > server.pending_sign_ins_per_source {
+        idp.store.release_counter(&source).await?;
         return Ok(false);
     }
-    Ok(idp.store.bump_counter("authreq-all", WINDOW_SECS).await? <= server.pending_sign_ins_total)
+    if idp.store.bump_counter(&tenant, WINDOW_SECS).await? > server.pending_sign_ins_total {
+        idp.store.release_counter(&source).await?;
+        idp.store.release_counter(&tenant).await?;
+        return Ok(false);
+    }
+    req.admitted = true;
+    Ok(true)
+}
+
+/// A sign-in request is done (a code, an error sent back, a refusal): it
+/// no longer waits.
+async fn finish_pending(idp: &Idp, req: &AuthRequest) -> Result<()> {
+    idp.store.delete_auth_request(&req.id).await?;
+    if req.admitted {
+        for key in pending_keys(req) {
+            idp.store.release_counter(&key).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn needs_consent(idp: &Idp, req: &AuthRequest, app: &App, user: &User) -> Result<bool> {
@@ -379,7 +409,7 @@ pub async fn after_consent(
         return Ok(Outcome::SignIn(req));
     };
     if !accepted {
-        idp.store.delete_auth_request(&req.id).await?;
+        finish_pending(idp, &req).await?;
         let denied = OAuthError::new(OAuthCode::AccessDenied, "the user declined to consent");
         return Ok(Outcome::Respond(ClientResponse::error(&req, &idp.issuer(tenant), denied)));
     }
@@ -437,7 +467,7 @@ async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Ses
             .await?;
     }
     idp.store.put_code(&sha256_hex(&code), &record).await?;
-    idp.store.delete_auth_request(&req.id).await?;
+    finish_pending(idp, &req).await?;
     let mut params = vec![("code", code)];
     params.extend(req.state.clone().map(|s| ("state", s)));
     params.push(("iss", idp.issuer(tenant)));

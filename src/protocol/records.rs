@@ -28,6 +28,9 @@ pub struct AuthRequest {
     /// The client address that made the request (bounds pending requests per address).
     #[serde(default)]
     pub source: String,
+    /// Counted among the waiting sign-ins (given back when it ends).
+    #[serde(default)]
+    pub admitted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -87,6 +87,11 @@ pub async fn add_local_mfa(idp: &Idp, session: Session) -> Result<Session> {
     Ok(session)
 }
 
+/// Ends the session a cookie's value stands for, if any.
+pub async fn end_cookie(idp: &Idp, cookie: &str) -> Result<()> {
+    end(idp, &sha256_hex(cookie)).await
+}
+
 /// Ends the session stored under `id` (`Session::id`, not a cookie).
 pub async fn end(idp: &Idp, id: &str) -> Result<()> {
     Ok(idp.store.delete_session(id).await?)

@@ -8,13 +8,18 @@
 //! - Per source address (within the tenant): all accounts together, also
 //!   reserved before the check and given back on success, so a busy but
 //!   honest address is never locked and a flood cannot overshoot.
-//! - Per account, from every source: never a lockout, only a growing delay
-//!   before each check once failures pile up.
+//! - Per account, from every source: for passwords never a lockout, only
+//!   a growing delay before each check once failures pile up; for second
+//!   factors (whose guesser already has the password) a lockout too.
 //!
-//! The source is the client address after `server.trusted_proxies`.
+//! The source is the client address after `server.trusted_proxies`; an
+//! IPv6 address counts as its /64, the block one host usually holds.
+//! Accounts appear in keys as hashes, so a key's size is bounded whatever
+//! was typed.
 
 use std::time::Duration;
 
+use crate::directory::sha256_hex;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 
@@ -27,6 +32,8 @@ pub struct Limits {
     pub per_account: u32,
     /// Failed tries per source, all accounts together.
     pub per_source: u32,
+    /// Failed tries per account from all sources that lock it (none: only delay).
+    pub account_lock: Option<u32>,
     pub locked: &'static str,
 }
 
@@ -34,6 +41,7 @@ pub const PASSWORD: Limits = Limits {
     kind: "pwd",
     per_account: 10,
     per_source: 50,
+    account_lock: None,
     locked: "Too many failed sign-ins. Wait 15 minutes and try again.",
 };
 
@@ -41,6 +49,7 @@ pub const SECOND_FACTOR: Limits = Limits {
     kind: "mfa",
     per_account: 5,
     per_source: 50,
+    account_lock: Some(15),
     locked: "Too many wrong codes. This account's second factor is locked for 15 minutes.",
 };
 
@@ -58,8 +67,19 @@ pub struct Attempt {
     account: String,
 }
 
+/// A source as throttles count it: an IPv4 address, or an IPv6 /64.
+pub fn source_key(source: &str) -> String {
+    match source.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+        _ => source.to_string(),
+    }
+}
+
 fn keys(limits: &Limits, tenant_id: &str, account: &str, source: &str) -> Attempt {
-    let kind = limits.kind;
+    let (kind, account, source) = (limits.kind, sha256_hex(account), source_key(source));
     Attempt {
         pair: format!("{kind}-pair|{tenant_id}|{account}|{source}"),
         source: format!("{kind}-src|{tenant_id}|{source}"),
@@ -70,7 +90,14 @@ fn keys(limits: &Limits, tenant_id: &str, account: &str, source: &str) -> Attemp
 /// Refuses while `account` is locked for `source`, or `source` is locked.
 pub async fn check(idp: &Idp, limits: &Limits, tenant_id: &str, account: &str, source: &str) -> Result<()> {
     let k = keys(limits, tenant_id, account, source);
-    if idp.store.peek_counter(&k.pair).await? >= limits.per_account || idp.store.peek_counter(&k.source).await? >= limits.per_source {
+    let account_locked = match limits.account_lock {
+        Some(lock) => idp.store.peek_counter(&k.account).await? >= lock,
+        None => false,
+    };
+    if account_locked
+        || idp.store.peek_counter(&k.pair).await? >= limits.per_account
+        || idp.store.peek_counter(&k.source).await? >= limits.per_source
+    {
         return Err(Error::TooManyAttempts(limits.locked.into()));
     }
     Ok(())
@@ -78,21 +105,32 @@ pub async fn check(idp: &Idp, limits: &Limits, tenant_id: &str, account: &str, s
 
 /// Reserves an attempt for `account` (e.g. tenant and user) from `source`,
 /// or refuses while either is locked out; waits the account-wide delay.
+/// The source is reserved first, so a locked source creates no new records.
 pub async fn reserve(idp: &Idp, limits: &Limits, tenant_id: &str, account: &str, source: &str) -> Result<Attempt> {
     let attempt = keys(limits, tenant_id, account, source);
     let locked = || Error::TooManyAttempts(limits.locked.into());
-    if idp.store.bump_counter(&attempt.pair, WINDOW_SECS).await? > limits.per_account {
-        return Err(locked());
-    }
     if idp.store.bump_counter(&attempt.source, WINDOW_SECS).await? > limits.per_source {
-        idp.store.release_counter(&attempt.pair).await?;
         return Err(locked());
     }
-    let delay = account_delay(limits, idp.store.peek_counter(&attempt.account).await?);
+    let pair = idp.store.bump_counter(&attempt.pair, WINDOW_SECS).await?;
+    let failures = idp.store.peek_counter(&attempt.account).await?;
+    if pair > limits.per_account || limits.account_lock.is_some_and(|lock| failures >= lock) {
+        idp.store.release_counter(&attempt.source).await?;
+        return Err(locked());
+    }
+    let delay = account_delay(limits, failures);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     Ok(attempt)
+}
+
+/// Lifts `account`'s locks as seen from `source` (its owner proved who they
+/// are another way, e.g. by a password reset).
+pub async fn clear(idp: &Idp, limits: &Limits, tenant_id: &str, account: &str, source: &str) -> Result<()> {
+    let k = keys(limits, tenant_id, account, source);
+    idp.store.reset_counter(&k.pair).await?;
+    Ok(idp.store.reset_counter(&k.account).await?)
 }
 
 impl Attempt {

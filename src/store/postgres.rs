@@ -255,13 +255,17 @@ impl DirectoryStore for PgStore {
 
     async fn replace_group(&self, read: &Group, next: &Group) -> StoreResult<bool> {
         // jsonb equality compares content, not bytes.
-        let replaced = self
-            .execute(
-                "UPDATE groups SET data = $4 WHERE tenant_id = $1 AND id = $2 AND data = $3",
-                &[&read.tenant_id, &read.id, &json(read), &json(next)],
-            )
-            .await?;
-        Ok(replaced == 1)
+        const SWAP: &str = "UPDATE groups SET data = $4 WHERE tenant_id = $1 AND id = $2 AND data = $3";
+        let (tenant, id) = (&read.tenant_id, &read.id);
+        if self.execute(SWAP, &[tenant, id, &json(read), &json(next)]).await? == 1 {
+            return Ok(true);
+        }
+        // The same record as an older version wrote it (without fields it
+        // did not know): swap against what is stored.
+        let rows = self.rows("SELECT data FROM groups WHERE tenant_id = $1 AND id = $2", &[tenant, id]).await?;
+        let Some(stored) = rows.first().map(|r| r.get::<_, serde_json::Value>(0)) else { return Ok(false) };
+        let same = serde_json::from_value::<Group>(stored.clone()).is_ok_and(|g| g == *read);
+        Ok(same && self.execute(SWAP, &[tenant, id, &stored, &json(next)]).await? == 1)
     }
 
     async fn group(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Group>> {

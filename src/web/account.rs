@@ -68,7 +68,7 @@ pub async fn reset(idp: web::Data<Idp>, path: web::Path<String>, req: HttpReques
     match (&form.token, &form.password, &form.username) {
         (Some(token), Some(password), _) => {
             check_csrf(&idp, &req, &sha256_hex(token), &form.csrf_token)?;
-            match reset::complete(&idp, &tenant, token, password).await {
+            match reset::complete(&idp, &tenant, token, password, &crate::web::client_address(&idp, &req)).await {
                 Ok(()) => Ok(message("Password changed", "Sign in with your new password. Every other session of yours has ended.")),
                 Err(Error::Invalid(why)) => {
                     let user = reset::holder(&idp, &tenant, token).await.map_err(page)?;
@@ -79,7 +79,7 @@ pub async fn reset(idp: web::Data<Idp>, path: web::Path<String>, req: HttpReques
         }
         (None, None, Some(email)) => {
             check_csrf(&idp, &req, REQUEST_BINDING, &form.csrf_token)?;
-            reset::request(&idp.clone().into_inner(), &tenant, email).await.map_err(page)?;
+            reset::request(&idp.clone().into_inner(), &tenant, email, &crate::web::client_address(&idp, &req)).await.map_err(page)?;
             Ok(message("Check your mail", "If this address belongs to a member with a password here, a reset link is on its way."))
         }
         _ => Err(page(Error::Invalid("Fill in the form on the password reset page.".into()))),

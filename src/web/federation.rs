@@ -161,6 +161,7 @@ pub async fn render_next(idp: &Idp, tenant: &Tenant, req: &HttpRequest, next: Ne
             }),
         ),
         Next::Redeemed { session, redirect_url } => {
+            crate::web::pages::replace_session(idp, tenant, req, &session).await?;
             let mut response = redirect(&redirect_url);
             if let Some(cookie) = cookies::session(tenant, &session, idp.config.tokens.session_ttl, https) {
                 let _ = response.add_cookie(&cookie);

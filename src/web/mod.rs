@@ -97,22 +97,40 @@ pub fn extractor_errors(cfg: &mut web::ServiceConfig) {
 }
 
 /// The client's address: the peer, or, when the peer is one of
-/// `server.trusted_proxies`, the last `X-Forwarded-For` hop that is not a
-/// trusted proxy. Attempt limits and lockouts key on it.
+/// `server.trusted_proxies`, the nearest `X-Forwarded-For` hop (walking
+/// from the right) that is not a trusted proxy. Hops left of it are the
+/// client's own word and never used; a hop that does not parse stops the
+/// walk at the trusted proxy that added it. Attempt limits and lockouts key
+/// on this address.
 pub fn client_address(idp: &crate::idp::Idp, req: &actix_web::HttpRequest) -> String {
-    let Some(peer) = req.peer_addr().map(|a| a.ip()) else { return String::new() };
+    let Some(peer) = req.peer_addr().map(|a| a.ip().to_canonical()) else { return String::new() };
     let trusted = |ip: &std::net::IpAddr| idp.trusted_proxies.iter().any(|net| net.contains(ip));
-    if !trusted(&peer) {
-        return peer.to_string();
-    }
-    let hops: Vec<std::net::IpAddr> = req
+    let hops: Vec<&str> = req
         .headers()
         .get_all("x-forwarded-for")
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map_while(|hop| hop.trim().parse().ok())
+        .map(str::trim)
         .collect();
-    hops.iter().rev().find(|ip| !trusted(ip)).or(hops.first()).unwrap_or(&peer).to_string()
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        if !trusted(&client) {
+            break;
+        }
+        match parse_hop(hop) {
+            Some(ip) => client = ip,
+            None => break,
+        }
+    }
+    client.to_string()
+}
+
+/// One `X-Forwarded-For` entry: an address, `a.b.c.d:port` or `[v6]:port`.
+fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = hop.parse::<std::net::IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip().to_canonical())
 }
 
 /// The token of an `Authorization: Bearer` header.

@@ -188,6 +188,7 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
     let https = https(idp);
     let mut set: Vec<Cookie<'static>> = vec![];
     if let Some(s) = &shown.new_session {
+        replace_session(idp, tenant, req, s).await?;
         set.extend(cookies::session(tenant, s, idp.config.tokens.session_ttl, https));
     }
     let mut response = match outcome {
@@ -248,6 +249,17 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
         let _ = response.add_cookie(&cookie);
     }
     Ok(response)
+}
+
+/// A new session replaces the one the browser had (a sign-in again, a
+/// step-up at home): the old cookie ends with it, so nothing it was worth
+/// outlives the new sign-in.
+pub(crate) async fn replace_session(idp: &Idp, tenant: &Tenant, req: &HttpRequest, new: &Session) -> Result<(), HttpError> {
+    let old = cookies::read(req, &cookies::session_name(tenant, https(idp)));
+    match old.filter(|old| !old.is_empty() && Some(old) != new.cookie.as_ref()) {
+        Some(old) => session::end_cookie(idp, &old).await.map_err(page),
+        None => Ok(()),
+    }
 }
 
 /// Sends the browser back to the client: a redirect, or an auto-submitting form.

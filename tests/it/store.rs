@@ -243,6 +243,7 @@ async fn grants(store: Arc<dyn Store>) {
         require_mfa: false,
         expires_at: now() + 60,
         source: "192.0.2.1".into(),
+        admitted: true,
     };
     store.put_auth_request(&req).await.expect("put");
     assert_eq!(store.auth_request("r1").await.expect("get"), Some(req));
@@ -434,5 +435,36 @@ async fn postgres_backend() {
     suite(store).await;
     // Migrations are idempotent: a second instance on the same schema starts cleanly.
     PgStore::connect(&url, 4).await.expect("second instance");
+    drop_pg_schema(&schema).await;
+}
+
+/// A group as an older version stored it (without `membership_rule`) is
+/// still changed by a compare-and-swap from what was read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_swaps_groups_written_by_older_versions() {
+    let (url, schema) = pg_schema_url().await;
+    let store: Arc<dyn Store> = Arc::new(PgStore::connect(&url, 2).await.expect("connect"));
+    let group = Group {
+        id: "g-old".into(),
+        tenant_id: "t1".into(),
+        display_name: "Old".into(),
+        description: None,
+        mail: None,
+        mail_enabled: false,
+        security_enabled: true,
+        members: vec![],
+        membership_rule: None,
+        created_at: now(),
+        written_at_ms: 0,
+    };
+    store.put_group(&group).await.expect("put");
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    client.batch_execute("UPDATE groups SET data = data - 'membership_rule'").await.expect("as an older version wrote it");
+    let read = store.group("t1", "g-old").await.expect("get").expect("group");
+    assert_eq!(read, group, "read back with the default");
+    let next = Group { members: vec!["u1".into()], ..read.clone() };
+    assert!(store.replace_group(&read, &next).await.expect("swap"), "the older form swaps");
+    assert!(!store.replace_group(&read, &next).await.expect("swap"), "a stale read still does not");
     drop_pg_schema(&schema).await;
 }
