@@ -1,0 +1,63 @@
+//! JSON bodies of the admin API (Graph shapes), as `web::Json` parses them:
+//! one input is tried as every request type, then given to the pure checks
+//! the handlers apply before touching the store.
+//!
+//! Oracle: `address::email`, which every address entering the directory
+//! goes through, is idempotent and its output is a plain address.
+#![no_main]
+
+use b2b_idp::directory::address;
+use b2b_idp::directory::collaboration::{ExternalIdp, GraphIdentityProvider};
+use b2b_idp::directory::groups::{MemberRef, NewGroup};
+use b2b_idp::directory::invitations::NewInvitation;
+use b2b_idp::directory::password;
+use b2b_idp::directory::seed;
+use b2b_idp::directory::users::NewUser;
+use b2b_idp::policy::api::{self as policy_api, PartnerSetting};
+use b2b_idp::policy::ConditionalAccessPolicy;
+use libfuzzer_sys::fuzz_target;
+
+fn check_email(raw: &str) {
+    if let Ok(email) = address::email(raw) {
+        assert_eq!(address::email(&email).ok().as_deref(), Some(email.as_str()), "address::email is not idempotent on {raw:?}");
+        assert_eq!(email.matches('@').count(), 1, "{email:?}");
+        assert!(!email.chars().any(|c| c.is_whitespace() || c.is_control()), "{email:?}");
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(user) = serde_json::from_slice::<NewUser>(data) {
+        user.user_principal_name.as_deref().into_iter().chain(user.mail.as_deref()).for_each(check_email);
+        if let Some(password) = user.password_profile.and_then(|p| p.password) {
+            let _ = password::check_policy(&password);
+        }
+    }
+    if let Ok(invitation) = serde_json::from_slice::<NewInvitation>(data) {
+        check_email(&invitation.invited_user_email_address);
+        for cc in invitation.invited_user_message_info.iter().flat_map(|m| &m.cc_recipients) {
+            check_email(&cc.email_address.address);
+        }
+        let _ = url::Url::parse(invitation.invite_redirect_url.trim());
+    }
+    if let Ok(group) = serde_json::from_slice::<NewGroup>(data) {
+        group.mail.as_deref().into_iter().for_each(check_email);
+    }
+    let _ = serde_json::from_slice::<MemberRef>(data);
+    if let Ok(policy) = serde_json::from_slice::<ConditionalAccessPolicy>(data) {
+        let _ = policy_api::check(&policy);
+    }
+    let _ = serde_json::from_slice::<PartnerSetting>(data);
+    if let Ok(provider) = serde_json::from_slice::<GraphIdentityProvider>(data) {
+        if let Some(client_secret) = provider.client_secret {
+            let _ = seed::checked_idp(ExternalIdp {
+                id: String::new(),
+                display_name: provider.display_name,
+                issuer: provider.issuer.trim_end_matches('/').to_string(),
+                client_id: provider.client_id,
+                client_secret,
+                domains: provider.domains,
+                cloud: Default::default(),
+            });
+        }
+    }
+});
