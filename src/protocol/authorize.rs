@@ -336,7 +336,7 @@ fn pending_keys(req: &AuthRequest) -> [String; 2] {
 /// so the bounds are on sign-ins open at once (within 15 minutes, after
 /// which an abandoned one stops counting).
 async fn admit_pending(idp: &Idp, req: &mut AuthRequest) -> Result<bool> {
-    const WINDOW_SECS: i64 = 900;
+    use throttle::WINDOW_SECS;
     if req.admitted {
         return Ok(true);
     }

@@ -15,9 +15,9 @@ use crate::error::Error;
 use crate::federation::{self, passcode, Next};
 use crate::idp::Idp;
 use crate::protocol::records::Session;
-use crate::protocol::{authorize, session};
+use crate::protocol::session;
 use crate::web::error::page;
-use crate::web::pages::{check_csrf, https, render, PageResult, Shown};
+use crate::web::pages::{check_csrf, continue_with, https, PageResult};
 use crate::web::{cookies, templates};
 
 #[derive(Deserialize)]
@@ -168,11 +168,7 @@ pub async fn render_next(idp: &Idp, tenant: &Tenant, req: &HttpRequest, next: Ne
             }
             response
         }
-        Next::SignedIn { session, request_id } => {
-            let (request, app) = authorize::pending(idp, tenant, &request_id).await.map_err(page)?;
-            let outcome = authorize::after_sign_in(idp, tenant, request, app, &session).await.map_err(page)?;
-            render(idp, tenant, req, outcome, Shown { new_session: Some(session), ..Default::default() }).await?
-        }
+        Next::SignedIn { session, request_id } => continue_with(idp, tenant, req, &request_id, session).await?,
     };
     if let Some(cookie) = cookie {
         let _ = response.add_cookie(&cookie);

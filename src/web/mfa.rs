@@ -14,7 +14,7 @@ use crate::protocol::authorize;
 use crate::protocol::stepup::{self, Checked, StepUp};
 use crate::protocol::session;
 use crate::web::error::page;
-use crate::web::pages::{check_csrf, https, render, PageResult, Shown};
+use crate::web::pages::{check_csrf, continue_with, https, render, PageResult, Shown};
 use crate::web::{cookies, templates};
 
 /// The enrolment or prompt page for a step-up.
@@ -87,11 +87,7 @@ pub async fn submit(idp: web::Data<Idp>, path: web::Path<String>, req: HttpReque
             }
             Ok(response)
         }
-        Checked::Done { session, request_id } => {
-            let (request, app) = authorize::pending(&idp, &tenant, &request_id).await.map_err(page)?;
-            let outcome = authorize::after_sign_in(&idp, &tenant, request, app, &session).await.map_err(page)?;
-            render(&idp, &tenant, &req, outcome, Shown { new_session: Some(session), ..Default::default() }).await
-        }
+        Checked::Done { session, request_id } => continue_with(&idp, &tenant, &req, &request_id, session).await,
     }
 }
 

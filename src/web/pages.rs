@@ -251,6 +251,14 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
     Ok(response)
 }
 
+/// Continues the pending sign-in request `request_id` with a session just
+/// minted (a second factor here, a sign-in at home) and sets its cookie.
+pub(crate) async fn continue_with(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request_id: &str, session: Session) -> PageResult {
+    let (request, app) = authorize::pending(idp, tenant, request_id).await.map_err(page)?;
+    let outcome = authorize::after_sign_in(idp, tenant, request, app, &session).await.map_err(page)?;
+    render(idp, tenant, req, outcome, Shown { new_session: Some(session), ..Default::default() }).await
+}
+
 /// A new session replaces the one the browser had (a sign-in again, a
 /// step-up at home): the old cookie ends with it, so nothing it was worth
 /// outlives the new sign-in.
