@@ -5,26 +5,31 @@
 //! lives only in the shipped `config/default.toml`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::directory::collaboration::{ExternalIdp, Settings};
-use crate::directory::Cloud;
-use crate::policy::{ConditionalAccessPolicy, CrossTenantAccess};
-use crate::keys::Alg;
+use crate::util::Secret;
+use crate::model::{CollaborationSettings, ExternalIdp};
+use crate::model::Cloud;
+use crate::model::{ConditionalAccessPolicy, CrossTenantAccess};
+use crate::model::Alg;
 
 /// A list setting of networks: CIDRs, or single addresses.
-pub fn networks(setting: &str, values: &[String]) -> crate::error::Result<Vec<ipnet::IpNet>> {
+/// A setting's value is unusable; the message names the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+pub fn networks(setting: &str, values: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigError> {
     values
         .iter()
         .map(|v| {
             v.parse::<ipnet::IpNet>()
                 .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| crate::error::Error::Invalid(format!("{setting}: '{v}' is not a CIDR or an address")))
+                .map_err(|_| ConfigError(format!("{setting}: '{v}' is not a CIDR or an address")))
         })
         .collect()
 }
@@ -261,7 +266,7 @@ pub struct TenantSeed {
     #[serde(default)]
     pub domains: Vec<String>,
     #[serde(default)]
-    pub collaboration: Settings,
+    pub collaboration: CollaborationSettings,
     /// External identity providers for this tenant's guests.
     #[serde(default)]
     pub identity_providers: Vec<ExternalIdp>,
@@ -318,23 +323,6 @@ pub struct AppSeed {
 
 pub fn default_grants() -> Vec<String> {
     vec!["authorization_code".into(), "refresh_token".into()]
-}
-
-/// A secret from config: never printed by `Debug`.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
 }
 
 impl Config {

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::directory::password::PasswordHasher;
-use crate::directory::Tenant;
+use crate::passwords::PasswordHasher;
+use crate::model::Tenant;
 use crate::error::{Error, Result};
-use crate::federation::egress::Egress;
-use crate::federation::rp::HomeProviders;
+use crate::egress::Egress;
+use crate::egress::rp::HomeProviders;
 use crate::mail::Mailer;
 use crate::keys::KeyRing;
 use crate::store::Store;

@@ -1,30 +1,47 @@
 //! b2b-idp: a multi-tenant OpenID Connect provider modelled on Entra ID B2B
-//! collaboration. Folders are layers:
+//! collaboration.
 //!
-//! - `web`: actix handlers, cookies, templates (the only place that knows HTTP)
-//! - `protocol`: OIDC/OAuth endpoints' logic and the records they keep
-//! - `directory`: tenants, users, apps, invitations, passwords, config seeding
-//! - `federation`: guests' sign-in at home (OIDC relying party, email passcode)
-//! - `mail`: invitation and passcode mail (file outbox or SMTP)
-//! - `mfa`: TOTP second factor and recovery codes
-//! - `policy`: conditional access and cross-tenant access (trusting a partner's MFA)
+//! Folders are layers. Bottom to top, a module imports only from the ones
+//! above it in this list, never from those below (`tests/it/layers.rs`
+//! checks every `crate::` path in `src/` against this list):
+//!
+//! - `allocator`: the binaries' memory allocator
+//! - `util`: time, random tokens, hashing, email addresses, the redacting `Secret`
+//! - `model`: the records the store keeps (tenants, users, apps, grants, sessions…)
+//! - `config`: typed settings and the tenants config seeds
+//! - `store`: the storage trait, sled and PostgreSQL
 //! - `keys`: per-tenant signing keys and JWKS
-//! - `store`: the storage trait and its backends
-//! - `config`, `error`, `idp` (shared context), `server` (start-up),
-//!   `allocator` (the binaries' memory allocator)
+//! - `error`: the domain error and the OAuth error
+//! - `mail`: invitation, passcode and reset mail (file outbox or SMTP)
+//! - `egress`: outbound HTTP behind the SSRF guard, and the OIDC relying-party client
+//! - `passwords`: the password policy and argon2 on its own threads
+//! - `idp`: the shared context (config, store, keys, mailer, hasher, home providers)
+//! - `signin`: browser sessions and the attempt throttle
+//! - `directory`: tenants, users, groups, invitations, admin access, home realm discovery
+//! - `policy`: conditional access and cross-tenant access (trusting a partner's MFA)
+//! - `mfa`: TOTP second factor and recovery codes
+//! - `federation`: guests' sign-in at home (OIDC relying party, email passcode)
+//! - `protocol`: OIDC/OAuth endpoints' logic
+//! - `web`: actix handlers, cookies, templates (the only place that knows HTTP)
+//! - `server`: start-up, seeding config's tenants, the HTTP server
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod allocator;
 pub mod config;
 pub mod directory;
+pub mod egress;
 pub mod error;
 pub mod federation;
 pub mod idp;
 pub mod keys;
 pub mod mail;
 pub mod mfa;
+pub mod model;
+pub mod passwords;
 pub mod policy;
 pub mod protocol;
 pub mod server;
+pub mod signin;
 pub mod store;
+pub mod util;
 pub mod web;

@@ -7,12 +7,17 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
-use b2b_idp::config::{AppSeed, Config, Secret, TenantSeed, UserSeed};
+use b2b_idp::config::{AppSeed, Config, TenantSeed, UserSeed};
+use b2b_idp::util::Secret;
 use b2b_idp::directory::access::Caller;
-use b2b_idp::directory::{bulk, lifecycle, random_token, seed, Cloud};
+use b2b_idp::directory::{bulk, lifecycle};
+use b2b_idp::model::Cloud;
+use b2b_idp::server::seed;
+use b2b_idp::util::random_token;
 use b2b_idp::idp::Idp;
-use b2b_idp::keys::{self, Alg};
-use b2b_idp::{server, store};
+use b2b_idp::keys;
+use b2b_idp::model::Alg;
+use b2b_idp::server;
 
 const DEFAULT_CONFIG: &str = "config/default.toml";
 
@@ -187,7 +192,7 @@ fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
 
 /// The store and context for one-shot admin commands (no config seeding).
 async fn open(config: Config) -> anyhow::Result<Idp> {
-    let store = store::open(&config.store).await?;
+    let store = b2b_idp::server::open_store(&config.store).await?;
     Ok(Idp::new(config, store).await?)
 }
 
@@ -309,7 +314,7 @@ async fn user_command(idp: Idp, command: UserCommand) -> anyhow::Result<()> {
                 None
             };
             let user_seed = UserSeed { email, display_name: name, password, password_hash: None, roles };
-            let user = seed::create_user(&idp, &tenant, &user_seed).await?;
+            let user = b2b_idp::directory::users::create_member(&idp, &tenant, &user_seed).await?;
             println!("user {} created in {}: oid {}", user.email, tenant.name, user.id);
         }
         UserCommand::List { tenant } => {

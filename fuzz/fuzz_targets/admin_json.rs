@@ -6,15 +6,16 @@
 //! goes through, is idempotent and its output is a plain address.
 #![no_main]
 
-use b2b_idp::directory::address;
-use b2b_idp::directory::collaboration::{ExternalIdp, GraphIdentityProvider};
+use b2b_idp::util::address;
+use b2b_idp::directory::collaboration::GraphIdentityProvider;
+use b2b_idp::model::ExternalIdp;
 use b2b_idp::directory::groups::{MemberRef, NewGroup};
 use b2b_idp::directory::invitations::NewInvitation;
-use b2b_idp::directory::password;
-use b2b_idp::directory::seed;
+use b2b_idp::passwords;
+use b2b_idp::directory::collaboration;
 use b2b_idp::directory::users::NewUser;
 use b2b_idp::policy::api::{self as policy_api, PartnerSetting};
-use b2b_idp::policy::ConditionalAccessPolicy;
+use b2b_idp::model::ConditionalAccessPolicy;
 use libfuzzer_sys::fuzz_target;
 
 fn check_email(raw: &str) {
@@ -49,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_slice::<PartnerSetting>(data);
     if let Ok(provider) = serde_json::from_slice::<GraphIdentityProvider>(data) {
         if let Some(client_secret) = provider.client_secret {
-            let _ = seed::checked_idp(ExternalIdp {
+            let _ = collaboration::checked_idp(ExternalIdp {
                 id: String::new(),
                 display_name: provider.display_name,
                 issuer: provider.issuer.trim_end_matches('/').to_string(),

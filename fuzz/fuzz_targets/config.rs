@@ -11,8 +11,10 @@
 use std::net::IpAddr;
 
 use b2b_idp::config::{self, Config};
-use b2b_idp::directory::{seed, Tenant};
-use b2b_idp::federation::egress::Egress;
+use b2b_idp::model::Tenant;
+use b2b_idp::directory::collaboration;
+use b2b_idp::server::seed;
+use b2b_idp::egress::Egress;
 use b2b_idp::policy::api as policy_api;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
@@ -46,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(tenant) = tenant() else { return };
     let declared = config.tenants.iter().flat_map(|t| &t.identity_providers);
     for provider in config.b2b.identity_providers.iter().chain(declared) {
-        let Ok(checked) = seed::checked_idp(provider.clone()) else { continue };
+        let Ok(checked) = collaboration::checked_idp(provider.clone()) else { continue };
         let Ok(issuer) = url::Url::parse(&checked.issuer) else { continue };
         let literal = match issuer.host() {
             Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),

@@ -11,7 +11,7 @@
 //! (no cell from the upload can split or add a report row).
 #![no_main]
 
-use b2b_idp::directory::address;
+use b2b_idp::util::address;
 use b2b_idp::directory::bulk::RowReport;
 use b2b_idp_fuzz::block_on;
 use futures_util::StreamExt;

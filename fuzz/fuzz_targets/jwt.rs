@@ -12,11 +12,11 @@
 //! `tid`, unexpired (`exp`) and already valid (`nbf`).
 #![no_main]
 
-use b2b_idp::keys::Alg;
+use b2b_idp::model::Alg;
 use b2b_idp::protocol::claims::{AccessClaims, IdClaims};
 use b2b_idp::protocol::introspect;
 use b2b_idp::protocol::logout::{self, Logout, LogoutParams};
-use b2b_idp::protocol::records::RefreshFamily;
+use b2b_idp::model::RefreshFamily;
 use b2b_idp_fuzz::{block_on, fixture, ISSUER, TENANT_ID};
 use libfuzzer_sys::fuzz_target;
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use b2b_idp::config::Config;
-use b2b_idp::directory::Tenant;
+use b2b_idp::model::Tenant;
 use b2b_idp::idp::Idp;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;

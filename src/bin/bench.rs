@@ -578,8 +578,8 @@ async fn refresh_load(plan: &Plan, token_url: String, client: (&'static str, &'s
 /// One core's raw signing rate: ring (the server's backend) with the key
 /// parsed once, over a signing input of an access token's size. This is the
 /// ceiling any token endpoint on this machine is measured against.
-fn signs_per_sec(alg: b2b_idp::keys::Alg, seconds: f64) -> anyhow::Result<f64> {
-    use b2b_idp::keys::Alg;
+fn signs_per_sec(alg: b2b_idp::model::Alg, seconds: f64) -> anyhow::Result<f64> {
+    use b2b_idp::model::Alg;
     use ring::signature::{EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256};
     let der = STANDARD.decode(b2b_idp::keys::generate("bench", alg)?.private_der)?;
     let rng = ring::rand::SystemRandom::new();
@@ -607,7 +607,7 @@ fn signs_per_sec(alg: b2b_idp::keys::Alg, seconds: f64) -> anyhow::Result<f64> {
 /// jsonwebtoken and the server's crypto provider (JSON, base64, signature).
 fn jwt_encodes_per_sec(seconds: f64) -> anyhow::Result<f64> {
     b2b_idp::keys::install_crypto();
-    let key = b2b_idp::keys::generate("bench", b2b_idp::keys::Alg::ES256)?;
+    let key = b2b_idp::keys::generate("bench", b2b_idp::model::Alg::ES256)?;
     let encoding = jsonwebtoken::EncodingKey::from_ec_der(&STANDARD.decode(&key.private_der)?);
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.kid = Some(key.kid);
@@ -953,8 +953,8 @@ async fn peer_section(plan: &Plan, http: &reqwest::Client, logs: &Path) -> anyho
 // ---- grant cost against directory size ----
 
 /// Every bulk user is this one with its own id, email and name.
-fn bulk_template(password_hash: &str) -> anyhow::Result<b2b_idp::directory::User> {
-    let now = b2b_idp::directory::now();
+fn bulk_template(password_hash: &str) -> anyhow::Result<b2b_idp::model::User> {
+    let now = b2b_idp::util::now();
     Ok(serde_json::from_value(json!({
         "id": "", "tenant_id": CONTOSO_ID, "email": "", "display_name": "", "password_hash": password_hash,
         "user_type": "Member", "roles": [], "enabled": true, "created_at": now, "written_at_ms": now * 1000,
@@ -970,7 +970,7 @@ fn bulk_email(i: usize) -> String {
 const LOADERS: usize = 8;
 
 /// Writes users `from..to` into a stopped server's sled data dir through the store API.
-async fn bulk_load(data: &Path, from: usize, to: usize, template: &b2b_idp::directory::User) -> anyhow::Result<()> {
+async fn bulk_load(data: &Path, from: usize, to: usize, template: &b2b_idp::model::User) -> anyhow::Result<()> {
     let store = Arc::new(b2b_idp::store::sled::SledStore::open(data)?);
     let next = Arc::new(AtomicUsize::new(from));
     let started = Instant::now();
@@ -1075,7 +1075,7 @@ async fn sizes_section(bin: &Path, config: &Path, passwords: &b2b_idp::config::P
     let mut server = target.spawn()?;
     wait_ready(http, &target.base(), &mut server, Duration::from_secs(10)).await?;
     stop(server).await;
-    let hash = b2b_idp::directory::password::PasswordHasher::new(passwords)?.hash(BULK_PASSWORD).await?;
+    let hash = b2b_idp::passwords::PasswordHasher::new(passwords)?.hash(BULK_PASSWORD).await?;
     let template = bulk_template(&hash)?;
     let mut rows = vec![];
     let mut loaded = 0;
@@ -1211,8 +1211,8 @@ async fn main() -> anyhow::Result<()> {
     let (mut es256, mut argon2) = (None, None);
     if wants("physical") {
         eprintln!("bench: physical limits");
-        es256 = Some(signs_per_sec(b2b_idp::keys::Alg::ES256, seconds)?);
-        let rs256 = Some(signs_per_sec(b2b_idp::keys::Alg::RS256, (seconds / 2.0).max(0.5))?);
+        es256 = Some(signs_per_sec(b2b_idp::model::Alg::ES256, seconds)?);
+        let rs256 = Some(signs_per_sec(b2b_idp::model::Alg::RS256, (seconds / 2.0).max(0.5))?);
         let jwt = Some(jwt_encodes_per_sec((seconds / 2.0).max(0.5))?);
         argon2 = Some(argon2_hashes_per_sec(&config.passwords, cores, seconds.max(1.0))?);
         results.insert("physical".into(), json!({

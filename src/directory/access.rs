@@ -1,12 +1,13 @@
 //! Who may do what in the admin API. Checks live here, between the HTTP
 //! layer and the directory, in one place (lldap's access-control wrapper).
 
-use crate::directory::collaboration::InvitePolicy;
-use crate::directory::{Tenant, User, UserType};
+use crate::model::InvitePolicy;
+use crate::model::{Tenant, User, UserType};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
-use crate::protocol::introspect::live_access_token;
-use crate::protocol::scopes::ADMIN_RESOURCE;
+
+/// The admin API as an OAuth resource: the `aud` of the tokens it takes.
+pub const ADMIN_RESOURCE: &str = "api://b2b-idp-admin";
 
 pub const GLOBAL_ADMINISTRATOR: &str = "Global Administrator";
 pub const USER_ADMINISTRATOR: &str = "User Administrator";
@@ -116,25 +117,48 @@ impl Caller {
     }
 }
 
+/// What the request's bearer token turned out to be. The web layer asks the
+/// protocol to verify it; the directory decides what the caller may do.
+#[derive(Debug, Clone)]
+pub enum Bearer {
+    Missing,
+    /// Not a live access token of this tenant (bad signature, expired,
+    /// revoked, another tenant's).
+    Invalid,
+    Valid(VerifiedToken),
+}
+
+/// The claims of a verified access token that decide who is calling.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub audience: String,
+    /// The app (client credentials) or the user's object id.
+    pub subject: String,
+    pub is_app: bool,
+    pub roles: Vec<String>,
+    /// Delegated permissions (`scp`), split.
+    pub scopes: Vec<String>,
+}
+
 /// The caller behind a bearer token: an access token of this tenant for the
 /// admin API. A person acts with their current directory roles, so removing a
 /// role takes effect at once.
-pub async fn caller(idp: &Idp, tenant: &Tenant, bearer: Option<&str>) -> Result<Caller> {
+pub async fn caller(idp: &Idp, tenant: &Tenant, bearer: Bearer) -> Result<Caller> {
     let unauthenticated = |why: &str| Error::Unauthenticated(why.to_string());
-    let token = bearer.ok_or_else(|| unauthenticated("a Bearer access token for api://b2b-idp-admin is required"))?;
-    let claims = live_access_token(idp, tenant, token)
-        .await
-        .ok_or_else(|| unauthenticated("the access token is invalid, expired, revoked or of another tenant"))?;
-    if claims.aud != ADMIN_RESOURCE {
+    let token = match bearer {
+        Bearer::Missing => return Err(unauthenticated("a Bearer access token for api://b2b-idp-admin is required")),
+        Bearer::Invalid => return Err(unauthenticated("the access token is invalid, expired, revoked or of another tenant")),
+        Bearer::Valid(token) => token,
+    };
+    if token.audience != ADMIN_RESOURCE {
         return Err(unauthenticated("the access token is not for api://b2b-idp-admin"));
     }
-    if claims.idtyp == "app" {
-        return Ok(Caller { subject: claims.sub, roles: claims.roles, scopes: vec![], is_app: true, user: None });
+    if token.is_app {
+        return Ok(Caller { subject: token.subject, roles: token.roles, scopes: vec![], is_app: true, user: None });
     }
-    let scopes = claims.scp.as_deref().map(crate::protocol::scopes::split).unwrap_or_default();
-    match idp.store.user(&tenant.id, &claims.sub).await? {
+    match idp.store.user(&tenant.id, &token.subject).await? {
         Some(user) if user.enabled => {
-            Ok(Caller { subject: user.id.clone(), roles: user.roles.clone(), scopes, is_app: false, user: Some(user) })
+            Ok(Caller { subject: user.id.clone(), roles: user.roles.clone(), scopes: token.scopes, is_app: false, user: Some(user) })
         }
         _ => Err(unauthenticated("the signed-in user no longer exists or is disabled")),
     }

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::directory::access::{Caller, ADMIN_INVITE};
 use crate::directory::invitations::{self, Effect, MessageInfo, NewInvitation};
-use crate::directory::Tenant;
+use crate::model::Tenant;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 

@@ -4,57 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Group;
 use crate::directory::access::{Caller, MANAGE_GROUPS};
 use crate::directory::replica::Replica;
 use crate::directory::users::GraphUser;
-use crate::directory::{now, now_ms, Tenant, User};
+use crate::model::{Tenant, User};
+use crate::util::{now, now_ms};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Group {
-    pub id: String,
-    pub tenant_id: String,
-    pub display_name: String,
-    pub description: Option<String>,
-    /// Lower-cased; set for mail-enabled groups.
-    pub mail: Option<String>,
-    pub mail_enabled: bool,
-    pub security_enabled: bool,
-    /// Object ids of the member users (assigned groups).
-    pub members: Vec<String>,
-    /// A dynamic group's rule; its members are computed, never assigned.
-    #[serde(default)]
-    pub membership_rule: Option<String>,
-    pub created_at: i64,
-    pub written_at_ms: i64,
-}
-
-/// The dynamic membership rules this directory evaluates: by user type
-/// (e.g. the "all guests" group of the conditional access docs).
-fn rule_user_type(rule: &str) -> Option<&'static str> {
-    let normalized: String = rule.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    match normalized.trim_matches(|c| c == '(' || c == ')') {
-        "user.usertype -eq \"guest\"" => Some("Guest"),
-        "user.usertype -eq \"member\"" => Some("Member"),
-        _ => None,
-    }
-}
-
-impl Group {
-    /// Whether `user` is a member, assigned or by rule.
-    pub fn has_member(&self, user: &User) -> bool {
-        match self.membership_rule.as_deref().and_then(rule_user_type) {
-            Some(user_type) => user.user_type.as_str() == user_type,
-            None => self.members.contains(&user.id),
-        }
-    }
-
-    /// A mail-enabled group that is not a security group: Entra's distribution list.
-    pub fn is_distribution_list(&self) -> bool {
-        self.mail_enabled && !self.security_enabled && self.mail.is_some()
-    }
-}
 
 /// Graph's `group`, as the API shows it.
 #[derive(Debug, Serialize)]
@@ -129,9 +86,9 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewGroup) 
     if new.display_name.trim().is_empty() {
         return Err(Error::Invalid("displayName is required".into()));
     }
-    let mail = new.mail.filter(|m| !m.trim().is_empty()).map(|m| super::address::email(&m)).transpose()?;
+    let mail = new.mail.filter(|m| !m.trim().is_empty()).map(|m| crate::util::address::email(&m)).transpose()?;
     if let Some(rule) = &new.membership_rule {
-        rule_user_type(rule).ok_or_else(|| {
+        crate::model::rule_user_type(rule).ok_or_else(|| {
             Error::Invalid(format!("membershipRule '{rule}': only user.userType -eq \"Guest\" or \"Member\" is supported"))
         })?;
     }

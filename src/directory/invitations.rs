@@ -4,42 +4,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Invitation;
+use crate::model::InvitationStatus;
 use crate::directory::access::{Caller, ADMIN_INVITE};
-use crate::directory::collaboration::{External, ExternalState, HomeAccount, HomeMethod};
+use crate::model::{External, ExternalState, HomeAccount, HomeMethod};
 use crate::directory::replica::Replica;
-use crate::directory::{address, email_domain, groups, now, now_ms, random_token, sha256_hex, Tenant, User, UserType};
+use crate::directory::groups;
+use crate::model::{Tenant, User, UserType};
+use crate::util::{address, email_domain, now, now_ms, random_token, sha256_hex};
 use crate::error::{Error, Result};
-use crate::federation::{self, HomeRoute};
+use crate::directory::realm::{self, HomeRoute};
 use crate::idp::Idp;
-use crate::mail;
 use crate::store::StoreError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum InvitationStatus {
-    PendingAcceptance,
-    Completed,
-}
-
-/// One invitation; its redeem link carries a ticket stored only as a hash.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Invitation {
-    pub id: String,
-    pub tenant_id: String,
-    pub user_id: String,
-    pub email: String,
-    pub display_name: String,
-    pub redirect_url: String,
-    pub ticket_hash: String,
-    pub status: InvitationStatus,
-    pub user_type: UserType,
-    pub invited_by: String,
-    pub send_message: bool,
-    pub message: Option<String>,
-    pub cc: Vec<String>,
-    pub reset_redemption: bool,
-    pub created_at: i64,
-    pub written_at_ms: i64,
-}
 
 /// Graph's `invitation` request body. Unknown fields are ignored.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -220,7 +196,7 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     if listed || groups::is_distribution_list(idp, tenant, &email).await? {
         return Err(Error::Invalid(format!("{email} is a distribution list; invite its members one by one")));
     }
-    let route = federation::home_route(idp, tenant, &email).await?;
+    let route = realm::home_route(idp, tenant, &email).await?;
     if let Some(home_cloud) = route.cloud().filter(|c| *c != tenant.cloud) {
         return Err(Error::Forbidden(format!(
             "{email}'s home is in the {home_cloud:?} cloud and this tenant in the {:?} cloud; invitations cannot cross national clouds",
@@ -293,7 +269,7 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     let mut mail_error = None;
     if invitation.send_message && invitation.status == InvitationStatus::PendingAcceptance {
         // The invitation stands even if the mail fails: it can be resent.
-        if let Err(e) = mail::invitation(idp, tenant, &invitation, &inviter_name(caller), &redeem_url).await {
+        if let Err(e) = idp.mailer.invitation(tenant, &invitation, &inviter_name(caller), &redeem_url).await {
             tracing::warn!(tenant = %tenant.id, invitation = %invitation.id, error = %e, "invitation mail not sent");
             mail_error = Some(e.to_string());
         }

@@ -2,8 +2,10 @@
 //! by themselves (a tenant setting), or disabled by the sweep when their
 //! home account is gone — the cleanup Entra left to administrators.
 
-use crate::directory::collaboration::HomeAccount;
-use crate::directory::{groups, now_ms, Tenant, User};
+use crate::model::HomeAccount;
+use crate::directory::groups;
+use crate::model::{Tenant, User};
+use crate::util::now_ms;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use crate::directory::{now, now_ms, random_token, sha256_hex, Tenant, User};
+use crate::model::{Tenant, User};
+use crate::util::{now, now_ms, random_token, sha256_hex};
 use crate::error::{Error, Result};
-use crate::federation::{Interaction, Purpose, Step};
+use crate::model::{Interaction, Purpose, Step};
 use crate::idp::Idp;
 
 /// A reset link is valid this long.
@@ -21,11 +22,11 @@ const REQUESTS_PER_SOURCE_HOUR: u32 = 30;
 /// limit, the look-up and the mail happen after the answer, in a task of
 /// their own (no account discovery by timing).
 pub async fn request(idp: &Arc<Idp>, tenant: &Tenant, email: &str, source: &str) -> Result<()> {
-    let source = crate::protocol::throttle::source_key(source);
+    let source = crate::signin::throttle::source_key(source);
     if idp.store.bump_counter(&format!("sspr-src|{}|{source}", tenant.id), 3600).await? > REQUESTS_PER_SOURCE_HOUR {
         return Err(Error::TooManyAttempts("Too many reset links were asked from your address. Try again in an hour.".into()));
     }
-    let email = super::address::email(email).map_err(|_| Error::Invalid("Enter your email address.".into()))?;
+    let email = crate::util::address::email(email).map_err(|_| Error::Invalid("Enter your email address.".into()))?;
     if idp.store.bump_counter(&format!("sspr|{}|{}", tenant.id, sha256_hex(&email)), 3600).await? > LINKS_PER_HOUR {
         return Err(Error::TooManyAttempts("Too many reset links were asked for this address. Try again in an hour.".into()));
     }
@@ -55,7 +56,7 @@ async fn send_link(idp: &Idp, tenant: &Tenant, email: &str) -> Result<()> {
     };
     idp.store.put_interaction(&link).await?;
     let url = format!("{}?token={token}", idp.tenant_url(tenant, "password/reset"));
-    crate::mail::password_reset(idp, tenant, &user.email, &url, LINK_TTL / 60).await?;
+    idp.mailer.password_reset(tenant, &user.email, &url, LINK_TTL / 60).await?;
     tracing::info!(tenant = %tenant.id, user = %user.id, "password reset link sent");
     Ok(())
 }
@@ -76,7 +77,7 @@ pub async fn holder(idp: &Idp, tenant: &Tenant, token: &str) -> Result<User> {
 /// `source` is the client address: its password lockout is lifted.
 pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str, source: &str) -> Result<()> {
     let holder = holder(idp, tenant, token).await?;
-    super::password::check_policy(password)?;
+    crate::passwords::check_policy(password)?;
     let link = sha256_hex(token);
     if idp.store.bump_counter(&format!("sspr-spent|{link}"), LINK_TTL).await? > 1 {
         return Err(Error::Invalid("This reset link was already used. Ask for a new one.".into()));
@@ -94,7 +95,7 @@ pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str, s
             break;
         }
     }
-    crate::protocol::throttle::clear(idp, &crate::protocol::throttle::PASSWORD, &tenant.id, &holder.email, source).await?;
+    crate::signin::throttle::clear(idp, &crate::signin::throttle::PASSWORD, &tenant.id, &holder.email, source).await?;
     tracing::info!(tenant = %tenant.id, user = %holder.id, "password reset");
     Ok(())
 }

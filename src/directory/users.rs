@@ -2,10 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Secret, UserSeed};
+use crate::config::UserSeed;
+use crate::util::Secret;
 use crate::directory::access::{Caller, MANAGE_PRIVILEGED_USERS, READ_WRITE_USERS};
 use crate::directory::replica::Replica;
-use crate::directory::{groups, seed, Tenant, User};
+use crate::directory::groups;
+use crate::directory::MAX_DISPLAY_NAME_CHARS;
+use crate::model::{Tenant, User, UserType};
+use crate::passwords;
+use crate::util::{address, email_domain};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 
@@ -90,7 +95,7 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewUser) -
         .ok_or_else(|| Error::Invalid("userPrincipalName or mail is required".into()))?;
     let password = new.password_profile.and_then(|p| p.password).map(Secret);
     let user_seed = UserSeed { email, display_name: Some(new.display_name), password, password_hash: None, roles: vec![] };
-    let mut user = seed::create_user(idp, tenant, &user_seed).await?;
+    let mut user = create_member(idp, tenant, &user_seed).await?;
     if new.account_enabled == Some(false) {
         user.enabled = false;
         idp.store.update_user(&user).await?;
@@ -137,11 +142,41 @@ pub async fn remove_authenticator(idp: &Idp, tenant: &Tenant, caller: &Caller, i
     }
     let read = user.written_at_ms;
     user.totp = None;
-    user.sessions_valid_from_ms = crate::directory::now_ms();
-    user.written_at_ms = crate::directory::now_ms();
+    user.sessions_valid_from_ms = crate::util::now_ms();
+    user.written_at_ms = crate::util::now_ms();
     if !idp.store.update_user_if(&user, read).await? {
         return Err(Error::Conflict(format!("user {id} changed meanwhile; try again")));
     }
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %id, "authenticator app removed by an admin");
     Ok(())
+}
+
+/// Creates a member: an address in one of the tenant's own domains (a
+/// member elsewhere would shadow another tenant's user), a password that
+/// meets the policy; a taken email is a conflict.
+pub async fn create_member(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<User> {
+    let email = address::email(&seed.email)?;
+    let domain = email_domain(&email).unwrap_or_default();
+    if !tenant.owns_domain(&domain) {
+        return Err(Error::Invalid(format!(
+            "{email}: members must have an address in one of {}'s domains ({}); invite people from elsewhere as guests",
+            tenant.display_name,
+            tenant.domains.join(", ")
+        )));
+    }
+    let display_name = seed.display_name.clone().unwrap_or_else(|| email.clone());
+    if display_name.trim().is_empty() || display_name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(Error::Invalid(format!("displayName must be 1 to {MAX_DISPLAY_NAME_CHARS} characters")));
+    }
+    let password_hash = match (&seed.password_hash, &seed.password) {
+        (Some(hash), _) => Some(hash.clone()),
+        (None, Some(password)) => {
+            passwords::check_policy(password.expose())?;
+            Some(idp.passwords.hash(password.expose()).await?)
+        }
+        (None, None) => None,
+    };
+    let user = User { password_hash, roles: seed.roles.clone(), ..User::new(&tenant.id, &email, &display_name, UserType::Member) };
+    idp.store.create_user(&user).await?;
+    Ok(user)
 }

@@ -3,57 +3,25 @@
 //! party (`rp`), or mails a one-time passcode (`passcode`), and turns what
 //! comes back into a redemption or a sign-in at the resource tenant.
 
-pub mod egress;
 pub mod passcode;
-pub mod rp;
 
 use ring::hmac;
-use serde::{Deserialize, Serialize};
 
-use crate::config::Secret;
-use crate::directory::collaboration::{ExternalIdp, HomeAccount, HomeMethod};
-use crate::directory::invitations::{self, Invitation, InvitationStatus};
-use crate::directory::{email_domain, now, random_token, sha256_hex, App, Cloud, GrantType, Tenant, User};
+use crate::model::Interaction;
+use crate::model::Purpose;
+use crate::model::Step;
+use crate::util::Secret;
+use crate::model::{ExternalIdp, HomeAccount, HomeMethod};
+use crate::directory::invitations;
+use crate::model::{Invitation, InvitationStatus};
+use crate::model::{App, GrantType, Tenant, User};
+use crate::util::{now, random_token, sha256_hex};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
-use crate::protocol::records::{AuthRequest, Session};
-use crate::protocol::session::{self, Factors};
-use rp::Registration;
-
-/// Where a person authenticates, by their email's domain.
-#[derive(Debug, Clone)]
-pub enum HomeRoute {
-    /// A tenant on this server that owns the domain.
-    Tenant(Tenant),
-    /// An external OIDC identity provider configured for the domain.
-    External(ExternalIdp),
-    /// Nobody serves the domain: one-time passcodes by mail.
-    EmailOtp,
-}
-
-impl HomeRoute {
-    /// The cloud of the home, when it has one (passcode users join ours).
-    pub fn cloud(&self) -> Option<Cloud> {
-        match self {
-            HomeRoute::Tenant(t) => Some(t.cloud),
-            HomeRoute::External(x) => Some(x.cloud),
-            HomeRoute::EmailOtp => None,
-        }
-    }
-}
-
-/// Home realm discovery in Entra's order: a tenant here that owns the
-/// domain, then an external IdP of this tenant, then a global one, then
-/// email one-time passcode.
-pub async fn home_route(idp: &Idp, resource: &Tenant, email: &str) -> Result<HomeRoute> {
-    let domain = email_domain(email).ok_or_else(|| Error::Invalid(format!("'{email}' is not an email address")))?;
-    let owner = idp.store.tenants().await?.into_iter().find(|t| !t.unmanaged && t.owns_domain(&domain));
-    if let Some(home) = owner {
-        return Ok(HomeRoute::Tenant(home));
-    }
-    let external = resource.identity_providers.iter().chain(&idp.config.b2b.identity_providers).find(|x| x.serves(&domain));
-    Ok(external.map_or(HomeRoute::EmailOtp, |x| HomeRoute::External(x.clone())))
-}
+use crate::model::{AuthRequest, Session};
+use crate::signin::session::{self, Factors};
+use crate::directory::realm::{home_route, HomeRoute};
+use crate::egress::rp::Registration;
 
 /// The route a redeemed guest must keep using: the home they redeemed with.
 async fn bound_route(idp: &Idp, resource: &Tenant, home: &HomeAccount) -> Result<HomeRoute> {
@@ -79,61 +47,12 @@ fn external_by_issuer(idp: &Idp, resource: &Tenant, issuer: &str) -> Result<Home
         .ok_or_else(|| Error::Upstream(format!("Your home identity provider {issuer} is no longer configured here.")))
 }
 
-/// Browser state between the steps of a guest's sign-in or redemption.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Interaction {
-    /// Random; the `state` sent home, or the hidden `ix` of our own forms.
-    pub id: String,
-    pub tenant_id: String,
-    /// SHA-256 of the browser cookie that started it: a callback arriving
-    /// in another browser is refused (login CSRF).
-    pub browser: String,
-    pub purpose: Purpose,
-    pub step: Step,
-    pub expires_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Purpose {
-    SignIn { request_id: String, user_id: String },
-    Redeem { invitation_id: String, user_id: String },
-    /// A member's self-service password reset (the emailed link).
-    PasswordReset { user_id: String },
-}
-
 impl Purpose {
     fn user_id(&self) -> &str {
         match self {
             Purpose::SignIn { user_id, .. } | Purpose::Redeem { user_id, .. } | Purpose::PasswordReset { user_id } => user_id,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Step {
-    /// Gone home; `issuer` names the registration, the rest checks the answer.
-    Home {
-        issuer: String,
-        home_tenant_id: Option<String>,
-        nonce: String,
-        pkce_verifier: String,
-        /// Sent home for the second factor (a trusted partner's MFA): the
-        /// answer must show it.
-        #[serde(default)]
-        require_mfa: bool,
-    },
-    /// A passcode was mailed to `email`.
-    Passcode { email: String, code_hash: String },
-    /// Home proved who it is; the guest still has to accept (redemption only).
-    Consent {
-        home: HomeAccount,
-        #[serde(default)]
-        trusted_mfa: bool,
-    },
-    /// The second factor at this tenant: enrolling `enrol_secret`, or a prompt.
-    Mfa { enrol_secret: Option<String> },
-    /// A password-reset link was mailed; the interaction's id is the link token's hash.
-    ResetLink,
 }
 
 /// What the browser sees next.

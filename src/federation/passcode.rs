@@ -5,10 +5,12 @@
 use rand::Rng;
 use subtle::ConstantTimeEq;
 
-use crate::directory::collaboration::{HomeAccount, HomeMethod};
-use crate::directory::{email_domain, now, random_token, sha256_hex, Tenant, User, UserType};
+use crate::model::{HomeAccount, HomeMethod};
+use crate::model::{Tenant, User, UserType};
+use crate::util::{email_domain, now, random_token, sha256_hex};
 use crate::error::{Error, Result};
-use crate::federation::{finish, interaction, Interaction, Next, Purpose, Step};
+use crate::federation::{finish, interaction, Next};
+use crate::model::{Interaction, Purpose, Step};
 use crate::idp::Idp;
 use crate::keys;
 use crate::store::StoreError;
@@ -38,7 +40,7 @@ pub async fn send(idp: &Idp, tenant: &Tenant, purpose: Purpose, email: &str, bro
         expires_at: now() + idp.config.b2b.otp_ttl_secs,
     };
     idp.store.put_interaction(&interaction).await?;
-    crate::mail::passcode(idp, tenant, email, &code).await?;
+    idp.mailer.passcode(tenant, email, &code, idp.config.b2b.otp_ttl_secs / 60).await?;
     tracing::info!(tenant = %tenant.id, "one-time passcode sent");
     Ok(Next::Passcode { interaction_id: id, email: email.to_string(), retry: None })
 }
@@ -73,7 +75,7 @@ pub async fn check(idp: &Idp, tenant: &Tenant, id: &str, browser: &str, typed: &
     }
     idp.store.delete_interaction(&ix.id).await?;
     let home = home_account(idp, tenant, &email).await?;
-    finish(idp, tenant, ix, home, Some(&email), crate::protocol::session::Factors::single("otp")).await
+    finish(idp, tenant, ix, home, Some(&email), crate::signin::session::Factors::single("otp")).await
 }
 
 /// The passcode user's home: a member of the just-in-time tenant of their domain.

@@ -17,21 +17,16 @@ use jsonwebtoken::jwk::{
 };
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::directory::now;
+use crate::model::Alg;
+use crate::model::KeySource;
+use crate::model::StoredKey;
+use crate::util::now;
 use crate::store::{Store, StoreError};
 
 mod crypto;
 pub use crypto::install as install_crypto;
-
-/// JWS algorithms tokens can be signed with.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Alg {
-    #[default]
-    ES256,
-    RS256,
-}
 
 impl Alg {
     fn jwt(self) -> jsonwebtoken::Algorithm {
@@ -63,28 +58,6 @@ pub enum KeyError {
     Token(#[from] jsonwebtoken::errors::Error),
     #[error("key material: {0}")]
     Material(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeySource {
-    Generated,
-    File,
-}
-
-/// A signing key as the store keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredKey {
-    pub tenant_id: String,
-    pub kid: String,
-    pub alg: Alg,
-    /// Base64 DER in the form jsonwebtoken signs with: PKCS#8 for EC, PKCS#1 for RSA.
-    pub private_der: String,
-    pub public_jwk: Jwk,
-    pub source: KeySource,
-    pub created_at: i64,
-    /// Set when a newer key took over; the key stays published for a grace period.
-    pub retired_at: Option<i64>,
 }
 
 fn material(e: impl std::fmt::Display) -> KeyError {

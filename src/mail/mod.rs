@@ -12,10 +12,9 @@ use minijinja::Environment;
 use serde_json::json;
 
 use crate::config::MailConfig;
-use crate::directory::invitations::Invitation;
-use crate::directory::Tenant;
+use crate::model::Invitation;
+use crate::model::Tenant;
 use crate::error::{Error, Result};
-use crate::idp::Idp;
 
 enum Transport {
     File(AsyncFileTransport<Tokio1Executor>),
@@ -106,38 +105,37 @@ impl Mailer {
         };
         sent.map_err(|e| Error::Upstream(format!("the mail to {to} could not be sent: {e}")))
     }
-}
 
-/// The invitation mail: tenant name, inviter, custom message, redeem link,
-/// to the invitee alone; a CC recipient gets a notice without the link (the
-/// link redeems the invitation, so only the invitee may see it).
-pub async fn invitation(idp: &Idp, tenant: &Tenant, inv: &Invitation, inviter: &str, redeem_url: &str) -> Result<()> {
-    let text = render(
-        "invitation.txt",
-        json!({"tenant_name": tenant.display_name, "inviter": inviter, "message": inv.message, "redeem_url": redeem_url}),
-    )?;
-    let subject = format!("You're invited to collaborate with {}", tenant.display_name);
-    idp.mailer.send(&inv.email, &[], &subject, text).await?;
-    for cc in &inv.cc {
+    /// The invitation mail: tenant name, inviter, custom message, redeem link,
+    /// to the invitee alone; a CC recipient gets a notice without the link (the
+    /// link redeems the invitation, so only the invitee may see it).
+    pub async fn invitation(&self, tenant: &Tenant, inv: &Invitation, inviter: &str, redeem_url: &str) -> Result<()> {
         let text = render(
-            "invitation_cc.txt",
-            json!({"tenant_name": tenant.display_name, "inviter": inviter, "message": inv.message, "invitee": inv.email}),
+            "invitation.txt",
+            json!({"tenant_name": tenant.display_name, "inviter": inviter, "message": inv.message, "redeem_url": redeem_url}),
         )?;
-        idp.mailer.send(cc, &[], &format!("{} was invited to {}", inv.email, tenant.display_name), text).await?;
+        let subject = format!("You're invited to collaborate with {}", tenant.display_name);
+        self.send(&inv.email, &[], &subject, text).await?;
+        for cc in &inv.cc {
+            let text = render(
+                "invitation_cc.txt",
+                json!({"tenant_name": tenant.display_name, "inviter": inviter, "message": inv.message, "invitee": inv.email}),
+            )?;
+            self.send(cc, &[], &format!("{} was invited to {}", inv.email, tenant.display_name), text).await?;
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// A one-time passcode; the subject says what it is for (SPEC "Mail").
-pub async fn passcode(idp: &Idp, tenant: &Tenant, email: &str, code: &str) -> Result<()> {
-    let minutes = idp.config.b2b.otp_ttl_secs / 60;
-    let text = render("passcode.txt", json!({"tenant_name": tenant.display_name, "code": code, "minutes": minutes}))?;
-    let subject = format!("{} account verification code", tenant.display_name);
-    idp.mailer.send(email, &[], &subject, text).await
-}
+    /// A one-time passcode; the subject says what it is for (SPEC "Mail").
+    pub async fn passcode(&self, tenant: &Tenant, email: &str, code: &str, minutes: i64) -> Result<()> {
+        let text = render("passcode.txt", json!({"tenant_name": tenant.display_name, "code": code, "minutes": minutes}))?;
+        let subject = format!("{} account verification code", tenant.display_name);
+        self.send(email, &[], &subject, text).await
+    }
 
-/// A member's password-reset link.
-pub async fn password_reset(idp: &Idp, tenant: &Tenant, email: &str, url: &str, minutes: i64) -> Result<()> {
-    let text = render("password_reset.txt", json!({"tenant_name": tenant.display_name, "url": url, "minutes": minutes}))?;
-    idp.mailer.send(email, &[], &format!("{} password reset", tenant.display_name), text).await
+    /// A member's password-reset link.
+    pub async fn password_reset(&self, tenant: &Tenant, email: &str, url: &str, minutes: i64) -> Result<()> {
+        let text = render("password_reset.txt", json!({"tenant_name": tenant.display_name, "url": url, "minutes": minutes}))?;
+        self.send(email, &[], &format!("{} password reset", tenant.display_name), text).await
+    }
 }

@@ -5,27 +5,15 @@
 //! for a while (`protocol::throttle`).
 
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use crate::directory::{now, now_ms, random_token, sha256_hex, Tenant, User};
+use crate::model::TotpMethod;
+use crate::model::{Tenant, User};
+use crate::util::{now, now_ms, random_token, sha256_hex};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
-use crate::protocol::throttle;
-
-/// A user's authenticator app registration (Graph's `softwareOathAuthenticationMethod`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TotpMethod {
-    pub id: String,
-    /// Base32, as the authenticator app holds it.
-    pub secret: String,
-    /// The last time step accepted: replays of it (or older) are refused.
-    pub last_step: u64,
-    /// SHA-256 of each unused recovery code (they are random, high-entropy).
-    pub recovery_hashes: Vec<String>,
-    pub created_at: i64,
-}
+use crate::signin::throttle;
 
 const STEP: u64 = 30;
 const RECOVERY_CODES: usize = 8;

@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::directory::access::{Caller, MANAGE_POLICY};
-use crate::directory::Tenant;
+use crate::model::Tenant;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
-use crate::policy::{ConditionalAccessPolicy, InboundTrust};
+use crate::model::{ConditionalAccessPolicy, InboundTrust};
 
 /// The tenant record is the unit of change: re-read, change, write.
 async fn change(idp: &Idp, tenant: &Tenant, apply: impl FnOnce(&mut Tenant) -> Result<()>) -> Result<Tenant> {

@@ -7,14 +7,15 @@
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::directory::{now, random_token, sha256_hex, App, GrantType, Tenant, User};
+use crate::model::{App, GrantType, Tenant, User};
+use crate::util::{now, random_token, sha256_hex};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
-use crate::protocol::records::{
-    AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session,
-};
+use crate::model::{AuthCode, Authentication, AuthRequest, Consent, RefreshFamily, ResponseMode, Session};
 use crate::policy;
-use crate::protocol::{scopes, session, throttle, OAuthCode, OAuthError};
+use crate::error::{OAuthCode, OAuthError};
+use crate::protocol::scopes;
+use crate::signin::{session, throttle};
 
 /// Query (GET) or form (POST) parameters of the authorization request.
 #[derive(Debug, Default, Deserialize)]

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::directory::User;
-use crate::protocol::records::Authentication;
+use crate::model::User;
+use crate::model::Authentication;
 
 /// Who the token is about, as every user token states it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,10 +4,11 @@
 
 use subtle::ConstantTimeEq;
 
-use crate::directory::{sha256_hex, App, Tenant};
+use crate::model::{App, Tenant};
+use crate::util::sha256_hex;
 use crate::error::Result;
 use crate::idp::Idp;
-use crate::protocol::OAuthError;
+use crate::error::OAuthError;
 
 /// Credentials as the request presented them.
 #[derive(Debug, Default, Clone)]

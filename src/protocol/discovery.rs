@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::directory::{Cloud, Tenant};
+use crate::model::{Cloud, Tenant};
 use crate::idp::Idp;
 use crate::protocol::scopes::OPENID_SCOPES;
 

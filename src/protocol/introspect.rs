@@ -3,12 +3,15 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::directory::{now, sha256_hex, App, Tenant};
+use crate::model::{App, Tenant};
+use crate::util::{now, sha256_hex};
+use crate::directory::access::{Bearer, VerifiedToken};
 use crate::error::Result;
+use crate::protocol::scopes;
 use crate::idp::Idp;
 use crate::protocol::claims::AccessClaims;
-use crate::protocol::records::RefreshFamily;
-use crate::protocol::OAuthError;
+use crate::model::RefreshFamily;
+use crate::error::OAuthError;
 
 fn looks_like_jwt(token: &str) -> bool {
     token.split('.').count() == 3
@@ -24,6 +27,22 @@ pub async fn live_access_token(idp: &Idp, tenant: &Tenant, token: &str) -> Optio
         return None;
     }
     Some(claims)
+}
+
+/// The admin API's view of a bearer token: verified here, judged by
+/// `directory::access::caller`.
+pub async fn bearer(idp: &Idp, tenant: &Tenant, token: Option<&str>) -> Bearer {
+    let Some(token) = token else { return Bearer::Missing };
+    match live_access_token(idp, tenant, token).await {
+        None => Bearer::Invalid,
+        Some(claims) => Bearer::Valid(VerifiedToken {
+            scopes: claims.scp.as_deref().map(scopes::split).unwrap_or_default(),
+            audience: claims.aud,
+            subject: claims.sub,
+            is_app: claims.idtyp == "app",
+            roles: claims.roles,
+        }),
+    }
 }
 
 /// RFC 7662 answer; tokens of other tenants are simply inactive.
@@ -89,7 +108,7 @@ pub async fn userinfo(idp: &Idp, tenant: &Tenant, bearer: &str) -> Result<Value>
     let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
     let claims = live_access_token(idp, tenant, bearer).await.ok_or_else(invalid)?;
     if !claims.scopes().contains(&"openid") {
-        return Err(OAuthError::new(crate::protocol::OAuthCode::InsufficientScope, "the access token lacks the openid scope").into());
+        return Err(OAuthError::new(crate::error::OAuthCode::InsufficientScope, "the access token lacks the openid scope").into());
     }
     let user = match idp.store.user(&tenant.id, &claims.sub).await? {
         Some(user) if user.enabled => user,

@@ -2,11 +2,11 @@
 
 use serde::Deserialize;
 
-use crate::directory::Tenant;
+use crate::model::Tenant;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::protocol::claims::IdClaims;
-use crate::protocol::session;
+use crate::signin::session;
 
 #[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 pub struct LogoutParams {

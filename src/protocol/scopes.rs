@@ -6,15 +6,15 @@
 //! `api_permissions` (app roles, for client credentials). A client may always
 //! ask for itself with `.default`.
 
-use crate::directory::{App, Tenant};
+use crate::model::{App, Tenant};
+use crate::directory::access::ADMIN_RESOURCE;
 use crate::error::Result;
 use crate::idp::Idp;
-use crate::protocol::OAuthError;
+use crate::error::OAuthError;
 
 pub const OPENID_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 /// The admin API of every tenant (SPEC "Admin API authorization").
-pub const ADMIN_RESOURCE: &str = "api://b2b-idp-admin";
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Requested {

@@ -3,13 +3,15 @@
 //! trusts is sent home for it; everyone else uses an authenticator app here
 //! (enrolling first if they have none).
 
-use crate::directory::{now, random_token, sha256_hex, Tenant, User};
+use crate::model::{Tenant, User};
+use crate::util::{now, random_token, sha256_hex};
 use crate::error::{Error, Result};
-use crate::federation::{self, Interaction, Next, Purpose, Step};
+use crate::federation::{self, Next};
+use crate::model::{Interaction, Purpose, Step};
 use crate::idp::Idp;
 use crate::mfa::{self, Enrolment};
-use crate::protocol::records::{AuthRequest, Session};
-use crate::protocol::session;
+use crate::model::{AuthRequest, Session};
+use crate::signin::session;
 
 pub enum StepUp {
     GoHome(String),
@@ -23,7 +25,7 @@ pub async fn begin(idp: &Idp, tenant: &Tenant, request: &AuthRequest, user: &Use
         .external
         .as_ref()
         .and_then(|e| e.home.as_ref())
-        .filter(|h| h.method == crate::directory::collaboration::HomeMethod::Federation)
+        .filter(|h| h.method == crate::model::HomeMethod::Federation)
         .is_some_and(|h| tenant.cross_tenant_access.trusts_mfa_of(&h.tenant_id, &h.issuer));
     if trusted_home {
         return match federation::go_home(idp, tenant, request, user, browser, true).await? {

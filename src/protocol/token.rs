@@ -2,15 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::directory::{now, random_token, sha256_hex, App, GrantType, Tenant, User};
+use crate::model::{App, GrantType, Tenant, User};
+use crate::util::{now, random_token, sha256_hex};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
-use crate::keys::Alg;
+use crate::model::Alg;
 use crate::protocol::authorize::pkce_matches;
 use crate::protocol::claims::{at_hash, AccessClaims, IdClaims, UserClaims};
-use crate::protocol::records::{Authentication, RefreshFamily};
-use crate::protocol::scopes::{self, Acting, Requested, ADMIN_RESOURCE};
-use crate::protocol::OAuthError;
+use crate::model::{Authentication, RefreshFamily};
+use crate::directory::access::ADMIN_RESOURCE;
+use crate::protocol::scopes::{self, Acting, Requested};
+use crate::error::OAuthError;
 use crate::store::Spend;
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,7 +43,7 @@ pub struct TokenResponse {
 pub async fn grant(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Result<TokenResponse> {
     let grant_type = p.grant_type.as_deref().ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
     let grant = GrantType::parse(grant_type).ok_or_else(|| {
-        OAuthError::new(crate::protocol::OAuthCode::UnsupportedGrantType, format!("grant_type '{grant_type}' is not supported"))
+        OAuthError::new(crate::error::OAuthCode::UnsupportedGrantType, format!("grant_type '{grant_type}' is not supported"))
     })?;
     if !app.allows(grant) {
         return Err(OAuthError::unauthorized_client(format!("this client may not use {grant_type}")).into());

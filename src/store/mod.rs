@@ -11,14 +11,12 @@ pub mod sled;
 
 use async_trait::async_trait;
 
-use crate::directory::groups::Group;
-use crate::directory::invitations::Invitation;
-use crate::directory::{App, Tenant, User};
-use crate::federation::Interaction;
-use crate::keys::StoredKey;
-use crate::protocol::records::{
-    AuthCode, AuthRequest, Consent, RefreshFamily, Session,
-};
+use crate::model::Group;
+use crate::model::Invitation;
+use crate::model::{App, Tenant, User};
+use crate::model::Interaction;
+use crate::model::StoredKey;
+use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -154,12 +152,4 @@ pub trait GrantStore: Send + Sync {
 /// Everything the server persists.
 pub trait Store: DirectoryStore + GrantStore {
     fn backend_name(&self) -> &'static str;
-}
-
-/// Opens the configured backend: PostgreSQL when `store.url` is set, else sled.
-pub async fn open(config: &crate::config::StoreConfig) -> StoreResult<std::sync::Arc<dyn Store>> {
-    match config.url.as_ref().map(|u| u.expose()).filter(|u| !u.is_empty()) {
-        Some(url) => Ok(std::sync::Arc::new(postgres::PgStore::connect(url, config.max_connections).await?)),
-        None => Ok(std::sync::Arc::new(sled::SledStore::open(&config.path)?)),
-    }
 }

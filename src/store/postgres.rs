@@ -15,14 +15,12 @@ use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 use super::{DirectoryStore, GrantStore, Spend, Store, StoreError, StoreResult};
-use crate::directory::groups::Group;
-use crate::directory::invitations::Invitation;
-use crate::directory::{App, Tenant, User};
-use crate::federation::Interaction;
-use crate::keys::StoredKey;
-use crate::protocol::records::{
-    AuthCode, AuthRequest, Consent, RefreshFamily, Session,
-};
+use crate::model::Group;
+use crate::model::Invitation;
+use crate::model::{App, Tenant, User};
+use crate::model::Interaction;
+use crate::model::StoredKey;
+use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
 
 /// Versioned schema changes, applied once each, in order, on start.
 const MIGRATIONS: &[(i32, &str)] = &[(
@@ -480,7 +478,7 @@ impl GrantStore for PgStore {
     }
 
     async fn bump_counter(&self, key: &str, window_secs: i64) -> StoreResult<u32> {
-        let at = crate::directory::now();
+        let at = crate::util::now();
         let rows = self
             .rows(
                 "INSERT INTO counters (key, count, expires_at) VALUES ($1, 1, $2::bigint + $3::bigint) \
@@ -496,7 +494,7 @@ impl GrantStore for PgStore {
     }
 
     async fn peek_counter(&self, key: &str) -> StoreResult<u32> {
-        let at = crate::directory::now();
+        let at = crate::util::now();
         let rows = self.rows("SELECT count FROM counters WHERE key = $1 AND expires_at >= $2::bigint", &[&key, &at]).await?;
         Ok(rows.first().map_or(0, |r| r.get::<_, i32>(0).max(0) as u32))
     }

@@ -18,14 +18,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{DirectoryStore, GrantStore, Spend, Store, StoreError, StoreResult};
-use crate::directory::groups::Group;
-use crate::directory::invitations::Invitation;
-use crate::directory::{App, Tenant, User};
-use crate::federation::Interaction;
-use crate::keys::StoredKey;
-use crate::protocol::records::{
-    AuthCode, AuthRequest, Consent, RefreshFamily, Session,
-};
+use crate::model::Group;
+use crate::model::Invitation;
+use crate::model::{App, Tenant, User};
+use crate::model::Interaction;
+use crate::model::StoredKey;
+use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
 
 pub struct SledStore {
     db: sled::Db,
@@ -540,7 +538,7 @@ impl GrantStore for SledStore {
     }
 
     async fn bump_counter(&self, key: &str, window_secs: i64) -> StoreResult<u32> {
-        let at = crate::directory::now();
+        let at = crate::util::now();
         let updated = self
             .counters
             .update_and_fetch(key.as_bytes(), |old| {
@@ -552,7 +550,7 @@ impl GrantStore for SledStore {
     }
 
     async fn peek_counter(&self, key: &str) -> StoreResult<u32> {
-        let at = crate::directory::now();
+        let at = crate::util::now();
         let current = self.counters.get(key.as_bytes()).map_err(backend)?;
         Ok(current.as_deref().and_then(decode_counter).filter(|(_, until)| *until >= at).map_or(0, |(count, _)| count))
     }

@@ -5,7 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::directory::{reset, sha256_hex, Tenant};
+use crate::directory::reset;
+use crate::model::Tenant;
+use crate::util::sha256_hex;
 use crate::error::Error;
 use crate::idp::Idp;
 use crate::web::error::page;

@@ -6,10 +6,12 @@ use serde_json::json;
 
 use tokio::io::AsyncSeekExt;
 
-use crate::directory::{access, bulk, collaboration, groups, invitations, users, Tenant};
+use crate::directory::{access, bulk, collaboration, groups, invitations, users};
+use crate::model::Tenant;
 use crate::error::Error;
-use crate::policy::{self, api as policy_api};
+use crate::policy::api as policy_api;
 use crate::idp::Idp;
+use crate::protocol::introspect;
 use crate::web::bearer_token;
 use crate::web::error::{Audience, HttpError};
 
@@ -22,7 +24,7 @@ fn graph(error: impl Into<Error>) -> HttpError {
 /// The tenant and the authenticated caller of an admin request.
 async fn authorize(idp: &Idp, tenant: &str, req: &HttpRequest) -> Result<(Tenant, access::Caller), HttpError> {
     let tenant = idp.tenant(tenant).await.map_err(graph)?;
-    let caller = access::caller(idp, &tenant, bearer_token(req)).await.map_err(graph)?;
+    let caller = access::caller(idp, &tenant, introspect::bearer(idp, &tenant, bearer_token(req)).await).await.map_err(graph)?;
     Ok((tenant, caller))
 }
 
@@ -170,7 +172,7 @@ pub async fn create_policy(
     idp: web::Data<Idp>,
     path: web::Path<String>,
     req: HttpRequest,
-    body: web::Json<policy::ConditionalAccessPolicy>,
+    body: web::Json<crate::model::ConditionalAccessPolicy>,
 ) -> GraphResult {
     let (tenant, caller) = authorize(&idp, &path, &req).await?;
     Ok(HttpResponse::Created().json(policy_api::create(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?))

@@ -12,9 +12,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ring::hmac;
 
-use crate::directory::random_token;
-use crate::directory::Tenant;
-use crate::protocol::records::Session;
+use crate::util::random_token;
+use crate::model::Tenant;
+use crate::model::Session;
 
 const BROWSER: &str = "b2b_browser";
 

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::error::Error;
 use crate::store::StoreError;
-use crate::protocol::OAuthCode;
+use crate::error::OAuthCode;
 use crate::web::templates;
 
 /// How the client wants errors: OAuth-style JSON, Graph-style JSON (admin

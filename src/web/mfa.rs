@@ -7,12 +7,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::directory::{Tenant, User};
+use crate::model::{Tenant, User};
 use crate::idp::Idp;
 use crate::mfa::Enrolment;
 use crate::protocol::authorize;
 use crate::protocol::stepup::{self, Checked, StepUp};
-use crate::protocol::session;
+use crate::signin::session;
 use crate::web::error::page;
 use crate::web::pages::{check_csrf, continue_with, https, render, PageResult, Shown};
 use crate::web::{cookies, templates};
@@ -37,7 +37,7 @@ pub fn page_for(idp: &Idp, tenant: &Tenant, user: &User, browser: &str, ix: &str
 }
 
 /// Renders the start of a step-up (`authorize::Outcome::SecondFactor`).
-pub async fn begin(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request: &crate::protocol::records::AuthRequest, user: &User, browser: &str) -> PageResult {
+pub async fn begin(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request: &crate::model::AuthRequest, user: &User, browser: &str) -> PageResult {
     let source = crate::web::client_address(idp, req);
     Ok(match stepup::begin(idp, tenant, request, user, browser, &source).await.map_err(page)? {
         StepUp::GoHome(url) => HttpResponse::Found().insert_header(("Location", url)).insert_header(("Cache-Control", "no-store")).finish(),

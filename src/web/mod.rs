@@ -19,7 +19,7 @@ use actix_web::web;
 use futures_util::FutureExt;
 
 use crate::error::Error;
-use crate::protocol::OAuthError;
+use crate::error::OAuthError;
 use crate::web::error::HttpError;
 
 /// Every route of the server (SPEC "URLs").

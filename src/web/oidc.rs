@@ -12,7 +12,8 @@ use crate::error::Error;
 use crate::idp::Idp;
 use crate::protocol::client_auth::{self, ClientCredentials};
 use crate::protocol::token::{self, TokenParams};
-use crate::protocol::{discovery, introspect, OAuthError};
+use crate::error::OAuthError;
+use crate::protocol::{discovery, introspect};
 use crate::web::error::HttpError;
 
 type ApiResult = Result<HttpResponse, HttpError>;
@@ -91,7 +92,7 @@ pub struct TokenForm {
     client_secret: Option<String>,
 }
 
-async fn calling_client(idp: &Idp, tenant: &crate::directory::Tenant, req: &HttpRequest, form: &mut TokenForm) -> Result<crate::directory::App, HttpError> {
+async fn calling_client(idp: &Idp, tenant: &crate::model::Tenant, req: &HttpRequest, form: &mut TokenForm) -> Result<crate::model::App, HttpError> {
     let creds = ClientCredentials::from_request(basic_credentials(req)?, form.client_id.take(), form.client_secret.take())?;
     Ok(client_auth::authenticate(idp, tenant, &creds).await?)
 }

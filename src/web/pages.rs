@@ -7,13 +7,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::directory::{random_token, Tenant};
+use crate::model::Tenant;
+use crate::util::random_token;
 use crate::error::Error;
 use crate::idp::Idp;
 use crate::protocol::authorize::{self, AuthorizeParams, ClientResponse, Outcome, Rejection};
 use crate::protocol::logout::{self, Logout, LogoutParams};
-use crate::protocol::records::{ResponseMode, Session};
-use crate::protocol::session;
+use crate::model::{ResponseMode, Session};
+use crate::signin::session;
 use crate::web::error::{page, HttpError};
 use crate::federation;
 use crate::web::{cookies, federation as web_federation, mfa as web_mfa, templates};
@@ -64,7 +65,7 @@ pub async fn sign_in(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequ
     check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
     let (request, app) = authorize::pending(&idp, &tenant, &form.req).await.map_err(page)?;
     let again = |error: String| Shown { error: Some(error), username: Some(form.username.clone()), ..Default::default() };
-    let known = idp.store.user_by_email(&tenant.id, &crate::directory::address::lookup_form(&form.username)).await.map_err(page)?;
+    let known = idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(&form.username)).await.map_err(page)?;
     if let Some(guest) = known.filter(|u| u.external.is_some() && u.enabled) {
         let (browser, cookie) = cookies::browser_id(&req, https(&idp));
         return match federation::start_sign_in(&idp, &tenant, &request, &guest, &browser).await {

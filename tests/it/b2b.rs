@@ -331,7 +331,7 @@ async fn refusals_are_clear_and_create_nothing(backend: Backend) {
         let mut gov = c.tenants[1].clone();
         gov.name = "gov".into();
         gov.id = Some("0b8e3c2a-5f6d-4e1a-9c7b-2d4f6a8e0c13".into());
-        gov.cloud = b2b_idp::directory::Cloud::Usgov;
+        gov.cloud = b2b_idp::model::Cloud::Usgov;
         gov.domains = vec!["agency.example".into()];
         gov.users.clear();
         gov.apps.clear();

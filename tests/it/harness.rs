@@ -126,7 +126,7 @@ impl TestServer {
         let mut pg_schema = None;
         if backend == Backend::Postgres {
             let (url, schema) = pg_schema_url().await;
-            config.store.url = Some(b2b_idp::config::Secret(url));
+            config.store.url = Some(b2b_idp::util::Secret(url));
             pg_schema = Some(schema);
         }
         tweak(&mut config);

@@ -2,7 +2,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use b2b_idp::keys::Alg;
+use b2b_idp::model::Alg;
 use openidconnect::core::CoreJwsSigningAlgorithm;
 use openidconnect::TokenResponse;
 

@@ -10,6 +10,7 @@ mod external_idp;
 mod bench_smoke;
 mod flow;
 mod keys;
+mod layers;
 mod mfa;
 mod negatives;
 mod restart;

@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use b2b_idp::config::Secret;
+use b2b_idp::util::Secret;
 use b2b_idp::server::{self, Running};
 use openidconnect::{OAuth2TokenResponse, TokenIntrospectionResponse, TokenResponse};
 
@@ -51,7 +51,7 @@ async fn a_flow_hops_between_instances() {
     let old_kid = jwt_header(refreshed.access_token().secret())["kid"].clone();
 
     // Rotate keys on B; A uses and publishes the new key within keys.refresh_secs.
-    b2b_idp::keys::rotate(b.idp.store.as_ref(), CONTOSO_ID, b2b_idp::keys::Alg::ES256).await.expect("rotate");
+    b2b_idp::keys::rotate(b.idp.store.as_ref(), CONTOSO_ID, b2b_idp::model::Alg::ES256).await.expect("rotate");
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let next = rp.client.exchange_refresh_token(refreshed.refresh_token().expect("rotated")).expect("endpoint").request_async(&rp.http).await.expect("refresh on A");
     let new_kid = jwt_header(next.access_token().secret())["kid"].clone();

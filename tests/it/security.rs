@@ -59,7 +59,7 @@ fn with_admins(c: &mut b2b_idp::config::Config) {
         contoso.users.push(b2b_idp::config::UserSeed {
             email: email.into(),
             display_name: None,
-            password: Some(b2b_idp::config::Secret(password.into())),
+            password: Some(b2b_idp::util::Secret(password.into())),
             password_hash: None,
             roles: vec![role.into()],
         });
@@ -239,13 +239,13 @@ async fn counting_listener() -> (u16, Arc<AtomicUsize>) {
     (port, count)
 }
 
-fn ssrf_provider(port: u16) -> b2b_idp::directory::collaboration::ExternalIdp {
-    b2b_idp::directory::collaboration::ExternalIdp {
+fn ssrf_provider(port: u16) -> b2b_idp::model::ExternalIdp {
+    b2b_idp::model::ExternalIdp {
         id: String::new(),
         display_name: "Internal".into(),
         issuer: format!("http://127.0.0.1:{port}"),
         client_id: "b2b".into(),
-        client_secret: b2b_idp::config::Secret("secret".into()),
+        client_secret: b2b_idp::util::Secret("secret".into()),
         domains: vec!["internal.example".into()],
         cloud: Default::default(),
     }
@@ -598,7 +598,7 @@ async fn a_stranger_cannot_lock_out_the_owner(backend: Backend) {
 async fn rs256_is_published_and_chosen_by_registration(backend: Backend) {
     let server = TestServer::start_with(backend, |c| {
         let spa = c.tenants[0].apps.iter_mut().find(|a| a.client_id == DEMO_SPA).expect("demo-spa");
-        spa.signing_alg = Some(b2b_idp::keys::Alg::RS256);
+        spa.signing_alg = Some(b2b_idp::model::Alg::RS256);
     })
     .await;
     // Every tenant, whether or not an app asked for RS256 (fabrikam has none that does).

@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use b2b_idp::directory::{now, App, Cloud, GrantType, Tenant, User, UserType};
-use b2b_idp::directory::groups::Group;
-use b2b_idp::directory::invitations::{Invitation, InvitationStatus};
-use b2b_idp::federation::{Interaction, Purpose, Step};
-use b2b_idp::keys::{self, Alg};
-use b2b_idp::protocol::records::{
-    AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session,
-};
+use b2b_idp::model::{App, Cloud, GrantType, Tenant, User, UserType};
+use b2b_idp::util::now;
+use b2b_idp::model::Group;
+use b2b_idp::model::{Invitation, InvitationStatus};
+use b2b_idp::model::{Interaction, Purpose, Step};
+use b2b_idp::keys;
+use b2b_idp::model::Alg;
+use b2b_idp::model::{AuthCode, Authentication, AuthRequest, Consent, RefreshFamily, ResponseMode, Session};
 use b2b_idp::store::{postgres::PgStore, sled::SledStore, Spend, Store, StoreError};
 
 use crate::harness::{drop_pg_schema, pg_schema_url};

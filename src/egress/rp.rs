@@ -20,9 +20,9 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::Secret;
+use crate::util::Secret;
 use crate::error::{Error, Result};
-use crate::federation::egress::{Egress, Guarded};
+use crate::egress::{Egress, Guarded};
 
 /// Claims beyond the standard ones that a home b2b-idp (or Entra) sends.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -216,7 +216,7 @@ impl HomeProviders {
         Ok(HomeIdentity {
             issuer: claims.issuer().to_string(),
             subject: claims.subject().to_string(),
-            email: claims.email().and_then(|e| crate::directory::address::email(e).ok()),
+            email: claims.email().and_then(|e| crate::util::address::email(e).ok()),
             email_verified: claims.email_verified(),
             tid: claims.additional_claims().tid.clone(),
             amr: claims.auth_method_refs().map(|m| m.iter().map(|v| v.to_string()).collect()).unwrap_or_default(),

@@ -1,10 +1,11 @@
 //! Browser sign-on sessions and the password first factor.
 
-use crate::directory::{now, now_ms, random_token, sha256_hex, Tenant, User};
+use crate::model::{Tenant, User};
+use crate::util::{now, now_ms, random_token, sha256_hex};
 use crate::error::Result;
 use crate::idp::Idp;
-use crate::protocol::records::Session;
-use crate::protocol::throttle;
+use crate::model::Session;
+use crate::signin::throttle;
 
 /// The session a cookie's value stands for, live or not.
 pub async fn by_cookie(idp: &Idp, cookie: &str) -> Result<Option<Session>> {
@@ -102,7 +103,7 @@ pub async fn end(idp: &Idp, id: &str) -> Result<()> {
 /// limited per account and per `source` (the client address): past the
 /// limits the check refuses without hashing, for 15 minutes.
 pub async fn check_password(idp: &Idp, tenant: &Tenant, email: &str, password: &str, source: &str) -> Result<Option<User>> {
-    let email = crate::directory::address::lookup_form(email);
+    let email = crate::util::address::lookup_form(email);
     let attempt = throttle::reserve(idp, &throttle::PASSWORD, &tenant.id, &email, source).await?;
     let user = idp.store.user_by_email(&tenant.id, &email).await?;
     let hash = user.as_ref().filter(|u| u.enabled).and_then(|u| u.password_hash.as_deref());

@@ -19,7 +19,7 @@
 
 use std::time::Duration;
 
-use crate::directory::sha256_hex;
+use crate::util::sha256_hex;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 

@@ -7,6 +7,8 @@
 //! between the two), and URLs with a literal address are checked before the
 //! request is sent.
 
+pub mod rp;
+
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;

@@ -5,7 +5,13 @@
 //! mail system would read differently (control characters, spaces, a
 //! second `@`).
 
-use crate::error::{Error, Result};
+/// An address `email` refuses, with the reason (the domain error maps it to
+/// `Error::Invalid`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidAddress(pub String);
+
+type Result<T> = std::result::Result<T, InvalidAddress>;
 
 /// Longest address SMTP carries (RFC 5321 §4.5.3.1: 64 + 1 + 255, less the path's brackets).
 pub const MAX_EMAIL: usize = 254;
@@ -26,7 +32,7 @@ pub fn domain(raw: &str) -> Option<String> {
 /// The normalised form of one email address, or why it is not one.
 pub fn email(raw: &str) -> Result<String> {
     let shown: String = raw.chars().filter(|c| !c.is_control()).take(80).collect();
-    let refuse = |why: &str| Error::Invalid(format!("'{shown}' is not an email address ({why})"));
+    let refuse = |why: &str| InvalidAddress(format!("'{shown}' is not an email address ({why})"));
     let trimmed = raw.trim();
     if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(refuse("it contains spaces or control characters"));
@@ -62,4 +68,13 @@ pub fn listed(list: &[String], domain: &str) -> bool {
         Some(parent) => self::domain(parent).is_some_and(|p| domain.ends_with(&format!(".{p}"))),
         None => self::domain(entry).is_some_and(|d| d == domain),
     })
+}
+
+/// The domain part of an email address, in its normalised (ASCII) form.
+pub fn email_domain(email: &str) -> Option<String> {
+    let (local, host) = email.rsplit_once('@')?;
+    if local.is_empty() {
+        return None;
+    }
+    domain(host)
 }

@@ -1,5 +1,5 @@
-//! What the protocol keeps between requests. Everything a request needs is
-//! here or in the directory, so any instance can serve any step.
+//! What the protocol keeps between requests: authorization requests, codes,
+//! consents, sessions and refresh grants. Any instance can serve any step.
 
 use serde::{Deserialize, Serialize};
 

@@ -2,11 +2,14 @@
 //! in line with config, users created once (later changes are the directory's).
 
 use crate::config::{AppSeed, TenantSeed, UserSeed};
-use crate::directory::collaboration::ExternalIdp;
-use crate::policy::{api as policy_api, ConditionalAccessPolicy, CrossTenantAccess};
-use crate::directory::{address, email_domain, now, password, sha256_hex, App, GrantType, Tenant, User, UserType, MAX_DISPLAY_NAME_CHARS};
+use crate::model::ExternalIdp;
+use crate::model::{ConditionalAccessPolicy, CrossTenantAccess};
+use crate::policy::api as policy_api;
+use crate::model::{App, GrantType, Tenant};
+use crate::util::{address, now, sha256_hex};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
+use crate::directory::{collaboration, users};
 use crate::keys;
 
 pub async fn apply(idp: &Idp, seeds: &[TenantSeed]) -> Result<()> {
@@ -100,35 +103,11 @@ fn merged_cross_tenant(seed: &TenantSeed, existing: Option<&Tenant>) -> CrossTen
 fn merged_idps(seed: &TenantSeed, existing: Option<&Tenant>) -> Result<Vec<ExternalIdp>> {
     let mut idps = Vec::new();
     for declared in &seed.identity_providers {
-        idps.push(checked_idp(declared.clone())?);
+        idps.push(collaboration::checked_idp(declared.clone())?);
     }
     let added = existing.map(|t| t.identity_providers.as_slice()).unwrap_or_default();
     idps.extend(added.iter().filter(|a| !idps.iter().any(|d| d.issuer == a.issuer)).cloned().collect::<Vec<_>>());
     Ok(idps)
-}
-
-/// Validates an external identity provider declaration and gives it an id.
-pub fn checked_idp(mut idp: ExternalIdp) -> Result<ExternalIdp> {
-    let issuer = url::Url::parse(&idp.issuer)
-        .map_err(|e| Error::Invalid(format!("identity provider issuer '{}': {e}", idp.issuer)))?;
-    if !matches!(issuer.scheme(), "https" | "http") {
-        return Err(Error::Invalid(format!("identity provider issuer '{}' must be an http(s) URL", idp.issuer)));
-    }
-    if idp.domains.is_empty() {
-        return Err(Error::Invalid(format!("identity provider {} serves no email domains", idp.issuer)));
-    }
-    idp.domains = idp
-        .domains
-        .iter()
-        .map(|d| address::domain(d).ok_or_else(|| Error::Invalid(format!("identity provider {}: '{d}' is not a domain name", idp.issuer))))
-        .collect::<Result<_>>()?;
-    if idp.id.is_empty() {
-        idp.id = idp.tenant_id();
-    }
-    if idp.display_name.is_empty() {
-        idp.display_name = issuer.host_str().unwrap_or("identity provider").to_string();
-    }
-    Ok(idp)
 }
 
 /// Names appear in URLs beside ids: short, lower-case, and never id-shaped.
@@ -146,39 +125,9 @@ fn check_tenant_name(name: &str) -> Result<()> {
 
 async fn create_user_once(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<()> {
     if idp.store.user_by_email(&tenant.id, &address::email(&seed.email)?).await?.is_none() {
-        create_user(idp, tenant, seed).await?;
+        users::create_member(idp, tenant, seed).await?;
     }
     Ok(())
-}
-
-/// Creates a member: an address in one of the tenant's own domains (a
-/// member elsewhere would shadow another tenant's user), a password that
-/// meets the policy; a taken email is a conflict.
-pub async fn create_user(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Result<User> {
-    let email = address::email(&seed.email)?;
-    let domain = email_domain(&email).unwrap_or_default();
-    if !tenant.owns_domain(&domain) {
-        return Err(Error::Invalid(format!(
-            "{email}: members must have an address in one of {}'s domains ({}); invite people from elsewhere as guests",
-            tenant.display_name,
-            tenant.domains.join(", ")
-        )));
-    }
-    let display_name = seed.display_name.clone().unwrap_or_else(|| email.clone());
-    if display_name.trim().is_empty() || display_name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-        return Err(Error::Invalid(format!("displayName must be 1 to {MAX_DISPLAY_NAME_CHARS} characters")));
-    }
-    let password_hash = match (&seed.password_hash, &seed.password) {
-        (Some(hash), _) => Some(hash.clone()),
-        (None, Some(password)) => {
-            password::check_policy(password.expose())?;
-            Some(idp.passwords.hash(password.expose()).await?)
-        }
-        (None, None) => None,
-    };
-    let user = User { password_hash, roles: seed.roles.clone(), ..User::new(&tenant.id, &email, &display_name, UserType::Member) };
-    idp.store.create_user(&user).await?;
-    Ok(user)
 }
 
 /// Validates an app declaration into the stored form.

@@ -1,5 +1,7 @@
 //! Start-up: open the store, apply config, bind (plain or rustls TLS), run.
 
+pub mod seed;
+
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,14 +10,16 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
-use crate::config::Config;
-use crate::directory::{lifecycle, now, seed};
+use crate::config::{Config, StoreConfig};
+use crate::store::{Store, StoreResult};
+use crate::directory::lifecycle;
+use crate::util::now;
 use crate::idp::Idp;
 use crate::{store, web as routes};
 
 /// Opens the store and applies the configured tenants.
 pub async fn prepare(config: Config) -> anyhow::Result<Arc<Idp>> {
-    let store = store::open(&config.store).await.context("opening the store")?;
+    let store = open_store(&config.store).await.context("opening the store")?;
     let idp = Idp::new(config, store).await.context("initialising")?;
     seed::apply(&idp, &idp.config.tenants).await.context("applying configured tenants")?;
     Ok(Arc::new(idp))
@@ -122,5 +126,13 @@ async fn sweep(idp: Arc<Idp>) {
                 }
             }
         }
+    }
+}
+
+/// Opens the configured backend: PostgreSQL when `store.url` is set, else sled.
+pub async fn open_store(config: &StoreConfig) -> StoreResult<Arc<dyn Store>> {
+    match config.url.as_ref().map(|u| u.expose()).filter(|u| !u.is_empty()) {
+        Some(url) => Ok(Arc::new(store::postgres::PgStore::connect(url, config.max_connections).await?)),
+        None => Ok(Arc::new(store::sled::SledStore::open(&config.path)?)),
     }
 }
