@@ -11,11 +11,11 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::util::Secret;
-use crate::model::{CollaborationSettings, ExternalIdp};
-use crate::model::Cloud;
-use crate::model::{ConditionalAccessPolicy, CrossTenantAccess};
 use crate::model::Alg;
+use crate::model::Cloud;
+use crate::model::{CollaborationSettings, ExternalIdp};
+use crate::model::{ConditionalAccessPolicy, CrossTenantAccess};
+use crate::util::Secret;
 
 /// A list setting of networks: CIDRs, or single addresses.
 /// A setting's value is unusable; the message names the setting.
@@ -332,8 +332,6 @@ impl Config {
         if let Some(file) = file {
             fig = fig.merge(Toml::file_exact(file));
         }
-        fig.merge(Env::prefixed("B2B_IDP__").split("__"))
-            .extract()
-            .map_err(Box::new)
+        fig.merge(Env::prefixed("B2B_IDP__").split("__")).extract().map_err(Box::new)
     }
 }

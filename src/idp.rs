@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::passwords::PasswordHasher;
-use crate::model::Tenant;
-use crate::error::{Error, Result};
-use crate::egress::Egress;
 use crate::egress::rp::HomeProviders;
-use crate::mail::Mailer;
+use crate::egress::Egress;
+use crate::error::{Error, Result};
 use crate::keys::KeyRing;
+use crate::mail::Mailer;
+use crate::model::Tenant;
+use crate::passwords::PasswordHasher;
 use crate::store::Store;
 
 pub struct Idp {
@@ -38,7 +38,10 @@ impl Idp {
         let candidate: [u8; 32] = rand::random();
         let cookie_key = store.secret_or_insert("cookie-hmac", &candidate).await?;
         let mailer = Mailer::new(&config.mail)?;
-        let home = HomeProviders::new(Egress::new(crate::config::networks("b2b.allowed_internal_networks", &config.b2b.allowed_internal_networks)?))?;
+        let home = HomeProviders::new(Egress::new(crate::config::networks(
+            "b2b.allowed_internal_networks",
+            &config.b2b.allowed_internal_networks,
+        )?))?;
         let trusted_proxies = crate::config::networks("server.trusted_proxies", &config.server.trusted_proxies)?;
         Ok(Idp { config, store, keys, passwords, cookie_key, mailer, home, trusted_proxies })
     }
@@ -48,10 +51,7 @@ impl Idp {
         if let Some(t) = self.store.tenant(id_or_name).await? {
             return Ok(t);
         }
-        self.store
-            .tenant_by_name(id_or_name)
-            .await?
-            .ok_or_else(|| Error::TenantNotFound(id_or_name.to_string()))
+        self.store.tenant_by_name(id_or_name).await?.ok_or_else(|| Error::TenantNotFound(id_or_name.to_string()))
     }
 
     pub fn base_url(&self) -> &str {

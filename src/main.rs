@@ -8,16 +8,16 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 use b2b_idp::config::{AppSeed, Config, TenantSeed, UserSeed};
-use b2b_idp::util::Secret;
 use b2b_idp::directory::access::Caller;
 use b2b_idp::directory::{bulk, lifecycle};
-use b2b_idp::model::Cloud;
-use b2b_idp::server::seed;
-use b2b_idp::util::random_token;
 use b2b_idp::idp::Idp;
 use b2b_idp::keys;
 use b2b_idp::model::Alg;
+use b2b_idp::model::Cloud;
 use b2b_idp::server;
+use b2b_idp::server::seed;
+use b2b_idp::util::random_token;
+use b2b_idp::util::Secret;
 
 const DEFAULT_CONFIG: &str = "config/default.toml";
 

@@ -196,10 +196,8 @@ mod tests {
         let hasher = PasswordHasher::new(&small()).expect("hasher");
         let params = Params::new(256, 2, 1, None).expect("params");
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-            .hash_password(b"correct horse", &salt)
-            .expect("hash")
-            .to_string();
+        let theirs =
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params).hash_password(b"correct horse", &salt).expect("hash").to_string();
         assert!(hasher.verify(Some(&theirs), "correct horse").await.expect("verify"));
         assert!(!hasher.verify(Some(&theirs), "correct horsf").await.expect("verify"));
 

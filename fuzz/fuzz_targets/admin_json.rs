@@ -6,16 +6,16 @@
 //! goes through, is idempotent and its output is a plain address.
 #![no_main]
 
-use b2b_idp::util::address;
+use b2b_idp::directory::collaboration;
 use b2b_idp::directory::collaboration::GraphIdentityProvider;
-use b2b_idp::model::ExternalIdp;
 use b2b_idp::directory::groups::{MemberRef, NewGroup};
 use b2b_idp::directory::invitations::NewInvitation;
-use b2b_idp::passwords;
-use b2b_idp::directory::collaboration;
 use b2b_idp::directory::users::NewUser;
-use b2b_idp::policy::api::{self as policy_api, PartnerSetting};
 use b2b_idp::model::ConditionalAccessPolicy;
+use b2b_idp::model::ExternalIdp;
+use b2b_idp::passwords;
+use b2b_idp::policy::api::{self as policy_api, PartnerSetting};
+use b2b_idp::util::address;
 use libfuzzer_sys::fuzz_target;
 
 fn check_email(raw: &str) {

@@ -27,10 +27,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(!req.scopes.is_empty(), "accepted without scope: {req:?}");
         }
         Err(Rejection::Client(response)) => {
-            assert!(
-                REDIRECT_URIS.contains(&response.redirect_uri.as_str()),
-                "error sent to an unregistered redirect_uri: {response:?}"
-            );
+            assert!(REDIRECT_URIS.contains(&response.redirect_uri.as_str()), "error sent to an unregistered redirect_uri: {response:?}");
             let _ = response.location();
         }
         Err(Rejection::Page(_) | Rejection::Failed(_)) => {}

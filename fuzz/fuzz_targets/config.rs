@@ -11,11 +11,11 @@
 use std::net::IpAddr;
 
 use b2b_idp::config::{self, Config};
-use b2b_idp::model::Tenant;
 use b2b_idp::directory::collaboration;
-use b2b_idp::server::seed;
 use b2b_idp::egress::Egress;
+use b2b_idp::model::Tenant;
 use b2b_idp::policy::api as policy_api;
+use b2b_idp::server::seed;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use libfuzzer_sys::fuzz_target;
@@ -33,7 +33,9 @@ fn tenant() -> Option<Tenant> {
 fn obviously_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified(),
-        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback() || v4.is_private()),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.is_unspecified() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback() || v4.is_private())
+        }
     }
 }
 

@@ -11,8 +11,8 @@
 //! (no cell from the upload can split or add a report row).
 #![no_main]
 
-use b2b_idp::util::address;
 use b2b_idp::directory::bulk::RowReport;
+use b2b_idp::util::address;
 use b2b_idp_fuzz::block_on;
 use futures_util::StreamExt;
 use libfuzzer_sys::fuzz_target;
@@ -31,14 +31,19 @@ fuzz_target!(|data: &[u8]| {
                     let cells: Result<Vec<String>, String> = r
                         .iter()
                         .enumerate()
-                        .map(|(i, c)| String::from_utf8(c.to_vec()).map(|s| s.trim().to_string()).map_err(|_| format!("column {} is not UTF-8", i + 1)))
+                        .map(|(i, c)| {
+                            String::from_utf8(c.to_vec())
+                                .map(|s| s.trim().to_string())
+                                .map_err(|_| format!("column {} is not UTF-8", i + 1))
+                        })
                         .collect();
                     (r.position().map_or(0, |p| p.line()), cells)
                 }
                 Err(e) if e.is_io_error() => break,
                 Err(e) => (e.position().map_or(0, |p| p.line()), Err(e.to_string())),
             };
-            let header = first && row.as_ref().is_ok_and(|c| c.first().is_some_and(|e| !e.contains('@') && e.to_lowercase().contains("mail")));
+            let header =
+                first && row.as_ref().is_ok_and(|c| c.first().is_some_and(|e| !e.contains('@') && e.to_lowercase().contains("mail")));
             first = false;
             if header {
                 continue;

@@ -13,10 +13,10 @@
 #![no_main]
 
 use b2b_idp::model::Alg;
+use b2b_idp::model::RefreshFamily;
 use b2b_idp::protocol::claims::{AccessClaims, IdClaims};
 use b2b_idp::protocol::introspect;
 use b2b_idp::protocol::logout::{self, Logout, LogoutParams};
-use b2b_idp::model::RefreshFamily;
 use b2b_idp_fuzz::{block_on, fixture, ISSUER, TENANT_ID};
 use libfuzzer_sys::fuzz_target;
 

@@ -10,10 +10,10 @@
 //! token the endpoint just issued introspects as active.
 #![no_main]
 
+use b2b_idp::model::RefreshFamily;
 use b2b_idp::protocol::authorize::pkce_matches;
 use b2b_idp::protocol::client_auth::{self, ClientCredentials};
 use b2b_idp::protocol::introspect;
-use b2b_idp::model::RefreshFamily;
 use b2b_idp::protocol::token::{self, TokenParams};
 use b2b_idp_fuzz::{block_on, fixture, fixture_secret};
 use libfuzzer_sys::fuzz_target;

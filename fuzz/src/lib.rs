@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use b2b_idp::config::Config;
-use b2b_idp::model::Tenant;
 use b2b_idp::idp::Idp;
+use b2b_idp::model::Tenant;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 
@@ -102,9 +102,7 @@ pub fn fixture() -> &'static Fixture {
         config.store.path = dir.join("store");
         config.mail.outbox = dir.join("outbox");
         block_on(async {
-            let idp = b2b_idp::server::prepare(config)
-                .await
-                .unwrap_or_else(|e| fixture_failed(&format!("server::prepare: {e:#}")));
+            let idp = b2b_idp::server::prepare(config).await.unwrap_or_else(|e| fixture_failed(&format!("server::prepare: {e:#}")));
             let tenant = idp.tenant(TENANT_ID).await.unwrap_or_else(|e| fixture_failed(&format!("fixture tenant: {e}")));
             Fixture { idp, tenant }
         })

@@ -491,7 +491,8 @@ struct TokenClient {
 impl TokenClient {
     fn new(token_url: &str, (id, secret): (&str, &str), workers: usize) -> anyhow::Result<TokenClient> {
         let url = url::Url::parse(token_url)?;
-        let addr = format!("{}:{}", url.host_str().ok_or_else(|| anyhow!("no host in {token_url}"))?, url.port_or_known_default().unwrap_or(80));
+        let addr =
+            format!("{}:{}", url.host_str().ok_or_else(|| anyhow!("no host in {token_url}"))?, url.port_or_known_default().unwrap_or(80));
         Ok(TokenClient {
             uri: url.path().parse()?,
             host: addr.parse()?,
@@ -1027,8 +1028,13 @@ async fn measure_directory(target: &Target, n: usize, plan: &Plan, storm: &Plan,
     tokio::time::sleep(Duration::from_millis(200)).await;
     let idle_rss = rss_kib(server.id().unwrap_or(0));
     eprintln!("bench: directory with {n} users: client_credentials, refresh_token, password login");
-    let cc = cc_load(plan, format!("{base}/contoso/oauth2/v2.0/token"), ("admin-cli", "admin-cli-secret"),
-                     vec![("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")]).await;
+    let cc = cc_load(
+        plan,
+        format!("{base}/contoso/oauth2/v2.0/token"),
+        ("admin-cli", "admin-cli-secret"),
+        vec![("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")],
+    )
+    .await;
     // Chains of users spread over the directory (uuid ids: spread over the key space too).
     let chains = refresh_chains(plan.concurrency, storm.concurrency, |k| {
         let i = (k * n / plan.concurrency + n / (2 * plan.concurrency)).min(n.saturating_sub(1));
@@ -1067,10 +1073,19 @@ async fn measure_directory(target: &Target, n: usize, plan: &Plan, storm: &Plan,
 /// and the grants are measured. A copy of the smallest directory is measured
 /// again at the end, so drift of the machine over the run shows (and is
 /// averaged out of the ratios).
-async fn sizes_section(bin: &Path, config: &Path, passwords: &b2b_idp::config::PasswordConfig, sizes: &[usize], plan: &Plan, storm: &Plan, http: &reqwest::Client) -> anyhow::Result<Value> {
+async fn sizes_section(
+    bin: &Path,
+    config: &Path,
+    passwords: &b2b_idp::config::PasswordConfig,
+    sizes: &[usize],
+    plan: &Plan,
+    storm: &Plan,
+    http: &reqwest::Client,
+) -> anyhow::Result<Value> {
     let dir = tempfile::tempdir()?;
     let target = Target { bin: bin.to_path_buf(), config: config.to_path_buf(), data: dir.path().join("data"), port: free_port()? };
-    let smallest = Target { data: dir.path().join("smallest/data"), bin: target.bin.clone(), config: target.config.clone(), port: target.port };
+    let smallest =
+        Target { data: dir.path().join("smallest/data"), bin: target.bin.clone(), config: target.config.clone(), port: target.port };
     // A first start seeds the tenants and keys; then the server is stopped for the loader.
     let mut server = target.spawn()?;
     wait_ready(http, &target.base(), &mut server, Duration::from_secs(10)).await?;
@@ -1136,7 +1151,16 @@ fn build_server() -> anyhow::Result<()> {
     build.args(["build", "--bin", "b2b-idp", "--manifest-path"]).arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
     // What `cargo run` sets for this binary must not reach the build: build
     // scripts (ring's) watch CARGO_PKG_* and the like, and would rebuild.
-    const RUN_ONLY: [&str; 8] = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_PACKAGE", "CARGO_CFG_", "CARGO_TARGET_TMPDIR", "OUT_DIR"];
+    const RUN_ONLY: [&str; 8] = [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_CFG_",
+        "CARGO_TARGET_TMPDIR",
+        "OUT_DIR",
+    ];
     for (name, _) in std::env::vars_os() {
         if name.to_str().is_some_and(|n| RUN_ONLY.iter().any(|p| n.starts_with(p))) {
             build.env_remove(name);
@@ -1204,8 +1228,11 @@ async fn main() -> anyhow::Result<()> {
 
     let cpu_at_start = cpu_times();
     let mut results = Map::new();
-    results.insert("machine".into(), json!({"cores": cores, "cpu": cpu_model(), "mode": if smoke { "smoke" } else { "all" },
-                                            "load_average_at_start": load_average()}));
+    results.insert(
+        "machine".into(),
+        json!({"cores": cores, "cpu": cpu_model(), "mode": if smoke { "smoke" } else { "all" },
+                                            "load_average_at_start": load_average()}),
+    );
     results.insert("config".into(), json!(NO_CA_NOTE));
 
     let (mut es256, mut argon2) = (None, None);
@@ -1215,12 +1242,15 @@ async fn main() -> anyhow::Result<()> {
         let rs256 = Some(signs_per_sec(b2b_idp::model::Alg::RS256, (seconds / 2.0).max(0.5))?);
         let jwt = Some(jwt_encodes_per_sec((seconds / 2.0).max(0.5))?);
         argon2 = Some(argon2_hashes_per_sec(&config.passwords, cores, seconds.max(1.0))?);
-        results.insert("physical".into(), json!({
+        results.insert(
+            "physical".into(),
+            json!({
             "es256_signs_per_sec_one_core": es256.map(round), "rs256_signs_per_sec_one_core": rs256.map(round),
             "es256_jwt_encodes_per_sec_one_core": jwt.map(round),
             "argon2id_hashes_per_sec": argon2.map(round),
             "argon2id_params": {"memory_kib": config.passwords.memory_kib, "iterations": config.passwords.iterations,
-                                "parallelism": config.passwords.parallelism, "threads": cores}}));
+                                "parallelism": config.passwords.parallelism, "threads": cores}}),
+        );
     }
 
     let http = client()?;
@@ -1231,7 +1261,8 @@ async fn main() -> anyhow::Result<()> {
     if wants("main") || wants("guest") {
         // The server: its own process, fresh data dir; started twice so the
         // second start measures start-up on an existing data dir.
-        let target = Target { bin: server_bin.clone(), config: config_path.clone(), data: work.path().join("main/data"), port: free_port()? };
+        let target =
+            Target { bin: server_bin.clone(), config: config_path.clone(), data: work.path().join("main/data"), port: free_port()? };
         let base = target.base();
         let mut server = target.spawn()?;
         wait_ready(&http, &base, &mut server, Duration::from_secs(2)).await?;
@@ -1244,13 +1275,21 @@ async fn main() -> anyhow::Result<()> {
         let pid = server.id().unwrap_or(0);
         tokio::time::sleep(Duration::from_millis(200)).await;
         idle_rss_kib = Some(rss_kib(pid));
-        results.insert("server".into(), json!({"idle_rss_mib": idle_rss_kib.map(|k| round(k as f64 / 1024.0)),
-                                               "start_to_ready_ms_existing_data": cold_start_ms.map(round)}));
+        results.insert(
+            "server".into(),
+            json!({"idle_rss_mib": idle_rss_kib.map(|k| round(k as f64 / 1024.0)),
+                                               "start_to_ready_ms_existing_data": cold_start_ms.map(round)}),
+        );
 
         if wants("main") {
             eprintln!("bench: client_credentials");
-            let run = cc_load(&plan, format!("{base}/contoso/oauth2/v2.0/token"), ("admin-cli", "admin-cli-secret"),
-                              vec![("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")]).await;
+            let run = cc_load(
+                &plan,
+                format!("{base}/contoso/oauth2/v2.0/token"),
+                ("admin-cli", "admin-cli-secret"),
+                vec![("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")],
+            )
+            .await;
             let mut report = run.report();
             report["server_rss_after_mib"] = json!(round(rss_kib(pid) as f64 / 1024.0));
             results.insert("client_credentials".into(), report);
@@ -1282,7 +1321,8 @@ async fn main() -> anyhow::Result<()> {
                 async move {
                     let mut run = Run::default();
                     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-                    let paths = [format!("/{CONTOSO_ID}/v2.0/.well-known/openid-configuration"), format!("/{CONTOSO_ID}/discovery/v2.0/keys")];
+                    let paths =
+                        [format!("/{CONTOSO_ID}/v2.0/.well-known/openid-configuration"), format!("/{CONTOSO_ID}/discovery/v2.0/keys")];
                     let mut i = 0;
                     while Instant::now() < deadline {
                         let t = Instant::now();
@@ -1353,9 +1393,8 @@ async fn main() -> anyhow::Result<()> {
     if wants("sizes") {
         let size_plan = Plan { seconds: if smoke { 0.3 } else { seconds * 5.0 / 8.0 }, ..plan };
         let size_storm = Plan { seconds: if smoke { 0.3 } else { seconds / 2.0 }, ..storm };
-        let section = sizes_section(&server_bin, &config_path, &config.passwords, &sizes, &size_plan, &size_storm, &http)
-            .await
-            .unwrap_or_else(|e| {
+        let section =
+            sizes_section(&server_bin, &config_path, &config.passwords, &sizes, &size_plan, &size_storm, &http).await.unwrap_or_else(|e| {
                 eprintln!("bench: directory sizes failed: {e:#}");
                 json!({"error": format!("{e:#}")})
             });
@@ -1416,7 +1455,14 @@ fn print_report(results: &Value, sizes: &[usize]) {
     let num = |v: &Value| v.as_f64().unwrap_or(0.0);
     let line = |name: &str, r: &Value| {
         if r["per_sec"].is_number() {
-            println!("{:<52} {:>10.1} {:>9.2} {:>9.2} {:>7}", name, num(&r["per_sec"]), num(&r["p50_ms"]), num(&r["p99_ms"]), num(&r["errors"]));
+            println!(
+                "{:<52} {:>10.1} {:>9.2} {:>9.2} {:>7}",
+                name,
+                num(&r["per_sec"]),
+                num(&r["p50_ms"]),
+                num(&r["p99_ms"]),
+                num(&r["errors"])
+            );
             if let Some(e) = r["first_error"].as_str() {
                 println!("    first error: {e}");
             }
@@ -1443,13 +1489,21 @@ fn print_report(results: &Value, sizes: &[usize]) {
     }
     let sizes_section = &results["directory_sizes"];
     if let Some(rows) = sizes_section["rows"].as_array() {
-        println!("{:>9} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>8}", "users", "load s", "data MiB", "start ms", "RSS MiB", "cc/s", "refresh/s", "refr. p50", "login/s");
+        println!(
+            "{:>9} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>8}",
+            "users", "load s", "data MiB", "start ms", "RSS MiB", "cc/s", "refresh/s", "refr. p50", "login/s"
+        );
         for row in rows {
             println!(
                 "{:>9} {:>8} {:>8.0} {:>8.0} {:>8.1} {:>10.0} {:>10.0} {:>10.2} {:>8.1}",
                 row["users"].as_u64().unwrap_or(0),
-                if row["repeat_of_smallest"] == true { "again".to_string() } else { format!("{:.1}", num(&row["load_secs"])) }, num(&row["data_dir_mib"]), num(&row["start_to_ready_ms"]), num(&row["idle_rss_mib"]),
-                num(&row["client_credentials"]["per_sec"]), num(&row["refresh_token"]["per_sec"]), num(&row["refresh_token"]["p50_ms"]),
+                if row["repeat_of_smallest"] == true { "again".to_string() } else { format!("{:.1}", num(&row["load_secs"])) },
+                num(&row["data_dir_mib"]),
+                num(&row["start_to_ready_ms"]),
+                num(&row["idle_rss_mib"]),
+                num(&row["client_credentials"]["per_sec"]),
+                num(&row["refresh_token"]["per_sec"]),
+                num(&row["refresh_token"]["p50_ms"]),
                 num(&row["password_login"]["per_sec"])
             );
             for k in ["client_credentials", "refresh_token", "password_login"] {
@@ -1463,19 +1517,34 @@ fn print_report(results: &Value, sizes: &[usize]) {
     }
     let physical = &results["physical"];
     if physical.is_object() {
-        println!("ES256 signatures/s, one core: {:.0} (whole JWTs: {:.0}); RS256: {:.0}; argon2id hashes/s ({} threads): {:.1}",
-                 num(&physical["es256_signs_per_sec_one_core"]), num(&physical["es256_jwt_encodes_per_sec_one_core"]),
-                 num(&physical["rs256_signs_per_sec_one_core"]),
-                 physical["argon2id_params"]["threads"], num(&physical["argon2id_hashes_per_sec"]));
+        println!(
+            "ES256 signatures/s, one core: {:.0} (whole JWTs: {:.0}); RS256: {:.0}; argon2id hashes/s ({} threads): {:.1}",
+            num(&physical["es256_signs_per_sec_one_core"]),
+            num(&physical["es256_jwt_encodes_per_sec_one_core"]),
+            num(&physical["rs256_signs_per_sec_one_core"]),
+            physical["argon2id_params"]["threads"],
+            num(&physical["argon2id_hashes_per_sec"])
+        );
     }
     if results["server"].is_object() {
-        println!("idle RSS: {} MiB; start to /readyz on existing data: {} ms", results["server"]["idle_rss_mib"], results["server"]["start_to_ready_ms_existing_data"]);
+        println!(
+            "idle RSS: {} MiB; start to /readyz on existing data: {} ms",
+            results["server"]["idle_rss_mib"], results["server"]["start_to_ready_ms_existing_data"]
+        );
     }
     println!("ratios: {}", results["ratios"]);
     println!("targets met (null = not measured in this run):");
     if let Some(targets) = results["targets_met"].as_object() {
         for (name, met) in targets {
-            println!("  {:<48} {}", name, match met.as_bool() { Some(true) => "met", Some(false) => "MISSED", None => "—" });
+            println!(
+                "  {:<48} {}",
+                name,
+                match met.as_bool() {
+                    Some(true) => "met",
+                    Some(false) => "MISSED",
+                    None => "—",
+                }
+            );
         }
     }
     println!("note: {NO_CA_NOTE}");

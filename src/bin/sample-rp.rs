@@ -17,9 +17,8 @@ use actix_web::{http::header, web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use serde::Deserialize;
 
@@ -105,9 +104,7 @@ async fn main() -> anyhow::Result<()> {
     let issuer = env("RP_ISSUER", "http://127.0.0.1:8080/6d2e5a3c-8f14-4b7e-9c21-3a5f0e8b7d41/v2.0");
     let bind = env("RP_BIND", "127.0.0.1:8400");
     let redirect = env("RP_REDIRECT_URI", "http://127.0.0.1:8400/callback");
-    let http = openidconnect::reqwest::ClientBuilder::new()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()?;
+    let http = openidconnect::reqwest::ClientBuilder::new().redirect(openidconnect::reqwest::redirect::Policy::none()).build()?;
     // The IdP may still be starting (docker-compose): retry discovery for a while.
     let mut attempt = 0;
     let metadata = loop {

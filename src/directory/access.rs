@@ -1,10 +1,10 @@
 //! Who may do what in the admin API. Checks live here, between the HTTP
 //! layer and the directory, in one place (lldap's access-control wrapper).
 
-use crate::model::InvitePolicy;
-use crate::model::{Tenant, User, UserType};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
+use crate::model::InvitePolicy;
+use crate::model::{Tenant, User, UserType};
 
 /// The admin API as an OAuth resource: the `aud` of the tokens it takes.
 pub const ADMIN_RESOURCE: &str = "api://b2b-idp-admin";
@@ -42,24 +42,21 @@ pub struct Right {
     pub directory_roles: &'static [&'static str],
 }
 
-pub const READ_WRITE_USERS: Right =
-    Right { app_role: "User.ReadWrite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
+pub const READ_WRITE_USERS: Right = Right { app_role: "User.ReadWrite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
 
 /// Inviting one guest under the default policy.
 pub const INVITE_GUESTS: Right =
     Right { app_role: "User.Invite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, GUEST_INVITER] };
 
 /// Groups and their members.
-pub const MANAGE_GROUPS: Right =
-    Right { app_role: "Group.ReadWrite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
+pub const MANAGE_GROUPS: Right = Right { app_role: "Group.ReadWrite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
 
 /// Tenant policies: external identity providers, cross-tenant access.
 pub const MANAGE_POLICY: Right = Right { app_role: "Policy.ReadWrite.All", directory_roles: &[GLOBAL_ADMINISTRATOR] };
 
 /// Bulk (CSV) invitations, single ones under the admins-only policy, and
 /// inviting someone as a Member.
-pub const ADMIN_INVITE: Right =
-    Right { app_role: "User.Invite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
+pub const ADMIN_INVITE: Right = Right { app_role: "User.Invite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
 
 /// Changing or deleting a user who holds a directory role, or resetting
 /// their sign-in: only a Global Administrator (Entra's rule), or an app

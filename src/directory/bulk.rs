@@ -12,9 +12,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::directory::access::{Caller, ADMIN_INVITE};
 use crate::directory::invitations::{self, Effect, MessageInfo, NewInvitation};
-use crate::model::Tenant;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
+use crate::model::Tenant;
 
 /// One line of the report.
 #[derive(Debug, Serialize)]
@@ -84,7 +84,10 @@ fn parse_row(cells: &[String]) -> std::result::Result<NewInvitation, String> {
         invited_user_display_name: Some(cell(1)).filter(|n| !n.is_empty()),
         invite_redirect_url: cell(2),
         send_invitation_message: parse_bool(&cell(3))?,
-        invited_user_message_info: Some(MessageInfo { customized_message_body: Some(message).filter(|m| !m.is_empty()), cc_recipients: vec![] }),
+        invited_user_message_info: Some(MessageInfo {
+            customized_message_body: Some(message).filter(|m| !m.is_empty()),
+            cc_recipients: vec![],
+        }),
         ..Default::default()
     })
 }
@@ -112,7 +115,14 @@ pub async fn run(
                 // The upload broke off: say so after the rows already done.
                 tally.aborted = true;
                 let reason = format!("the CSV could not be read to the end ({e}); rows after this were not processed");
-                let last = RowReport { row: tally.rows + 1, email: String::new(), result: "aborted", user_id: String::new(), invitation_id: String::new(), reason };
+                let last = RowReport {
+                    row: tally.rows + 1,
+                    email: String::new(),
+                    result: "aborted",
+                    user_id: String::new(),
+                    invitation_id: String::new(),
+                    reason,
+                };
                 report.serialize(&last.spreadsheet_safe()).await.map_err(|e| Error::Internal(format!("writing the report: {e}")))?;
                 break;
             }
@@ -126,7 +136,8 @@ pub async fn run(
         }
         tally.rows += 1;
         let email = row.as_ref().ok().and_then(|c| c.first().cloned()).unwrap_or_default();
-        let mut line_report = RowReport { row: line, email, result: "refused", user_id: String::new(), invitation_id: String::new(), reason: String::new() };
+        let mut line_report =
+            RowReport { row: line, email, result: "refused", user_id: String::new(), invitation_id: String::new(), reason: String::new() };
         match row.and_then(|c: Vec<String>| parse_row(&c)) {
             Err(reason) => line_report.reason = reason,
             Ok(new) => match invitations::invite(idp, tenant, caller, new).await {

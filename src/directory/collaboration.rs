@@ -4,13 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::ExternalIdp;
-use crate::util::Secret;
 use crate::directory::access::{Caller, MANAGE_POLICY};
-use crate::model::Tenant;
-use crate::util::address;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
+use crate::model::ExternalIdp;
+use crate::model::Tenant;
+use crate::util::address;
+use crate::util::Secret;
 
 /// Graph's `openIdConnectIdentityProvider` as the admin API takes and shows it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -54,7 +54,12 @@ pub async fn identity_providers(tenant: &Tenant, caller: &Caller) -> Result<Vec<
 }
 
 /// Adds (or, for a known issuer, replaces) an external identity provider.
-pub async fn add_identity_provider(idp: &Idp, tenant: &Tenant, caller: &Caller, new: GraphIdentityProvider) -> Result<GraphIdentityProvider> {
+pub async fn add_identity_provider(
+    idp: &Idp,
+    tenant: &Tenant,
+    caller: &Caller,
+    new: GraphIdentityProvider,
+) -> Result<GraphIdentityProvider> {
     caller.require(MANAGE_POLICY)?;
     if new.odata_type != odata_type() {
         return Err(Error::Invalid(format!("@odata.type must be {}", odata_type())));
@@ -63,8 +68,7 @@ pub async fn add_identity_provider(idp: &Idp, tenant: &Tenant, caller: &Caller, 
     // The server will fetch from this issuer: https only, except a loopback
     // provider beside a server that itself runs on plain http (development).
     let issuer = url::Url::parse(&new.issuer).map_err(|e| Error::Invalid(format!("issuer: {e}")))?;
-    let local_dev = !idp.config.server.is_https()
-        && matches!(issuer.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    let local_dev = !idp.config.server.is_https() && matches!(issuer.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     if issuer.scheme() != "https" && !local_dev {
         return Err(Error::Invalid("issuer must be an https URL".into()));
     }
@@ -89,8 +93,7 @@ pub async fn add_identity_provider(idp: &Idp, tenant: &Tenant, caller: &Caller, 
 
 /// Validates an external identity provider declaration and gives it an id.
 pub fn checked_idp(mut idp: ExternalIdp) -> Result<ExternalIdp> {
-    let issuer = url::Url::parse(&idp.issuer)
-        .map_err(|e| Error::Invalid(format!("identity provider issuer '{}': {e}", idp.issuer)))?;
+    let issuer = url::Url::parse(&idp.issuer).map_err(|e| Error::Invalid(format!("identity provider issuer '{}': {e}", idp.issuer)))?;
     if !matches!(issuer.scheme(), "https" | "http") {
         return Err(Error::Invalid(format!("identity provider issuer '{}' must be an http(s) URL", idp.issuer)));
     }

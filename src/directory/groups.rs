@@ -4,14 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Group;
 use crate::directory::access::{Caller, MANAGE_GROUPS};
 use crate::directory::replica::Replica;
 use crate::directory::users::GraphUser;
-use crate::model::{Tenant, User};
-use crate::util::{now, now_ms};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
+use crate::model::Group;
+use crate::model::{Tenant, User};
+use crate::util::{now, now_ms};
 
 /// Graph's `group`, as the API shows it.
 #[derive(Debug, Serialize)]

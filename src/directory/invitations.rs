@@ -4,18 +4,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::directory::access::{Caller, ADMIN_INVITE};
+use crate::directory::groups;
+use crate::directory::realm::{self, HomeRoute};
+use crate::directory::replica::Replica;
+use crate::error::{Error, Result};
+use crate::idp::Idp;
 use crate::model::Invitation;
 use crate::model::InvitationStatus;
-use crate::directory::access::{Caller, ADMIN_INVITE};
 use crate::model::{External, ExternalState, HomeAccount, HomeMethod};
-use crate::directory::replica::Replica;
-use crate::directory::groups;
 use crate::model::{Tenant, User, UserType};
-use crate::util::{address, email_domain, now, now_ms, random_token, sha256_hex};
-use crate::error::{Error, Result};
-use crate::directory::realm::{self, HomeRoute};
-use crate::idp::Idp;
 use crate::store::StoreError;
+use crate::util::{address, email_domain, now, now_ms, random_token, sha256_hex};
 
 /// Graph's `invitation` request body. Unknown fields are ignored.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -357,12 +357,7 @@ async fn auto_redemption(idp: &Idp, caller: &Caller, route: &HomeRoute, email: &
         return Ok(None);
     }
     let invitee = idp.store.user_by_email(&home.id, email).await?.filter(|u| u.enabled && u.external.is_none());
-    Ok(invitee.map(|u| HomeAccount {
-        tenant_id: home.id.clone(),
-        issuer: idp.issuer(home),
-        subject: u.id,
-        method: HomeMethod::Federation,
-    }))
+    Ok(invitee.map(|u| HomeAccount { tenant_id: home.id.clone(), issuer: idp.issuer(home), subject: u.id, method: HomeMethod::Federation }))
 }
 
 fn redeemed(user: &mut User, home: HomeAccount) {
@@ -404,11 +399,8 @@ async fn invited_user(idp: &Idp, invitation: &Invitation) -> Result<User> {
 /// to this home account. A guest already bound to another account, or an
 /// invitation already redeemed by another, refuses.
 pub async fn redeem(idp: &Idp, tenant: &Tenant, invitation_id: &str, home: HomeAccount) -> Result<(Invitation, User)> {
-    let mut invitation = idp
-        .store
-        .invitation(&tenant.id, invitation_id)
-        .await?
-        .ok_or_else(|| Error::Invalid("This invitation no longer exists.".into()))?;
+    let mut invitation =
+        idp.store.invitation(&tenant.id, invitation_id).await?.ok_or_else(|| Error::Invalid("This invitation no longer exists.".into()))?;
     // Bind with compare-and-swap: of two accounts redeeming at once, one wins.
     let user = loop {
         let mut user = invited_user(idp, &invitation).await?;

@@ -2,12 +2,12 @@
 //! by themselves (a tenant setting), or disabled by the sweep when their
 //! home account is gone — the cleanup Entra left to administrators.
 
-use crate::model::HomeAccount;
 use crate::directory::groups;
-use crate::model::{Tenant, User};
-use crate::util::now_ms;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
+use crate::model::HomeAccount;
+use crate::model::{Tenant, User};
+use crate::util::now_ms;
 
 /// A guest removes themselves from `tenant`, if its settings allow it.
 pub async fn leave(idp: &Idp, tenant: &Tenant, user: &User) -> Result<()> {

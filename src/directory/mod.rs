@@ -12,7 +12,5 @@ pub mod replica;
 pub mod reset;
 pub mod users;
 
-
 /// Longest display name a user, group or app may have.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 256;
-

@@ -4,9 +4,9 @@
 //! long after its last write, and say when to retry, so relying parties can
 //! test their retry-with-backoff. At 0 every read sees its own writes.
 
+use crate::error::{Error, Result};
 use crate::model::User;
 use crate::util::now_ms;
-use crate::error::{Error, Result};
 
 pub struct Replica {
     pub lag_ms: u64,

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
+use crate::error::{Error, Result};
+use crate::idp::Idp;
+use crate::model::{Interaction, Purpose, Step};
 use crate::model::{Tenant, User};
 use crate::util::{now, now_ms, random_token, sha256_hex};
-use crate::error::{Error, Result};
-use crate::model::{Interaction, Purpose, Step};
-use crate::idp::Idp;
 
 /// A reset link is valid this long.
 const LINK_TTL: i64 = 1800;
@@ -86,7 +86,8 @@ pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str, s
     let hash = idp.passwords.hash(password).await?;
     // Write over the current record, not the one read before the slow hash.
     loop {
-        let mut user = idp.store.user(&tenant.id, &holder.id).await?.ok_or_else(|| Error::Invalid("This account no longer exists.".into()))?;
+        let mut user =
+            idp.store.user(&tenant.id, &holder.id).await?.ok_or_else(|| Error::Invalid("This account no longer exists.".into()))?;
         let read = user.written_at_ms;
         user.password_hash = Some(hash.clone());
         user.sessions_valid_from_ms = now_ms();

@@ -3,16 +3,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::UserSeed;
-use crate::util::Secret;
 use crate::directory::access::{Caller, MANAGE_PRIVILEGED_USERS, READ_WRITE_USERS};
-use crate::directory::replica::Replica;
 use crate::directory::groups;
+use crate::directory::replica::Replica;
 use crate::directory::MAX_DISPLAY_NAME_CHARS;
-use crate::model::{Tenant, User, UserType};
-use crate::passwords;
-use crate::util::{address, email_domain};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
+use crate::model::{Tenant, User, UserType};
+use crate::passwords;
+use crate::util::Secret;
+use crate::util::{address, email_domain};
 
 /// Graph's `user` resource, the fields this directory has.
 #[derive(Debug, Serialize)]
@@ -89,10 +89,7 @@ pub async fn get(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Resul
 
 pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewUser) -> Result<GraphUser> {
     caller.require(READ_WRITE_USERS)?;
-    let email = new
-        .mail
-        .or(new.user_principal_name)
-        .ok_or_else(|| Error::Invalid("userPrincipalName or mail is required".into()))?;
+    let email = new.mail.or(new.user_principal_name).ok_or_else(|| Error::Invalid("userPrincipalName or mail is required".into()))?;
     let password = new.password_profile.and_then(|p| p.password).map(Secret);
     let user_seed = UserSeed { email, display_name: Some(new.display_name), password, password_hash: None, roles: vec![] };
     let mut user = create_member(idp, tenant, &user_seed).await?;

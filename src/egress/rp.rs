@@ -8,21 +8,20 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType, CoreGenderClaim,
-    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
-    CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
     AdditionalClaims, AuthenticationContextClass, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, LoginHint, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse,
-    TokenResponse,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, LoginHint, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::util::Secret;
-use crate::error::{Error, Result};
 use crate::egress::{Egress, Guarded};
+use crate::error::{Error, Result};
+use crate::util::Secret;
 
 /// Claims beyond the standard ones that a home b2b-idp (or Entra) sends.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -199,17 +198,14 @@ impl HomeProviders {
             .request_async(&self.http_for(reg))
             .await
             .map_err(|e| upstream(&reg.issuer, "code redemption", error_chain(&e)))?;
-        let id_token = tokens
-            .id_token()
-            .ok_or_else(|| upstream(&reg.issuer, "token response", "no ID token"))?;
+        let id_token = tokens.id_token().ok_or_else(|| upstream(&reg.issuer, "token response", "no ID token"))?;
         let nonce = Nonce::new(nonce.to_string());
         let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
             Ok(claims) => claims.clone(),
             Err(_) => {
                 let fresh = self.client(reg, true).await?;
-                let verified = id_token
-                    .claims(&fresh.id_token_verifier(), &nonce)
-                    .map_err(|e| upstream(&reg.issuer, "ID token validation", e))?;
+                let verified =
+                    id_token.claims(&fresh.id_token_verifier(), &nonce).map_err(|e| upstream(&reg.issuer, "ID token validation", e))?;
                 verified.clone()
             }
         };

@@ -7,21 +7,21 @@ pub mod passcode;
 
 use ring::hmac;
 
+use crate::directory::invitations;
+use crate::directory::realm::{home_route, HomeRoute};
+use crate::egress::rp::Registration;
+use crate::error::{Error, Result};
+use crate::idp::Idp;
 use crate::model::Interaction;
 use crate::model::Purpose;
 use crate::model::Step;
-use crate::util::Secret;
-use crate::model::{ExternalIdp, HomeAccount, HomeMethod};
-use crate::directory::invitations;
-use crate::model::{Invitation, InvitationStatus};
 use crate::model::{App, GrantType, Tenant, User};
-use crate::util::{now, random_token, sha256_hex};
-use crate::error::{Error, Result};
-use crate::idp::Idp;
 use crate::model::{AuthRequest, Session};
+use crate::model::{ExternalIdp, HomeAccount, HomeMethod};
+use crate::model::{Invitation, InvitationStatus};
 use crate::signin::session::{self, Factors};
-use crate::directory::realm::{home_route, HomeRoute};
-use crate::egress::rp::Registration;
+use crate::util::Secret;
+use crate::util::{now, random_token, sha256_hex};
 
 /// The route a redeemed guest must keep using: the home they redeemed with.
 async fn bound_route(idp: &Idp, resource: &Tenant, home: &HomeAccount) -> Result<HomeRoute> {

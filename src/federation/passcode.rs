@@ -5,15 +5,15 @@
 use rand::Rng;
 use subtle::ConstantTimeEq;
 
-use crate::model::{HomeAccount, HomeMethod};
-use crate::model::{Tenant, User, UserType};
-use crate::util::{email_domain, now, random_token, sha256_hex};
 use crate::error::{Error, Result};
 use crate::federation::{finish, interaction, Next};
-use crate::model::{Interaction, Purpose, Step};
 use crate::idp::Idp;
 use crate::keys;
+use crate::model::{HomeAccount, HomeMethod};
+use crate::model::{Interaction, Purpose, Step};
+use crate::model::{Tenant, User, UserType};
 use crate::store::StoreError;
+use crate::util::{email_domain, now, random_token, sha256_hex};
 
 /// Codes mailed to one address per hour, whoever asks (a mail bomb and a
 /// brute-force amplifier otherwise).
@@ -89,9 +89,9 @@ async fn home_account(idp: &Idp, resource: &Tenant, email: &str) -> Result<HomeA
             match idp.store.create_user(&user).await {
                 Ok(()) => user,
                 // Another instance created it a moment ago.
-                Err(StoreError::Conflict(_)) => idp.store.user_by_email(&home.id, email).await?.ok_or_else(|| {
-                    Error::Internal("just-in-time member vanished".into())
-                })?,
+                Err(StoreError::Conflict(_)) => {
+                    idp.store.user_by_email(&home.id, email).await?.ok_or_else(|| Error::Internal("just-in-time member vanished".into()))?
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -105,7 +105,11 @@ async fn jit_tenant(idp: &Idp, resource: &Tenant, domain: &str) -> Result<Tenant
     let name = format!("jit-{}", &sha256_hex(&format!("{}\0{domain}", resource.cloud.region_scope()))[..24]);
     let mine = |t: &Tenant| t.unmanaged && t.owns_domain(domain) && t.cloud == resource.cloud;
     if let Some(existing) = idp.store.tenant_by_name(&name).await? {
-        return if mine(&existing) { Ok(existing) } else { Err(Error::Internal(format!("tenant {name} is not {domain}'s just-in-time tenant"))) };
+        return if mine(&existing) {
+            Ok(existing)
+        } else {
+            Err(Error::Internal(format!("tenant {name} is not {domain}'s just-in-time tenant")))
+        };
     }
     let tenant = Tenant {
         id: uuid::Uuid::new_v4().to_string(),

@@ -11,21 +11,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, RwLock};
 
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
-use jsonwebtoken::signature;
 use jsonwebtoken::errors::{Error, ErrorKind};
+use jsonwebtoken::signature;
 use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind, EncodingKey};
 use ring::rand::SystemRandom;
 use ring::signature::{
-    EcdsaKeyPair, RsaKeyPair, RsaPublicKeyComponents, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
-    ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
+    EcdsaKeyPair, RsaKeyPair, RsaPublicKeyComponents, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING,
+    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
 };
 
 /// The algorithms this server signs and verifies with (see [`super::Alg`]).
-static PROVIDER: CryptoProvider = CryptoProvider {
-    signer_factory: signer,
-    verifier_factory: verifier,
-    key_utils: KeyUtils::new_unimplemented(),
-};
+static PROVIDER: CryptoProvider =
+    CryptoProvider { signer_factory: signer, verifier_factory: verifier, key_utils: KeyUtils::new_unimplemented() };
 
 /// Makes this the process's jsonwebtoken provider; later calls are no-ops.
 pub fn install() {
@@ -51,9 +48,7 @@ fn parsed(alg: Algorithm, der: &[u8]) -> Result<Arc<ParsedKey>, Error> {
             EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &SystemRandom::new())
                 .map_err(|_| Error::from(ErrorKind::InvalidEcdsaKey))?,
         ),
-        Algorithm::RS256 => ParsedKey::Rsa(
-            RsaKeyPair::from_der(der).map_err(|e| Error::from(ErrorKind::InvalidRsaKey(e.to_string())))?,
-        ),
+        Algorithm::RS256 => ParsedKey::Rsa(RsaKeyPair::from_der(der).map_err(|e| Error::from(ErrorKind::InvalidRsaKey(e.to_string())))?),
         _ => return Err(ErrorKind::InvalidAlgorithm.into()),
     });
     PARSED.write().unwrap_or_else(|p| p.into_inner()).insert(der.to_vec(), key.clone());

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::jwk::{
-    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters, Jwk,
-    JwkSet, KeyAlgorithm, PublicKeyUse, RSAKeyParameters,
+    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
+    RSAKeyParameters,
 };
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
@@ -22,8 +22,8 @@ use serde::Serialize;
 use crate::model::Alg;
 use crate::model::KeySource;
 use crate::model::StoredKey;
-use crate::util::now;
 use crate::store::{Store, StoreError};
+use crate::util::now;
 
 mod crypto;
 pub use crypto::install as install_crypto;
@@ -105,12 +105,7 @@ fn stored(tenant_id: &str, alg: Alg, private_der: &[u8], params: AlgorithmParame
 
 fn ec_key(tenant_id: &str, pkcs8: &[u8], source: KeySource) -> Result<StoredKey, KeyError> {
     use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-    let pair = EcdsaKeyPair::from_pkcs8(
-        &ECDSA_P256_SHA256_FIXED_SIGNING,
-        pkcs8,
-        &ring::rand::SystemRandom::new(),
-    )
-    .map_err(material)?;
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &ring::rand::SystemRandom::new()).map_err(material)?;
     // Uncompressed SEC1 point: 0x04 || x || y.
     let point = pair.public_key().as_ref();
     let params = AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
@@ -156,24 +151,20 @@ pub fn generate(tenant_id: &str, alg: Alg) -> Result<StoredKey, KeyError> {
 pub fn from_pem_file(tenant_id: &str, path: &Path) -> Result<StoredKey, KeyError> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::PrivatePkcs8KeyDer;
-    let der = PrivatePkcs8KeyDer::from_pem_file(path)
-        .map_err(|e| KeyError::Material(format!("{}: {e}", path.display())))?;
+    let der = PrivatePkcs8KeyDer::from_pem_file(path).map_err(|e| KeyError::Material(format!("{}: {e}", path.display())))?;
     let der = der.secret_pkcs8_der();
     if let Ok(key) = ec_key(tenant_id, der, KeySource::File) {
         return Ok(key);
     }
     use rsa::pkcs8::DecodePrivateKey;
-    let key = rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(|_| {
-        KeyError::Material(format!("{}: not a PKCS#8 P-256 or RSA private key", path.display()))
-    })?;
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(der)
+        .map_err(|_| KeyError::Material(format!("{}: not a PKCS#8 P-256 or RSA private key", path.display())))?;
     rsa_key(tenant_id, &key, KeySource::File)
 }
 
 /// The key currently signing for `alg`: the newest unretired one.
 fn active(keys: &[StoredKey], alg: Alg) -> Option<&StoredKey> {
-    keys.iter()
-        .filter(|k| k.alg == alg && k.retired_at.is_none())
-        .max_by_key(|k| k.created_at)
+    keys.iter().filter(|k| k.alg == alg && k.retired_at.is_none()).max_by_key(|k| k.created_at)
 }
 
 /// Adds `key` as the active key for its algorithm; older ones retire.
@@ -260,20 +251,12 @@ impl KeyRing {
             keys.push(LiveKey { stored, encoding, decoding });
         }
         let loaded = Arc::new(TenantKeys { loaded: Instant::now(), keys });
-        self.cache
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(tenant_id.to_string(), loaded.clone());
+        self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(tenant_id.to_string(), loaded.clone());
         Ok(loaded)
     }
 
     async fn tenant_keys(&self, tenant_id: &str, max_age: Duration) -> Result<Arc<TenantKeys>, KeyError> {
-        let cached = self
-            .cache
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(tenant_id)
-            .cloned();
+        let cached = self.cache.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(tenant_id).cloned();
         match cached {
             Some(keys) if keys.loaded.elapsed() < max_age => Ok(keys),
             _ => self.load(tenant_id).await,
@@ -286,13 +269,7 @@ impl KeyRing {
     }
 
     /// A compact JWS over `claims` with the tenant's active key for `alg`.
-    pub async fn sign<T: Serialize>(
-        &self,
-        tenant_id: &str,
-        alg: Alg,
-        typ: &str,
-        claims: &T,
-    ) -> Result<String, KeyError> {
+    pub async fn sign<T: Serialize>(&self, tenant_id: &str, alg: Alg, typ: &str, claims: &T) -> Result<String, KeyError> {
         let keys = self.tenant_keys(tenant_id, self.refresh).await?;
         let live = keys
             .keys

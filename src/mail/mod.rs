@@ -12,9 +12,9 @@ use minijinja::Environment;
 use serde_json::json;
 
 use crate::config::MailConfig;
+use crate::error::{Error, Result};
 use crate::model::Invitation;
 use crate::model::Tenant;
-use crate::error::{Error, Result};
 
 enum Transport {
     File(AsyncFileTransport<Tokio1Executor>),
@@ -40,10 +40,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 });
 
 fn render(name: &str, context: serde_json::Value) -> Result<String> {
-    TEMPLATES
-        .get_template(name)
-        .and_then(|t| t.render(context))
-        .map_err(|e| Error::Internal(format!("mail template {name}: {e:#}")))
+    TEMPLATES.get_template(name).and_then(|t| t.render(context)).map_err(|e| Error::Internal(format!("mail template {name}: {e:#}")))
 }
 
 fn mailbox(address: &str) -> Result<Mailbox> {
@@ -55,9 +52,8 @@ impl Mailer {
         let from = config.from.parse().map_err(|e| Error::Invalid(format!("mail.from '{}': {e}", config.from)))?;
         let transport = match config.transport.as_str() {
             "file" => {
-                std::fs::create_dir_all(&config.outbox).map_err(|e| {
-                    Error::Internal(format!("mail.outbox {}: {e}", config.outbox.display()))
-                })?;
+                std::fs::create_dir_all(&config.outbox)
+                    .map_err(|e| Error::Internal(format!("mail.outbox {}: {e}", config.outbox.display())))?;
                 Transport::File(AsyncFileTransport::new(&config.outbox))
             }
             "smtp" => {
@@ -95,10 +91,7 @@ impl Mailer {
         } else {
             Body::new(text)
         };
-        let message = builder
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
-            .map_err(|e| Error::Internal(format!("building mail: {e}")))?;
+        let message = builder.header(ContentType::TEXT_PLAIN).body(body).map_err(|e| Error::Internal(format!("building mail: {e}")))?;
         let sent = match &self.transport {
             Transport::File(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
             Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),

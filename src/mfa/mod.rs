@@ -8,20 +8,18 @@ use rand::RngCore;
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use crate::model::TotpMethod;
-use crate::model::{Tenant, User};
-use crate::util::{now, now_ms, random_token, sha256_hex};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
+use crate::model::TotpMethod;
+use crate::model::{Tenant, User};
 use crate::signin::throttle;
+use crate::util::{now, now_ms, random_token, sha256_hex};
 
 const STEP: u64 = 30;
 const RECOVERY_CODES: usize = 8;
 
 fn totp(secret_b32: &str, tenant: &Tenant, user: &User) -> Result<TOTP> {
-    let bytes = Secret::Encoded(secret_b32.to_string())
-        .to_bytes()
-        .map_err(|e| Error::Internal(format!("stored TOTP secret: {e:?}")))?;
+    let bytes = Secret::Encoded(secret_b32.to_string()).to_bytes().map_err(|e| Error::Internal(format!("stored TOTP secret: {e:?}")))?;
     // The issuer and account label what the authenticator app shows.
     let account = user.email.replace(':', "");
     TOTP::new(Algorithm::SHA1, 6, 1, STEP, bytes, Some(tenant.display_name.replace(':', "")), account)

@@ -21,10 +21,18 @@ pub struct Interaction {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Purpose {
-    SignIn { request_id: String, user_id: String },
-    Redeem { invitation_id: String, user_id: String },
+    SignIn {
+        request_id: String,
+        user_id: String,
+    },
+    Redeem {
+        invitation_id: String,
+        user_id: String,
+    },
     /// A member's self-service password reset (the emailed link).
-    PasswordReset { user_id: String },
+    PasswordReset {
+        user_id: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -87,10 +87,6 @@ pub struct CrossTenantAccess {
 impl CrossTenantAccess {
     /// Whether MFA done at this guest's home counts here.
     pub fn trusts_mfa_of(&self, home_tenant_id: &str, home_issuer: &str) -> bool {
-        self.partners
-            .get(home_tenant_id)
-            .or_else(|| self.partners.get(home_issuer))
-            .unwrap_or(&self.default)
-            .is_mfa_accepted
+        self.partners.get(home_tenant_id).or_else(|| self.partners.get(home_issuer)).unwrap_or(&self.default).is_mfa_accepted
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Alg, ConditionalAccessPolicy, CrossTenantAccess, ExternalIdp, CollaborationSettings};
+use crate::model::{Alg, CollaborationSettings, ConditionalAccessPolicy, CrossTenantAccess, ExternalIdp};
 use crate::util::address;
 
 /// National clouds are isolated from each other (SPEC "Background").

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::directory::access::{Caller, MANAGE_POLICY};
-use crate::model::Tenant;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
+use crate::model::Tenant;
 use crate::model::{ConditionalAccessPolicy, InboundTrust};
 
 /// The tenant record is the unit of change: re-read, change, write.

@@ -4,12 +4,10 @@
 
 pub mod api;
 
-
-
-use crate::model::ConditionalAccessPolicy;
-use crate::model::{Tenant, User};
 use crate::error::Result;
 use crate::idp::Idp;
+use crate::model::ConditionalAccessPolicy;
+use crate::model::{Tenant, User};
 
 /// What the tenant's policies ask of one sign-in to one app.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -7,15 +7,15 @@
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::model::{App, GrantType, Tenant, User};
-use crate::util::{now, random_token, sha256_hex};
 use crate::error::{Error, Result};
-use crate::idp::Idp;
-use crate::model::{AuthCode, Authentication, AuthRequest, Consent, RefreshFamily, ResponseMode, Session};
-use crate::policy;
 use crate::error::{OAuthCode, OAuthError};
+use crate::idp::Idp;
+use crate::model::{App, GrantType, Tenant, User};
+use crate::model::{AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session};
+use crate::policy;
 use crate::protocol::scopes;
 use crate::signin::{session, throttle};
+use crate::util::{now, random_token, sha256_hex};
 
 /// Query (GET) or form (POST) parameters of the authorization request.
 #[derive(Debug, Default, Deserialize)]
@@ -84,10 +84,7 @@ pub struct ClientResponse {
 
 impl ClientResponse {
     fn error(req: &AuthRequest, issuer: &str, error: OAuthError) -> ClientResponse {
-        let mut params = vec![
-            ("error", error.error.as_str().to_string()),
-            ("error_description", error.error_description),
-        ];
+        let mut params = vec![("error", error.error.as_str().to_string()), ("error_description", error.error_description)];
         params.extend(req.state.clone().map(|s| ("state", s)));
         params.push(("iss", issuer.to_string()));
         ClientResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params }
@@ -132,10 +129,20 @@ pub enum Outcome {
     SignIn(AuthRequest),
     /// The tenant's policies (or `acr_values=2`) need a second factor this
     /// session does not have yet.
-    SecondFactor { request: AuthRequest, user: Box<User> },
+    SecondFactor {
+        request: AuthRequest,
+        user: Box<User>,
+    },
     /// A conditional access policy blocks this user from this app: a page, no code.
-    Blocked { policy: String, app_name: String },
-    Consent { request: AuthRequest, app: Box<App>, user: Box<User> },
+    Blocked {
+        policy: String,
+        app_name: String,
+    },
+    Consent {
+        request: AuthRequest,
+        app: Box<App>,
+        user: Box<User>,
+    },
     Respond(ClientResponse),
 }
 
@@ -147,13 +154,17 @@ fn mfa_only(acr_values: Option<&str>) -> bool {
 }
 
 fn is_pkce_value(s: &str) -> bool {
-    (43..=128).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    (43..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 /// Validates an authorization request (RFC 6749 §4.1.2.1 ordering) from
 /// the client address `source`.
-pub async fn validate(idp: &Idp, tenant: &Tenant, mut p: AuthorizeParams, source: &str) -> std::result::Result<(AuthRequest, App), Rejection> {
+pub async fn validate(
+    idp: &Idp,
+    tenant: &Tenant,
+    mut p: AuthorizeParams,
+    source: &str,
+) -> std::result::Result<(AuthRequest, App), Rejection> {
     let oversize = p.oversize();
     if oversize.is_some() {
         // Nothing oversized is echoed back to the client either.
@@ -166,14 +177,9 @@ pub async fn validate(idp: &Idp, tenant: &Tenant, mut p: AuthorizeParams, source
         .await
         .map_err(Error::from)?
         .ok_or_else(|| Rejection::Page(format!("Application '{client_id}' is not registered in this tenant.")))?;
-    let redirect_uri = p
-        .redirect_uri
-        .clone()
-        .ok_or(Rejection::Page("The request has no redirect_uri.".into()))?;
+    let redirect_uri = p.redirect_uri.clone().ok_or(Rejection::Page("The request has no redirect_uri.".into()))?;
     if !app.redirect_uris.contains(&redirect_uri) {
-        return Err(Rejection::Page(format!(
-            "The redirect URI '{redirect_uri}' is not registered for application '{client_id}'."
-        )));
+        return Err(Rejection::Page(format!("The redirect URI '{redirect_uri}' is not registered for application '{client_id}'.")));
     }
     let (response_mode, mode_error) = match p.response_mode.as_deref() {
         None | Some("query") => (ResponseMode::Query, None),
@@ -272,23 +278,14 @@ pub async fn validate(idp: &Idp, tenant: &Tenant, mut p: AuthorizeParams, source
 }
 
 /// Decides the next step for a validated request and the browser's session.
-pub async fn proceed(
-    idp: &Idp,
-    tenant: &Tenant,
-    mut req: AuthRequest,
-    app: App,
-    session_cookie: Option<&str>,
-) -> Result<Outcome> {
+pub async fn proceed(idp: &Idp, tenant: &Tenant, mut req: AuthRequest, app: App, session_cookie: Option<&str>) -> Result<Outcome> {
     let interactive = !req.prompt_none;
     let issuer = idp.issuer(tenant);
     let active = session::active(idp, tenant, session_cookie).await?;
-    let signed_in = active.filter(|(s, _)| {
-        !req.prompt_login && req.max_age.is_none_or(|max| now() - s.auth_time <= max)
-    });
+    let signed_in = active.filter(|(s, _)| !req.prompt_login && req.max_age.is_none_or(|max| now() - s.auth_time <= max));
     // A page is needed: prompt=none refuses; otherwise the request waits in the store.
-    let refuse = |req: &AuthRequest, code: OAuthCode, why: &str| {
-        Outcome::Respond(ClientResponse::error(req, &issuer, OAuthError::new(code, why)))
-    };
+    let refuse =
+        |req: &AuthRequest, code: OAuthCode, why: &str| Outcome::Respond(ClientResponse::error(req, &issuer, OAuthError::new(code, why)));
     let Some((session, user)) = signed_in else {
         if !interactive {
             return Ok(refuse(&req, OAuthCode::LoginRequired, "the user is not signed in"));

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::User;
 use crate::model::Authentication;
+use crate::model::User;
 
 /// Who the token is about, as every user token states it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,4 +111,3 @@ pub fn at_hash(access_token: &str) -> String {
     let digest = Sha256::digest(access_token.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }
-

@@ -4,11 +4,11 @@
 
 use subtle::ConstantTimeEq;
 
-use crate::model::{App, Tenant};
-use crate::util::sha256_hex;
+use crate::error::OAuthError;
 use crate::error::Result;
 use crate::idp::Idp;
-use crate::error::OAuthError;
+use crate::model::{App, Tenant};
+use crate::util::sha256_hex;
 
 /// Credentials as the request presented them.
 #[derive(Debug, Default, Clone)]
@@ -28,10 +28,9 @@ impl ClientCredentials {
         form_secret: Option<String>,
     ) -> Result<ClientCredentials> {
         match basic {
-            Some(_) if form_secret.is_some() => Err(OAuthError::invalid_request(
-                "use one client authentication method, not both Basic and client_secret",
-            )
-            .into()),
+            Some(_) if form_secret.is_some() => {
+                Err(OAuthError::invalid_request("use one client authentication method, not both Basic and client_secret").into())
+            }
             Some((id, _)) if form_id.as_ref().is_some_and(|f| *f != id) => {
                 Err(OAuthError::invalid_request("client_id differs from the Basic credentials").into())
             }

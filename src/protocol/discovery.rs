@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
-use crate::model::{Cloud, Tenant};
 use crate::idp::Idp;
+use crate::model::{Cloud, Tenant};
 use crate::protocol::scopes::OPENID_SCOPES;
 
 pub fn metadata(idp: &Idp, tenant: &Tenant) -> Value {

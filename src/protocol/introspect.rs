@@ -3,15 +3,15 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::model::{App, Tenant};
-use crate::util::{now, sha256_hex};
 use crate::directory::access::{Bearer, VerifiedToken};
-use crate::error::Result;
-use crate::protocol::scopes;
-use crate::idp::Idp;
-use crate::protocol::claims::AccessClaims;
-use crate::model::RefreshFamily;
 use crate::error::OAuthError;
+use crate::error::Result;
+use crate::idp::Idp;
+use crate::model::RefreshFamily;
+use crate::model::{App, Tenant};
+use crate::protocol::claims::AccessClaims;
+use crate::protocol::scopes;
+use crate::util::{now, sha256_hex};
 
 fn looks_like_jwt(token: &str) -> bool {
     token.split('.').count() == 3
@@ -96,11 +96,7 @@ pub async fn revoke(idp: &Idp, tenant: &Tenant, caller: &App, token: &str) -> Re
 /// The grant whose live refresh token `token` is, if this tenant issued it.
 async fn live_refresh_grant(idp: &Idp, tenant: &Tenant, token: &str) -> Result<Option<RefreshFamily>> {
     let Some(id) = RefreshFamily::id_of(token) else { return Ok(None) };
-    Ok(idp
-        .store
-        .family(id)
-        .await?
-        .filter(|f| f.tenant_id == tenant.id && f.is_current(&sha256_hex(token)) && f.is_live(now())))
+    Ok(idp.store.family(id).await?.filter(|f| f.tenant_id == tenant.id && f.is_current(&sha256_hex(token)) && f.is_live(now())))
 }
 
 /// Claims about the signed-in user, for a bearer access token with `openid`.

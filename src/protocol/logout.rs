@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 
-use crate::model::Tenant;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
+use crate::model::Tenant;
 use crate::protocol::claims::IdClaims;
 use crate::signin::session;
 
@@ -54,16 +54,12 @@ pub async fn logout(idp: &Idp, tenant: &Tenant, p: &LogoutParams, session_cookie
         None => None,
     };
     let client_id = match (hint.as_ref().map(|h| h.aud.clone()), p.client_id.clone()) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(Error::Invalid("client_id does not match the id_token_hint".into()))
-        }
+        (Some(a), Some(b)) if a != b => return Err(Error::Invalid("client_id does not match the id_token_hint".into())),
         (a, b) => a.or(b),
     };
     let redirect = match (&p.post_logout_redirect_uri, client_id) {
         (None, _) => None,
-        (Some(_), None) => {
-            return Err(Error::Invalid("post_logout_redirect_uri needs client_id or id_token_hint".into()))
-        }
+        (Some(_), None) => return Err(Error::Invalid("post_logout_redirect_uri needs client_id or id_token_hint".into())),
         (Some(uri), Some(client_id)) => {
             let app = idp.store.app(&tenant.id, &client_id).await?;
             if !app.is_some_and(|a| a.post_logout_redirect_uris.contains(uri)) {

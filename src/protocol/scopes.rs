@@ -6,11 +6,11 @@
 //! `api_permissions` (app roles, for client credentials). A client may always
 //! ask for itself with `.default`.
 
-use crate::model::{App, Tenant};
 use crate::directory::access::ADMIN_RESOURCE;
+use crate::error::OAuthError;
 use crate::error::Result;
 use crate::idp::Idp;
-use crate::error::OAuthError;
+use crate::model::{App, Tenant};
 
 pub const OPENID_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
@@ -66,9 +66,9 @@ pub async fn resolve(idp: &Idp, tenant: &Tenant, client: &App, raw: &str, acting
         if permission.is_empty() {
             return Err(OAuthError::invalid_scope(format!("scope '{scope}' names no permission")).into());
         }
-        let aud = resource_audience(idp, tenant, prefix).await?.ok_or_else(|| {
-            OAuthError::invalid_scope(format!("no resource '{prefix}' in this tenant"))
-        })?;
+        let aud = resource_audience(idp, tenant, prefix)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_scope(format!("no resource '{prefix}' in this tenant")))?;
         if requested.resource.as_ref().is_some_and(|r| *r != aud) {
             return Err(OAuthError::invalid_scope("scopes name more than one resource; request one resource per token").into());
         }
@@ -111,8 +111,5 @@ async fn resource_audience(idp: &Idp, tenant: &Tenant, name: &str) -> Result<Opt
         return Ok(Some(ADMIN_RESOURCE.to_string()));
     }
     let apps = idp.store.apps(&tenant.id).await?;
-    Ok(apps
-        .iter()
-        .find(|app| app.identifier_uri.as_deref() == Some(name) || app.client_id == name)
-        .map(audience_of))
+    Ok(apps.iter().find(|app| app.identifier_uri.as_deref() == Some(name) || app.client_id == name).map(audience_of))
 }

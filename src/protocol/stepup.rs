@@ -3,15 +3,15 @@
 //! trusts is sent home for it; everyone else uses an authenticator app here
 //! (enrolling first if they have none).
 
-use crate::model::{Tenant, User};
-use crate::util::{now, random_token, sha256_hex};
 use crate::error::{Error, Result};
 use crate::federation::{self, Next};
-use crate::model::{Interaction, Purpose, Step};
 use crate::idp::Idp;
 use crate::mfa::{self, Enrolment};
 use crate::model::{AuthRequest, Session};
+use crate::model::{Interaction, Purpose, Step};
+use crate::model::{Tenant, User};
 use crate::signin::session;
+use crate::util::{now, random_token, sha256_hex};
 
 pub enum StepUp {
     GoHome(String),
@@ -85,7 +85,12 @@ pub async fn check(
     let session = session
         .filter(|s| s.user_id == user_id)
         .ok_or_else(|| Error::Invalid("Your sign-in session ended. Start again from the application.".into()))?;
-    let user = idp.store.user(&tenant.id, &user_id).await?.filter(|u| u.enabled).ok_or_else(|| Error::Forbidden("This account is disabled.".into()))?;
+    let user = idp
+        .store
+        .user(&tenant.id, &user_id)
+        .await?
+        .filter(|u| u.enabled)
+        .ok_or_else(|| Error::Forbidden("This account is disabled.".into()))?;
 
     if let Some(code) = recovery_code.filter(|c| !c.trim().is_empty()) {
         if !mfa::recover(idp, tenant, &user, code, source).await? {

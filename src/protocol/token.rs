@@ -2,18 +2,18 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{App, GrantType, Tenant, User};
-use crate::util::{now, random_token, sha256_hex};
+use crate::directory::access::ADMIN_RESOURCE;
+use crate::error::OAuthError;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::model::Alg;
+use crate::model::{App, GrantType, Tenant, User};
+use crate::model::{Authentication, RefreshFamily};
 use crate::protocol::authorize::pkce_matches;
 use crate::protocol::claims::{at_hash, AccessClaims, IdClaims, UserClaims};
-use crate::model::{Authentication, RefreshFamily};
-use crate::directory::access::ADMIN_RESOURCE;
 use crate::protocol::scopes::{self, Acting, Requested};
-use crate::error::OAuthError;
 use crate::store::Spend;
+use crate::util::{now, random_token, sha256_hex};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TokenParams {

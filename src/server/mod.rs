@@ -11,10 +11,10 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
 use crate::config::{Config, StoreConfig};
-use crate::store::{Store, StoreResult};
 use crate::directory::lifecycle;
-use crate::util::now;
 use crate::idp::Idp;
+use crate::store::{Store, StoreResult};
+use crate::util::now;
 use crate::{store, web as routes};
 
 /// Opens the store and applies the configured tenants.

@@ -2,15 +2,15 @@
 //! in line with config, users created once (later changes are the directory's).
 
 use crate::config::{AppSeed, TenantSeed, UserSeed};
-use crate::model::ExternalIdp;
-use crate::model::{ConditionalAccessPolicy, CrossTenantAccess};
-use crate::policy::api as policy_api;
-use crate::model::{App, GrantType, Tenant};
-use crate::util::{address, now, sha256_hex};
+use crate::directory::{collaboration, users};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
-use crate::directory::{collaboration, users};
 use crate::keys;
+use crate::model::ExternalIdp;
+use crate::model::{App, GrantType, Tenant};
+use crate::model::{ConditionalAccessPolicy, CrossTenantAccess};
+use crate::policy::api as policy_api;
+use crate::util::{address, now, sha256_hex};
 
 pub async fn apply(idp: &Idp, seeds: &[TenantSeed]) -> Result<()> {
     for seed in seeds {
@@ -135,21 +135,14 @@ pub fn app_from_seed(tenant: &Tenant, seed: &AppSeed) -> Result<App> {
     let grant_types = seed
         .grant_types
         .iter()
-        .map(|g| {
-            GrantType::parse(g)
-                .ok_or_else(|| Error::Invalid(format!("app {}: unknown grant type '{g}'", seed.client_id)))
-        })
+        .map(|g| GrantType::parse(g).ok_or_else(|| Error::Invalid(format!("app {}: unknown grant type '{g}'", seed.client_id))))
         .collect::<Result<Vec<_>>>()?;
     for uri in seed.redirect_uris.iter().chain(&seed.post_logout_redirect_uris) {
-        url::Url::parse(uri)
-            .map_err(|e| Error::Invalid(format!("app {}: redirect URI '{uri}': {e}", seed.client_id)))?;
+        url::Url::parse(uri).map_err(|e| Error::Invalid(format!("app {}: redirect URI '{uri}': {e}", seed.client_id)))?;
     }
     let secret_hash = seed.secret.as_ref().map(|s| sha256_hex(s.expose()));
     if secret_hash.is_none() && grant_types.contains(&GrantType::ClientCredentials) {
-        return Err(Error::Invalid(format!(
-            "app {}: a public client (no secret) cannot use client_credentials",
-            seed.client_id
-        )));
+        return Err(Error::Invalid(format!("app {}: a public client (no secret) cannot use client_credentials", seed.client_id)));
     }
     Ok(App {
         tenant_id: tenant.id.clone(),

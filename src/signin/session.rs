@@ -1,11 +1,11 @@
 //! Browser sign-on sessions and the password first factor.
 
-use crate::model::{Tenant, User};
-use crate::util::{now, now_ms, random_token, sha256_hex};
 use crate::error::Result;
 use crate::idp::Idp;
 use crate::model::Session;
+use crate::model::{Tenant, User};
 use crate::signin::throttle;
+use crate::util::{now, now_ms, random_token, sha256_hex};
 
 /// The session a cookie's value stands for, live or not.
 pub async fn by_cookie(idp: &Idp, cookie: &str) -> Result<Option<Session>> {

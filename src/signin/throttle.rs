@@ -19,9 +19,9 @@
 
 use std::time::Duration;
 
-use crate::util::sha256_hex;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
+use crate::util::sha256_hex;
 
 pub const WINDOW_SECS: i64 = 900;
 

@@ -12,10 +12,10 @@ pub mod sled;
 use async_trait::async_trait;
 
 use crate::model::Group;
-use crate::model::Invitation;
-use crate::model::{App, Tenant, User};
 use crate::model::Interaction;
+use crate::model::Invitation;
 use crate::model::StoredKey;
+use crate::model::{App, Tenant, User};
 use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
 
 #[derive(Debug, thiserror::Error)]
@@ -126,8 +126,7 @@ pub trait GrantStore: Send + Sync {
     async fn delete_session(&self, id: &str) -> StoreResult<()>;
 
     async fn put_consent(&self, consent: &Consent) -> StoreResult<()>;
-    async fn consent(&self, tenant_id: &str, user_id: &str, client_id: &str)
-        -> StoreResult<Option<Consent>>;
+    async fn consent(&self, tenant_id: &str, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>>;
 
     /// Counts an event under `key` within a window of `window_secs` that
     /// starts with the first event; atomic, so concurrent callers each get a

@@ -16,16 +16,17 @@ use tokio_postgres::{NoTls, Row};
 
 use super::{DirectoryStore, GrantStore, Spend, Store, StoreError, StoreResult};
 use crate::model::Group;
-use crate::model::Invitation;
-use crate::model::{App, Tenant, User};
 use crate::model::Interaction;
+use crate::model::Invitation;
 use crate::model::StoredKey;
+use crate::model::{App, Tenant, User};
 use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
 
 /// Versioned schema changes, applied once each, in order, on start.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r#"
     CREATE TABLE tenants (id text PRIMARY KEY, name text NOT NULL UNIQUE, data jsonb NOT NULL);
     CREATE TABLE users (tenant_id text NOT NULL, id text NOT NULL, email text NOT NULL, data jsonb NOT NULL,
                         PRIMARY KEY (tenant_id, id), UNIQUE (tenant_id, email));
@@ -43,9 +44,10 @@ const MIGRATIONS: &[(i32, &str)] = &[(
                            PRIMARY KEY (tenant_id, user_id, client_id));
     CREATE TABLE revoked_jti (jti text PRIMARY KEY, expires_at bigint NOT NULL);
     "#,
-), (
-    2,
-    r#"
+    ),
+    (
+        2,
+        r#"
     CREATE TABLE invitations (tenant_id text NOT NULL, id text NOT NULL, ticket_hash text NOT NULL UNIQUE,
                               data jsonb NOT NULL, PRIMARY KEY (tenant_id, id));
     CREATE TABLE interactions (id text PRIMARY KEY, expires_at bigint NOT NULL, data jsonb NOT NULL);
@@ -53,14 +55,16 @@ const MIGRATIONS: &[(i32, &str)] = &[(
     CREATE TABLE counters (key text PRIMARY KEY, count integer NOT NULL, expires_at bigint NOT NULL);
     CREATE TABLE groups (tenant_id text NOT NULL, id text NOT NULL, data jsonb NOT NULL, PRIMARY KEY (tenant_id, id));
     "#,
-), (
-    3,
-    // 0.4: one record per refresh grant, rotated in place; older tokens are no longer accepted.
-    r#"
+    ),
+    (
+        3,
+        // 0.4: one record per refresh grant, rotated in place; older tokens are no longer accepted.
+        r#"
     DROP TABLE refresh_tokens;
     DELETE FROM refresh_families;
     "#,
-)];
+    ),
+];
 
 /// Serialises concurrent migrations of instances starting together.
 const MIGRATION_LOCK: i64 = 0x6232_6269_6470;
@@ -203,8 +207,7 @@ impl DirectoryStore for PgStore {
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<()> {
-        self.execute("UPDATE users SET data = $3 WHERE tenant_id = $1 AND id = $2", &[&user.tenant_id, &user.id, &json(user)])
-            .await?;
+        self.execute("UPDATE users SET data = $3 WHERE tenant_id = $1 AND id = $2", &[&user.tenant_id, &user.id, &json(user)]).await?;
         Ok(())
     }
 
@@ -470,11 +473,8 @@ impl GrantStore for PgStore {
     }
 
     async fn consent(&self, tenant_id: &str, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {
-        self.one(
-            "SELECT data FROM consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3",
-            &[&tenant_id, &user_id, &client_id],
-        )
-        .await
+        self.one("SELECT data FROM consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3", &[&tenant_id, &user_id, &client_id])
+            .await
     }
 
     async fn bump_counter(&self, key: &str, window_secs: i64) -> StoreResult<u32> {
@@ -510,11 +510,8 @@ impl GrantStore for PgStore {
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
-        self.execute(
-            "INSERT INTO revoked_jti (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
-            &[&jti, &expires_at],
-        )
-        .await?;
+        self.execute("INSERT INTO revoked_jti (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING", &[&jti, &expires_at])
+            .await?;
         Ok(())
     }
 

@@ -19,10 +19,10 @@ use serde::Serialize;
 
 use super::{DirectoryStore, GrantStore, Spend, Store, StoreError, StoreResult};
 use crate::model::Group;
-use crate::model::Invitation;
-use crate::model::{App, Tenant, User};
 use crate::model::Interaction;
+use crate::model::Invitation;
 use crate::model::StoredKey;
+use crate::model::{App, Tenant, User};
 use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
 
 pub struct SledStore {
@@ -109,9 +109,7 @@ fn put<T: Serialize>(tree: &sled::Tree, k: &[u8], value: &T) -> StoreResult<()> 
 
 /// Every record under `prefix` (a tenant id and the separator).
 fn scan<T: DeserializeOwned>(tree: &sled::Tree, prefix: &str) -> StoreResult<Vec<T>> {
-    tree.scan_prefix(key(&[prefix, ""]))
-        .map(|item| decode(&item.map_err(backend)?.1))
-        .collect()
+    tree.scan_prefix(key(&[prefix, ""])).map(|item| decode(&item.map_err(backend)?.1)).collect()
 }
 
 /// Replaces the record at `k` with `next` only if it is still `read`.
@@ -146,10 +144,7 @@ fn decode_counter(bytes: &[u8]) -> Option<(u32, i64)> {
 impl SledStore {
     pub fn open(path: &Path) -> StoreResult<SledStore> {
         let db = sled::Config::new().path(path).open().map_err(|e| {
-            StoreError::Backend(format!(
-                "cannot open sled store at {} ({e}); is another b2b-idp process using it?",
-                path.display()
-            ))
+            StoreError::Backend(format!("cannot open sled store at {} ({e}); is another b2b-idp process using it?", path.display()))
         })?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         // Before 0.4 a record per refresh token; those tokens are no longer accepted.
@@ -225,10 +220,7 @@ impl SledStore {
     /// two admin requests can write at the same instant.
     async fn durable(&self) -> StoreResult<()> {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|e| StoreError::Backend(format!("flush: {e}")))?
-            .map_err(backend)?;
+        tokio::task::spawn_blocking(move || db.flush()).await.map_err(|e| StoreError::Backend(format!("flush: {e}")))?.map_err(backend)?;
         Ok(())
     }
 }
@@ -269,10 +261,7 @@ impl DirectoryStore for SledStore {
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         let email_key = key(&[&user.tenant_id, &user.email]);
-        let claimed = self
-            .user_emails
-            .compare_and_swap(&email_key, None as Option<&[u8]>, Some(user.id.as_bytes()))
-            .map_err(backend)?;
+        let claimed = self.user_emails.compare_and_swap(&email_key, None as Option<&[u8]>, Some(user.id.as_bytes())).map_err(backend)?;
         if claimed.is_err() {
             return Err(StoreError::Conflict(format!("user {}", user.email)));
         }
@@ -416,10 +405,7 @@ impl DirectoryStore for SledStore {
     }
 
     async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
-        let result = self
-            .secrets
-            .compare_and_swap(name.as_bytes(), None as Option<&[u8]>, Some(candidate))
-            .map_err(backend)?;
+        let result = self.secrets.compare_and_swap(name.as_bytes(), None as Option<&[u8]>, Some(candidate)).map_err(backend)?;
         match result {
             Ok(()) => {
                 self.durable().await?;
@@ -477,10 +463,7 @@ impl GrantStore for SledStore {
                 return Ok(Spend::Replayed(code));
             }
             code.used = true;
-            let swapped = self
-                .codes
-                .compare_and_swap(hash.as_bytes(), Some(&current), Some(encode(&code)?))
-                .map_err(backend)?;
+            let swapped = self.codes.compare_and_swap(hash.as_bytes(), Some(&current), Some(encode(&code)?)).map_err(backend)?;
             if swapped.is_ok() {
                 return Ok(Spend::Fresh(code));
             }
@@ -528,12 +511,7 @@ impl GrantStore for SledStore {
         put(&self.consents, &k, consent)
     }
 
-    async fn consent(
-        &self,
-        tenant_id: &str,
-        user_id: &str,
-        client_id: &str,
-    ) -> StoreResult<Option<Consent>> {
+    async fn consent(&self, tenant_id: &str, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {
         get(&self.consents, &key(&[tenant_id, user_id, client_id]))
     }
 

@@ -6,10 +6,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::directory::reset;
-use crate::model::Tenant;
-use crate::util::sha256_hex;
 use crate::error::Error;
 use crate::idp::Idp;
+use crate::model::Tenant;
+use crate::util::sha256_hex;
 use crate::web::error::page;
 use crate::web::pages::{check_csrf, https, PageResult};
 use crate::web::{cookies, templates};
@@ -65,7 +65,11 @@ pub struct ResetForm {
 pub async fn reset(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<ResetForm>) -> PageResult {
     let tenant = idp.tenant(&path).await?;
     let message = |title: &str, text: &str| {
-        templates::page_response(StatusCode::OK, "message.html", json!({"title": title, "message": text, "tenant_name": tenant.display_name}))
+        templates::page_response(
+            StatusCode::OK,
+            "message.html",
+            json!({"title": title, "message": text, "tenant_name": tenant.display_name}),
+        )
     };
     match (&form.token, &form.password, &form.username) {
         (Some(token), Some(password), _) => {

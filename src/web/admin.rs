@@ -7,10 +7,10 @@ use serde_json::json;
 use tokio::io::AsyncSeekExt;
 
 use crate::directory::{access, bulk, collaboration, groups, invitations, users};
-use crate::model::Tenant;
 use crate::error::Error;
-use crate::policy::api as policy_api;
 use crate::idp::Idp;
+use crate::model::Tenant;
+use crate::policy::api as policy_api;
 use crate::protocol::introspect;
 use crate::web::bearer_token;
 use crate::web::error::{Audience, HttpError};
@@ -53,7 +53,12 @@ pub async fn delete_user(idp: web::Data<Idp>, path: web::Path<(String, String)>,
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn invite(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, body: web::Json<invitations::NewInvitation>) -> GraphResult {
+pub async fn invite(
+    idp: web::Data<Idp>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Json<invitations::NewInvitation>,
+) -> GraphResult {
     let (tenant, caller) = authorize(&idp, &path, &req).await?;
     let invited = invitations::invite(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?;
     Ok(HttpResponse::Created().json(invited.invitation))
@@ -120,7 +125,12 @@ pub async fn list_groups(idp: web::Data<Idp>, path: web::Path<String>, req: Http
     Ok(HttpResponse::Ok().json(json!({ "value": groups::list(&idp, &tenant, &caller).await.map_err(graph)? })))
 }
 
-pub async fn create_group(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, body: web::Json<groups::NewGroup>) -> GraphResult {
+pub async fn create_group(
+    idp: web::Data<Idp>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Json<groups::NewGroup>,
+) -> GraphResult {
     let (tenant, caller) = authorize(&idp, &path, &req).await?;
     Ok(HttpResponse::Created().json(groups::create(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?))
 }

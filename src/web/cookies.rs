@@ -12,9 +12,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ring::hmac;
 
-use crate::util::random_token;
-use crate::model::Tenant;
 use crate::model::Session;
+use crate::model::Tenant;
+use crate::util::random_token;
 
 const BROWSER: &str = "b2b_browser";
 
@@ -27,13 +27,7 @@ fn name(base: &str, https: bool) -> String {
 }
 
 fn cookie(name: String, value: String, max_age: Duration, https: bool) -> Cookie<'static> {
-    Cookie::build(name, value)
-        .path("/")
-        .http_only(true)
-        .secure(https)
-        .same_site(SameSite::Lax)
-        .max_age(max_age)
-        .finish()
+    Cookie::build(name, value).path("/").http_only(true).secure(https).same_site(SameSite::Lax).max_age(max_age).finish()
 }
 
 /// Each tenant has its own session cookie, so signing in to one tenant says

@@ -8,8 +8,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::error::Error;
-use crate::store::StoreError;
 use crate::error::OAuthCode;
+use crate::store::StoreError;
 use crate::web::templates;
 
 /// How the client wants errors: OAuth-style JSON, Graph-style JSON (admin
@@ -97,11 +97,9 @@ impl ResponseError for HttpError {
             // Every 401 names a scheme (RFC 9110 §15.5.2; RFC 6749 §5.2; RFC 6750 §3).
             let challenge = match e.error {
                 OAuthCode::InvalidClient => Some(r#"Basic realm="b2b-idp""#.to_string()),
-                OAuthCode::InvalidToken | OAuthCode::InsufficientScope => Some(format!(
-                    r#"Bearer error="{}", error_description="{}""#,
-                    e.error.as_str(),
-                    e.error_description.replace('"', "'")
-                )),
+                OAuthCode::InvalidToken | OAuthCode::InsufficientScope => {
+                    Some(format!(r#"Bearer error="{}", error_description="{}""#, e.error.as_str(), e.error_description.replace('"', "'")))
+                }
                 _ => None,
             };
             if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {

@@ -8,15 +8,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::model::HomeMethod;
 use crate::directory::invitations;
-use crate::model::InvitationStatus;
 use crate::directory::lifecycle;
-use crate::model::{Tenant, User};
 use crate::error::Error;
 use crate::federation::{self, passcode, Next};
 use crate::idp::Idp;
+use crate::model::HomeMethod;
+use crate::model::InvitationStatus;
 use crate::model::Session;
+use crate::model::{Tenant, User};
 use crate::signin::session;
 use crate::web::error::page;
 use crate::web::pages::{check_csrf, continue_with, https, PageResult};
@@ -116,7 +116,12 @@ pub struct RedeemConsentForm {
     decision: String,
 }
 
-pub async fn redeem_consent(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<RedeemConsentForm>) -> PageResult {
+pub async fn redeem_consent(
+    idp: web::Data<Idp>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    form: web::Form<RedeemConsentForm>,
+) -> PageResult {
     let tenant = idp.tenant(&path).await?;
     check_csrf(&idp, &req, &form.ix, &form.csrf_token)?;
     let (browser, _) = cookies::browser_id(&req, https(&idp));
@@ -186,7 +191,10 @@ fn leave_binding(session: &Session) -> String {
 async fn signed_in(idp: &Idp, tenant: &Tenant, req: &HttpRequest) -> Result<(Session, User), crate::web::error::HttpError> {
     let id = cookies::read(req, &cookies::session_name(tenant, https(idp)));
     session::active(idp, tenant, id.as_deref()).await.map_err(page)?.ok_or_else(|| {
-        page(Error::Unauthenticated(format!("Sign in to one of {}'s applications first, then come back to this page.", tenant.display_name)))
+        page(Error::Unauthenticated(format!(
+            "Sign in to one of {}'s applications first, then come back to this page.",
+            tenant.display_name
+        )))
     })
 }
 

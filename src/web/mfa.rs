@@ -7,9 +7,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::model::{Tenant, User};
 use crate::idp::Idp;
 use crate::mfa::Enrolment;
+use crate::model::{Tenant, User};
 use crate::protocol::authorize;
 use crate::protocol::stepup::{self, Checked, StepUp};
 use crate::signin::session;
@@ -18,7 +18,15 @@ use crate::web::pages::{check_csrf, continue_with, https, render, PageResult, Sh
 use crate::web::{cookies, templates};
 
 /// The enrolment or prompt page for a step-up.
-pub fn page_for(idp: &Idp, tenant: &Tenant, user: &User, browser: &str, ix: &str, enrolment: Option<&Enrolment>, error: Option<&str>) -> HttpResponse {
+pub fn page_for(
+    idp: &Idp,
+    tenant: &Tenant,
+    user: &User,
+    browser: &str,
+    ix: &str,
+    enrolment: Option<&Enrolment>,
+    error: Option<&str>,
+) -> HttpResponse {
     templates::page_response(
         StatusCode::OK,
         "mfa.html",
@@ -37,7 +45,14 @@ pub fn page_for(idp: &Idp, tenant: &Tenant, user: &User, browser: &str, ix: &str
 }
 
 /// Renders the start of a step-up (`authorize::Outcome::SecondFactor`).
-pub async fn begin(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request: &crate::model::AuthRequest, user: &User, browser: &str) -> PageResult {
+pub async fn begin(
+    idp: &Idp,
+    tenant: &Tenant,
+    req: &HttpRequest,
+    request: &crate::model::AuthRequest,
+    user: &User,
+    browser: &str,
+) -> PageResult {
     let source = crate::web::client_address(idp, req);
     Ok(match stepup::begin(idp, tenant, request, user, browser, &source).await.map_err(page)? {
         StepUp::GoHome(url) => HttpResponse::Found().insert_header(("Location", url)).insert_header(("Cache-Control", "no-store")).finish(),
@@ -62,9 +77,8 @@ pub async fn submit(idp: web::Data<Idp>, path: web::Path<String>, req: HttpReque
     let active = session::active(&idp, &tenant, session_cookie.as_deref()).await.map_err(page)?;
     let (session, user) = active.map(|(s, u)| (Some(s), Some(u))).unwrap_or_default();
     let origin = stepup::Origin { browser: &browser, source: &crate::web::client_address(&idp, &req) };
-    let checked = stepup::check(&idp, &tenant, &form.ix, origin, session, form.otp.as_deref(), form.recovery_code.as_deref())
-        .await
-        .map_err(page)?;
+    let checked =
+        stepup::check(&idp, &tenant, &form.ix, origin, session, form.otp.as_deref(), form.recovery_code.as_deref()).await.map_err(page)?;
     let user = user.ok_or_else(|| page(crate::error::Error::Invalid("Your sign-in session ended.".into())))?;
     match checked {
         Checked::Retry { interaction_id, error, enrolment } => {

@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::Error;
+use crate::error::OAuthError;
 use crate::idp::Idp;
 use crate::protocol::client_auth::{self, ClientCredentials};
 use crate::protocol::token::{self, TokenParams};
-use crate::error::OAuthError;
 use crate::protocol::{discovery, introspect};
 use crate::web::error::HttpError;
 
@@ -34,17 +34,13 @@ pub async fn readyz(idp: web::Data<Idp>) -> HttpResponse {
 
 pub async fn discovery(idp: web::Data<Idp>, path: web::Path<String>) -> ApiResult {
     let tenant = idp.tenant(&path).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .json(discovery::metadata(&idp, &tenant)))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=3600")).json(discovery::metadata(&idp, &tenant)))
 }
 
 pub async fn jwks(idp: web::Data<Idp>, path: web::Path<String>) -> ApiResult {
     let tenant = idp.tenant(&path).await?;
     let set = idp.keys.jwks(&tenant.id).await.map_err(Error::from)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, format!("public, max-age={}", idp.config.keys.refresh_secs)))
-        .json(set))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, format!("public, max-age={}", idp.config.keys.refresh_secs))).json(set))
 }
 
 /// `Authorization: Basic` credentials, each part form-urlencoded (RFC 6749 §2.3.1).
@@ -92,7 +88,12 @@ pub struct TokenForm {
     client_secret: Option<String>,
 }
 
-async fn calling_client(idp: &Idp, tenant: &crate::model::Tenant, req: &HttpRequest, form: &mut TokenForm) -> Result<crate::model::App, HttpError> {
+async fn calling_client(
+    idp: &Idp,
+    tenant: &crate::model::Tenant,
+    req: &HttpRequest,
+    form: &mut TokenForm,
+) -> Result<crate::model::App, HttpError> {
     let creds = ClientCredentials::from_request(basic_credentials(req)?, form.client_id.take(), form.client_secret.take())?;
     Ok(client_auth::authenticate(idp, tenant, &creds).await?)
 }
@@ -119,7 +120,7 @@ pub async fn revoke(idp: web::Data<Idp>, path: web::Path<String>, req: HttpReque
 
 pub async fn userinfo(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> ApiResult {
     let tenant = idp.tenant(&path).await?;
-    let bearer = crate::web::bearer_token(&req)
-        .ok_or_else(|| Error::OAuth(OAuthError::invalid_token("a Bearer access token is required")))?;
+    let bearer =
+        crate::web::bearer_token(&req).ok_or_else(|| Error::OAuth(OAuthError::invalid_token("a Bearer access token is required")))?;
     Ok(no_store(HttpResponse::Ok().json(introspect::userinfo(&idp, &tenant, bearer).await?)))
 }

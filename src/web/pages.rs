@@ -7,16 +7,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::model::Tenant;
-use crate::util::random_token;
 use crate::error::Error;
+use crate::federation;
 use crate::idp::Idp;
+use crate::model::Tenant;
+use crate::model::{ResponseMode, Session};
 use crate::protocol::authorize::{self, AuthorizeParams, ClientResponse, Outcome, Rejection};
 use crate::protocol::logout::{self, Logout, LogoutParams};
-use crate::model::{ResponseMode, Session};
 use crate::signin::session;
+use crate::util::random_token;
 use crate::web::error::{page, HttpError};
-use crate::federation;
 use crate::web::{cookies, federation as web_federation, mfa as web_mfa, templates};
 
 pub(crate) type PageResult = Result<HttpResponse, HttpError>;
@@ -70,7 +70,9 @@ pub async fn sign_in(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequ
         let (browser, cookie) = cookies::browser_id(&req, https(&idp));
         return match federation::start_sign_in(&idp, &tenant, &request, &guest, &browser).await {
             Ok(next) => web_federation::render_next(&idp, &tenant, &req, next, cookie).await,
-            Err(e @ (Error::Invalid(_) | Error::Upstream(_))) => render(&idp, &tenant, &req, Outcome::SignIn(request), again(e.to_string())).await,
+            Err(e @ (Error::Invalid(_) | Error::Upstream(_))) => {
+                render(&idp, &tenant, &req, Outcome::SignIn(request), again(e.to_string())).await
+            }
             Err(e) => Err(page(e)),
         };
     }
@@ -172,9 +174,7 @@ pub(crate) fn check_csrf(idp: &Idp, req: &HttpRequest, request_id: &str, token: 
     if cookies::csrf_valid(&idp.cookie_key, req, https(idp), request_id, token) {
         return Ok(());
     }
-    Err(page(Error::Invalid(
-        "This form has expired or did not come from this site. Go back to the application and sign in again.".into(),
-    )))
+    Err(page(Error::Invalid("This form has expired or did not come from this site. Go back to the application and sign in again.".into())))
 }
 
 /// Extras for rendering an outcome.

@@ -57,7 +57,17 @@ async fn only_the_right_callers_get_in(backend: Backend) {
     assert!(headers.contains_key("www-authenticate"));
     let fabrikam = app_token(&server, FABRIKAM).await;
     assert_eq!(call(reqwest::Method::GET, users.clone(), &fabrikam, None).await.0, 401);
-    let (_, own) = token_request(&server, CONTOSO, &[("grant_type", "client_credentials"), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET), ("scope", "api://demo-app/.default")]).await;
+    let (_, own) = token_request(
+        &server,
+        CONTOSO,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", DEMO_APP),
+            ("client_secret", DEMO_APP_SECRET),
+            ("scope", "api://demo-app/.default"),
+        ],
+    )
+    .await;
     assert_eq!(call(reqwest::Method::GET, users.clone(), own["access_token"].as_str().expect("token"), None).await.0, 401);
 
     // People act with their directory roles: a member is refused, naming the role; an admin gets in.

@@ -45,7 +45,8 @@ async fn bob_is_invited_redeems_at_fabrikam_and_signs_in_as_a_guest(backend: Bac
     let server = TestServer::start(backend).await;
     let token = app_token(&server, CONTOSO).await;
     let message = json!({"customizedMessageBody": "Welcome to the Contoso project, Bob!"});
-    let (status, invitation) = invite(&server, &token, BOB.0, json!({"invitedUserDisplayName": "Bob (Fabrikam)", "invitedUserMessageInfo": message})).await;
+    let (status, invitation) =
+        invite(&server, &token, BOB.0, json!({"invitedUserDisplayName": "Bob (Fabrikam)", "invitedUserMessageInfo": message})).await;
     assert_eq!(status, 201, "{invitation}");
     assert_eq!(invitation["status"], "PendingAcceptance");
     assert_eq!(invitation["invitedUserType"], "Guest");
@@ -55,7 +56,10 @@ async fn bob_is_invited_redeems_at_fabrikam_and_signs_in_as_a_guest(backend: Bac
 
     // The guest user exists at once, pending.
     let guest = user(&server, &token, &guest_id).await;
-    assert_eq!((guest["userType"].as_str(), guest["externalUserState"].as_str(), guest["creationType"].as_str()), (Some("Guest"), Some("PendingAcceptance"), Some("Invitation")));
+    assert_eq!(
+        (guest["userType"].as_str(), guest["externalUserState"].as_str(), guest["creationType"].as_str()),
+        (Some("Guest"), Some("PendingAcceptance"), Some("Invitation"))
+    );
     assert_eq!(guest["displayName"], "Bob (Fabrikam)");
 
     // Not redeemed yet: contoso's sign-in refuses the guest with a clear message.
@@ -76,7 +80,13 @@ async fn bob_is_invited_redeems_at_fabrikam_and_signs_in_as_a_guest(backend: Bac
     assert_eq!(landing.client().as_str(), WELCOME);
     let guest = user(&server, &token, &guest_id).await;
     assert_eq!(guest["externalUserState"], "Accepted");
-    let (_, _, after) = call(reqwest::Method::GET, server.url(&format!("/contoso/v1.0/invitations/{}", invitation["id"].as_str().expect("id"))), &token, None).await;
+    let (_, _, after) = call(
+        reqwest::Method::GET,
+        server.url(&format!("/contoso/v1.0/invitations/{}", invitation["id"].as_str().expect("id"))),
+        &token,
+        None,
+    )
+    .await;
     assert_eq!(after["status"], "Completed", "{after}");
 
     // A later sign-in in a fresh browser: contoso sends Bob home, then issues guest tokens.
@@ -102,7 +112,12 @@ async fn bob_is_invited_redeems_at_fabrikam_and_signs_in_as_a_guest(backend: Bac
     let (status, _, _) = call(reqwest::Method::DELETE, server.url(&format!("/contoso/v1.0/users/{guest_id}")), &token, None).await;
     assert_eq!(status, 204);
     let refresh = refresh.expect("a refresh token (offline_access)");
-    let (status, body) = token_request(&server, CONTOSO, &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)]).await;
+    let (status, body) = token_request(
+        &server,
+        CONTOSO,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)],
+    )
+    .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     server.stop().await;
 }
@@ -110,7 +125,8 @@ async fn bob_is_invited_redeems_at_fabrikam_and_signs_in_as_a_guest(backend: Bac
 async fn another_home_account_cannot_redeem_or_take_over(backend: Backend) {
     let server = TestServer::start(backend).await;
     let fabrikam = app_token(&server, FABRIKAM).await;
-    let carol = json!({"displayName": "Carol", "userPrincipalName": "carol@fabrikam.example", "passwordProfile": {"password": "Carol-Passw0rd"}});
+    let carol =
+        json!({"displayName": "Carol", "userPrincipalName": "carol@fabrikam.example", "passwordProfile": {"password": "Carol-Passw0rd"}});
     let (status, _, _) = call(reqwest::Method::POST, server.url("/fabrikam/v1.0/users"), &fabrikam, Some(carol)).await;
     assert_eq!(status, 201);
     let token = app_token(&server, CONTOSO).await;
@@ -203,7 +219,12 @@ async fn a_consumer_redeems_by_passcode_into_a_jit_tenant(backend: Backend) {
     let wrong_id = json!({"resetRedemption": true, "invitedUser": {"id": "00000000-0000-0000-0000-000000000000"}});
     assert_eq!(invite(&server, &token, dana, wrong_id).await.0, 400);
     // The reset signed the old account out, and the old link is void.
-    let (status, body) = token_request(&server, CONTOSO, &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)]).await;
+    let (status, body) = token_request(
+        &server,
+        CONTOSO,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)],
+    )
+    .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     let old = Browser::new().run(&redeem_url, None, WELCOME).await;
     let Landing::Page { body, .. } = old else { panic!("{old:?}") };
@@ -292,7 +313,8 @@ async fn an_inviter_from_the_guests_home_redeems_at_once(backend: Backend) {
     let (_, invitation) = invite(&server, &token, BOB.0, json!({})).await;
     Browser::new().run(invitation["inviteRedeemUrl"].as_str().expect("url"), Some(BOB), WELCOME).await.client();
     // Contoso makes Bob a Guest Inviter.
-    let mut bob = server.idp().store.user(CONTOSO_ID, invitation["invitedUser"]["id"].as_str().expect("id")).await.expect("store").expect("bob");
+    let mut bob =
+        server.idp().store.user(CONTOSO_ID, invitation["invitedUser"]["id"].as_str().expect("id")).await.expect("store").expect("bob");
     bob.roles.push("Guest Inviter".into());
     server.idp().store.update_user(&bob).await.expect("store");
 
@@ -307,7 +329,13 @@ async fn an_inviter_from_the_guests_home_redeems_at_once(backend: Backend) {
     assert_eq!(invitation["status"], "Completed", "redeemed on creation: {invitation}");
     assert_eq!(outbox(&server.outbox()).len(), mails_before, "no mail for an auto-redeemed invitation");
     // The colleague signs in without ever redeeming: no consent step.
-    let bulk = api().post(server.url("/contoso/v1.0/invitations/bulk")).bearer_auth(&bob_token).body("x@partner.example,X,https://app.example/,false,").send().await.expect("bulk");
+    let bulk = api()
+        .post(server.url("/contoso/v1.0/invitations/bulk"))
+        .bearer_auth(&bob_token)
+        .body("x@partner.example,X,https://app.example/,false,")
+        .send()
+        .await
+        .expect("bulk");
     assert_eq!(bulk.status(), 403, "bulk needs an administrator, not a Guest Inviter");
     let (claims, _) = guest_sign_in(&server, &Browser::new(), ("admin@fabrikam.example", "Fabrikam-Admin-1")).await;
     assert_eq!((claims["user_type"].as_str(), claims["home_tid"].as_str()), (Some("Guest"), Some(FABRIKAM_ID)));
@@ -403,14 +431,24 @@ async fn guests_leave_if_allowed_and_are_swept_when_home_is_gone(backend: Backen
 
     // Carol's home account is deleted at fabrikam: the periodic sweep disables her guest account.
     let fabrikam = app_token(&server, FABRIKAM).await;
-    let carol = json!({"displayName": "Carol", "userPrincipalName": "carol@fabrikam.example", "passwordProfile": {"password": "Carol-Passw0rd"}});
+    let carol =
+        json!({"displayName": "Carol", "userPrincipalName": "carol@fabrikam.example", "passwordProfile": {"password": "Carol-Passw0rd"}});
     let (_, _, home_carol) = call(reqwest::Method::POST, server.url("/fabrikam/v1.0/users"), &fabrikam, Some(carol)).await;
     let (_, invitation) = invite(&server, &token, "carol@fabrikam.example", json!({})).await;
     let carol_id = invitation["invitedUser"]["id"].as_str().expect("id").to_string();
-    Browser::new().run(invitation["inviteRedeemUrl"].as_str().expect("url"), Some(("carol@fabrikam.example", "Carol-Passw0rd")), WELCOME).await.client();
+    Browser::new()
+        .run(invitation["inviteRedeemUrl"].as_str().expect("url"), Some(("carol@fabrikam.example", "Carol-Passw0rd")), WELCOME)
+        .await
+        .client();
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(user(&server, &token, &carol_id).await["accountEnabled"], true, "the sweep leaves live guests alone");
-    let (status, _, _) = call(reqwest::Method::DELETE, server.url(&format!("/fabrikam/v1.0/users/{}", home_carol["id"].as_str().expect("id"))), &fabrikam, None).await;
+    let (status, _, _) = call(
+        reqwest::Method::DELETE,
+        server.url(&format!("/fabrikam/v1.0/users/{}", home_carol["id"].as_str().expect("id"))),
+        &fabrikam,
+        None,
+    )
+    .await;
     assert_eq!(status, 204);
     let mut disabled = false;
     for _ in 0..40 {
@@ -428,7 +466,13 @@ async fn guests_join_groups_before_they_redeem(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = app_token(&server, CONTOSO).await;
     let groups = server.url("/contoso/v1.0/groups");
-    let (status, _, project) = call(reqwest::Method::POST, groups.clone(), &token, Some(json!({"displayName": "Project X", "mailEnabled": false, "securityEnabled": true}))).await;
+    let (status, _, project) = call(
+        reqwest::Method::POST,
+        groups.clone(),
+        &token,
+        Some(json!({"displayName": "Project X", "mailEnabled": false, "securityEnabled": true})),
+    )
+    .await;
     assert_eq!(status, 201, "{project}");
     let members = format!("{groups}/{}/members", project["id"].as_str().expect("id"));
 
@@ -447,7 +491,8 @@ async fn guests_join_groups_before_they_redeem(backend: Backend) {
     assert_eq!(listed["value"][0]["externalUserState"], "PendingAcceptance");
 
     // A distribution list's address cannot be invited.
-    let list = json!({"displayName": "All partners", "mailEnabled": true, "mail": "all-partners@partner.example", "securityEnabled": false});
+    let list =
+        json!({"displayName": "All partners", "mailEnabled": true, "mail": "all-partners@partner.example", "securityEnabled": false});
     let (status, _, _) = call(reqwest::Method::POST, groups.clone(), &token, Some(list)).await;
     assert_eq!(status, 201);
     let (status, refused) = invite(&server, &token, "all-partners@partner.example", json!({})).await;

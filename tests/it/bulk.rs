@@ -79,7 +79,13 @@ async fn ten_thousand_rows_with_malformed_ones(backend: Backend) {
     assert_eq!(mails.len(), ROWS / 1000, "one mail per 'send' row");
     assert!(mails[0].text.contains("Hello, \"friend\""), "{:?}", mails[0]);
     // Bulk needs an administrator, not just an inviter.
-    let response = api().post(server.url("/contoso/v1.0/invitations/bulk")).header("content-type", "text/csv").body("x").send().await.expect("request");
+    let response = api()
+        .post(server.url("/contoso/v1.0/invitations/bulk"))
+        .header("content-type", "text/csv")
+        .body("x")
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status(), 401);
     server.stop().await;
 }
@@ -114,5 +120,8 @@ async fn invite_command_streams_a_report() {
     assert_eq!(results, vec!["created", "refused", "already_invited"], "{stdout}");
     assert!(stdout.contains("expected 3 to 5 columns"), "{stdout}");
     assert!(stderr.contains("3 rows: 1 created, 1 already invited, 1 refused"), "{stderr}");
-    assert_eq!(last_mail_to(&dir.path().join("outbox"), "ann@partner.example", "invited").subject, "You're invited to collaborate with Contoso");
+    assert_eq!(
+        last_mail_to(&dir.path().join("outbox"), "ann@partner.example", "invited").subject,
+        "You're invited to collaborate with Contoso"
+    );
 }

@@ -102,8 +102,12 @@ async fn a_guest_from_an_external_oidc_provider(backend: Backend) {
     assert_eq!(claims["email"], ERIN.0);
 
     // Trusting the provider's MFA when it cannot deliver any: a clear refusal, no code.
-    let partner = format!("/contoso/v1.0/policies/crossTenantAccessPolicy/partners/{}", percent_encoding::utf8_percent_encode(&issuer, percent_encoding::NON_ALPHANUMERIC));
-    let (status, _, body) = call(reqwest::Method::PUT, server.url(&partner), &token, Some(json!({"inboundTrust": {"isMfaAccepted": true}}))).await;
+    let partner = format!(
+        "/contoso/v1.0/policies/crossTenantAccessPolicy/partners/{}",
+        percent_encoding::utf8_percent_encode(&issuer, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let (status, _, body) =
+        call(reqwest::Method::PUT, server.url(&partner), &token, Some(json!({"inboundTrust": {"isMfaAccepted": true}}))).await;
     assert_eq!(status, 200, "{body}");
     let landing = Browser::new().run(&rp.authorize(&["email"], true).url, Some(ERIN), REDIRECT_URI).await;
     let Landing::Page { status, body } = landing else { panic!("a code without MFA: {landing:?}") };

@@ -2,8 +2,7 @@
 
 use openidconnect::core::{CoreGenderClaim, CoreJwsSigningAlgorithm};
 use openidconnect::{
-    AccessToken, AccessTokenHash, EmptyAdditionalClaims, Nonce, OAuth2TokenResponse,
-    TokenIntrospectionResponse, TokenResponse,
+    AccessToken, AccessTokenHash, EmptyAdditionalClaims, Nonce, OAuth2TokenResponse, TokenIntrospectionResponse, TokenResponse,
 };
 
 use crate::harness::*;
@@ -72,13 +71,8 @@ async fn member_code_flow_end_to_end(backend: Backend) {
 
     // Refresh: rotation gives a new refresh token and a new verifiable ID token.
     let refresh = tokens.refresh_token().expect("refresh token (offline_access)").clone();
-    let refreshed = rp
-        .client
-        .exchange_refresh_token(&refresh)
-        .expect("token endpoint")
-        .request_async(&rp.http)
-        .await
-        .expect("refresh grant");
+    let refreshed =
+        rp.client.exchange_refresh_token(&refresh).expect("token endpoint").request_async(&rp.http).await.expect("refresh grant");
     let rotated = refreshed.refresh_token().expect("rotated refresh token").clone();
     assert_ne!(rotated.secret(), refresh.secret());
     let no_nonce = |_: Option<&Nonce>| Ok(());
@@ -96,7 +90,8 @@ async fn member_code_flow_end_to_end(backend: Backend) {
     let revoke = |token: String| {
         let url = rp.metadata.additional_metadata().revocation_endpoint.clone();
         async move {
-            let response = api().post(url).basic_auth(DEMO_APP, Some(DEMO_APP_SECRET)).form(&[("token", token)]).send().await.expect("revoke");
+            let response =
+                api().post(url).basic_auth(DEMO_APP, Some(DEMO_APP_SECRET)).form(&[("token", token)]).send().await.expect("revoke");
             assert_eq!(response.status().as_u16(), 200);
         }
     };
@@ -146,7 +141,8 @@ async fn tenants_by_name_or_id_jwks_and_single_sign_on(backend: Backend) {
         assert_eq!(doc["issuer"], server.issuer(CONTOSO_ID));
         assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
     }
-    let jwks: serde_json::Value = http.get(server.url("/fabrikam/discovery/v2.0/keys")).send().await.expect("jwks").json().await.expect("json");
+    let jwks: serde_json::Value =
+        http.get(server.url("/fabrikam/discovery/v2.0/keys")).send().await.expect("jwks").json().await.expect("json");
     let keys = jwks["keys"].as_array().expect("keys");
     let ec = keys.iter().find(|k| k["kty"] == "EC").expect("an EC key");
     assert_eq!(ec["alg"], "ES256");
@@ -305,7 +301,17 @@ async fn client_credentials_for_the_admin_api(backend: Backend) {
     let token = body["access_token"].as_str().expect("token").to_string();
     assert_eq!(jwt_payload(&token)["aud"], "api://demo-app");
     // Named by client id, the same resource has the same canonical audience.
-    let (_, body) = token_request(&server, CONTOSO, &[("grant_type", "client_credentials"), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET), ("scope", "demo-app/.default")]).await;
+    let (_, body) = token_request(
+        &server,
+        CONTOSO,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", DEMO_APP),
+            ("client_secret", DEMO_APP_SECRET),
+            ("scope", "demo-app/.default"),
+        ],
+    )
+    .await;
     assert_eq!(jwt_payload(body["access_token"].as_str().expect("token"))["aud"], "api://demo-app");
     // An app token has no openid scope: userinfo says insufficient_scope.
     let response = api().get(server.url("/contoso/openid/userinfo")).bearer_auth(&token).send().await.expect("userinfo");

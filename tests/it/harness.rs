@@ -8,17 +8,14 @@ use std::path::{Path, PathBuf};
 use b2b_idp::config::Config;
 use b2b_idp::server::{self, Running};
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
-    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType,
-    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
-    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreRevocableToken,
-    CoreRevocationErrorResponse, CoreSubjectIdentifierType, CoreTokenIntrospectionResponse,
-    CoreTokenType,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreErrorResponseType,
+    CoreGenderClaim, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AdditionalClaims, AdditionalProviderMetadata, Client, ClientId, ClientSecret, CsrfToken,
-    EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields,
-    IntrospectionUrl, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
+    AdditionalClaims, AdditionalProviderMetadata, Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IdTokenFields, IntrospectionUrl, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
     RedirectUrl, RevocationUrl, Scope, StandardErrorResponse, StandardTokenResponse,
 };
 use serde::{Deserialize, Serialize};
@@ -168,14 +165,24 @@ impl TestServer {
 
 /// An app token for the admin API of `tenant` (the demo's admin-cli).
 pub async fn app_token(server: &TestServer, tenant: &str) -> String {
-    let form = [("grant_type", "client_credentials"), ("client_id", ADMIN_CLI), ("client_secret", ADMIN_CLI_SECRET), ("scope", "api://b2b-idp-admin/.default")];
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", ADMIN_CLI),
+        ("client_secret", ADMIN_CLI_SECRET),
+        ("scope", "api://b2b-idp-admin/.default"),
+    ];
     let (status, body) = token_request(server, tenant, &form).await;
     assert_eq!(status, 200, "{body}");
     body["access_token"].as_str().expect("token").to_string()
 }
 
 /// An admin API call: status, headers and the JSON body (null if none).
-pub async fn call(method: reqwest::Method, url: String, token: &str, body: Option<serde_json::Value>) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+pub async fn call(
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
     let mut request = api().request(method, url).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
@@ -201,11 +208,7 @@ impl Mail {
 
     /// The one-time code: the only 6-8 digit number in the text (SPEC "Mail").
     pub fn code(&self) -> Option<String> {
-        let codes: Vec<&str> = self
-            .text
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|w| (6..=8).contains(&w.len()))
-            .collect();
+        let codes: Vec<&str> = self.text.split(|c: char| !c.is_ascii_digit()).filter(|w| (6..=8).contains(&w.len())).collect();
         assert!(codes.len() <= 1, "more than one code-like number in {:?}", self.text);
         codes.first().map(|c| c.to_string())
     }
@@ -333,7 +336,8 @@ pub fn tenant_of(action: &url::Url) -> String {
 /// (waits for the next 30 s step when the window is used up).
 pub async fn authenticator_code(key: &str) -> String {
     loop {
-        let (secret, last) = AUTHENTICATOR.lock().expect("lock").get(key).cloned().unwrap_or_else(|| panic!("no authenticator enrolled for {key}"));
+        let (secret, last) =
+            AUTHENTICATOR.lock().expect("lock").get(key).cloned().unwrap_or_else(|| panic!("no authenticator enrolled for {key}"));
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
         let current = now / 30;
         if let Some(step) = (current.saturating_sub(1)..=current + 1).find(|s| *s > last) {
@@ -378,10 +382,7 @@ impl Landing {
     pub fn param(&self, name: &str) -> Option<String> {
         let Landing::Client(url) = self else { return None };
         let fragment = url.fragment().unwrap_or_default();
-        url.query_pairs()
-            .chain(url::form_urlencoded::parse(fragment.as_bytes()))
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+        url.query_pairs().chain(url::form_urlencoded::parse(fragment.as_bytes())).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
     }
 }
 
@@ -566,13 +567,7 @@ impl Rp {
         Rp::discover_using(api(), server, tenant_id, client_id, secret).await
     }
 
-    pub async fn discover_using(
-        http: reqwest::Client,
-        server: &TestServer,
-        tenant_id: &str,
-        client_id: &str,
-        secret: Option<&str>,
-    ) -> Rp {
+    pub async fn discover_using(http: reqwest::Client, server: &TestServer, tenant_id: &str, client_id: &str, secret: Option<&str>) -> Rp {
         let issuer = IssuerUrl::new(server.issuer(tenant_id)).expect("issuer URL");
         let metadata = Metadata::discover_async(issuer, &http).await.expect("discovery");
         let extra = metadata.additional_metadata().clone();
@@ -589,11 +584,7 @@ impl Rp {
 
     /// An authorization URL with state, nonce and (if `pkce`) S256 PKCE.
     pub fn authorize(&self, scopes: &[&str], pkce: bool) -> Pending {
-        let mut request = self.client.authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        );
+        let mut request = self.client.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
         for scope in scopes {
             request = request.add_scope(Scope::new(scope.to_string()));
         }
@@ -609,15 +600,8 @@ impl Rp {
     }
 
     /// Exchanges a code; the crate verifies nothing yet (see `id_claims`).
-    pub async fn exchange(
-        &self,
-        code: &str,
-        verifier: Option<PkceCodeVerifier>,
-    ) -> Result<EntraTokenResponse, String> {
-        let mut request = self
-            .client
-            .exchange_code(openidconnect::AuthorizationCode::new(code.to_string()))
-            .expect("token endpoint known");
+    pub async fn exchange(&self, code: &str, verifier: Option<PkceCodeVerifier>) -> Result<EntraTokenResponse, String> {
+        let mut request = self.client.exchange_code(openidconnect::AuthorizationCode::new(code.to_string())).expect("token endpoint known");
         if let Some(v) = verifier {
             request = request.set_pkce_verifier(v);
         }
@@ -658,12 +642,7 @@ pub fn jwt_header(token: &str) -> serde_json::Value {
 
 /// POST a form to the token endpoint of `tenant` and return (status, JSON).
 pub async fn token_request(server: &TestServer, tenant: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
-    let response = api()
-        .post(server.url(&format!("/{tenant}/oauth2/v2.0/token")))
-        .form(form)
-        .send()
-        .await
-        .expect("token request");
+    let response = api().post(server.url(&format!("/{tenant}/oauth2/v2.0/token"))).form(form).send().await.expect("token request");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }

@@ -1,8 +1,8 @@
 //! Signing keys: RS256 per app, operator-supplied PEM keys.
 
+use b2b_idp::model::Alg;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use b2b_idp::model::Alg;
 use openidconnect::core::CoreJwsSigningAlgorithm;
 use openidconnect::TokenResponse;
 
@@ -30,7 +30,17 @@ async fn an_app_can_ask_for_rs256(backend: Backend) {
     assert_eq!(id_token.signing_alg().expect("alg"), &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256);
     id_token.claims(&rp.client.id_token_verifier(), &pending.nonce).expect("RS256 ID token verifies");
     // The tenant's other apps keep ES256.
-    let (_, body) = token_request(&server, CONTOSO, &[("grant_type", "client_credentials"), ("client_id", ADMIN_CLI), ("client_secret", ADMIN_CLI_SECRET), ("scope", "api://b2b-idp-admin/.default")]).await;
+    let (_, body) = token_request(
+        &server,
+        CONTOSO,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", ADMIN_CLI),
+            ("client_secret", ADMIN_CLI_SECRET),
+            ("scope", "api://b2b-idp-admin/.default"),
+        ],
+    )
+    .await;
     assert_eq!(jwt_header(body["access_token"].as_str().expect("token"))["alg"], "ES256");
     server.stop().await;
 }
@@ -42,14 +52,25 @@ async fn operator_supplied_pem_key_signs_the_tokens(backend: Backend) {
     std::fs::write(&path, key.serialize_pem()).expect("write pem");
     let server = TestServer::start_with(backend, |c| c.tenants[0].signing_key_file = Some(path.clone())).await;
 
-    let jwks: serde_json::Value = api().get(server.url("/contoso/discovery/v2.0/keys")).send().await.expect("jwks").json().await.expect("json");
+    let jwks: serde_json::Value =
+        api().get(server.url("/contoso/discovery/v2.0/keys")).send().await.expect("jwks").json().await.expect("json");
     let published: Vec<&serde_json::Value> = jwks["keys"].as_array().expect("keys").iter().filter(|k| k["alg"] == "ES256").collect();
     assert_eq!(published.len(), 1, "the operator key is the only ES256 key of contoso: {jwks}");
     let point = key.public_key_raw();
     assert_eq!(published[0]["x"], URL_SAFE_NO_PAD.encode(&point[1..33]));
     assert_eq!(published[0]["y"], URL_SAFE_NO_PAD.encode(&point[33..65]));
 
-    let (_, body) = token_request(&server, CONTOSO, &[("grant_type", "client_credentials"), ("client_id", ADMIN_CLI), ("client_secret", ADMIN_CLI_SECRET), ("scope", "api://b2b-idp-admin/.default")]).await;
+    let (_, body) = token_request(
+        &server,
+        CONTOSO,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", ADMIN_CLI),
+            ("client_secret", ADMIN_CLI_SECRET),
+            ("scope", "api://b2b-idp-admin/.default"),
+        ],
+    )
+    .await;
     assert_eq!(jwt_header(body["access_token"].as_str().expect("token"))["kid"], published[0]["kid"]);
     server.stop().await;
 }
@@ -69,7 +90,4 @@ async fn unreadable_key_file_stops_start_up_with_a_clear_error() {
     assert!(error.contains("broken.pem"), "{error}");
 }
 
-on_both_backends!(
-    an_app_can_ask_for_rs256,
-    operator_supplied_pem_key_signs_the_tokens,
-);
+on_both_backends!(an_app_can_ask_for_rs256, operator_supplied_pem_key_signs_the_tokens,);

@@ -8,11 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The layer list: the "- `name`: …" lines of lib.rs's doc comment, in order.
 fn declared_layers(lib_rs: &str) -> Vec<String> {
-    lib_rs
-        .lines()
-        .filter_map(|l| l.strip_prefix("//! - `"))
-        .filter_map(|l| l.split_once("`:").map(|(name, _)| name.to_string()))
-        .collect()
+    lib_rs.lines().filter_map(|l| l.strip_prefix("//! - `")).filter_map(|l| l.split_once("`:").map(|(name, _)| name.to_string())).collect()
 }
 
 /// Source text without comments, string and char literals (their contents
@@ -42,7 +38,11 @@ fn code_only(src: &str) -> String {
             out.push_str("\"\"");
         } else if b[i] == b'\'' && (rest.starts_with("'\\") || rest.chars().nth(2) == Some('\'')) {
             // A char literal ('x', '\n', '\''), not a lifetime.
-            let skip = if rest.starts_with("'\\") { rest[2..].find('\'').map_or(2, |e| e + 3) } else { rest.chars().take(3).map(char::len_utf8).sum() };
+            let skip = if rest.starts_with("'\\") {
+                rest[2..].find('\'').map_or(2, |e| e + 3)
+            } else {
+                rest.chars().take(3).map(char::len_utf8).sum()
+            };
             i += skip;
             out.push_str("' '");
         } else {
@@ -199,7 +199,10 @@ fn the_layer_check_catches_upward_imports() {
     }
     let fine = [
         file("directory/users.rs", "use crate::{store::Store, util::now};\nuse super::access;"),
-        file("store/mod.rs", "// crate::directory::User\n/* crate::directory */ const S: &str = \"crate::directory\"; const C: char = '\"';"),
+        file(
+            "store/mod.rs",
+            "// crate::directory::User\n/* crate::directory */ const S: &str = \"crate::directory\"; const C: char = '\"';",
+        ),
         file("store/sled.rs", "fn f<'a>(x: &'a str) { let _ = crate::util::now(); }"),
         file("util/mod.rs", "mod tests { use super::*; }"),
     ];

@@ -5,9 +5,9 @@ mod harness;
 
 mod admin;
 mod b2b;
+mod bench_smoke;
 mod bulk;
 mod external_idp;
-mod bench_smoke;
 mod flow;
 mod keys;
 mod layers;
@@ -17,6 +17,6 @@ mod restart;
 mod scale;
 mod security;
 mod store;
+mod tls;
 mod topology;
 mod two_servers;
-mod tls;

@@ -53,7 +53,8 @@ async fn double_mfa_out_of_the_box_and_trust_to_avoid_it(backend: Backend) {
 
     // Contoso trusts fabrikam's MFA: one prompt, at home.
     let partner = server.url(&format!("/contoso/v1.0/policies/crossTenantAccessPolicy/partners/{FABRIKAM_ID}"));
-    let (status, _, body) = call(reqwest::Method::PUT, partner.clone(), &token, Some(json!({"inboundTrust": {"isMfaAccepted": true}}))).await;
+    let (status, _, body) =
+        call(reqwest::Method::PUT, partner.clone(), &token, Some(json!({"inboundTrust": {"isMfaAccepted": true}}))).await;
     assert_eq!(status, 200, "{body}");
     let (_, _, read) = call(reqwest::Method::GET, partner, &token, None).await;
     assert_eq!(read["inboundTrust"]["isMfaAccepted"], true);
@@ -68,7 +69,8 @@ async fn double_mfa_out_of_the_box_and_trust_to_avoid_it(backend: Backend) {
     let policies = server.url("/fabrikam/v1.0/identity/conditionalAccess/policies");
     let (_, _, list) = call(reqwest::Method::GET, policies.clone(), &fabrikam, None).await;
     for policy in list["value"].as_array().expect("policies") {
-        let (status, _, _) = call(reqwest::Method::DELETE, format!("{policies}/{}", policy["id"].as_str().expect("id")), &fabrikam, None).await;
+        let (status, _, _) =
+            call(reqwest::Method::DELETE, format!("{policies}/{}", policy["id"].as_str().expect("id")), &fabrikam, None).await;
         assert_eq!(status, 204);
     }
     let (claims, prompts) = sign_in(&server, DEMO_APP, Some(DEMO_APP_SECRET), BOB, "").await;
@@ -108,7 +110,8 @@ async fn a_guest_from_a_tenant_without_mfa_is_asked_once(backend: Backend) {
         "conditions": {"users": {"includeGroups": [gid]}, "applications": {"includeApplications": [DEMO_SPA]}},
         "grantControls": {"builtInControls": ["block"]}
     });
-    let (status, _, _) = call(reqwest::Method::POST, server.url("/contoso/v1.0/identity/conditionalAccess/policies"), &token, Some(policy)).await;
+    let (status, _, _) =
+        call(reqwest::Method::POST, server.url("/contoso/v1.0/identity/conditionalAccess/policies"), &token, Some(policy)).await;
     assert_eq!(status, 201);
     let spa = Rp::discover(&server, CONTOSO_ID, DEMO_SPA, None).await;
     let landing = Browser::new().run(&spa.authorize(&[], true).url, Some(BOB), REDIRECT_URI).await;
@@ -144,13 +147,19 @@ async fn members_policy_acr_values_replay_recovery_and_lockout(backend: Backend)
         "conditions": {"users": {"includeUsers": ["All"], "excludeUsers": ["GuestsOrExternalUsers"]}, "applications": {"includeApplications": ["All"]}},
         "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}
     });
-    let (status, _, created) = call(reqwest::Method::POST, server.url("/contoso/v1.0/identity/conditionalAccess/policies"), &token, Some(policy)).await;
+    let (status, _, created) =
+        call(reqwest::Method::POST, server.url("/contoso/v1.0/identity/conditionalAccess/policies"), &token, Some(policy)).await;
     assert_eq!(status, 201, "{created}");
     let (claims, prompts) = sign_in(&server, DEMO_APP, Some(DEMO_APP_SECRET), ALICE, "").await;
     assert_eq!(prompts, vec![at(&server, CONTOSO)]);
     assert_eq!(claims["acr"], "2");
     // The single-factor grant from before the policy can no longer be refreshed.
-    let (status, body) = token_request(&server, CONTOSO, &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)]).await;
+    let (status, body) = token_request(
+        &server,
+        CONTOSO,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)],
+    )
+    .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
 
     // The prompt page by hand: a replayed code is refused, five wrong codes lock the account.
@@ -161,7 +170,8 @@ async fn members_policy_acr_values_replay_recovery_and_lockout(backend: Backend)
         async move {
             let login = http.get(&url).send().await.expect("authorize").text().await.expect("page");
             let form = post_forms(&login).into_iter().next().expect("login form");
-            let page = http.post(&form.action).form(&form.filled(&[("username", ALICE.0), ("password", ALICE.1)])).send().await.expect("login");
+            let page =
+                http.post(&form.action).form(&form.filled(&[("username", ALICE.0), ("password", ALICE.1)])).send().await.expect("login");
             let body = page.text().await.expect("page");
             post_forms(&body).into_iter().find(|f| f.has("otp")).unwrap_or_else(|| panic!("TOTP prompt in {body}"))
         }
@@ -178,7 +188,17 @@ async fn members_policy_acr_values_replay_recovery_and_lockout(backend: Backend)
 
     // Lost phone: a recovery code removes the app and starts a new enrolment.
     let recovery = RECOVERY_CODES.lock().expect("lock").get(&key).cloned().expect("recovery codes were shown");
-    let page = browser.http.post(&form.action).form(&[("ix", form.value("ix").expect("ix")), ("csrf_token", form.value("csrf_token").expect("csrf")), ("recovery_code", &recovery[0])]).send().await.expect("recovery");
+    let page = browser
+        .http
+        .post(&form.action)
+        .form(&[
+            ("ix", form.value("ix").expect("ix")),
+            ("csrf_token", form.value("csrf_token").expect("csrf")),
+            ("recovery_code", &recovery[0]),
+        ])
+        .send()
+        .await
+        .expect("recovery");
     let body = page.text().await.expect("body");
     assert!(body.contains("totp-secret") && body.contains("old authenticator app is removed"), "{body}");
     forget_authenticator(&key);
@@ -214,10 +234,17 @@ async fn password_guessing_locks_the_account(backend: Backend) {
     let login = browser.http.get(&rp.authorize(&[], true).url).send().await.expect("authorize").text().await.expect("page");
     let form = post_forms(&login).into_iter().next().expect("login form");
     for _ in 0..10 {
-        let page = browser.http.post(&form.action).form(&form.filled(&[("username", ALICE.0), ("password", "wrong")])).send().await.expect("login");
+        let page = browser
+            .http
+            .post(&form.action)
+            .form(&form.filled(&[("username", ALICE.0), ("password", "wrong")]))
+            .send()
+            .await
+            .expect("login");
         assert!(page.text().await.expect("body").contains("Incorrect email or password"));
     }
-    let page = browser.http.post(&form.action).form(&form.filled(&[("username", ALICE.0), ("password", ALICE.1)])).send().await.expect("login");
+    let page =
+        browser.http.post(&form.action).form(&form.filled(&[("username", ALICE.0), ("password", ALICE.1)])).send().await.expect("login");
     let body = page.text().await.expect("body");
     assert!(body.contains("Too many failed sign-ins"), "even the right password waits: {body}");
     // Another account is not locked.
@@ -252,7 +279,10 @@ async fn members_reset_their_password_by_mail(backend: Backend) {
 
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let old = Browser::new().run(&rp.authorize(&[], true).url, Some(ALICE), REDIRECT_URI).await;
-    assert!(matches!(&old, Landing::Page { body, .. } if body.contains("Incorrect email or password")), "the old password no longer works: {old:?}");
+    assert!(
+        matches!(&old, Landing::Page { body, .. } if body.contains("Incorrect email or password")),
+        "the old password no longer works: {old:?}"
+    );
     let new = Browser::new().run(&rp.authorize(&[], true).url, Some((ALICE.0, "Alice-New-Passw0rd")), REDIRECT_URI).await;
     assert!(new.param("code").is_some(), "{new:?}");
 

@@ -34,7 +34,17 @@ async fn resources_need_a_grant(backend: Backend) {
         assert!(landing.param("code").is_none());
     }
     // Client credentials for a resource the app holds no roles on: refused too.
-    let (status, body) = token_request(&server, CONTOSO, &[("grant_type", "client_credentials"), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET), ("scope", "api://b2b-idp-admin/.default")]).await;
+    let (status, body) = token_request(
+        &server,
+        CONTOSO,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", DEMO_APP),
+            ("client_secret", DEMO_APP_SECRET),
+            ("scope", "api://b2b-idp-admin/.default"),
+        ],
+    )
+    .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{body}");
     // The app's own resource with .default is fine, for the user too.
     let landing = browser.run(&rp.authorize(&["api://demo-app/.default"], true).url, None, REDIRECT_URI).await;
@@ -89,10 +99,8 @@ async fn pkce_rules(backend: Backend) {
     let landing = Browser::new().run(&spa.authorize(&[], false).url, Some(ALICE), REDIRECT_URI).await;
     assert_eq!(landing.param("error").as_deref(), Some("invalid_request"));
     // `plain` is refused even though the challenge is well-formed.
-    let plain = format!(
-        "{}&code_challenge=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG&code_challenge_method=plain",
-        spa.authorize(&[], false).url
-    );
+    let plain =
+        format!("{}&code_challenge=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG&code_challenge_method=plain", spa.authorize(&[], false).url);
     let landing = Browser::new().run(&plain, Some(ALICE), REDIRECT_URI).await;
     assert_eq!(landing.param("error").as_deref(), Some("invalid_request"));
     assert!(landing.param("error_description").expect("description").contains("S256"));
@@ -134,9 +142,7 @@ async fn concurrent_redemption_of_one_code_has_one_winner(backend: Backend) {
     let verifier = pending.verifier.expect("pkce").secret().clone();
     let attempts = (0..8).map(|_| {
         let (code, verifier, url) = (code.clone(), verifier.clone(), server.url("/contoso/oauth2/v2.0/token"));
-        tokio::spawn(async move {
-            api().post(url).form(&code_form(&code, &verifier)).send().await.expect("token").status().as_u16()
-        })
+        tokio::spawn(async move { api().post(url).form(&code_form(&code, &verifier)).send().await.expect("token").status().as_u16() })
     });
     let mut statuses = vec![];
     for attempt in attempts {
@@ -193,8 +199,14 @@ async fn refresh_token_reuse_revokes_the_family(backend: Backend) {
     let tokens = rp.exchange(&code, pending.verifier).await.expect("tokens");
     let token = tokens.refresh_token().expect("refresh").secret().clone();
     let with_scope = |token: &str, scope: &str| {
-        let form = [("grant_type", "refresh_token"), ("refresh_token", token), ("scope", scope), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)]
-            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("scope", scope),
+            ("client_id", DEMO_APP),
+            ("client_secret", DEMO_APP_SECRET),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
         let url = server.url("/contoso/oauth2/v2.0/token");
         async move {
             let response = api().post(url).form(&form).send().await.expect("refresh");
@@ -252,16 +264,42 @@ async fn client_authentication_failures(backend: Backend) {
     assert_eq!(response.status().as_u16(), 401);
     assert!(response.headers()["www-authenticate"].to_str().expect("header").starts_with("Basic"));
     // A public client may not use client_credentials; a confidential one not an unknown grant.
-    let (status, body) = token_request(&server, CONTOSO, &[("grant_type", "client_credentials"), ("client_id", DEMO_SPA), ("scope", "api://b2b-idp-admin/.default")]).await;
+    let (status, body) = token_request(
+        &server,
+        CONTOSO,
+        &[("grant_type", "client_credentials"), ("client_id", DEMO_SPA), ("scope", "api://b2b-idp-admin/.default")],
+    )
+    .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")), "{body}");
-    let (status, body) = token_request(&server, CONTOSO, &[("grant_type", "password"), ("client_id", ADMIN_CLI), ("client_secret", ADMIN_CLI_SECRET)]).await;
+    let (status, body) =
+        token_request(&server, CONTOSO, &[("grant_type", "password"), ("client_id", ADMIN_CLI), ("client_secret", ADMIN_CLI_SECRET)]).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")), "{body}");
-    let (status, body) = token_request(&server, CONTOSO, &[("grant_type", "authorization_code"), ("code", "x"), ("client_id", ADMIN_CLI), ("client_secret", ADMIN_CLI_SECRET)]).await;
+    let (status, body) = token_request(
+        &server,
+        CONTOSO,
+        &[("grant_type", "authorization_code"), ("code", "x"), ("client_id", ADMIN_CLI), ("client_secret", ADMIN_CLI_SECRET)],
+    )
+    .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")), "{body}");
-    let (status, body) = token_request(&server, CONTOSO, &[("grant_type", "client_credentials"), ("client_id", ADMIN_CLI), ("client_secret", ADMIN_CLI_SECRET), ("scope", "api://nothing-here/.default")]).await;
+    let (status, body) = token_request(
+        &server,
+        CONTOSO,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", ADMIN_CLI),
+            ("client_secret", ADMIN_CLI_SECRET),
+            ("scope", "api://nothing-here/.default"),
+        ],
+    )
+    .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{body}");
     // Not a form at all.
-    let response = api().post(server.url("/contoso/oauth2/v2.0/token")).json(&serde_json::json!({"grant_type": "client_credentials"})).send().await.expect("token");
+    let response = api()
+        .post(server.url("/contoso/oauth2/v2.0/token"))
+        .json(&serde_json::json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .expect("token");
     assert_eq!(response.status().as_u16(), 400);
     let body: serde_json::Value = response.json().await.expect("json error");
     assert_eq!(body["error"], "invalid_request");
@@ -288,7 +326,12 @@ async fn unknown_tenant_is_a_json_404(backend: Backend) {
 async fn tokens_do_not_cross_tenants(backend: Backend) {
     let server = TestServer::start(backend).await;
     let form = |secret| {
-        vec![("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default"), ("client_id", ADMIN_CLI), ("client_secret", secret)]
+        vec![
+            ("grant_type", "client_credentials"),
+            ("scope", "api://b2b-idp-admin/.default"),
+            ("client_id", ADMIN_CLI),
+            ("client_secret", secret),
+        ]
     };
     let (_, contoso) = token_request(&server, CONTOSO, &form(ADMIN_CLI_SECRET)).await;
     let token = contoso["access_token"].as_str().expect("token");
@@ -296,7 +339,8 @@ async fn tokens_do_not_cross_tenants(backend: Backend) {
         let url = server.url(&format!("/{tenant}/oauth2/v2.0/introspect"));
         let token = token.to_string();
         async move {
-            let response = api().post(url).basic_auth(ADMIN_CLI, Some(ADMIN_CLI_SECRET)).form(&[("token", token)]).send().await.expect("introspect");
+            let response =
+                api().post(url).basic_auth(ADMIN_CLI, Some(ADMIN_CLI_SECRET)).form(&[("token", token)]).send().await.expect("introspect");
             response.json::<serde_json::Value>().await.expect("json")
         }
     };
@@ -307,7 +351,12 @@ async fn tokens_do_not_cross_tenants(backend: Backend) {
     assert_eq!(response.status().as_u16(), 401);
     assert!(response.headers()["www-authenticate"].to_str().expect("header").starts_with("Bearer"));
     // Introspection needs a confidential client.
-    let response = api().post(server.url("/contoso/oauth2/v2.0/introspect")).form(&[("token", token), ("client_id", DEMO_SPA)]).send().await.expect("introspect");
+    let response = api()
+        .post(server.url("/contoso/oauth2/v2.0/introspect"))
+        .form(&[("token", token), ("client_id", DEMO_SPA)])
+        .send()
+        .await
+        .expect("introspect");
     assert_eq!(response.status().as_u16(), 401);
     server.stop().await;
 }

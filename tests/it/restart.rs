@@ -10,7 +10,8 @@ use crate::harness::*;
 async fn tokens_survive_restart_and_key_rotation() {
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port();
-    let server = TestServer { base: format!("http://127.0.0.1:{port}"), running: None, _dir: tempfile::tempdir().expect("dir"), pg_schema: None };
+    let server =
+        TestServer { base: format!("http://127.0.0.1:{port}"), running: None, _dir: tempfile::tempdir().expect("dir"), pg_schema: None };
 
     let child = serve(dir.path(), port, &format!("http://127.0.0.1:{port}"), &[]).await;
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
@@ -21,13 +22,25 @@ async fn tokens_survive_restart_and_key_rotation() {
     let old_kid = jwt_header(&old_id_token)["kid"].as_str().expect("kid").to_string();
     let refresh = tokens.refresh_token().expect("refresh").clone();
     // sled allows one process: admin commands say so while the server runs.
-    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["keys", "rotate", "--tenant", "contoso"]).output().await.expect("keys rotate");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}"))
+        .args(["keys", "rotate", "--tenant", "contoso"])
+        .output()
+        .await
+        .expect("keys rotate");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is another b2b-idp process using it?"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is another b2b-idp process using it?"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     terminate(child).await;
 
     // The operator rotates the signing key while the server is down (sled is single-process).
-    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["keys", "rotate", "--tenant", "contoso"]).output().await.expect("keys rotate");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}"))
+        .args(["keys", "rotate", "--tenant", "contoso"])
+        .output()
+        .await
+        .expect("keys rotate");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let printed = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(printed.contains("new active ES256 key"), "{printed}");
@@ -42,7 +55,8 @@ async fn tokens_survive_restart_and_key_rotation() {
     old.claims(&verifier, &pending.nonce).expect("old ID token verifies after restart and rotation");
 
     // The refresh token issued before the restart still works; new tokens use the new key.
-    let refreshed = rp.client.exchange_refresh_token(&refresh).expect("endpoint").request_async(&rp.http).await.expect("refresh after restart");
+    let refreshed =
+        rp.client.exchange_refresh_token(&refresh).expect("endpoint").request_async(&rp.http).await.expect("refresh after restart");
     let new_id_token = refreshed.id_token().expect("id token");
     let new_kid = jwt_header(&new_id_token.to_string())["kid"].as_str().expect("kid").to_string();
     assert_ne!(new_kid, old_kid, "new tokens are signed with the rotated key");
@@ -50,7 +64,11 @@ async fn tokens_survive_restart_and_key_rotation() {
     terminate(child).await;
 
     // `keys list` shows one active and one retired ES256 key (and the active RS256 key).
-    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["keys", "list", "--tenant", "contoso"]).output().await.expect("keys list");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}"))
+        .args(["keys", "list", "--tenant", "contoso"])
+        .output()
+        .await
+        .expect("keys list");
     let listing = String::from_utf8_lossy(&out.stdout).to_string();
     let es256: Vec<&str> = listing.lines().filter(|l| l.contains("\tES256\t")).collect();
     assert_eq!(es256.len(), 2, "{listing}");
@@ -62,16 +80,35 @@ async fn tokens_survive_restart_and_key_rotation() {
 async fn cli_reports_bad_input_clearly() {
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port();
-    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["keys", "rotate", "--tenant", "nowhere"]).output().await.expect("run");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}"))
+        .args(["keys", "rotate", "--tenant", "nowhere"])
+        .output()
+        .await
+        .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("tenant 'nowhere' not found"));
-    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["tenant", "create", "--name", FABRIKAM_ID]).output().await.expect("run");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}"))
+        .args(["tenant", "create", "--name", FABRIKAM_ID])
+        .output()
+        .await
+        .expect("run");
     assert!(!out.status.success(), "an id-shaped tenant name would shadow that tenant's URLs");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an id"));
-    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).args(["--config", "/no/such/file.toml", "serve"]).output().await.expect("run");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}"))
+        .args(["--config", "/no/such/file.toml", "serve"])
+        .output()
+        .await
+        .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
-    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}")).env("B2B_IDP__SERVER__NO_SUCH_KEY", "1").arg("--config").arg(demo_config_path()).arg("serve").output().await.expect("run");
+    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}"))
+        .env("B2B_IDP__SERVER__NO_SUCH_KEY", "1")
+        .arg("--config")
+        .arg(demo_config_path())
+        .arg("serve")
+        .output()
+        .await
+        .expect("run");
     assert!(!out.status.success(), "unknown config keys are refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_key"), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -4,8 +4,8 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use b2b_idp::util::Secret;
 use b2b_idp::server::{self, Running};
+use b2b_idp::util::Secret;
 use openidconnect::{OAuth2TokenResponse, TokenIntrospectionResponse, TokenResponse};
 
 use crate::harness::*;
@@ -40,8 +40,22 @@ async fn a_flow_hops_between_instances() {
     // Token on B.
     let verifier = pending.verifier.expect("pkce").secret().clone();
     let token_url = |instance: &Running| via(&format!("{public}/contoso/oauth2/v2.0/token"), &public, instance);
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT_URI), ("code_verifier", verifier.as_str())];
-    let tokens: serde_json::Value = api().post(token_url(&b)).basic_auth(DEMO_APP, Some(DEMO_APP_SECRET)).form(&form).send().await.expect("token").json().await.expect("json");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let tokens: serde_json::Value = api()
+        .post(token_url(&b))
+        .basic_auth(DEMO_APP, Some(DEMO_APP_SECRET))
+        .form(&form)
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
     let id_token: openidconnect::core::CoreIdToken = tokens["id_token"].as_str().expect("id token").parse().expect("parse");
     id_token.claims(&rp.client.id_token_verifier(), &pending.nonce).expect("B's ID token verifies with the cluster's JWKS");
 
@@ -53,10 +67,23 @@ async fn a_flow_hops_between_instances() {
     // Rotate keys on B; A uses and publishes the new key within keys.refresh_secs.
     b2b_idp::keys::rotate(b.idp.store.as_ref(), CONTOSO_ID, b2b_idp::model::Alg::ES256).await.expect("rotate");
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let next = rp.client.exchange_refresh_token(refreshed.refresh_token().expect("rotated")).expect("endpoint").request_async(&rp.http).await.expect("refresh on A");
+    let next = rp
+        .client
+        .exchange_refresh_token(refreshed.refresh_token().expect("rotated"))
+        .expect("endpoint")
+        .request_async(&rp.http)
+        .await
+        .expect("refresh on A");
     let new_kid = jwt_header(next.access_token().secret())["kid"].clone();
     assert_ne!(new_kid, old_kid, "A signs with the key B created");
-    let jwks: serde_json::Value = api().get(via(&format!("{public}/contoso/discovery/v2.0/keys"), &public, &b)).send().await.expect("jwks").json().await.expect("json");
+    let jwks: serde_json::Value = api()
+        .get(via(&format!("{public}/contoso/discovery/v2.0/keys"), &public, &b))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
     let es256 = jwks["keys"].as_array().expect("keys").iter().filter(|k| k["alg"] == "ES256").count();
     assert_eq!(es256, 2, "the old and the new ES256 key: {jwks}");
     // A token signed on A verifies on B, and B's on A.
@@ -82,7 +109,12 @@ async fn a_flow_hops_between_instances() {
     let attempts: Vec<_> = (0..8)
         .map(|i| {
             let url = token_url(if i % 2 == 0 { &a } else { &b });
-            let form = [("grant_type", "authorization_code".to_string()), ("code", code.clone()), ("redirect_uri", REDIRECT_URI.to_string()), ("code_verifier", verifier.clone())];
+            let form = [
+                ("grant_type", "authorization_code".to_string()),
+                ("code", code.clone()),
+                ("redirect_uri", REDIRECT_URI.to_string()),
+                ("code_verifier", verifier.clone()),
+            ];
             tokio::spawn(async move {
                 api().post(url).basic_auth(DEMO_APP, Some(DEMO_APP_SECRET)).form(&form).send().await.expect("token").status().as_u16()
             })

@@ -95,7 +95,8 @@ async fn sid_is_no_cookie_and_mfa_rotates_the_session(backend: Backend) {
     let page = browser.http.get(format!("{}&acr_values=2", pending.url)).send().await.expect("authorize").text().await.expect("page");
     let form = post_forms(&page).into_iter().find(|f| f.has("username")).expect("sign-in form");
     let action = url::Url::parse(&server.base).expect("base").join(&form.action).expect("action");
-    let after_password = browser.http.post(action).form(&form.filled(&[("username", ALICE.0), ("password", ALICE.1)])).send().await.expect("sign in");
+    let after_password =
+        browser.http.post(action).form(&form.filled(&[("username", ALICE.0), ("password", ALICE.1)])).send().await.expect("sign in");
     let before_mfa = session_cookie(&jar, &server).expect("a session cookie after the password");
     // The second factor (enrolment: Alice has no app yet) through the pages.
     let landing = browser.drive(after_password, Some(ALICE), REDIRECT_URI).await;
@@ -123,7 +124,11 @@ async fn sid_is_no_cookie_and_mfa_rotates_the_session(backend: Backend) {
     assert!(again.param("code").is_some(), "{again:?}");
     let replaced = session_cookie(&jar, &server).expect("a new session cookie");
     assert_ne!(replaced, after_mfa);
-    assert_eq!(silent_with_cookie(&server, &after_mfa).await.param("error").as_deref(), Some("login_required"), "the replaced session is over");
+    assert_eq!(
+        silent_with_cookie(&server, &after_mfa).await.param("error").as_deref(),
+        Some("login_required"),
+        "the replaced session is over"
+    );
     server.stop().await;
 }
 
@@ -143,7 +148,9 @@ async fn authorize_bounds_what_it_keeps(backend: Backend) {
     // One oversized value, or too much altogether: invalid_request, and the state is not echoed.
     let long = "x".repeat(3000);
     let medium = "y".repeat(1900);
-    for extra in [format!("&state={long}"), format!("&state={medium}&login_hint={medium}&acr_values={medium}&max_age=1{medium}&prompt={medium}")] {
+    for extra in
+        [format!("&state={long}"), format!("&state={medium}&login_hint={medium}&acr_values={medium}&max_age=1{medium}&prompt={medium}")]
+    {
         let response = get(authorize_url(&server, &extra), "192.0.2.1").await;
         assert_eq!(response.status().as_u16(), 302, "{extra:.40}");
         let location = url::Url::parse(response.headers()["location"].to_str().expect("location")).expect("callback");
@@ -266,7 +273,14 @@ async fn identity_providers_at_internal_addresses_are_refused(backend: Backend) 
     let server = TestServer::start(backend).await;
     let token = app_token(&server, CONTOSO).await;
     let url = server.url("/contoso/v1.0/identity/identityProviders");
-    for issuer in ["https://127.0.0.1:9443", "https://169.254.169.254/latest", "https://10.0.0.1", "https://[::ffff:127.0.0.1]", "https://[fd00::1]", "https://localhost:9443"] {
+    for issuer in [
+        "https://127.0.0.1:9443",
+        "https://169.254.169.254/latest",
+        "https://10.0.0.1",
+        "https://[::ffff:127.0.0.1]",
+        "https://[fd00::1]",
+        "https://localhost:9443",
+    ] {
         let body = json!({"@odata.type": "#microsoft.graph.openIdConnectIdentityProvider", "displayName": "x", "issuer": issuer, "clientId": "c", "clientSecret": "s", "domains": ["x.example"]});
         let (status, _, answer) = call(reqwest::Method::POST, url.clone(), &token, Some(body)).await;
         assert_eq!(status, 400, "{issuer}: {answer}");
@@ -297,7 +311,15 @@ async fn addresses_are_validated_and_normalised(backend: Backend) {
     let token = app_token(&server, CONTOSO).await;
     let users = server.url("/contoso/v1.0/users");
     let member = |upn: &str| json!({"displayName": "Carol", "userPrincipalName": upn});
-    for bad in ["carol@contoso.example\u{0}1", "carol\n@contoso.example", "ca rol@contoso.example", "@", "carol@", "carol@@contoso.example", "carol@contoso.example\u{202e}"] {
+    for bad in [
+        "carol@contoso.example\u{0}1",
+        "carol\n@contoso.example",
+        "ca rol@contoso.example",
+        "@",
+        "carol@",
+        "carol@@contoso.example",
+        "carol@contoso.example\u{202e}",
+    ] {
         let (status, _, body) = call(reqwest::Method::POST, users.clone(), &token, Some(member(bad))).await;
         assert_eq!(status, 400, "{bad:?}: {body}");
     }
@@ -327,7 +349,13 @@ async fn addresses_are_validated_and_normalised(backend: Backend) {
 
 /// The CSV report of a bulk invitation upload.
 async fn bulk_report(server: &TestServer, token: &str, csv: &'static str) -> String {
-    let response = api().post(server.url("/contoso/v1.0/invitations/bulk")).bearer_auth(token).header("content-type", "text/csv").body(csv).send().await;
+    let response = api()
+        .post(server.url("/contoso/v1.0/invitations/bulk"))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await;
     response.expect("bulk").text().await.expect("report")
 }
 
@@ -395,13 +423,11 @@ async fn password_reset_answers_before_any_mail_is_sent(backend: Backend) {
     let page = browser.http.get(&reset).send().await.expect("page").text().await.expect("text");
     let form = post_forms(&page).into_iter().next().expect("reset form");
     let field = if form.has("username") { "username" } else { "email" };
-    let answer = tokio::time::timeout(
-        std::time::Duration::from_secs(30),
-        browser.http.post(&reset).form(&form.filled(&[(field, ALICE.0)])).send(),
-    )
-    .await
-    .expect("the answer does not wait for the mail server")
-    .expect("reset");
+    let answer =
+        tokio::time::timeout(std::time::Duration::from_secs(30), browser.http.post(&reset).form(&form.filled(&[(field, ALICE.0)])).send())
+            .await
+            .expect("the answer does not wait for the mail server")
+            .expect("reset");
     assert_eq!(answer.status().as_u16(), 200);
     assert!(answer.text().await.expect("text").contains("Check your mail"));
     // The mail is being sent in the background, to the server that is still silent.
@@ -472,7 +498,8 @@ async fn members_live_in_the_tenants_domains_under_one_password_policy(backend: 
     let server = TestServer::start(backend).await;
     let token = app_token(&server, CONTOSO).await;
     let users = server.url("/contoso/v1.0/users");
-    let (status, _, body) = call(reqwest::Method::POST, users.clone(), &token, Some(json!({"displayName": "Fake Bob", "userPrincipalName": BOB.0}))).await;
+    let (status, _, body) =
+        call(reqwest::Method::POST, users.clone(), &token, Some(json!({"displayName": "Fake Bob", "userPrincipalName": BOB.0}))).await;
     assert_eq!(status, 400, "a member in fabrikam's domain: {body}");
     // The real Bob can still be invited as a guest.
     assert_eq!(invite(&server, &token, BOB.0, json!({})).await.0, 201);
@@ -603,8 +630,16 @@ async fn rs256_is_published_and_chosen_by_registration(backend: Backend) {
     .await;
     // Every tenant, whether or not an app asked for RS256 (fabrikam has none that does).
     for tenant in [CONTOSO, FABRIKAM] {
-        let discovery: Value = api().get(server.url(&format!("/{tenant}/v2.0/.well-known/openid-configuration"))).send().await.expect("discovery").json().await.expect("json");
-        let jwks: Value = api().get(server.url(&format!("/{tenant}/discovery/v2.0/keys"))).send().await.expect("jwks").json().await.expect("json");
+        let discovery: Value = api()
+            .get(server.url(&format!("/{tenant}/v2.0/.well-known/openid-configuration")))
+            .send()
+            .await
+            .expect("discovery")
+            .json()
+            .await
+            .expect("json");
+        let jwks: Value =
+            api().get(server.url(&format!("/{tenant}/discovery/v2.0/keys"))).send().await.expect("jwks").json().await.expect("json");
         let algs: Vec<&str> = jwks["keys"].as_array().expect("keys").iter().filter_map(|k| k["alg"].as_str()).collect();
         for advertised in discovery["id_token_signing_alg_values_supported"].as_array().expect("algs") {
             assert!(algs.contains(&advertised.as_str().expect("alg")), "{tenant} advertises {advertised} without a key: {jwks}");
@@ -632,7 +667,18 @@ async fn unknown_openid_scopes_are_ignored(backend: Backend) {
         .run(&server.url(&format!("/contoso/oauth2/v2.0/authorize?client_id={DEMO_APP}&response_type=code&redirect_uri={REDIRECT_URI}&scope=openid%20phone%20address&nonce=n")), Some(ALICE), REDIRECT_URI)
         .await;
     let code = landing.param("code").unwrap_or_else(|| panic!("openid phone address: {landing:?}"));
-    let (status, tokens) = token_request(&server, CONTOSO, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)]).await;
+    let (status, tokens) = token_request(
+        &server,
+        CONTOSO,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("client_id", DEMO_APP),
+            ("client_secret", DEMO_APP_SECRET),
+        ],
+    )
+    .await;
     assert_eq!(status, 200, "{tokens}");
     assert_eq!(tokens["scope"], "openid", "unknown values are dropped, not granted");
     // An unknown resource scope is still refused.
@@ -667,12 +713,20 @@ async fn acr_values_is_a_preference_list(backend: Backend) {
 // 19, 20 -------------------------------------------------------------------
 
 async fn code_for(server: &TestServer, scope: &str) -> String {
-    let url = server.url(&format!("/contoso/oauth2/v2.0/authorize?client_id={DEMO_APP}&response_type=code&redirect_uri={REDIRECT_URI}&scope={scope}&nonce=n"));
+    let url = server.url(&format!(
+        "/contoso/oauth2/v2.0/authorize?client_id={DEMO_APP}&response_type=code&redirect_uri={REDIRECT_URI}&scope={scope}&nonce=n"
+    ));
     Browser::new().run(&url, Some(ALICE), REDIRECT_URI).await.param("code").expect("code")
 }
 
 fn redeem_form(code: &str) -> [(&str, &str); 5] {
-    [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT_URI), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)]
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT_URI),
+        ("client_id", DEMO_APP),
+        ("client_secret", DEMO_APP_SECRET),
+    ]
 }
 
 async fn a_replayed_code_revokes_its_access_token(backend: Backend) {

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use b2b_idp::model::{App, Cloud, GrantType, Tenant, User, UserType};
-use b2b_idp::util::now;
-use b2b_idp::model::Group;
-use b2b_idp::model::{Invitation, InvitationStatus};
-use b2b_idp::model::{Interaction, Purpose, Step};
 use b2b_idp::keys;
 use b2b_idp::model::Alg;
-use b2b_idp::model::{AuthCode, Authentication, AuthRequest, Consent, RefreshFamily, ResponseMode, Session};
+use b2b_idp::model::Group;
+use b2b_idp::model::{App, Cloud, GrantType, Tenant, User, UserType};
+use b2b_idp::model::{AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session};
+use b2b_idp::model::{Interaction, Purpose, Step};
+use b2b_idp::model::{Invitation, InvitationStatus};
 use b2b_idp::store::{postgres::PgStore, sled::SledStore, Spend, Store, StoreError};
+use b2b_idp::util::now;
 
 use crate::harness::{drop_pg_schema, pg_schema_url};
 
@@ -52,7 +52,15 @@ fn user(tenant_id: &str, id: &str, email: &str) -> User {
 }
 
 fn auth() -> Authentication {
-    Authentication { user_id: "u1".into(), auth_time: now(), amr: vec!["pwd".into()], acr: "1".into(), session_id: "s1".into(), mfa_source: None, auth_time_ms: 0 }
+    Authentication {
+        user_id: "u1".into(),
+        auth_time: now(),
+        amr: vec!["pwd".into()],
+        acr: "1".into(),
+        session_id: "s1".into(),
+        mfa_source: None,
+        auth_time_ms: 0,
+    }
 }
 
 fn code(expires_at: i64) -> AuthCode {
@@ -305,7 +313,19 @@ async fn grants(store: Arc<dyn Store>) {
     assert!(store.replace_family(&revoked, &revoked).await.expect("same record"), "swapping the stored record itself works");
     store.revoke_family("no-such-family").await.expect("revoking nothing is fine");
 
-    let session = Session { id: "s1".into(), sid: "sid-1".into(), tenant_id: "t1".into(), user_id: "u1".into(), auth_time: now(), amr: vec!["pwd".into()], acr: "1".into(), expires_at: now() + 60, mfa_source: None, started_ms: 0, cookie: Some("the cookie".into()) };
+    let session = Session {
+        id: "s1".into(),
+        sid: "sid-1".into(),
+        tenant_id: "t1".into(),
+        user_id: "u1".into(),
+        auth_time: now(),
+        amr: vec!["pwd".into()],
+        acr: "1".into(),
+        expires_at: now() + 60,
+        mfa_source: None,
+        started_ms: 0,
+        cookie: Some("the cookie".into()),
+    };
     store.put_session(&session).await.expect("session");
     let read = store.session("s1").await.expect("get").expect("session");
     assert_eq!(read.cookie, None, "the cookie's value is never stored");

@@ -60,6 +60,4 @@ async fn tls_with_an_http_base_url_is_refused() {
     assert!(error.contains("public_base_url must be https://"), "{error}");
 }
 
-on_both_backends!(
-    serves_https_with_host_prefixed_secure_cookies,
-);
+on_both_backends!(serves_https_with_host_prefixed_secure_cookies,);
