@@ -11,18 +11,18 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::model::Alg;
 use crate::model::Cloud;
+use crate::model::{Alg, GrantType};
 use crate::model::{CollaborationSettings, ExternalIdp};
 use crate::model::{ConditionalAccessPolicy, CrossTenantAccess};
 use crate::util::Secret;
 
-/// A list setting of networks: CIDRs, or single addresses.
 /// A setting's value is unusable; the message names the setting.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
+/// A list setting of networks: CIDRs, or single addresses.
 pub fn networks(setting: &str, values: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigError> {
     values
         .iter()
@@ -118,14 +118,12 @@ impl Default for StoreConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
-    /// `file` (one `.eml` per message in `outbox`) or `smtp`.
-    pub transport: String,
+    pub transport: MailTransport,
     pub outbox: PathBuf,
     pub from: String,
     pub smtp_host: String,
     pub smtp_port: u16,
-    /// `starttls` (default), `tls` (implicit TLS) or `none` (local relays only).
-    pub smtp_tls: String,
+    pub smtp_tls: SmtpTls,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<Secret>,
 }
@@ -133,16 +131,40 @@ pub struct MailConfig {
 impl Default for MailConfig {
     fn default() -> Self {
         Self {
-            transport: "file".into(),
+            transport: MailTransport::File,
             outbox: "data/outbox".into(),
             from: "b2b-idp <no-reply@b2b-idp.invalid>".into(),
             smtp_host: "localhost".into(),
             smtp_port: 25,
-            smtp_tls: "starttls".into(),
+            smtp_tls: SmtpTls::Starttls,
             smtp_username: None,
             smtp_password: None,
         }
     }
+}
+
+/// How mail leaves the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// One `.eml` per message in `mail.outbox` (the default: nothing leaves the machine).
+    #[default]
+    File,
+    /// To `mail.smtp_host`.
+    Smtp,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required, not opportunistic).
+    #[default]
+    Starttls,
+    /// Implicit TLS (SMTPS, usually port 465).
+    Tls,
+    /// No TLS: local relays only.
+    None,
 }
 
 /// argon2id parameters for human passwords (OWASP defaults).
@@ -246,7 +268,7 @@ impl Default for B2bConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantSeed {
     pub name: String,
@@ -283,7 +305,7 @@ pub struct TenantSeed {
     pub apps: Vec<AppSeed>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserSeed {
     pub email: String,
@@ -307,7 +329,7 @@ pub struct AppSeed {
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default = "default_grants")]
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub signing_alg: Option<Alg>,
     /// Resource URI under which other apps request tokens for this app.
     pub identifier_uri: Option<String>,
@@ -321,8 +343,26 @@ pub struct AppSeed {
     pub require_consent: bool,
 }
 
-pub fn default_grants() -> Vec<String> {
-    vec!["authorization_code".into(), "refresh_token".into()]
+impl Default for AppSeed {
+    fn default() -> Self {
+        AppSeed {
+            client_id: String::new(),
+            display_name: None,
+            secret: None,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: default_grants(),
+            signing_alg: None,
+            identifier_uri: None,
+            api_permissions: BTreeMap::new(),
+            delegated_permissions: BTreeMap::new(),
+            require_consent: false,
+        }
+    }
+}
+
+pub fn default_grants() -> Vec<GrantType> {
+    vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
 }
 
 impl Config {
@@ -333,5 +373,99 @@ impl Config {
             fig = fig.merge(Toml::file_exact(file));
         }
         fig.merge(Env::prefixed("B2B_IDP__").split("__")).extract().map_err(Box::new)
+    }
+
+    /// Every problem with the settings at once, so an operator fixes them in
+    /// one go; the server and the CLI refuse to start with any. Tenant seeds
+    /// are checked where they are applied (`server::seed`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = vec![];
+        let server = &self.server;
+        match url::Url::parse(&server.public_base_url) {
+            Ok(u)
+                if matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.username().is_empty()
+                    && u.query().is_none()
+                    && u.fragment().is_none() => {}
+            _ => problems.push(format!(
+                "server.public_base_url '{}': an absolute http(s) URL without query or fragment, e.g. https://login.example.com",
+                server.public_base_url
+            )),
+        }
+        if !server.bind.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok()) {
+            problems.push(format!("server.bind '{}': host:port, e.g. 0.0.0.0:8080", server.bind));
+        }
+        match (&server.tls_cert, &server.tls_key) {
+            (Some(_), Some(_)) if !server.is_https() => {
+                problems.push("server.tls_cert is set, so server.public_base_url must be https://…".into())
+            }
+            (Some(_), None) | (None, Some(_)) => problems.push("server.tls_cert and server.tls_key must be set together".into()),
+            _ => {}
+        }
+        for (setting, values) in
+            [("server.trusted_proxies", &server.trusted_proxies), ("b2b.allowed_internal_networks", &self.b2b.allowed_internal_networks)]
+        {
+            if let Err(e) = networks(setting, values) {
+                problems.push(e.0);
+            }
+        }
+        if self.store.url.is_none() && self.store.path.as_os_str().is_empty() {
+            problems.push("store.path is empty (and no store.url is set)".into());
+        }
+        if self.store.max_connections == 0 {
+            problems.push("store.max_connections must be at least 1".into());
+        }
+        if let Err(e) = self.mail.from.parse::<lettre::message::Mailbox>() {
+            problems.push(format!("mail.from '{}': {e}", self.mail.from));
+        }
+        if self.mail.transport == MailTransport::Smtp && self.mail.smtp_host.trim().is_empty() {
+            problems.push("mail.smtp_host is required with mail.transport = \"smtp\"".into());
+        }
+        if self.mail.smtp_username.is_some() != self.mail.smtp_password.is_some() {
+            problems.push("mail.smtp_username and mail.smtp_password must be set together".into());
+        }
+        let p = &self.passwords;
+        if let Err(e) = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, None) {
+            problems.push(format!("passwords: {e}"));
+        }
+        let t = &self.tokens;
+        for (name, secs) in [
+            ("access_token_ttl", t.access_token_ttl),
+            ("id_token_ttl", t.id_token_ttl),
+            ("code_ttl", t.code_ttl),
+            ("refresh_token_ttl", t.refresh_token_ttl),
+            ("refresh_family_ttl", t.refresh_family_ttl),
+            ("session_ttl", t.session_ttl),
+            ("interaction_ttl", t.interaction_ttl),
+            ("b2b.otp_ttl_secs", self.b2b.otp_ttl_secs),
+        ] {
+            if secs <= 0 {
+                let name = if name.contains('.') { name.to_string() } else { format!("tokens.{name}") };
+                problems.push(format!("{name} must be a positive number of seconds, not {secs}"));
+            }
+        }
+        if self.keys.refresh_secs == 0 {
+            problems.push("keys.refresh_secs must be at least 1".into());
+        }
+        if self.b2b.otp_max_attempts == 0 {
+            problems.push("b2b.otp_max_attempts must be at least 1".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for tenant in &self.tenants {
+            if !seen.insert(tenant.name.as_str()) {
+                problems.push(format!("tenants: '{}' is declared twice", tenant.name));
+            }
+            if let Some(id) = &tenant.id {
+                if uuid::Uuid::parse_str(id).is_err() {
+                    problems.push(format!("tenants '{}': id '{id}' is not a UUID", tenant.name));
+                }
+            }
+        }
+        match problems.len() {
+            0 => Ok(()),
+            1 => Err(ConfigError(problems.remove(0))),
+            n => Err(ConfigError(format!("{n} problems in the configuration:\n  - {}", problems.join("\n  - ")))),
+        }
     }
 }

@@ -1,5 +1,4 @@
 //! The `b2b-idp` command line (SPEC "Command line").
-#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -12,8 +11,8 @@ use b2b_idp::directory::access::Caller;
 use b2b_idp::directory::{bulk, lifecycle};
 use b2b_idp::idp::Idp;
 use b2b_idp::keys;
-use b2b_idp::model::Alg;
 use b2b_idp::model::Cloud;
+use b2b_idp::model::{Alg, GrantType};
 use b2b_idp::server;
 use b2b_idp::server::seed;
 use b2b_idp::util::random_token;
@@ -156,9 +155,13 @@ enum AppCommand {
         #[arg(long)]
         public: bool,
         /// Grant type (repeatable; default authorization_code and refresh_token).
-        #[arg(long = "grant")]
-        grants: Vec<String>,
+        #[arg(long = "grant", value_parser = parse_grant)]
+        grants: Vec<GrantType>,
     },
+}
+
+fn parse_grant(s: &str) -> Result<GrantType, String> {
+    GrantType::parse(s).ok_or_else(|| format!("unknown grant type '{s}' (authorization_code, refresh_token or client_credentials)"))
 }
 
 fn parse_alg(s: &str) -> Result<Alg, String> {
@@ -192,6 +195,7 @@ fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
 
 /// The store and context for one-shot admin commands (no config seeding).
 async fn open(config: Config) -> anyhow::Result<Idp> {
+    config.validate()?;
     let store = b2b_idp::server::open_store(&config.store).await?;
     Ok(Idp::new(config, store).await?)
 }
@@ -277,22 +281,7 @@ async fn tenant_command(config: Config, command: TenantCommand) -> anyhow::Resul
             }
         }
         TenantCommand::Create { name, display_name, cloud, domains } => {
-            let seed = TenantSeed {
-                name,
-                id: None,
-                display_name,
-                cloud,
-                region_scope: None,
-                signing_alg: Alg::default(),
-                signing_key_file: None,
-                domains,
-                collaboration: Default::default(),
-                identity_providers: vec![],
-                conditional_access: vec![],
-                cross_tenant_access: None,
-                users: vec![],
-                apps: vec![],
-            };
+            let seed = TenantSeed { name, display_name, cloud, domains, ..TenantSeed::default() };
             let idp = open(config).await?;
             seed::apply(&idp, std::slice::from_ref(&seed)).await?;
             let tenant = idp.tenant(&seed.name).await?;
@@ -313,7 +302,7 @@ async fn user_command(idp: Idp, command: UserCommand) -> anyhow::Result<()> {
             } else {
                 None
             };
-            let user_seed = UserSeed { email, display_name: name, password, password_hash: None, roles };
+            let user_seed = UserSeed { email, display_name: name, password, roles, ..UserSeed::default() };
             let user = b2b_idp::directory::users::create_member(&idp, &tenant, &user_seed).await?;
             println!("user {} created in {}: oid {}", user.email, tenant.name, user.id);
         }
@@ -332,7 +321,7 @@ async fn invite_command(idp: Idp, csv: &std::path::Path, tenant: &str) -> anyhow
     let file = tokio::fs::File::open(csv).await.with_context(|| format!("opening {}", csv.display()))?;
     let started = std::time::Instant::now();
     let progress = |t: &bulk::Tally| {
-        if t.rows % 500 == 0 {
+        if t.rows.is_multiple_of(500) {
             eprint!("\r{} rows: {} created, {} already invited, {} refused", t.rows, t.created, t.already_invited, t.refused);
         }
     };
@@ -361,13 +350,8 @@ async fn app_command(idp: Idp, command: AppCommand) -> anyhow::Result<()> {
         display_name: name,
         secret: secret.clone().map(Secret),
         redirect_uris,
-        post_logout_redirect_uris: vec![],
         grant_types: if grants.is_empty() { b2b_idp::config::default_grants() } else { grants },
-        signing_alg: None,
-        identifier_uri: None,
-        api_permissions: Default::default(),
-        delegated_permissions: Default::default(),
-        require_consent: false,
+        ..AppSeed::default()
     };
     let app = seed::app_from_seed(&tenant, &app_seed)?;
     idp.store.put_app(&app).await?;

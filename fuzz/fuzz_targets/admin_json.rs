@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(user) = serde_json::from_slice::<NewUser>(data) {
         user.user_principal_name.as_deref().into_iter().chain(user.mail.as_deref()).for_each(check_email);
         if let Some(password) = user.password_profile.and_then(|p| p.password) {
-            let _ = password::check_policy(&password);
+            let _ = passwords::check_policy(&password);
         }
     }
     if let Ok(invitation) = serde_json::from_slice::<NewInvitation>(data) {

@@ -15,7 +15,6 @@
 //! The server runs from a config file the bench writes: config/default.toml
 //! without its `[[tenants.conditional_access]]` policies, so the guest
 //! scenario measures federation, not TOTP prompts.
-#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

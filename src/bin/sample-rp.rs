@@ -8,7 +8,6 @@
 //! Environment: RP_ISSUER (default: contoso's demo issuer on 127.0.0.1:8080),
 //! RP_CLIENT_ID (demo-app), RP_CLIENT_SECRET (demo-app-secret),
 //! RP_BIND (127.0.0.1:8400), RP_REDIRECT_URI (http://127.0.0.1:8400/callback).
-#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -91,7 +91,7 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewUser) -
     caller.require(READ_WRITE_USERS)?;
     let email = new.mail.or(new.user_principal_name).ok_or_else(|| Error::Invalid("userPrincipalName or mail is required".into()))?;
     let password = new.password_profile.and_then(|p| p.password).map(Secret);
-    let user_seed = UserSeed { email, display_name: Some(new.display_name), password, password_hash: None, roles: vec![] };
+    let user_seed = UserSeed { email, display_name: Some(new.display_name), password, ..UserSeed::default() };
     let mut user = create_member(idp, tenant, &user_seed).await?;
     if new.account_enabled == Some(false) {
         user.enabled = false;

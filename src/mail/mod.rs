@@ -11,7 +11,7 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use minijinja::Environment;
 use serde_json::json;
 
-use crate::config::MailConfig;
+use crate::config::{MailConfig, MailTransport, SmtpTls};
 use crate::error::{Error, Result};
 use crate::model::Invitation;
 use crate::model::Tenant;
@@ -34,7 +34,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("passcode.txt", include_str!("templates/passcode.txt")),
         ("password_reset.txt", include_str!("templates/password_reset.txt")),
     ] {
-        env.add_template(name, source).expect("built-in mail template parses");
+        // A broken built-in template is a bug: its mails fail (render names
+        // it), the rest still go out.
+        if let Err(e) = env.add_template(name, source) {
+            tracing::error!(template = name, "built-in mail template does not parse: {e:#}");
+        }
     }
     env
 });
@@ -50,19 +54,18 @@ fn mailbox(address: &str) -> Result<Mailbox> {
 impl Mailer {
     pub fn new(config: &MailConfig) -> Result<Mailer> {
         let from = config.from.parse().map_err(|e| Error::Invalid(format!("mail.from '{}': {e}", config.from)))?;
-        let transport = match config.transport.as_str() {
-            "file" => {
+        let transport = match config.transport {
+            MailTransport::File => {
                 std::fs::create_dir_all(&config.outbox)
                     .map_err(|e| Error::Internal(format!("mail.outbox {}: {e}", config.outbox.display())))?;
                 Transport::File(AsyncFileTransport::new(&config.outbox))
             }
-            "smtp" => {
+            MailTransport::Smtp => {
                 let host = config.smtp_host.as_str();
-                let builder = match config.smtp_tls.as_str() {
-                    "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
-                    "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
-                    "none" => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)),
-                    other => return Err(Error::Invalid(format!("mail.smtp_tls '{other}': use tls, starttls or none"))),
+                let builder = match config.smtp_tls {
+                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
+                    SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
+                    SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)),
                 }
                 .map_err(|e| Error::Invalid(format!("mail.smtp_host '{host}': {e}")))?;
                 let mut builder = builder.port(config.smtp_port);
@@ -71,7 +74,6 @@ impl Mailer {
                 }
                 Transport::Smtp(builder.build())
             }
-            other => return Err(Error::Invalid(format!("mail.transport '{other}': use file or smtp"))),
         };
         Ok(Mailer { transport, from })
     }

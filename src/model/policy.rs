@@ -12,15 +12,27 @@ pub struct ConditionalAccessPolicy {
     #[serde(default)]
     pub id: String,
     pub display_name: String,
-    /// `enabled` or `disabled`.
-    #[serde(default = "enabled")]
-    pub state: String,
+    #[serde(default)]
+    pub state: PolicyState,
     pub conditions: Conditions,
     pub grant_controls: GrantControls,
 }
 
-fn enabled() -> String {
-    "enabled".into()
+/// Graph's policy `state`, the values this server evaluates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PolicyState {
+    #[default]
+    Enabled,
+    Disabled,
+}
+
+/// Graph's `builtInControls`, the ones this server enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BuiltInControl {
+    Mfa,
+    Block,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -61,7 +73,7 @@ impl Default for AppConditions {
 pub struct GrantControls {
     #[serde(default = "or")]
     pub operator: String,
-    pub built_in_controls: Vec<String>,
+    pub built_in_controls: Vec<BuiltInControl>,
 }
 
 fn or() -> String {

@@ -22,11 +22,7 @@ pub fn check(policy: &ConditionalAccessPolicy) -> Result<()> {
     if policy.display_name.trim().is_empty() {
         return Err(Error::Invalid("displayName is required".into()));
     }
-    if !["enabled", "disabled"].contains(&policy.state.as_str()) {
-        return Err(Error::Invalid(format!("state '{}' must be enabled or disabled", policy.state)));
-    }
-    let controls = &policy.grant_controls.built_in_controls;
-    if controls.is_empty() || controls.iter().any(|c| c != "mfa" && c != "block") {
+    if policy.grant_controls.built_in_controls.is_empty() {
         return Err(Error::Invalid("grantControls.builtInControls: use mfa and/or block".into()));
     }
     let users = &policy.conditions.users;

@@ -6,7 +6,7 @@ pub mod api;
 
 use crate::error::Result;
 use crate::idp::Idp;
-use crate::model::ConditionalAccessPolicy;
+use crate::model::{BuiltInControl, ConditionalAccessPolicy, PolicyState};
 use crate::model::{Tenant, User};
 
 /// What the tenant's policies ask of one sign-in to one app.
@@ -34,7 +34,7 @@ impl ConditionalAccessPolicy {
         let u = &self.conditions.users;
         let a = &self.conditions.applications;
         let in_group = |list: &[String]| list.iter().any(|g| groups.contains(g));
-        self.state == "enabled"
+        self.state == PolicyState::Enabled
             && (user_matches(&u.include_users, user) || in_group(&u.include_groups))
             && !(user_matches(&u.exclude_users, user) || in_group(&u.exclude_groups))
             && app_matches(&a.include_applications, client_id)
@@ -51,10 +51,10 @@ pub async fn evaluate(idp: &Idp, tenant: &Tenant, user: &User, client_id: &str) 
     let mut decision = Decision::default();
     for policy in tenant.conditional_access.iter().filter(|p| p.applies(user, &groups, client_id)) {
         let controls = &policy.grant_controls.built_in_controls;
-        if controls.iter().any(|c| c == "block") {
+        if controls.contains(&BuiltInControl::Block) {
             decision.blocked_by.get_or_insert_with(|| policy.display_name.clone());
         }
-        if controls.iter().any(|c| c == "mfa") {
+        if controls.contains(&BuiltInControl::Mfa) {
             decision.require_mfa = true;
         }
     }

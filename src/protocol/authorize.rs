@@ -465,7 +465,7 @@ async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Ses
             .await?;
     }
     idp.store.put_code(&sha256_hex(&code), &record).await?;
-    finish_pending(idp, &req).await?;
+    finish_pending(idp, req).await?;
     let mut params = vec![("code", code)];
     params.extend(req.state.clone().map(|s| ("state", s)));
     params.push(("iss", idp.issuer(tenant)));

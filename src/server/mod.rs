@@ -19,6 +19,7 @@ use crate::{store, web as routes};
 
 /// Opens the store and applies the configured tenants.
 pub async fn prepare(config: Config) -> anyhow::Result<Arc<Idp>> {
+    config.validate()?;
     let store = open_store(&config.store).await.context("opening the store")?;
     let idp = Idp::new(config, store).await.context("initialising")?;
     seed::apply(&idp, &idp.config.tenants).await.context("applying configured tenants")?;
@@ -74,9 +75,6 @@ pub async fn start(config: Config, listener: Option<TcpListener>) -> anyhow::Res
     };
     let addr = listener.local_addr()?;
     routes::templates::check().map_err(|e| anyhow::anyhow!("built-in templates: {e}"))?;
-    if config.server.tls_cert.is_some() && !config.server.is_https() {
-        anyhow::bail!("server.tls_cert is set, so server.public_base_url must be https://… (it is {})", config.server.public_base_url);
-    }
     let idp = prepare(config).await?;
     let server_cfg = idp.config.server.clone();
     let data = web::Data::from(idp.clone());

@@ -58,10 +58,9 @@ fn with_admins(c: &mut b2b_idp::config::Config) {
     for ((email, password), role) in [(USER_ADMIN, "User Administrator"), (INVITER, "Guest Inviter")] {
         contoso.users.push(b2b_idp::config::UserSeed {
             email: email.into(),
-            display_name: None,
             password: Some(b2b_idp::util::Secret(password.into())),
-            password_hash: None,
             roles: vec![role.into()],
+            ..Default::default()
         });
     }
     let spa = contoso.apps.iter_mut().find(|a| a.client_id == DEMO_SPA).expect("demo-spa");
@@ -412,10 +411,10 @@ async fn password_reset_answers_before_any_mail_is_sent(backend: Backend) {
         drop(held);
     });
     let server = TestServer::start_with(backend, |c| {
-        c.mail.transport = "smtp".into();
+        c.mail.transport = b2b_idp::config::MailTransport::Smtp;
         c.mail.smtp_host = "127.0.0.1".into();
         c.mail.smtp_port = port;
-        c.mail.smtp_tls = "none".into();
+        c.mail.smtp_tls = b2b_idp::config::SmtpTls::None;
     })
     .await;
     let browser = Browser::new();
@@ -557,7 +556,7 @@ async fn guess_in_parallel(server: &TestServer) {
     let browser = &browser;
     let guesses = forms.iter().enumerate().map(|(i, form)| {
         let email = format!("nobody{}@contoso.example", i % 20);
-        async move { post_sign_in(&server, &browser, form, (&email, "wrong-password")).await.text().await.expect("page") }
+        async move { post_sign_in(server, browser, form, (&email, "wrong-password")).await.text().await.expect("page") }
     });
     let pages = futures_util::future::join_all(guesses).await;
     let checked = pages.iter().filter(|p| p.contains("Incorrect email or password")).count();

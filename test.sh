@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: sets up what the tests need
+# (PostgreSQL on 127.0.0.1:5432, Node.js and bench/peer's npm packages),
+# then runs `cargo test --locked`. Arguments go to cargo test, e.g.
+# `./test.sh b2b::` for one module. Where the services are already there,
+# plain `cargo test` does the same.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Installing and starting services needs root; sudo when not root.
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+export DEBIAN_FRONTEND=noninteractive
+
+# PostgreSQL: the suite runs every server test on sled and on PostgreSQL.
+# This machine kind runs it on 127.0.0.1:5432 (trust auth, database test);
+# start it if it is down, install and configure it if it is missing.
+export B2B_IDP_TEST_PG="${B2B_IDP_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}"
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+if ! command -v pg_isready >/dev/null || ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+  echo "== installing PostgreSQL"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq postgresql postgresql-client
+fi
+if ! pg_up; then
+  echo "== starting PostgreSQL"
+  for cluster in /etc/postgresql/*/main; do
+    version=$(basename "$(dirname "$cluster")")
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  done
+  for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+fi
+pg_up || { echo "PostgreSQL did not come up on 127.0.0.1:5432" >&2; exit 1; }
+if ! psql "$B2B_IDP_TEST_PG" -qtAc 'SELECT 1' >/dev/null 2>&1; then
+  # A stock install wants a password over TCP: give the test role one.
+  echo "== configuring a test role and database"
+  as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" 
+  as_root su postgres -c "createdb test" 2>/dev/null || true
+  export B2B_IDP_TEST_PG="postgres://postgres:postgres@127.0.0.1:5432/test"
+  psql "$B2B_IDP_TEST_PG" -qtAc 'SELECT 1' >/dev/null
+fi
+echo "== PostgreSQL ready: $(psql "$B2B_IDP_TEST_PG" -qtAc 'SHOW server_version')"
+
+# Node.js: the external home IdP in the B2B tests is panva's oidc-provider
+# from the npm registry (bench/peer, locked by package-lock.json).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "== installing Node.js"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq nodejs npm
+fi
+echo "== Node.js $(node --version): npm ci in bench/peer"
+npm ci --prefix bench/peer --no-audit --no-fund --loglevel=error
+
+# The README's walk-through runs as written (tests/it/readme.rs): curl and jq.
+if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
+  echo "== installing curl and jq"
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq curl jq
+fi
+
+cargo test --locked "$@"

@@ -1,0 +1,118 @@
+//! The README's curl walk-through, run as written against a live demo (the
+//! shipped config, on an ephemeral port), so the README cannot drift from
+//! the product: every `sh` block of "A walk through with curl" and "Invite
+//! your first guest" up to the bulk invitation, with the demo's address and
+//! data directory replaced by the test server's. What a person does in a
+//! browser (Alice's sign-in, for `$CODE`) the harness's browser does; lines
+//! that need the server stopped (`cargo run … invite`) are left out.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::harness::*;
+
+const DEMO_BASE: &str = "http://127.0.0.1:8080";
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README.md")
+}
+
+/// The fenced blocks of the section under `heading` (up to the next heading
+/// of the same or a higher level), with their info string.
+fn blocks(readme: &str, heading: &str) -> Vec<(String, String)> {
+    let level = heading.chars().take_while(|&c| c == '#').count();
+    let mut lines = readme.lines().skip_while(|l| *l != heading);
+    assert!(lines.next().is_some(), "README has no section {heading:?}");
+    let mut found = vec![];
+    while let Some(line) = lines.next() {
+        if let Some(info) = line.strip_prefix("```") {
+            let body: Vec<&str> = lines.by_ref().take_while(|l| !l.starts_with("```")).collect();
+            found.push((info.to_string(), body.join("\n")));
+        } else if line.starts_with('#') && line.chars().take_while(|&c| c == '#').count() <= level {
+            break;
+        }
+    }
+    found
+}
+
+/// Runs a README block with bash (`set -euo pipefail`) in `cwd`, pointed at
+/// `server`; returns stdout, failing the test with stderr if a command fails.
+async fn run(server: &TestServer, cwd: &Path, script: &str, env: &[(&str, &str)]) -> String {
+    let outbox = server.outbox().display().to_string();
+    let script: Vec<String> = script
+        .lines()
+        .filter(|l| !l.starts_with("CODE=") && !l.starts_with("cargo run"))
+        .map(|l| l.replace(DEMO_BASE, &server.base).replace("data/outbox", &outbox))
+        .collect();
+    let output = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -euo pipefail\n{}", script.join("\n")))
+        .current_dir(cwd)
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("bash runs (the walk-through needs bash, curl and jq: ./test.sh installs them)");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "README block failed ({}):\n{}\n--- stdout\n{stdout}\n--- stderr\n{}",
+        output.status,
+        script.join("\n"),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+async fn walk_through(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cwd = tempfile::tempdir().expect("dir");
+    let readme = readme();
+    let issuer = server.issuer(CONTOSO_ID);
+
+    let walk = blocks(&readme, "### A walk through with curl");
+    let sh: Vec<&String> = walk.iter().filter(|(info, _)| info == "sh").map(|(_, body)| body).collect();
+    assert_eq!(sh.len(), 2, "the walk-through has two sh blocks");
+    let out = run(&server, cwd.path(), sh[0], &[]).await;
+    assert!(out.contains(&format!("\"issuer\": \"{issuer}\"")), "discovery shows the issuer:\n{out}");
+    assert!(out.contains("\"tenant_region_scope\": \"WW\""), "{out}");
+    assert!(out.contains("\"alg\": \"ES256\""), "the keys:\n{out}");
+    assert!(out.contains("\"token_type\": \"Bearer\""), "the app token:\n{out}");
+    assert_eq!(out.lines().last(), Some("true"), "the introspected token is active:\n{out}");
+
+    // The browser part: the authorize URL as the README gives it.
+    let authorize = walk
+        .iter()
+        .find(|(info, body)| info.is_empty() && body.contains("/authorize?"))
+        .map(|(_, body)| body.trim().replace(DEMO_BASE, &server.base))
+        .expect("the README's authorize URL");
+    let landing = Browser::new().run(&authorize, Some(("alice@contoso.example", "Alice-Passw0rd")), "http://127.0.0.1:8400/callback").await;
+    assert_eq!(landing.param("state").as_deref(), Some("xyz"));
+    let code = landing.param("code").expect("a code for Alice");
+    let out = run(&server, cwd.path(), sh[1], &[("CODE", &code)]).await;
+    assert!(out.contains("\"id_token\""), "the code exchange:\n{out}");
+    assert!(out.contains("\"email\": \"alice@contoso.example\""), "userinfo:\n{out}");
+    assert_eq!(out.matches("\"refresh_token\"").count(), 2, "the grant and the refresh each return a refresh token:\n{out}");
+
+    let invite = blocks(&readme, "## Invite your first guest");
+    let sh: Vec<&String> = invite.iter().filter(|(info, _)| info == "sh").map(|(_, body)| body).collect();
+    let out = run(&server, cwd.path(), sh[0], &[]).await;
+    assert!(out.contains("\"status\": \"PendingAcceptance\""), "the invitation:\n{out}");
+    let link = out.lines().last().unwrap_or_default();
+    assert!(link.starts_with(&server.base) && link.contains("/redeem?ticket="), "the link in the mail:\n{out}");
+    // "the guest exists at once (userType Guest, externalUserState PendingAcceptance)"
+    let json_end = out.rfind('}').expect("the invitation's JSON");
+    let invitation: serde_json::Value = serde_json::from_str(&out[..=json_end]).expect("the invitation is JSON");
+    let guest_id = invitation["invitedUser"]["id"].as_str().expect("invitedUser.id");
+    let token = app_token(&server, CONTOSO).await;
+    let (status, _, guest) = call(reqwest::Method::GET, server.url(&format!("/contoso/v1.0/users/{guest_id}")), &token, None).await;
+    assert_eq!((status, &guest["userType"], &guest["externalUserState"]), (200, &json!("Guest"), &json!("PendingAcceptance")), "{guest}");
+
+    // The bulk invitation uses the admin token the invitation block set.
+    let bulk = sh.iter().find(|b| b.contains("guests.csv")).expect("the bulk invitation block");
+    let out = run(&server, cwd.path(), bulk, &[("TOKEN", &token)]).await;
+    assert_eq!(out.matches(",created").count(), 2, "both rows are invited:\n{out}");
+    server.stop().await;
+}
+
+on_both_backends!(walk_through);
