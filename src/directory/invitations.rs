@@ -270,7 +270,7 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     if invitation.send_message && invitation.status == InvitationStatus::PendingAcceptance {
         // The invitation stands even if the mail fails: it can be resent.
         if let Err(e) = idp.mailer.invitation(tenant, &invitation, &inviter_name(caller), &redeem_url).await {
-            tracing::warn!(tenant = %tenant.id, invitation = %invitation.id, error = %e, "invitation mail not sent");
+            tracing::warn!(tenant = %tenant.id, invitation = %invitation.id, error = %crate::util::error_chain(&e), "invitation mail not sent");
             mail_error = Some(e.to_string());
         }
     }

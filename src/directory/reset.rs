@@ -33,7 +33,7 @@ pub async fn request(idp: &Arc<Idp>, tenant: &Tenant, email: &str, source: &str)
     let (idp, tenant) = (idp.clone(), tenant.clone());
     tokio::spawn(async move {
         if let Err(e) = send_link(&idp, &tenant, &email).await {
-            tracing::warn!(tenant = %tenant.id, error = %e, "password reset link not sent");
+            tracing::warn!(tenant = %tenant.id, error = %crate::util::error_chain(&e), "password reset link not sent");
         }
     });
     Ok(())

@@ -116,11 +116,11 @@ async fn sweep(idp: Arc<Idp>) {
             _ = purge.tick() => match idp.store.purge_expired(now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "expired records removed"),
-                Err(e) => tracing::warn!(error = %e, "purging expired records failed"),
+                Err(e) => tracing::warn!(error = %crate::util::error_chain(&e), "purging expired records failed"),
             },
             _ = guests.tick(), if guests_every > 0 => {
                 if let Err(e) = lifecycle::sweep(&idp).await {
-                    tracing::warn!(error = %e, "sweeping guests failed");
+                    tracing::warn!(error = %crate::util::error_chain(&e), "sweeping guests failed");
                 }
             }
         }

@@ -18,14 +18,18 @@ use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
 use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
 
+/// What a backend error carries: the backend's own error, kept as the
+/// source (logged with it), never shown to a caller.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0} already exists")]
     Conflict(String),
-    #[error("storage backend failed: {0}")]
-    Backend(String),
-    #[error("stored record is unreadable: {0}")]
-    Corrupt(String),
+    #[error("storage backend failed")]
+    Backend(#[source] Cause),
+    #[error("stored record is unreadable")]
+    Corrupt(#[source] Cause),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -14,7 +14,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{NoTls, Row};
 
-use super::{DirectoryStore, GrantStore, Spend, Store, StoreError, StoreResult};
+use super::{Cause, DirectoryStore, GrantStore, Spend, Store, StoreError, StoreResult};
 use crate::model::Group;
 use crate::model::Interaction;
 use crate::model::Invitation;
@@ -73,8 +73,8 @@ pub struct PgStore {
     pool: Pool,
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+fn backend(e: impl Into<Cause>) -> StoreError {
+    StoreError::Backend(e.into())
 }
 
 fn db(e: tokio_postgres::Error) -> StoreError {
@@ -85,7 +85,7 @@ fn db(e: tokio_postgres::Error) -> StoreError {
 }
 
 fn record<T: DeserializeOwned>(row: &Row) -> StoreResult<T> {
-    row.try_get::<_, Json<T>>("data").map(|j| j.0).map_err(|e| StoreError::Corrupt(e.to_string()))
+    row.try_get::<_, Json<T>>("data").map(|j| j.0).map_err(|e| StoreError::Corrupt(e.into()))
 }
 
 fn records<T: DeserializeOwned>(rows: Vec<Row>) -> StoreResult<Vec<T>> {
@@ -233,7 +233,7 @@ impl DirectoryStore for PgStore {
     async fn user_tenants(&self, email: &str) -> StoreResult<Vec<String>> {
         let email = email.to_lowercase();
         let rows = self.rows("SELECT tenant_id FROM users WHERE email = $1 ORDER BY tenant_id", &[&email]).await?;
-        rows.iter().map(|r| r.try_get::<_, String>(0).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+        rows.iter().map(|r| r.try_get::<_, String>(0).map_err(|e| StoreError::Corrupt(e.into()))).collect()
     }
 
     async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
@@ -338,7 +338,7 @@ impl DirectoryStore for PgStore {
             .await
             .map_err(db)?;
         let row = client.query_one("SELECT value FROM secrets WHERE name = $1", &[&name]).await.map_err(db)?;
-        row.try_get(0).map_err(|e| StoreError::Corrupt(e.to_string()))
+        row.try_get(0).map_err(|e| StoreError::Corrupt(e.into()))
     }
 }
 

@@ -83,7 +83,7 @@ impl<T: Clone + DeserializeOwned> Decoded<T> {
 }
 
 fn backend(e: sled::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::Backend(e.into())
 }
 
 fn key(parts: &[&str]) -> Vec<u8> {
@@ -91,11 +91,11 @@ fn key(parts: &[&str]) -> Vec<u8> {
 }
 
 fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.into()))
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.into()))
 }
 
 fn get<T: DeserializeOwned>(tree: &sled::Tree, k: &[u8]) -> StoreResult<Option<T>> {
@@ -144,7 +144,7 @@ fn decode_counter(bytes: &[u8]) -> Option<(u32, i64)> {
 impl SledStore {
     pub fn open(path: &Path) -> StoreResult<SledStore> {
         let db = sled::Config::new().path(path).open().map_err(|e| {
-            StoreError::Backend(format!("cannot open sled store at {} ({e}); is another b2b-idp process using it?", path.display()))
+            StoreError::Backend(format!("cannot open sled store at {} ({e}); is another b2b-idp process using it?", path.display()).into())
         })?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         // Before 0.4 a record per refresh token; those tokens are no longer accepted.
@@ -220,7 +220,7 @@ impl SledStore {
     /// two admin requests can write at the same instant.
     async fn durable(&self) -> StoreResult<()> {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush()).await.map_err(|e| StoreError::Backend(format!("flush: {e}")))?.map_err(backend)?;
+        tokio::task::spawn_blocking(move || db.flush()).await.map_err(|e| StoreError::Backend(e.into()))?.map_err(backend)?;
         Ok(())
     }
 }

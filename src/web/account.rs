@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::idp::Idp;
 use crate::model::Tenant;
 use crate::util::sha256_hex;
-use crate::web::error::page;
+use crate::web::error::{Page, PageFailure, PathTenant};
 use crate::web::pages::{check_csrf, https, PageResult};
 use crate::web::{cookies, templates};
 
@@ -43,11 +43,10 @@ fn form_page(idp: &Idp, tenant: &Tenant, req: &HttpRequest, token: Option<&str>,
     response
 }
 
-pub async fn reset_page(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<ResetQuery>) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn reset_page(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, q: web::Query<ResetQuery>) -> PageResult {
     match q.token.as_deref() {
         Some(token) => {
-            let user = reset::holder(&idp, &tenant, token).await.map_err(page)?;
+            let user = reset::holder(&idp, &tenant, token).await?;
             Ok(form_page(&idp, &tenant, &req, Some(token), &user.email, None))
         }
         None => Ok(form_page(&idp, &tenant, &req, None, "", None)),
@@ -62,8 +61,7 @@ pub struct ResetForm {
     password: Option<String>,
 }
 
-pub async fn reset(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<ResetForm>) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn reset(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<ResetForm>) -> PageResult {
     let message = |title: &str, text: &str| {
         templates::page_response(
             StatusCode::OK,
@@ -77,17 +75,17 @@ pub async fn reset(idp: web::Data<Idp>, path: web::Path<String>, req: HttpReques
             match reset::complete(&idp, &tenant, token, password, &crate::web::client_address(&idp, &req)).await {
                 Ok(()) => Ok(message("Password changed", "Sign in with your new password. Every other session of yours has ended.")),
                 Err(Error::Invalid(why)) => {
-                    let user = reset::holder(&idp, &tenant, token).await.map_err(page)?;
+                    let user = reset::holder(&idp, &tenant, token).await?;
                     Ok(form_page(&idp, &tenant, &req, Some(token), &user.email, Some(why)))
                 }
-                Err(e) => Err(page(e)),
+                Err(e) => Err(e.into()),
             }
         }
         (None, None, Some(email)) => {
             check_csrf(&idp, &req, REQUEST_BINDING, &form.csrf_token)?;
-            reset::request(&idp.clone().into_inner(), &tenant, email, &crate::web::client_address(&idp, &req)).await.map_err(page)?;
+            reset::request(&idp.clone().into_inner(), &tenant, email, &crate::web::client_address(&idp, &req)).await?;
             Ok(message("Check your mail", "If this address belongs to a member with a password here, a reset link is on its way."))
         }
-        _ => Err(page(Error::Invalid("Fill in the form on the password reset page.".into()))),
+        _ => Err(PageFailure::from(Error::Invalid("Fill in the form on the password reset page.".into()))),
     }
 }

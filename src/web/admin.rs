@@ -1,7 +1,11 @@
 //! The admin API (Microsoft Graph's shapes): parse, authorize, call the
 //! directory, serialize. Errors come out in Graph's `{"error": {code, message}}`.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use tokio::io::AsyncSeekExt;
@@ -13,70 +17,72 @@ use crate::model::Tenant;
 use crate::policy::api as policy_api;
 use crate::protocol::introspect;
 use crate::web::bearer_token;
-use crate::web::error::{Audience, HttpError};
+use crate::web::error::{Graph, GraphFailure, PathTenant};
 
-type GraphResult = Result<HttpResponse, HttpError>;
+type GraphResult = Result<HttpResponse, GraphFailure>;
 
-fn graph(error: impl Into<Error>) -> HttpError {
-    HttpError { error: error.into(), audience: Audience::Graph }
+/// The tenant and the authenticated caller of an admin API request: the
+/// protocol verifies the bearer token, the directory decides who that is.
+pub struct Admin {
+    pub tenant: Tenant,
+    pub caller: access::Caller,
 }
 
-/// The tenant and the authenticated caller of an admin request.
-async fn authorize(idp: &Idp, tenant: &str, req: &HttpRequest) -> Result<(Tenant, access::Caller), HttpError> {
-    let tenant = idp.tenant(tenant).await.map_err(graph)?;
-    let caller = access::caller(idp, &tenant, introspect::bearer(idp, &tenant, bearer_token(req)).await).await.map_err(graph)?;
-    Ok((tenant, caller))
+impl FromRequest for Admin {
+    type Error = GraphFailure;
+    type Future = Pin<Box<dyn Future<Output = Result<Admin, GraphFailure>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let tenant = PathTenant::<Graph>::extract(req);
+        let idp = req.app_data::<web::Data<Idp>>().cloned();
+        let token = bearer_token(req).map(str::to_string);
+        Box::pin(async move {
+            let tenant = tenant.await?.0;
+            let idp = idp.ok_or_else(|| Error::Internal("no Idp in app data".into()))?;
+            let bearer = introspect::bearer(&idp, &tenant, token.as_deref()).await;
+            let caller = access::caller(&idp, &tenant, bearer).await?;
+            Ok(Admin { tenant, caller })
+        })
+    }
 }
 
-pub async fn list_users(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> GraphResult {
-    let (tenant, caller) = authorize(&idp, &path, &req).await?;
-    let value = users::list(&idp, &tenant, &caller).await.map_err(graph)?;
+pub async fn list_users(idp: web::Data<Idp>, Admin { tenant, caller }: Admin) -> GraphResult {
+    let value = users::list(&idp, &tenant, &caller).await?;
     Ok(HttpResponse::Ok().json(json!({ "value": value })))
 }
 
-pub async fn get_user(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, id) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    Ok(HttpResponse::Ok().json(users::get(&idp, &tenant, &caller, &id).await.map_err(graph)?))
+pub async fn get_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(users::get(&idp, &tenant, &caller, &id).await?))
 }
 
-pub async fn create_user(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, body: web::Json<users::NewUser>) -> GraphResult {
-    let (tenant, caller) = authorize(&idp, &path, &req).await?;
-    let created = users::create(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?;
+pub async fn create_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: web::Json<users::NewUser>) -> GraphResult {
+    let created = users::create(&idp, &tenant, &caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(created))
 }
 
-pub async fn delete_user(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, id) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    users::delete(&idp, &tenant, &caller, &id).await.map_err(graph)?;
+pub async fn delete_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    users::delete(&idp, &tenant, &caller, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn invite(
-    idp: web::Data<Idp>,
-    path: web::Path<String>,
-    req: HttpRequest,
-    body: web::Json<invitations::NewInvitation>,
-) -> GraphResult {
-    let (tenant, caller) = authorize(&idp, &path, &req).await?;
-    let invited = invitations::invite(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?;
+pub async fn invite(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: web::Json<invitations::NewInvitation>) -> GraphResult {
+    let invited = invitations::invite(&idp, &tenant, &caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(invited.invitation))
 }
 
-pub async fn get_invitation(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, id) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    Ok(HttpResponse::Ok().json(invitations::get(&idp, &tenant, &caller, &id).await.map_err(graph)?))
+pub async fn get_invitation(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(invitations::get(&idp, &tenant, &caller, &id).await?))
 }
 
 /// `text/csv` in, the per-row report (CSV) out. The upload is read as a
 /// stream; the report goes to a temporary file so memory stays flat
 /// whatever the row count, then streams back.
-pub async fn invite_bulk(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, body: web::Payload) -> GraphResult {
+pub async fn invite_bulk(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: web::Payload) -> GraphResult {
     use futures_util::StreamExt;
-    let (tenant, caller) = authorize(&idp, &path, &req).await?;
-    caller.require(access::ADMIN_INVITE).map_err(graph)?;
+    caller.require(access::ADMIN_INVITE)?;
     // The request body lives on this worker thread; a bounded channel hands
     // it to the (thread-safe) CSV reader with backpressure, and a broken
     // upload arrives as a read error, not as a short file.
@@ -93,162 +99,142 @@ pub async fn invite_bulk(idp: web::Data<Idp>, path: web::Path<String>, req: Http
     });
     let chunks = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     let input = tokio_util::io::StreamReader::new(Box::pin(chunks));
-    let spill = tempfile::tempfile().map_err(|e| graph(Error::Internal(format!("temporary file: {e}"))))?;
+    let spill = tempfile::tempfile().map_err(|e| Error::Internal(format!("temporary file: {e}")))?;
     let mut report = tokio::fs::File::from_std(spill);
-    let tally = bulk::run(&idp, &tenant, &caller, input, &mut report, |_| {}).await.map_err(graph)?;
-    report.rewind().await.map_err(|e| graph(Error::Internal(format!("temporary file: {e}"))))?;
+    let tally = bulk::run(&idp, &tenant, &caller, input, &mut report, |_| {}).await?;
+    report.rewind().await.map_err(|e| Error::Internal(format!("temporary file: {e}")))?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("X-Rows", tally.rows.to_string()))
         .streaming(tokio_util::io::ReaderStream::new(report)))
 }
 
-pub async fn list_identity_providers(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> GraphResult {
-    let (tenant, caller) = authorize(&idp, &path, &req).await?;
-    let value = collaboration::identity_providers(&tenant, &caller).await.map_err(graph)?;
+pub async fn list_identity_providers(Admin { tenant, caller }: Admin) -> GraphResult {
+    let value = collaboration::identity_providers(&tenant, &caller).await?;
     Ok(HttpResponse::Ok().json(json!({ "value": value })))
 }
 
 pub async fn add_identity_provider(
     idp: web::Data<Idp>,
-    path: web::Path<String>,
-    req: HttpRequest,
+    Admin { tenant, caller }: Admin,
     body: web::Json<collaboration::GraphIdentityProvider>,
 ) -> GraphResult {
-    let (tenant, caller) = authorize(&idp, &path, &req).await?;
-    let added = collaboration::add_identity_provider(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?;
+    let added = collaboration::add_identity_provider(&idp, &tenant, &caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(added))
 }
 
-pub async fn list_groups(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> GraphResult {
-    let (tenant, caller) = authorize(&idp, &path, &req).await?;
-    Ok(HttpResponse::Ok().json(json!({ "value": groups::list(&idp, &tenant, &caller).await.map_err(graph)? })))
+pub async fn list_groups(idp: web::Data<Idp>, Admin { tenant, caller }: Admin) -> GraphResult {
+    Ok(HttpResponse::Ok().json(json!({ "value": groups::list(&idp, &tenant, &caller).await? })))
 }
 
-pub async fn create_group(
-    idp: web::Data<Idp>,
-    path: web::Path<String>,
-    req: HttpRequest,
-    body: web::Json<groups::NewGroup>,
-) -> GraphResult {
-    let (tenant, caller) = authorize(&idp, &path, &req).await?;
-    Ok(HttpResponse::Created().json(groups::create(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?))
+pub async fn create_group(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: web::Json<groups::NewGroup>) -> GraphResult {
+    Ok(HttpResponse::Created().json(groups::create(&idp, &tenant, &caller, body.into_inner()).await?))
 }
 
-pub async fn get_group(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, id) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    Ok(HttpResponse::Ok().json(groups::get(&idp, &tenant, &caller, &id).await.map_err(graph)?))
+pub async fn get_group(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(groups::get(&idp, &tenant, &caller, &id).await?))
 }
 
-pub async fn delete_group(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, id) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    groups::delete(&idp, &tenant, &caller, &id).await.map_err(graph)?;
+pub async fn delete_group(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    groups::delete(&idp, &tenant, &caller, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn group_members(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, id) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    Ok(HttpResponse::Ok().json(json!({ "value": groups::members(&idp, &tenant, &caller, &id).await.map_err(graph)? })))
+pub async fn group_members(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(json!({ "value": groups::members(&idp, &tenant, &caller, &id).await? })))
 }
 
 pub async fn add_group_member(
     idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
     path: web::Path<(String, String)>,
-    req: HttpRequest,
     body: web::Json<groups::MemberRef>,
 ) -> GraphResult {
-    let (tenant, id) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    groups::add_member(&idp, &tenant, &caller, &id, body.into_inner()).await.map_err(graph)?;
+    let (_, id) = path.into_inner();
+    groups::add_member(&idp, &tenant, &caller, &id, body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn remove_group_member(idp: web::Data<Idp>, path: web::Path<(String, String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, id, user) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    groups::remove_member(&idp, &tenant, &caller, &id, &user).await.map_err(graph)?;
+pub async fn remove_group_member(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String, String)>,
+) -> GraphResult {
+    let (_, id, user) = path.into_inner();
+    groups::remove_member(&idp, &tenant, &caller, &id, &user).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn list_policies(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> GraphResult {
-    let (tenant, caller) = authorize(&idp, &path, &req).await?;
-    Ok(HttpResponse::Ok().json(json!({ "value": policy_api::list(&tenant, &caller).await.map_err(graph)? })))
+pub async fn list_policies(Admin { tenant, caller }: Admin) -> GraphResult {
+    Ok(HttpResponse::Ok().json(json!({ "value": policy_api::list(&tenant, &caller).await? })))
 }
 
 pub async fn create_policy(
     idp: web::Data<Idp>,
-    path: web::Path<String>,
-    req: HttpRequest,
+    Admin { tenant, caller }: Admin,
     body: web::Json<crate::model::ConditionalAccessPolicy>,
 ) -> GraphResult {
-    let (tenant, caller) = authorize(&idp, &path, &req).await?;
-    Ok(HttpResponse::Created().json(policy_api::create(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?))
+    Ok(HttpResponse::Created().json(policy_api::create(&idp, &tenant, &caller, body.into_inner()).await?))
 }
 
-pub async fn get_policy(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, id) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    Ok(HttpResponse::Ok().json(policy_api::get(&tenant, &caller, &id).await.map_err(graph)?))
+pub async fn get_policy(Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(policy_api::get(&tenant, &caller, &id).await?))
 }
 
-pub async fn delete_policy(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, id) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    policy_api::delete(&idp, &tenant, &caller, &id).await.map_err(graph)?;
+pub async fn delete_policy(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    policy_api::delete(&idp, &tenant, &caller, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn get_cross_tenant_default(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> GraphResult {
-    let (tenant, caller) = authorize(&idp, &path, &req).await?;
-    Ok(HttpResponse::Ok().json(policy_api::default_setting(&tenant, &caller).await.map_err(graph)?))
+pub async fn get_cross_tenant_default(Admin { tenant, caller }: Admin) -> GraphResult {
+    Ok(HttpResponse::Ok().json(policy_api::default_setting(&tenant, &caller).await?))
 }
 
 pub async fn set_cross_tenant_default(
     idp: web::Data<Idp>,
-    path: web::Path<String>,
-    req: HttpRequest,
+    Admin { tenant, caller }: Admin,
     body: web::Json<policy_api::PartnerSetting>,
 ) -> GraphResult {
-    let (tenant, caller) = authorize(&idp, &path, &req).await?;
-    Ok(HttpResponse::Ok().json(policy_api::set_default(&idp, &tenant, &caller, body.into_inner()).await.map_err(graph)?))
+    Ok(HttpResponse::Ok().json(policy_api::set_default(&idp, &tenant, &caller, body.into_inner()).await?))
 }
 
-pub async fn get_partner(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, partner) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    Ok(HttpResponse::Ok().json(policy_api::partner(&tenant, &caller, &partner).await.map_err(graph)?))
+pub async fn get_partner(Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, partner) = path.into_inner();
+    Ok(HttpResponse::Ok().json(policy_api::partner(&tenant, &caller, &partner).await?))
 }
 
 pub async fn set_partner(
     idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
     path: web::Path<(String, String)>,
-    req: HttpRequest,
     body: web::Json<policy_api::PartnerSetting>,
 ) -> GraphResult {
-    let (tenant, partner) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    Ok(HttpResponse::Ok().json(policy_api::set_partner(&idp, &tenant, &caller, &partner, body.into_inner()).await.map_err(graph)?))
+    let (_, partner) = path.into_inner();
+    Ok(HttpResponse::Ok().json(policy_api::set_partner(&idp, &tenant, &caller, &partner, body.into_inner()).await?))
 }
 
-pub async fn delete_partner(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, partner) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    policy_api::delete_partner(&idp, &tenant, &caller, &partner).await.map_err(graph)?;
+pub async fn delete_partner(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, partner) = path.into_inner();
+    policy_api::delete_partner(&idp, &tenant, &caller, &partner).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn list_authenticators(idp: web::Data<Idp>, path: web::Path<(String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, user) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    Ok(HttpResponse::Ok().json(json!({ "value": users::authenticators(&idp, &tenant, &caller, &user).await.map_err(graph)? })))
+pub async fn list_authenticators(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, user) = path.into_inner();
+    Ok(HttpResponse::Ok().json(json!({ "value": users::authenticators(&idp, &tenant, &caller, &user).await? })))
 }
 
-pub async fn delete_authenticator(idp: web::Data<Idp>, path: web::Path<(String, String, String)>, req: HttpRequest) -> GraphResult {
-    let (tenant, user, method) = path.into_inner();
-    let (tenant, caller) = authorize(&idp, &tenant, &req).await?;
-    users::remove_authenticator(&idp, &tenant, &caller, &user, &method).await.map_err(graph)?;
+pub async fn delete_authenticator(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String, String)>,
+) -> GraphResult {
+    let (_, user, method) = path.into_inner();
+    users::remove_authenticator(&idp, &tenant, &caller, &user, &method).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,56 +1,91 @@
-//! The one place domain errors become HTTP responses: OAuth errors as
-//! RFC 6749 JSON, unknown tenants as JSON 404, everything unexpected as a
-//! 500 that shows only a reference id (the details go to the log).
+//! The one place domain errors become HTTP responses: one response type per
+//! surface (OAuth endpoints, admin API, pages), unknown tenants as JSON 404,
+//! everything unexpected as a 500 that shows only a reference id (the
+//! details, with their sources, go to the log). Also the extractors that
+//! resolve the tenant of a route, so handlers need not.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::error::Error;
 use crate::error::OAuthCode;
+use crate::idp::Idp;
+use crate::model::Tenant;
 use crate::store::StoreError;
+use crate::util::error_chain;
 use crate::web::templates;
 
-/// How the client wants errors: OAuth-style JSON, Graph-style JSON (admin
-/// API), or a page for a person.
+/// The three shapes an error answer takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
+    /// RFC 6749 JSON (`error`, `error_description`): the OAuth/OIDC endpoints.
     Api,
+    /// Graph's `{"error": {code, message}}`: the admin API.
     Graph,
+    /// A page for a person.
     Person,
 }
 
-#[derive(Debug)]
-pub struct HttpError {
-    pub error: Error,
-    pub audience: Audience,
+/// Marks which shape a handler answers errors in; its return type picks it.
+pub trait Surface {
+    const AUDIENCE: Audience;
 }
 
-impl std::fmt::Display for HttpError {
+/// OAuth/OIDC endpoints: RFC 6749 JSON.
+#[derive(Debug)]
+pub enum OAuth {}
+/// The admin API: Graph's error shape.
+#[derive(Debug)]
+pub enum Graph {}
+/// Pages: an error page.
+#[derive(Debug)]
+pub enum Page {}
+
+impl Surface for OAuth {
+    const AUDIENCE: Audience = Audience::Api;
+}
+impl Surface for Graph {
+    const AUDIENCE: Audience = Audience::Graph;
+}
+impl Surface for Page {
+    const AUDIENCE: Audience = Audience::Person;
+}
+
+/// A domain error on its way out, in the shape of surface `S`. Every domain
+/// error converts into it, so a handler's bare `?` answers in the handler's
+/// own shape and never in another's.
+#[derive(Debug)]
+pub struct Failure<S> {
+    pub error: Error,
+    surface: PhantomData<S>,
+}
+
+/// What the OAuth/OIDC endpoints answer on failure.
+pub type OAuthFailure = Failure<OAuth>;
+/// What the admin API answers on failure.
+pub type GraphFailure = Failure<Graph>;
+/// What pages answer on failure.
+pub type PageFailure = Failure<Page>;
+
+impl<S> std::fmt::Display for Failure<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.error.fmt(f)
     }
 }
 
-impl From<Error> for HttpError {
-    fn from(error: Error) -> HttpError {
-        HttpError { error, audience: Audience::Api }
+impl<S, E: Into<Error>> From<E> for Failure<S> {
+    fn from(error: E) -> Failure<S> {
+        Failure { error: error.into(), surface: PhantomData }
     }
 }
 
-impl From<crate::store::StoreError> for HttpError {
-    fn from(e: crate::store::StoreError) -> HttpError {
-        Error::from(e).into()
-    }
-}
-
-/// For page handlers: `.map_err(page)?` renders errors as HTML.
-pub fn page(error: impl Into<Error>) -> HttpError {
-    HttpError { error: error.into(), audience: Audience::Person }
-}
-
-impl ResponseError for HttpError {
+impl<S: Surface + std::fmt::Debug> ResponseError for Failure<S> {
     fn status_code(&self) -> StatusCode {
         match &self.error {
             Error::TenantNotFound(_) | Error::NotFound(_) | Error::NotYetReplicated { .. } => StatusCode::NOT_FOUND,
@@ -67,6 +102,7 @@ impl ResponseError for HttpError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
+        let audience = S::AUDIENCE;
         let (code, description) = match &self.error {
             Error::OAuth(e) => (e.error.as_str().to_string(), e.error_description.clone()),
             Error::TenantNotFound(_) => ("tenant_not_found".into(), self.error.to_string()),
@@ -80,7 +116,7 @@ impl ResponseError for HttpError {
             Error::TooManyAttempts(message) => ("too_many_attempts".into(), message.clone()),
             other => {
                 let reference = uuid::Uuid::new_v4();
-                tracing::error!(%reference, error = %other, "request failed");
+                tracing::error!(%reference, error = %error_chain(other), "request failed");
                 ("server_error".into(), format!("An internal error occurred. Reference: {reference}"))
             }
         };
@@ -107,10 +143,10 @@ impl ResponseError for HttpError {
             }
         }
         // Unknown tenants answer JSON everywhere (SPEC); other page errors are pages.
-        if self.audience == Audience::Person && !matches!(self.error, Error::TenantNotFound(_)) {
+        if audience == Audience::Person && !matches!(self.error, Error::TenantNotFound(_)) {
             return templates::page_response(status, "error.html", json!({ "title": "Something went wrong", "message": description }));
         }
-        if self.audience == Audience::Graph {
+        if audience == Audience::Graph {
             return response.json(json!({ "error": { "code": graph_code(&self.error), "message": description } }));
         }
         response.json(json!({ "error": code, "error_description": description }))
@@ -128,5 +164,36 @@ fn graph_code(error: &Error) -> &'static str {
         Error::Upstream(_) => "ServiceNotAvailable",
         Error::TooManyAttempts(_) => "TooManyRequests",
         Error::Store(_) | Error::Key(_) | Error::Internal(_) => "InternalServerError",
+    }
+}
+
+/// The `{tenant}` of the route (an id or a name), resolved. Failing, it
+/// answers in the shape of surface `S`, like the handler that asked.
+pub struct PathTenant<S>(pub Tenant, PhantomData<S>);
+
+impl<S> std::ops::Deref for PathTenant<S> {
+    type Target = Tenant;
+    fn deref(&self) -> &Tenant {
+        &self.0
+    }
+}
+
+/// The `Idp` and the `{tenant}` segment of a request, for extractors.
+fn idp_and_segment(req: &HttpRequest) -> Result<(web::Data<Idp>, String), Error> {
+    let idp = req.app_data::<web::Data<Idp>>().cloned().ok_or_else(|| Error::Internal("no Idp in app data".into()))?;
+    let segment = req.match_info().get("tenant").ok_or_else(|| Error::Internal("route without a {tenant} segment".into()))?;
+    Ok((idp, segment.to_string()))
+}
+
+impl<S: Surface + std::fmt::Debug + 'static> FromRequest for PathTenant<S> {
+    type Error = Failure<S>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let found = idp_and_segment(req);
+        Box::pin(async move {
+            let (idp, segment) = found?;
+            Ok(PathTenant(idp.tenant(&segment).await?, PhantomData))
+        })
     }
 }

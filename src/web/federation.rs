@@ -18,7 +18,7 @@ use crate::model::InvitationStatus;
 use crate::model::Session;
 use crate::model::{Tenant, User};
 use crate::signin::session;
-use crate::web::error::page;
+use crate::web::error::{Page, PageFailure, PathTenant};
 use crate::web::pages::{check_csrf, continue_with, https, PageResult};
 use crate::web::{cookies, templates};
 
@@ -28,9 +28,8 @@ pub struct Ticket {
 }
 
 /// The link in the invitation mail: who invited you, and a button to go on.
-pub async fn redeem_page(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<Ticket>) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
-    let (invitation, user) = invitations::by_ticket(&idp, &tenant, &q.ticket).await.map_err(page)?;
+pub async fn redeem_page(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, q: web::Query<Ticket>) -> PageResult {
+    let (invitation, user) = invitations::by_ticket(&idp, &tenant, &q.ticket).await?;
     if invitation.status == InvitationStatus::Completed {
         return Ok(templates::page_response(
             StatusCode::OK,
@@ -68,11 +67,10 @@ pub struct RedeemForm {
     csrf_token: String,
 }
 
-pub async fn redeem(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<RedeemForm>) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn redeem(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<RedeemForm>) -> PageResult {
     check_csrf(&idp, &req, &form.ticket, &form.csrf_token)?;
     let (browser, cookie) = cookies::browser_id(&req, https(&idp));
-    let next = federation::start_redemption(&idp, &tenant, &form.ticket, &browser).await.map_err(page)?;
+    let next = federation::start_redemption(&idp, &tenant, &form.ticket, &browser).await?;
     render_next(&idp, &tenant, &req, next, cookie).await
 }
 
@@ -85,12 +83,11 @@ pub struct CallbackParams {
 }
 
 /// The home identity provider's redirect back to us.
-pub async fn callback(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<CallbackParams>) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
-    let state = q.state.as_deref().ok_or_else(|| page(Error::Invalid("The answer has no state.".into())))?;
+pub async fn callback(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, q: web::Query<CallbackParams>) -> PageResult {
+    let state = q.state.as_deref().ok_or_else(|| Error::Invalid("The answer has no state.".into()))?;
     let (browser, _) = cookies::browser_id(&req, https(&idp));
     let error = q.error.as_deref().map(|e| (e, q.error_description.as_deref()));
-    let next = federation::callback(&idp, &tenant, state, q.code.as_deref(), error, &browser).await.map_err(page)?;
+    let next = federation::callback(&idp, &tenant, state, q.code.as_deref(), error, &browser).await?;
     render_next(&idp, &tenant, &req, next, None).await
 }
 
@@ -101,11 +98,10 @@ pub struct PasscodeForm {
     otp: String,
 }
 
-pub async fn passcode(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<PasscodeForm>) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn passcode(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<PasscodeForm>) -> PageResult {
     check_csrf(&idp, &req, &form.ix, &form.csrf_token)?;
     let (browser, _) = cookies::browser_id(&req, https(&idp));
-    let next = passcode::check(&idp, &tenant, &form.ix, &browser, &form.otp).await.map_err(page)?;
+    let next = passcode::check(&idp, &tenant, &form.ix, &browser, &form.otp).await?;
     render_next(&idp, &tenant, &req, next, None).await
 }
 
@@ -118,15 +114,14 @@ pub struct RedeemConsentForm {
 
 pub async fn redeem_consent(
     idp: web::Data<Idp>,
-    path: web::Path<String>,
+    tenant: PathTenant<Page>,
     req: HttpRequest,
     form: web::Form<RedeemConsentForm>,
 ) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
     check_csrf(&idp, &req, &form.ix, &form.csrf_token)?;
     let (browser, _) = cookies::browser_id(&req, https(&idp));
     let accepted = form.decision == "accept";
-    let next = federation::accept_redemption(&idp, &tenant, &form.ix, &browser, accepted).await.map_err(page)?;
+    let next = federation::accept_redemption(&idp, &tenant, &form.ix, &browser, accepted).await?;
     render_next(&idp, &tenant, &req, next, None).await
 }
 
@@ -188,10 +183,10 @@ fn leave_binding(session: &Session) -> String {
     format!("leave\0{}", session.id)
 }
 
-async fn signed_in(idp: &Idp, tenant: &Tenant, req: &HttpRequest) -> Result<(Session, User), crate::web::error::HttpError> {
+async fn signed_in(idp: &Idp, tenant: &Tenant, req: &HttpRequest) -> Result<(Session, User), PageFailure> {
     let id = cookies::read(req, &cookies::session_name(tenant, https(idp)));
-    session::active(idp, tenant, id.as_deref()).await.map_err(page)?.ok_or_else(|| {
-        page(Error::Unauthenticated(format!(
+    session::active(idp, tenant, id.as_deref()).await?.ok_or_else(|| {
+        PageFailure::from(Error::Unauthenticated(format!(
             "Sign in to one of {}'s applications first, then come back to this page.",
             tenant.display_name
         )))
@@ -199,8 +194,7 @@ async fn signed_in(idp: &Idp, tenant: &Tenant, req: &HttpRequest) -> Result<(Ses
 }
 
 /// A guest's "leave this organisation" page.
-pub async fn leave_page(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn leave_page(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest) -> PageResult {
     let (session, user) = signed_in(&idp, &tenant, &req).await?;
     let (browser, cookie) = cookies::browser_id(&req, https(&idp));
     let mut response = templates::page_response(
@@ -224,12 +218,11 @@ pub struct LeaveForm {
     csrf_token: String,
 }
 
-pub async fn leave(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<LeaveForm>) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn leave(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<LeaveForm>) -> PageResult {
     let (session, user) = signed_in(&idp, &tenant, &req).await?;
     check_csrf(&idp, &req, &leave_binding(&session), &form.csrf_token)?;
-    lifecycle::leave(&idp, &tenant, &user).await.map_err(page)?;
-    session::end(&idp, &session.id).await.map_err(page)?;
+    lifecycle::leave(&idp, &tenant, &user).await?;
+    session::end(&idp, &session.id).await?;
     let mut response = templates::page_response(
         StatusCode::OK,
         "message.html",

@@ -13,7 +13,7 @@ use crate::model::{Tenant, User};
 use crate::protocol::authorize;
 use crate::protocol::stepup::{self, Checked, StepUp};
 use crate::signin::session;
-use crate::web::error::page;
+use crate::web::error::{Page, PathTenant};
 use crate::web::pages::{check_csrf, continue_with, https, render, PageResult, Shown};
 use crate::web::{cookies, templates};
 
@@ -54,7 +54,7 @@ pub async fn begin(
     browser: &str,
 ) -> PageResult {
     let source = crate::web::client_address(idp, req);
-    Ok(match stepup::begin(idp, tenant, request, user, browser, &source).await.map_err(page)? {
+    Ok(match stepup::begin(idp, tenant, request, user, browser, &source).await? {
         StepUp::GoHome(url) => HttpResponse::Found().insert_header(("Location", url)).insert_header(("Cache-Control", "no-store")).finish(),
         StepUp::Enrol { interaction_id, enrolment } => page_for(idp, tenant, user, browser, &interaction_id, Some(&enrolment), None),
         StepUp::Prompt { interaction_id } => page_for(idp, tenant, user, browser, &interaction_id, None, None),
@@ -69,17 +69,15 @@ pub struct MfaForm {
     recovery_code: Option<String>,
 }
 
-pub async fn submit(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<MfaForm>) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn submit(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<MfaForm>) -> PageResult {
     check_csrf(&idp, &req, &form.ix, &form.csrf_token)?;
     let (browser, _) = cookies::browser_id(&req, https(&idp));
     let session_cookie = cookies::read(&req, &cookies::session_name(&tenant, https(&idp)));
-    let active = session::active(&idp, &tenant, session_cookie.as_deref()).await.map_err(page)?;
+    let active = session::active(&idp, &tenant, session_cookie.as_deref()).await?;
     let (session, user) = active.map(|(s, u)| (Some(s), Some(u))).unwrap_or_default();
     let origin = stepup::Origin { browser: &browser, source: &crate::web::client_address(&idp, &req) };
-    let checked =
-        stepup::check(&idp, &tenant, &form.ix, origin, session, form.otp.as_deref(), form.recovery_code.as_deref()).await.map_err(page)?;
-    let user = user.ok_or_else(|| page(crate::error::Error::Invalid("Your sign-in session ended.".into())))?;
+    let checked = stepup::check(&idp, &tenant, &form.ix, origin, session, form.otp.as_deref(), form.recovery_code.as_deref()).await?;
+    let user = user.ok_or_else(|| crate::error::Error::Invalid("Your sign-in session ended.".into()))?;
     match checked {
         Checked::Retry { interaction_id, error, enrolment } => {
             Ok(page_for(&idp, &tenant, &user, &browser, &interaction_id, enrolment.as_ref(), Some(&error)))
@@ -112,11 +110,10 @@ pub struct ResumeForm {
 }
 
 /// Continues a pending sign-in request after a step shown in between.
-pub async fn resume(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<ResumeForm>) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn resume(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<ResumeForm>) -> PageResult {
     check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
-    let (request, app) = authorize::pending(&idp, &tenant, &form.req).await.map_err(page)?;
+    let (request, app) = authorize::pending(&idp, &tenant, &form.req).await?;
     let session_cookie = cookies::read(&req, &cookies::session_name(&tenant, https(&idp)));
-    let outcome = authorize::proceed(&idp, &tenant, request, app, session_cookie.as_deref()).await.map_err(page)?;
+    let outcome = authorize::proceed(&idp, &tenant, request, app, session_cookie.as_deref()).await?;
     render(&idp, &tenant, &req, outcome, Shown::default()).await
 }

@@ -20,7 +20,7 @@ use futures_util::FutureExt;
 
 use crate::error::Error;
 use crate::error::OAuthError;
-use crate::web::error::HttpError;
+use crate::web::error::{GraphFailure, OAuthFailure};
 
 /// Every route of the server (SPEC "URLs").
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -84,13 +84,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Malformed forms and queries answer as OAuth `invalid_request`, in JSON.
 pub fn extractor_errors(cfg: &mut web::ServiceConfig) {
     fn invalid(message: String) -> actix_web::Error {
-        HttpError::from(Error::OAuth(OAuthError::invalid_request(message))).into()
+        OAuthFailure::from(OAuthError::invalid_request(message)).into()
     }
     cfg.app_data(web::FormConfig::default().error_handler(|e, _| invalid(format!("malformed form: {e}"))))
         .app_data(web::QueryConfig::default().error_handler(|e, _| invalid(format!("malformed query: {e}"))))
         .app_data(web::JsonConfig::default().error_handler(|e, _| {
             // JSON bodies only go to the admin API: answer in Graph's shape.
-            HttpError { error: Error::Invalid(format!("malformed JSON body: {e}")), audience: error::Audience::Graph }.into()
+            GraphFailure::from(Error::Invalid(format!("malformed JSON body: {e}"))).into()
         }));
 }
 

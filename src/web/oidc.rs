@@ -14,9 +14,9 @@ use crate::idp::Idp;
 use crate::protocol::client_auth::{self, ClientCredentials};
 use crate::protocol::token::{self, TokenParams};
 use crate::protocol::{discovery, introspect};
-use crate::web::error::HttpError;
+use crate::web::error::{OAuth, OAuthFailure, PathTenant};
 
-type ApiResult = Result<HttpResponse, HttpError>;
+type ApiResult = Result<HttpResponse, OAuthFailure>;
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
@@ -26,20 +26,18 @@ pub async fn readyz(idp: web::Data<Idp>) -> HttpResponse {
     match idp.store.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "store": idp.store.backend_name()})),
         Err(e) => {
-            tracing::warn!(error = %e, "store not reachable");
+            tracing::warn!(error = %crate::util::error_chain(&e), "store not reachable");
             HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "store": idp.store.backend_name()}))
         }
     }
 }
 
-pub async fn discovery(idp: web::Data<Idp>, path: web::Path<String>) -> ApiResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn discovery(idp: web::Data<Idp>, tenant: PathTenant<OAuth>) -> ApiResult {
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=3600")).json(discovery::metadata(&idp, &tenant)))
 }
 
-pub async fn jwks(idp: web::Data<Idp>, path: web::Path<String>) -> ApiResult {
-    let tenant = idp.tenant(&path).await?;
-    let set = idp.keys.jwks(&tenant.id).await.map_err(Error::from)?;
+pub async fn jwks(idp: web::Data<Idp>, tenant: PathTenant<OAuth>) -> ApiResult {
+    let set = idp.keys.jwks(&tenant.id).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, format!("public, max-age={}", idp.config.keys.refresh_secs))).json(set))
 }
 
@@ -70,8 +68,7 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
     response
 }
 
-pub async fn token(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<TokenParams>) -> ApiResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn token(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<TokenParams>) -> ApiResult {
     let mut params = form.into_inner();
     let creds = ClientCredentials::from_request(basic_credentials(&req)?, params.client_id.take(), params.client_secret.take())?;
     let app = client_auth::authenticate(&idp, &tenant, &creds).await?;
@@ -93,33 +90,30 @@ async fn calling_client(
     tenant: &crate::model::Tenant,
     req: &HttpRequest,
     form: &mut TokenForm,
-) -> Result<crate::model::App, HttpError> {
+) -> Result<crate::model::App, OAuthFailure> {
     let creds = ClientCredentials::from_request(basic_credentials(req)?, form.client_id.take(), form.client_secret.take())?;
     Ok(client_auth::authenticate(idp, tenant, &creds).await?)
 }
 
-pub async fn introspect(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<TokenForm>) -> ApiResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn introspect(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<TokenForm>) -> ApiResult {
     let mut form = form.into_inner();
     let app = calling_client(&idp, &tenant, &req, &mut form).await?;
     if app.is_public() {
         return Err(Error::OAuth(OAuthError::invalid_client("introspection requires a confidential client")).into());
     }
-    let token = form.token.ok_or_else(|| OAuthError::invalid_request("token is required")).map_err(Error::from)?;
+    let token = form.token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     Ok(no_store(HttpResponse::Ok().json(introspect::introspect(&idp, &tenant, &token).await?)))
 }
 
-pub async fn revoke(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<TokenForm>) -> ApiResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn revoke(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<TokenForm>) -> ApiResult {
     let mut form = form.into_inner();
     let app = calling_client(&idp, &tenant, &req, &mut form).await?;
-    let token = form.token.ok_or_else(|| OAuthError::invalid_request("token is required")).map_err(Error::from)?;
+    let token = form.token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     introspect::revoke(&idp, &tenant, &app, &token).await?;
     Ok(no_store(HttpResponse::Ok().finish()))
 }
 
-pub async fn userinfo(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest) -> ApiResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn userinfo(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest) -> ApiResult {
     let bearer =
         crate::web::bearer_token(&req).ok_or_else(|| Error::OAuth(OAuthError::invalid_token("a Bearer access token is required")))?;
     Ok(no_store(HttpResponse::Ok().json(introspect::userinfo(&idp, &tenant, bearer).await?)))

@@ -16,22 +16,21 @@ use crate::protocol::authorize::{self, AuthorizeParams, ClientResponse, Outcome,
 use crate::protocol::logout::{self, Logout, LogoutParams};
 use crate::signin::session;
 use crate::util::random_token;
-use crate::web::error::{page, HttpError};
+use crate::web::error::{Page, PageFailure, PathTenant};
 use crate::web::{cookies, federation as web_federation, mfa as web_mfa, templates};
 
-pub(crate) type PageResult = Result<HttpResponse, HttpError>;
+pub(crate) type PageResult = Result<HttpResponse, PageFailure>;
 
-pub async fn authorize_get(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<AuthorizeParams>) -> PageResult {
-    authorize(&idp, &path, &req, q.into_inner()).await
+pub async fn authorize_get(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, q: web::Query<AuthorizeParams>) -> PageResult {
+    authorize(&idp, &tenant, &req, q.into_inner()).await
 }
 
-pub async fn authorize_post(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, f: web::Form<AuthorizeParams>) -> PageResult {
-    authorize(&idp, &path, &req, f.into_inner()).await
+pub async fn authorize_post(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, f: web::Form<AuthorizeParams>) -> PageResult {
+    authorize(&idp, &tenant, &req, f.into_inner()).await
 }
 
-async fn authorize(idp: &Idp, tenant: &str, req: &HttpRequest, params: AuthorizeParams) -> PageResult {
-    let tenant = idp.tenant(tenant).await?;
-    let (request, app) = match authorize::validate(idp, &tenant, params, &crate::web::client_address(idp, req)).await {
+async fn authorize(idp: &Idp, tenant: &Tenant, req: &HttpRequest, params: AuthorizeParams) -> PageResult {
+    let (request, app) = match authorize::validate(idp, tenant, params, &crate::web::client_address(idp, req)).await {
         Ok(valid) => valid,
         Err(Rejection::Page(message)) => {
             return Ok(templates::page_response(
@@ -41,11 +40,11 @@ async fn authorize(idp: &Idp, tenant: &str, req: &HttpRequest, params: Authorize
             ))
         }
         Err(Rejection::Client(response)) => return Ok(respond(response)),
-        Err(Rejection::Failed(e)) => return Err(page(e)),
+        Err(Rejection::Failed(e)) => return Err(e.into()),
     };
-    let session_cookie = cookies::read(req, &cookies::session_name(&tenant, https(idp)));
-    let outcome = authorize::proceed(idp, &tenant, request, app, session_cookie.as_deref()).await.map_err(page)?;
-    render(idp, &tenant, req, outcome, Shown::default()).await
+    let session_cookie = cookies::read(req, &cookies::session_name(tenant, https(idp)));
+    let outcome = authorize::proceed(idp, tenant, request, app, session_cookie.as_deref()).await?;
+    render(idp, tenant, req, outcome, Shown::default()).await
 }
 
 #[derive(Deserialize)]
@@ -60,12 +59,11 @@ pub struct SignInForm {
 
 /// Home realm discovery, then the password: a guest is sent to their home
 /// identity provider, a member checks their password here.
-pub async fn sign_in(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<SignInForm>) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn sign_in(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<SignInForm>) -> PageResult {
     check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
-    let (request, app) = authorize::pending(&idp, &tenant, &form.req).await.map_err(page)?;
+    let (request, app) = authorize::pending(&idp, &tenant, &form.req).await?;
     let again = |error: String| Shown { error: Some(error), username: Some(form.username.clone()), ..Default::default() };
-    let known = idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(&form.username)).await.map_err(page)?;
+    let known = idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(&form.username)).await?;
     if let Some(guest) = known.filter(|u| u.external.is_some() && u.enabled) {
         let (browser, cookie) = cookies::browser_id(&req, https(&idp));
         return match federation::start_sign_in(&idp, &tenant, &request, &guest, &browser).await {
@@ -73,7 +71,7 @@ pub async fn sign_in(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequ
             Err(e @ (Error::Invalid(_) | Error::Upstream(_))) => {
                 render(&idp, &tenant, &req, Outcome::SignIn(request), again(e.to_string())).await
             }
-            Err(e) => Err(page(e)),
+            Err(e) => Err(e.into()),
         };
     }
     if form.password.is_empty() {
@@ -82,14 +80,14 @@ pub async fn sign_in(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequ
     let source = crate::web::client_address(&idp, &req);
     let checked = match session::check_password(&idp, &tenant, &form.username, &form.password, &source).await {
         Err(e @ Error::TooManyAttempts(_)) => return render(&idp, &tenant, &req, Outcome::SignIn(request), again(e.to_string())).await,
-        other => other.map_err(page)?,
+        other => other?,
     };
     let Some(user) = checked else {
         return render(&idp, &tenant, &req, Outcome::SignIn(request), again("Incorrect email or password.".into())).await;
     };
     tracing::info!(tenant = %tenant.id, user = %user.id, "signed in with password");
-    let session = session::start(&idp, &tenant, &user, session::Factors::single("pwd")).await.map_err(page)?;
-    let outcome = authorize::after_sign_in(&idp, &tenant, request, app, &session).await.map_err(page)?;
+    let session = session::start(&idp, &tenant, &user, session::Factors::single("pwd")).await?;
+    let outcome = authorize::after_sign_in(&idp, &tenant, request, app, &session).await?;
     render(&idp, &tenant, &req, outcome, Shown { new_session: Some(session), ..Default::default() }).await
 }
 
@@ -100,13 +98,12 @@ pub struct ConsentForm {
     decision: String,
 }
 
-pub async fn consent(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, form: web::Form<ConsentForm>) -> PageResult {
-    let tenant = idp.tenant(&path).await?;
+pub async fn consent(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<ConsentForm>) -> PageResult {
     check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
-    let (request, app) = authorize::pending(&idp, &tenant, &form.req).await.map_err(page)?;
+    let (request, app) = authorize::pending(&idp, &tenant, &form.req).await?;
     let session_cookie = cookies::read(&req, &cookies::session_name(&tenant, https(&idp)));
     let accepted = form.decision == "accept";
-    let outcome = authorize::after_consent(&idp, &tenant, request, app, session_cookie.as_deref(), accepted).await.map_err(page)?;
+    let outcome = authorize::after_consent(&idp, &tenant, request, app, session_cookie.as_deref(), accepted).await?;
     render(&idp, &tenant, &req, outcome, Shown::default()).await
 }
 
@@ -122,21 +119,20 @@ pub struct LogoutForm {
 /// CSRF binding for the logout confirmation (there is no sign-in request).
 const LOGOUT_CSRF: &str = "logout";
 
-pub async fn logout_get(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, q: web::Query<LogoutForm>) -> PageResult {
-    end_session(&idp, &path, &req, q.into_inner()).await
+pub async fn logout_get(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, q: web::Query<LogoutForm>) -> PageResult {
+    end_session(&idp, &tenant, &req, q.into_inner()).await
 }
 
-pub async fn logout_post(idp: web::Data<Idp>, path: web::Path<String>, req: HttpRequest, f: web::Form<LogoutForm>) -> PageResult {
-    end_session(&idp, &path, &req, f.into_inner()).await
+pub async fn logout_post(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, f: web::Form<LogoutForm>) -> PageResult {
+    end_session(&idp, &tenant, &req, f.into_inner()).await
 }
 
-async fn end_session(idp: &Idp, tenant: &str, req: &HttpRequest, form: LogoutForm) -> PageResult {
-    let tenant = idp.tenant(tenant).await?;
+async fn end_session(idp: &Idp, tenant: &Tenant, req: &HttpRequest, form: LogoutForm) -> PageResult {
     let https = https(idp);
     let confirmed = form.confirm.as_deref() == Some("yes")
         && form.csrf_token.as_deref().is_some_and(|t| cookies::csrf_valid(&idp.cookie_key, req, https, LOGOUT_CSRF, t));
-    let session_cookie = cookies::read(req, &cookies::session_name(&tenant, https));
-    let outcome = logout::logout(idp, &tenant, &form.params, session_cookie.as_deref(), confirmed).await.map_err(page)?;
+    let session_cookie = cookies::read(req, &cookies::session_name(tenant, https));
+    let outcome = logout::logout(idp, tenant, &form.params, session_cookie.as_deref(), confirmed).await?;
     let mut response = match outcome {
         Logout::Confirm => {
             let (browser, cookie) = cookies::browser_id(req, https);
@@ -162,7 +158,7 @@ async fn end_session(idp: &Idp, tenant: &str, req: &HttpRequest, form: LogoutFor
             json!({"title": "You have signed out", "message": "You can close this window.", "tenant_name": tenant.display_name}),
         ),
     };
-    let _ = response.add_cookie(&cookies::session_removal(&tenant, https));
+    let _ = response.add_cookie(&cookies::session_removal(tenant, https));
     Ok(response)
 }
 
@@ -170,11 +166,13 @@ pub(crate) fn https(idp: &Idp) -> bool {
     idp.config.server.is_https()
 }
 
-pub(crate) fn check_csrf(idp: &Idp, req: &HttpRequest, request_id: &str, token: &str) -> Result<(), HttpError> {
+pub(crate) fn check_csrf(idp: &Idp, req: &HttpRequest, request_id: &str, token: &str) -> Result<(), PageFailure> {
     if cookies::csrf_valid(&idp.cookie_key, req, https(idp), request_id, token) {
         return Ok(());
     }
-    Err(page(Error::Invalid("This form has expired or did not come from this site. Go back to the application and sign in again.".into())))
+    Err(PageFailure::from(Error::Invalid(
+        "This form has expired or did not come from this site. Go back to the application and sign in again.".into(),
+    )))
 }
 
 /// Extras for rendering an outcome.
@@ -255,18 +253,18 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
 /// Continues the pending sign-in request `request_id` with a session just
 /// minted (a second factor here, a sign-in at home) and sets its cookie.
 pub(crate) async fn continue_with(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request_id: &str, session: Session) -> PageResult {
-    let (request, app) = authorize::pending(idp, tenant, request_id).await.map_err(page)?;
-    let outcome = authorize::after_sign_in(idp, tenant, request, app, &session).await.map_err(page)?;
+    let (request, app) = authorize::pending(idp, tenant, request_id).await?;
+    let outcome = authorize::after_sign_in(idp, tenant, request, app, &session).await?;
     render(idp, tenant, req, outcome, Shown { new_session: Some(session), ..Default::default() }).await
 }
 
 /// A new session replaces the one the browser had (a sign-in again, a
 /// step-up at home): the old cookie ends with it, so nothing it was worth
 /// outlives the new sign-in.
-pub(crate) async fn replace_session(idp: &Idp, tenant: &Tenant, req: &HttpRequest, new: &Session) -> Result<(), HttpError> {
+pub(crate) async fn replace_session(idp: &Idp, tenant: &Tenant, req: &HttpRequest, new: &Session) -> Result<(), PageFailure> {
     let old = cookies::read(req, &cookies::session_name(tenant, https(idp)));
     match old.filter(|old| !old.is_empty() && Some(old) != new.cookie.as_ref()) {
-        Some(old) => session::end_cookie(idp, &old).await.map_err(page),
+        Some(old) => Ok(session::end_cookie(idp, &old).await?),
         None => Ok(()),
     }
 }

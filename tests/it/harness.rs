@@ -98,7 +98,7 @@ pub async fn pg_schema_url() -> (String, String) {
 }
 
 pub async fn drop_pg_schema(schema: &str) {
-    pg_admin().await.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop schema");
+    pg_admin().await.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.expect("drop schema");
 }
 
 pub struct TestServer {

@@ -22,6 +22,7 @@ mod restart;
 mod scale;
 mod security;
 mod store;
+mod surfaces;
 mod tls;
 mod topology;
 mod two_servers;
