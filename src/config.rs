@@ -11,10 +11,11 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::graph::ConditionalAccessPolicy;
 use crate::model::Cloud;
+use crate::model::CrossTenantAccess;
 use crate::model::{Alg, GrantType};
 use crate::model::{CollaborationSettings, ExternalIdp};
-use crate::model::{ConditionalAccessPolicy, CrossTenantAccess};
 use crate::util::Secret;
 
 /// A setting's value is unusable; the message names the setting.

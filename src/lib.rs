@@ -8,6 +8,7 @@
 //! - `allocator`: the binaries' memory allocator
 //! - `util`: time, random tokens, hashing, email addresses, the redacting `Secret`
 //! - `model`: the records the store keeps (tenants, users, apps, grants, sessions…)
+//! - `graph`: Microsoft Graph's JSON shapes that the admin API and config share
 //! - `config`: typed settings and the tenants config seeds
 //! - `store`: the storage trait, sled and PostgreSQL
 //! - `keys`: per-tenant signing keys and JWKS
@@ -31,6 +32,7 @@ pub mod directory;
 pub mod egress;
 pub mod error;
 pub mod federation;
+pub mod graph;
 pub mod idp;
 pub mod keys;
 pub mod mail;

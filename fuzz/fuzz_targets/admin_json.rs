@@ -11,7 +11,7 @@ use b2b_idp::directory::collaboration::GraphIdentityProvider;
 use b2b_idp::directory::groups::{MemberRef, NewGroup};
 use b2b_idp::directory::invitations::NewInvitation;
 use b2b_idp::directory::users::NewUser;
-use b2b_idp::model::ConditionalAccessPolicy;
+use b2b_idp::graph::ConditionalAccessPolicy;
 use b2b_idp::model::ExternalIdp;
 use b2b_idp::passwords;
 use b2b_idp::policy::api::{self as policy_api, PartnerSetting};
@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = serde_json::from_slice::<MemberRef>(data);
     if let Ok(policy) = serde_json::from_slice::<ConditionalAccessPolicy>(data) {
-        let _ = policy_api::check(&policy);
+        let _ = policy_api::check(&policy.into());
     }
     let _ = serde_json::from_slice::<PartnerSetting>(data);
     if let Ok(provider) = serde_json::from_slice::<GraphIdentityProvider>(data) {

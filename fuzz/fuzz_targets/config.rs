@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
     }
     for declared in &config.tenants {
         for policy in &declared.conditional_access {
-            let _ = policy_api::check(policy);
+            let _ = policy_api::check(&policy.clone().into());
         }
         for app in &declared.apps {
             let _ = seed::app_from_seed(&tenant, app);

@@ -1,20 +1,23 @@
 //! Conditional access policies and cross-tenant access settings, as the
-//! tenant record keeps them (in Microsoft Graph's shapes).
+//! tenant record keeps them. The admin API and config speak Graph's shapes
+//! (`graph`), converted to these. Records written before 0.6 kept Graph's
+//! camelCase names: every field still reads under its old name too.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Graph's `conditionalAccessPolicy`, the parts this server evaluates.
+/// A conditional access policy: who, which apps, and what is required.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConditionalAccessPolicy {
     #[serde(default)]
     pub id: String,
+    #[serde(alias = "displayName")]
     pub display_name: String,
     #[serde(default)]
     pub state: PolicyState,
     pub conditions: Conditions,
+    #[serde(alias = "grantControls")]
     pub grant_controls: GrantControls,
 }
 
@@ -36,7 +39,6 @@ pub enum BuiltInControl {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Conditions {
     pub users: UserConditions,
     #[serde(default)]
@@ -45,19 +47,25 @@ pub struct Conditions {
 
 /// `All`, `None`, `GuestsOrExternalUsers` or user ids; groups by id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(default)]
 pub struct UserConditions {
+    #[serde(alias = "includeUsers")]
     pub include_users: Vec<String>,
+    #[serde(alias = "excludeUsers")]
     pub exclude_users: Vec<String>,
+    #[serde(alias = "includeGroups")]
     pub include_groups: Vec<String>,
+    #[serde(alias = "excludeGroups")]
     pub exclude_groups: Vec<String>,
 }
 
 /// `All` or client ids.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(default)]
 pub struct AppConditions {
+    #[serde(alias = "includeApplications")]
     pub include_applications: Vec<String>,
+    #[serde(alias = "excludeApplications")]
     pub exclude_applications: Vec<String>,
 }
 
@@ -67,12 +75,11 @@ impl Default for AppConditions {
     }
 }
 
-/// `builtInControls`: `mfa` or `block`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GrantControls {
     #[serde(default = "or")]
     pub operator: String,
+    #[serde(alias = "builtInControls")]
     pub built_in_controls: Vec<BuiltInControl>,
 }
 
@@ -80,13 +87,13 @@ fn or() -> String {
     "OR".into()
 }
 
-/// Graph's `inboundTrust` of a cross-tenant access setting.
+/// Whether a partner's MFA counts here.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(default)]
 pub struct InboundTrust {
+    #[serde(alias = "isMfaAccepted")]
     pub is_mfa_accepted: bool,
 }
-
 /// Cross-tenant access settings: a default, and per partner (a home tenant
 /// id, or an external provider's issuer).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -100,5 +107,41 @@ impl CrossTenantAccess {
     /// Whether MFA done at this guest's home counts here.
     pub fn trusts_mfa_of(&self, home_tenant_id: &str, home_issuer: &str) -> bool {
         self.partners.get(home_tenant_id).or_else(|| self.partners.get(home_issuer)).unwrap_or(&self.default).is_mfa_accepted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A policy stored before 0.6 (Graph's camelCase) reads as the same
+    /// policy as today's snake_case record, and a record with fields from a
+    /// newer version still reads.
+    #[test]
+    fn older_and_newer_policy_records_read() {
+        let before_0_6 = json!({
+            "id": "p1", "displayName": "Guests need MFA", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["GuestsOrExternalUsers"], "excludeGroups": ["g1"]},
+                           "applications": {"includeApplications": ["demo-app"]}},
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}
+        });
+        let read: ConditionalAccessPolicy = serde_json::from_value(before_0_6).expect("old record");
+        assert_eq!(read.conditions.users.exclude_groups, ["g1"]);
+        assert_eq!(read.grant_controls.built_in_controls, [BuiltInControl::Mfa]);
+        let mut stored = serde_json::to_value(&read).expect("serializes");
+        assert_eq!(stored["display_name"], "Guests need MFA", "written in the store's own names");
+        stored["session_controls"] = json!({"signInFrequency": 1});
+        stored["conditions"]["locations"] = json!({"includeLocations": ["All"]});
+        assert_eq!(serde_json::from_value::<ConditionalAccessPolicy>(stored).expect("newer record"), read);
+    }
+
+    #[test]
+    fn older_cross_tenant_records_read() {
+        let before_0_6 = json!({"default": {"isMfaAccepted": false}, "partners": {"t1": {"isMfaAccepted": true}}});
+        let read: CrossTenantAccess = serde_json::from_value(before_0_6).expect("old record");
+        assert!(read.trusts_mfa_of("t1", "https://elsewhere") && !read.trusts_mfa_of("t2", "https://elsewhere"));
+        assert_eq!(serde_json::to_value(&read).expect("serializes")["partners"]["t1"], json!({"is_mfa_accepted": true}));
     }
 }

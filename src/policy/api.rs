@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::directory::access::{Caller, MANAGE_POLICY};
 use crate::error::{Error, Result};
+use crate::graph;
 use crate::idp::Idp;
 use crate::model::Tenant;
 use crate::model::{ConditionalAccessPolicy, InboundTrust};
@@ -32,18 +33,29 @@ pub fn check(policy: &ConditionalAccessPolicy) -> Result<()> {
     Ok(())
 }
 
-pub async fn list(tenant: &Tenant, caller: &Caller) -> Result<Vec<ConditionalAccessPolicy>> {
+pub async fn list(tenant: &Tenant, caller: &Caller) -> Result<Vec<graph::ConditionalAccessPolicy>> {
     caller.require(MANAGE_POLICY)?;
-    Ok(tenant.conditional_access.clone())
+    Ok(tenant.conditional_access.iter().map(graph::ConditionalAccessPolicy::from).collect())
 }
 
-pub async fn get(tenant: &Tenant, caller: &Caller, id: &str) -> Result<ConditionalAccessPolicy> {
+pub async fn get(tenant: &Tenant, caller: &Caller, id: &str) -> Result<graph::ConditionalAccessPolicy> {
     caller.require(MANAGE_POLICY)?;
-    tenant.conditional_access.iter().find(|p| p.id == id).cloned().ok_or_else(|| Error::NotFound(format!("policy {id}")))
+    tenant
+        .conditional_access
+        .iter()
+        .find(|p| p.id == id)
+        .map(graph::ConditionalAccessPolicy::from)
+        .ok_or_else(|| Error::NotFound(format!("policy {id}")))
 }
 
-pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, mut policy: ConditionalAccessPolicy) -> Result<ConditionalAccessPolicy> {
+pub async fn create(
+    idp: &Idp,
+    tenant: &Tenant,
+    caller: &Caller,
+    body: graph::ConditionalAccessPolicy,
+) -> Result<graph::ConditionalAccessPolicy> {
     caller.require(MANAGE_POLICY)?;
+    let mut policy = ConditionalAccessPolicy::from(body);
     check(&policy)?;
     policy.id = uuid::Uuid::new_v4().to_string();
     let created = policy.clone();
@@ -53,7 +65,7 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, mut policy: Con
     })
     .await?;
     tracing::info!(tenant = %tenant.id, by = %caller.subject, policy = %created.id, "conditional access policy created");
-    Ok(created)
+    Ok(graph::ConditionalAccessPolicy::from(&created))
 }
 
 pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<()> {
@@ -77,29 +89,29 @@ pub struct PartnerSetting {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
     #[serde(default)]
-    pub inbound_trust: Option<InboundTrust>,
+    pub inbound_trust: Option<graph::InboundTrust>,
 }
 
 pub async fn default_setting(tenant: &Tenant, caller: &Caller) -> Result<PartnerSetting> {
     caller.require(MANAGE_POLICY)?;
-    Ok(PartnerSetting { tenant_id: None, inbound_trust: Some(tenant.cross_tenant_access.default.clone()) })
+    Ok(PartnerSetting { tenant_id: None, inbound_trust: Some((&tenant.cross_tenant_access.default).into()) })
 }
 
 pub async fn set_default(idp: &Idp, tenant: &Tenant, caller: &Caller, body: PartnerSetting) -> Result<PartnerSetting> {
     caller.require(MANAGE_POLICY)?;
-    let trust = body.inbound_trust.ok_or_else(|| Error::Invalid("inboundTrust is required".into()))?;
+    let trust = InboundTrust::from(body.inbound_trust.ok_or_else(|| Error::Invalid("inboundTrust is required".into()))?);
     let updated = change(idp, tenant, |t| {
         t.cross_tenant_access.default = trust;
         Ok(())
     })
     .await?;
-    Ok(PartnerSetting { tenant_id: None, inbound_trust: Some(updated.cross_tenant_access.default) })
+    Ok(PartnerSetting { tenant_id: None, inbound_trust: Some((&updated.cross_tenant_access.default).into()) })
 }
 
 pub async fn partner(tenant: &Tenant, caller: &Caller, partner: &str) -> Result<PartnerSetting> {
     caller.require(MANAGE_POLICY)?;
     let trust = tenant.cross_tenant_access.partners.get(partner).ok_or_else(|| Error::NotFound(format!("partner {partner}")))?;
-    Ok(PartnerSetting { tenant_id: Some(partner.to_string()), inbound_trust: Some(trust.clone()) })
+    Ok(PartnerSetting { tenant_id: Some(partner.to_string()), inbound_trust: Some(trust.into()) })
 }
 
 /// PUT and PATCH: this resource has one property, so both set it.
@@ -108,14 +120,14 @@ pub async fn set_partner(idp: &Idp, tenant: &Tenant, caller: &Caller, partner: &
     if partner.trim().is_empty() {
         return Err(Error::Invalid("the partner is a tenant id or an identity provider's issuer".into()));
     }
-    let trust = body.inbound_trust.ok_or_else(|| Error::Invalid("inboundTrust is required".into()))?;
+    let trust = InboundTrust::from(body.inbound_trust.ok_or_else(|| Error::Invalid("inboundTrust is required".into()))?);
     change(idp, tenant, |t| {
         t.cross_tenant_access.partners.insert(partner.to_string(), trust.clone());
         Ok(())
     })
     .await?;
     tracing::info!(tenant = %tenant.id, by = %caller.subject, %partner, mfa_accepted = trust.is_mfa_accepted, "cross-tenant access set");
-    Ok(PartnerSetting { tenant_id: Some(partner.to_string()), inbound_trust: Some(trust) })
+    Ok(PartnerSetting { tenant_id: Some(partner.to_string()), inbound_trust: Some((&trust).into()) })
 }
 
 pub async fn delete_partner(idp: &Idp, tenant: &Tenant, caller: &Caller, partner: &str) -> Result<()> {

@@ -72,7 +72,7 @@ pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
 fn merged_policies(tenant_id: &str, seed: &TenantSeed, existing: Option<&Tenant>) -> Result<Vec<ConditionalAccessPolicy>> {
     let mut policies = Vec::new();
     for declared in &seed.conditional_access {
-        let mut policy = declared.clone();
+        let mut policy = ConditionalAccessPolicy::from(declared.clone());
         policy_api::check(&policy)?;
         if policy.id.is_empty() {
             let name = format!("{tenant_id}/{}", policy.display_name);

@@ -175,7 +175,7 @@ pub async fn list_policies(Admin { tenant, caller }: Admin) -> GraphResult {
 pub async fn create_policy(
     idp: web::Data<Idp>,
     Admin { tenant, caller }: Admin,
-    body: web::Json<crate::model::ConditionalAccessPolicy>,
+    body: web::Json<crate::graph::ConditionalAccessPolicy>,
 ) -> GraphResult {
     Ok(HttpResponse::Created().json(policy_api::create(&idp, &tenant, &caller, body.into_inner()).await?))
 }
