@@ -3,8 +3,9 @@
 //! grant itself (`token::grant`) against the fixture tenant.
 //!
 //! The form's own fields are `client_id`/`client_secret`; `basic_id` and
-//! `basic_secret` stand for an already decoded `Authorization: Basic` header
-//! (its decoder, `web::oidc::basic_credentials`, is private).
+//! `basic_secret` stand for an already decoded `Authorization: Basic` header,
+//! and `authorization` is a raw header value for the decoder
+//! (`client_auth::basic_credentials`).
 //!
 //! Oracles: a confidential client authenticates only with its secret; a
 //! token the endpoint just issued introspects as active.
@@ -22,12 +23,14 @@ use libfuzzer_sys::fuzz_target;
 struct Basic {
     basic_id: Option<String>,
     basic_secret: Option<String>,
+    authorization: Option<String>,
 }
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut p) = serde_urlencoded::from_bytes::<TokenParams>(data) else { return };
     let basic = match serde_urlencoded::from_bytes::<Basic>(data) {
-        Ok(Basic { basic_id: Some(id), basic_secret }) => Some((id, basic_secret.unwrap_or_default())),
+        Ok(Basic { authorization: Some(value), .. }) => client_auth::basic_credentials(Some(&value)).ok().flatten(),
+        Ok(Basic { basic_id: Some(id), basic_secret, .. }) => Some((id, basic_secret.unwrap_or_default())),
         _ => None,
     };
     if let Some(token) = &p.refresh_token {

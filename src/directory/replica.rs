@@ -33,3 +33,22 @@ impl Replica {
         users.into_iter().filter_map(|u| self.read(u).ok()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lagging_replica_hides_fresh_writes_and_says_when_to_retry() {
+        let now = now_ms();
+        assert!(Replica { lag_ms: 0 }.visible(now, "user u").is_ok(), "no lag: read your own writes");
+        match (Replica { lag_ms: 5000 }).visible(now, "user u") {
+            Err(Error::NotYetReplicated { what, retry_after_secs }) => assert_eq!((what.as_str(), retry_after_secs), ("user u", 5)),
+            other => panic!("expected NotYetReplicated, got {other:?}"),
+        }
+        assert!(Replica { lag_ms: 5000 }.visible(now - 5001, "user u").is_ok(), "old enough");
+        let fresh = User { written_at_ms: now, ..User::new("t", "a@b.example", "A", crate::model::UserType::Member) };
+        let old = User { written_at_ms: now - 60_000, ..fresh.clone() };
+        assert_eq!(Replica { lag_ms: 5000 }.list(vec![fresh, old.clone()]), vec![old], "listings lack what is not replicated");
+    }
+}

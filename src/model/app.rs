@@ -56,6 +56,12 @@ impl App {
         self.secret_hash.is_none()
     }
 
+    /// Whether `uri` is one of the registered redirect URIs: an exact string
+    /// match (RFC 9700 §4.1.3), no normalisation, prefix or wildcard.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|registered| registered == uri)
+    }
+
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }

@@ -79,3 +79,44 @@ impl ExternalIdp {
         uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, self.issuer.as_bytes()).to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(allowed: &[&str], denied: &[&str]) -> CollaborationSettings {
+        CollaborationSettings {
+            allowed_domains: allowed.iter().map(|d| d.to_string()).collect(),
+            denied_domains: denied.iter().map(|d| d.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn deny_list_then_allow_list() {
+        assert_eq!(settings(&[], &[]).domain_refusal("anyone.example"), None, "no lists: everyone");
+        let deny = settings(&[], &["*.rival.example"]);
+        assert!(deny.domain_refusal("mail.rival.example").is_some_and(|why| why.contains("deny list")));
+        assert_eq!(deny.domain_refusal("partner.example"), None);
+        let allow = settings(&["partner.example"], &[]);
+        assert_eq!(allow.domain_refusal("partner.example"), None);
+        assert!(allow.domain_refusal("other.example").is_some_and(|why| why.contains("allow list")));
+        let both = settings(&["partner.example"], &["partner.example"]);
+        assert!(both.domain_refusal("partner.example").is_some_and(|why| why.contains("deny list")), "deny wins");
+    }
+
+    #[test]
+    fn providers_serve_their_domains_in_ascii_form() {
+        let idp = ExternalIdp {
+            id: String::new(),
+            display_name: String::new(),
+            issuer: "https://idp.partner.example".into(),
+            client_id: "c".into(),
+            client_secret: crate::util::Secret("s".into()),
+            domains: vec!["Partner.Example".into(), "bücher.example".into()],
+            cloud: Cloud::Global,
+        };
+        assert!(idp.serves("partner.example") && idp.serves("xn--bcher-kva.example") && !idp.serves("sub.partner.example"));
+        assert_eq!(idp.tenant_id(), idp.clone().tenant_id(), "stable per issuer");
+    }
+}

@@ -42,14 +42,21 @@ impl ConditionalAccessPolicy {
     }
 }
 
-/// Evaluates every enabled policy of the tenant for `user` signing in to `client_id`.
+/// Evaluates every enabled policy of the tenant for `user` signing in to
+/// `client_id`: gathers the user's groups, then `decide`s.
 pub async fn evaluate(idp: &Idp, tenant: &Tenant, user: &User, client_id: &str) -> Result<Decision> {
     if tenant.conditional_access.is_empty() {
         return Ok(Decision::default());
     }
     let groups = crate::directory::groups::of_user(idp, tenant, user).await?;
+    Ok(decide(&tenant.conditional_access, user, &groups, client_id))
+}
+
+/// What `policies` ask of `user` (member of `groups`) signing in to
+/// `client_id`: every applying policy counts; a block names the first.
+pub fn decide(policies: &[ConditionalAccessPolicy], user: &User, groups: &[String], client_id: &str) -> Decision {
     let mut decision = Decision::default();
-    for policy in tenant.conditional_access.iter().filter(|p| p.applies(user, &groups, client_id)) {
+    for policy in policies.iter().filter(|p| p.applies(user, groups, client_id)) {
         let controls = &policy.grant_controls.built_in_controls;
         if controls.contains(&BuiltInControl::Block) {
             decision.blocked_by.get_or_insert_with(|| policy.display_name.clone());
@@ -58,5 +65,86 @@ pub async fn evaluate(idp: &Idp, tenant: &Tenant, user: &User, client_id: &str) 
             decision.require_mfa = true;
         }
     }
-    Ok(decision)
+    decision
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AppConditions, Conditions, External, ExternalState, GrantControls, UserConditions, UserType};
+
+    fn policy(name: &str, users: UserConditions, apps: &[&str], controls: &[BuiltInControl]) -> ConditionalAccessPolicy {
+        ConditionalAccessPolicy {
+            id: name.into(),
+            display_name: name.into(),
+            state: PolicyState::Enabled,
+            conditions: Conditions {
+                users,
+                applications: AppConditions {
+                    include_applications: apps.iter().map(|a| a.to_string()).collect(),
+                    exclude_applications: vec![],
+                },
+            },
+            grant_controls: GrantControls { operator: "OR".into(), built_in_controls: controls.to_vec() },
+        }
+    }
+
+    fn include(users: &[&str]) -> UserConditions {
+        UserConditions { include_users: users.iter().map(|u| u.to_string()).collect(), ..Default::default() }
+    }
+
+    fn member() -> User {
+        User::new("t", "alice@contoso.example", "Alice", UserType::Member)
+    }
+
+    fn guest() -> User {
+        let external = External { state: ExternalState::Accepted, home: None, invited_by: "x".into(), redeemed_at: None, reset_at_ms: 0 };
+        User { external: Some(external), ..User::new("t", "bob@fabrikam.example", "Bob", UserType::Guest) }
+    }
+
+    #[test]
+    fn guests_policies_match_guests_only() {
+        let policies = [policy("Guests need MFA", include(&["GuestsOrExternalUsers"]), &["All"], &[BuiltInControl::Mfa])];
+        assert!(decide(&policies, &guest(), &[], "app").require_mfa);
+        assert_eq!(decide(&policies, &member(), &[], "app"), Decision::default());
+    }
+
+    #[test]
+    fn exclusions_win_over_inclusions() {
+        let mut users = include(&["All"]);
+        users.exclude_users = vec!["GuestsOrExternalUsers".into()];
+        let alice = member();
+        users.exclude_groups = vec!["break-glass".into()];
+        let policies = [policy("Members need MFA", users, &["All"], &[BuiltInControl::Mfa])];
+        assert!(decide(&policies, &alice, &[], "app").require_mfa);
+        assert!(!decide(&policies, &alice, &["break-glass".into()], "app").require_mfa, "an excluded group");
+        assert!(!decide(&policies, &guest(), &[], "app").require_mfa, "guests excluded");
+    }
+
+    #[test]
+    fn users_by_id_and_by_group() {
+        let alice = member();
+        let by_id = [policy("p", include(&[alice.id.as_str()]), &["All"], &[BuiltInControl::Mfa])];
+        assert!(decide(&by_id, &alice, &[], "app").require_mfa);
+        assert!(!decide(&by_id, &member(), &[], "app").require_mfa, "another user");
+        let groups = UserConditions { include_groups: vec!["g1".into()], ..Default::default() };
+        let by_group = [policy("p", groups, &["All"], &[BuiltInControl::Mfa])];
+        assert!(decide(&by_group, &alice, &["g1".into()], "app").require_mfa);
+        assert!(!decide(&by_group, &alice, &["g2".into()], "app").require_mfa);
+    }
+
+    #[test]
+    fn applications_disabled_policies_and_blocks() {
+        let mut for_portal = policy("Block the portal", include(&["All"]), &["admin-portal"], &[BuiltInControl::Block]);
+        let mfa_everywhere = policy("MFA", include(&["All"]), &["All"], &[BuiltInControl::Mfa]);
+        let alice = member();
+        let both = [for_portal.clone(), mfa_everywhere.clone()];
+        assert_eq!(decide(&both, &alice, &[], "admin-portal"), Decision { blocked_by: Some("Block the portal".into()), require_mfa: true });
+        assert_eq!(decide(&both, &alice, &[], "demo-app"), Decision { blocked_by: None, require_mfa: true });
+        for_portal.state = PolicyState::Disabled;
+        assert_eq!(decide(&[for_portal], &alice, &[], "admin-portal"), Decision::default(), "disabled policies do nothing");
+        let mut all_but = mfa_everywhere;
+        all_but.conditions.applications.exclude_applications = vec!["demo-app".into()];
+        assert!(!decide(&[all_but], &alice, &[], "demo-app").require_mfa, "an excluded application");
+    }
 }

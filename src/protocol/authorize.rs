@@ -178,7 +178,7 @@ pub async fn validate(
         .map_err(Error::from)?
         .ok_or_else(|| Rejection::Page(format!("Application '{client_id}' is not registered in this tenant.")))?;
     let redirect_uri = p.redirect_uri.clone().ok_or(Rejection::Page("The request has no redirect_uri.".into()))?;
-    if !app.redirect_uris.contains(&redirect_uri) {
+    if !app.has_redirect_uri(&redirect_uri) {
         return Err(Rejection::Page(format!("The redirect URI '{redirect_uri}' is not registered for application '{client_id}'.")));
     }
     let (response_mode, mode_error) = match p.response_mode.as_deref() {
@@ -481,4 +481,61 @@ pub fn pkce_matches(challenge: &str, verifier: &str) -> bool {
     }
     let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     computed.as_bytes().ct_eq(challenge.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 7636 Appendix B.
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    #[test]
+    fn pkce_s256_matches_the_rfc_example_only() {
+        assert!(pkce_matches(CHALLENGE, VERIFIER));
+        assert!(!pkce_matches(CHALLENGE, &VERIFIER.replace('d', "e")), "another verifier");
+        assert!(!pkce_matches(VERIFIER, VERIFIER), "plain is not S256");
+        assert!(!pkce_matches(CHALLENGE, &VERIFIER[..42]), "verifiers are 43 to 128 characters");
+        assert!(!pkce_matches(CHALLENGE, &format!("{VERIFIER} ")), "outside the unreserved characters");
+        assert!(is_pkce_value(&"a".repeat(128)) && !is_pkce_value(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn acr_values_ask_for_mfa_only_without_single_factor() {
+        assert!(mfa_only(Some("2")));
+        assert!(!mfa_only(Some("1 2")), "single factor still acceptable");
+        assert!(!mfa_only(Some("1")) && !mfa_only(None) && !mfa_only(Some("")));
+    }
+
+    #[test]
+    fn redirect_uris_match_exactly() {
+        let app = App {
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            display_name: "c".into(),
+            secret_hash: None,
+            redirect_uris: vec!["https://app.example/callback".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode],
+            signing_alg: None,
+            identifier_uri: None,
+            api_permissions: Default::default(),
+            delegated_permissions: Default::default(),
+            require_consent: false,
+        };
+        assert!(app.has_redirect_uri("https://app.example/callback"));
+        for near in [
+            "https://app.example/callback/",
+            "https://app.example/callback?x=1",
+            "https://APP.example/callback",
+            "https://app.example/Callback",
+            "https://app.example/callback#f",
+            "https://app.example/callbac",
+            "https://app.example:443/callback",
+            "http://app.example/callback",
+        ] {
+            assert!(!app.has_redirect_uri(near), "{near} must not match");
+        }
+    }
 }

@@ -2,6 +2,8 @@
 //! endpoints: `client_secret_basic`, `client_secret_post`, or `none` for
 //! public clients (which then rely on PKCE).
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use subtle::ConstantTimeEq;
 
 use crate::error::OAuthError;
@@ -40,6 +42,26 @@ impl ClientCredentials {
     }
 }
 
+/// The client credentials of an `Authorization` header value, if it is
+/// `Basic`: each part form-urlencoded (RFC 6749 §2.3.1). Other schemes are
+/// not client authentication (None); a malformed Basic value is refused.
+pub fn basic_credentials(authorization: Option<&str>) -> Result<Option<(String, String)>> {
+    let Some(value) = authorization else { return Ok(None) };
+    let Some((scheme, encoded)) = value.split_once(' ') else { return Ok(None) };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let malformed = || OAuthError::invalid_request("malformed Basic authorization header");
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let part = |s: &str| -> std::result::Result<String, OAuthError> {
+        let spaced = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced).decode_utf8().map(|c| c.into_owned()).map_err(|_| malformed())
+    };
+    Ok(Some((part(id)?, part(secret)?)))
+}
+
 /// The authenticated client, or `invalid_client`. Every failure reads the same.
 pub async fn authenticate(idp: &Idp, tenant: &Tenant, creds: &ClientCredentials) -> Result<App> {
     let failed = || OAuthError::invalid_client("client authentication failed");
@@ -54,4 +76,47 @@ pub async fn authenticate(idp: &Idp, tenant: &Tenant, creds: &ClientCredentials)
         return Err(failed().into());
     }
     Ok(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+
+    use super::*;
+    use crate::error::{Error, OAuthCode};
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    fn invalid_request(result: Result<impl std::fmt::Debug>) {
+        match result {
+            Err(Error::OAuth(e)) if e.error == OAuthCode::InvalidRequest => {}
+            other => panic!("expected invalid_request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn basic_credentials_are_form_urlencoded_parts() {
+        let header = basic("my%20app", "p%3Ass+word");
+        assert_eq!(basic_credentials(Some(&header)).expect("decodes"), Some(("my app".into(), "p:ss word".into())));
+        assert_eq!(basic_credentials(Some("bAsIc ZGVtbzpzZWNyZXQ=")).expect("any case"), Some(("demo".into(), "secret".into())));
+        assert_eq!(basic_credentials(Some("Bearer abc")).expect("not Basic"), None);
+        assert_eq!(basic_credentials(None).expect("absent"), None);
+        invalid_request(basic_credentials(Some("Basic !!!")));
+        invalid_request(basic_credentials(Some(&format!("Basic {}", STANDARD.encode("no-colon")))));
+        invalid_request(basic_credentials(Some(&format!("Basic {}", STANDARD.encode([0xff, b':', b'x'])))));
+    }
+
+    #[test]
+    fn one_authentication_method_at_a_time() {
+        let from_basic = Some(("demo".to_string(), "s".to_string()));
+        let creds = ClientCredentials::from_request(from_basic.clone(), Some("demo".into()), None).expect("same client_id is fine");
+        assert_eq!((creds.client_id.as_deref(), creds.secret.as_deref(), creds.basic), (Some("demo"), Some("s"), true));
+        invalid_request(ClientCredentials::from_request(from_basic.clone(), None, Some("s".into())));
+        invalid_request(ClientCredentials::from_request(from_basic, Some("other".into()), None));
+        let post = ClientCredentials::from_request(None, Some("demo".into()), Some("s".into())).expect("client_secret_post");
+        assert!(!post.basic);
+    }
 }

@@ -6,6 +6,8 @@
 //! `api_permissions` (app roles, for client credentials). A client may always
 //! ask for itself with `.default`.
 
+use std::collections::HashMap;
+
 use crate::directory::access::ADMIN_RESOURCE;
 use crate::error::OAuthError;
 use crate::error::Result;
@@ -45,15 +47,35 @@ pub enum Acting {
     AsApp,
 }
 
+/// The scope values of a space-separated string, each once, in order.
 pub fn split(raw: &str) -> Vec<String> {
-    let mut scopes: Vec<String> = raw.split_whitespace().map(str::to_string).collect();
-    scopes.dedup();
+    let mut scopes: Vec<String> = vec![];
+    for scope in raw.split_whitespace() {
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_string());
+        }
+    }
     scopes
 }
 
 /// Resolves a space-separated scope string for `client`; an unknown or
-/// ungranted resource scope is `invalid_scope`.
+/// ungranted resource scope is `invalid_scope`. Looks up the resources the
+/// scopes name, then `decide`s.
 pub async fn resolve(idp: &Idp, tenant: &Tenant, client: &App, raw: &str, acting: Acting) -> Result<Requested> {
+    let mut audiences = HashMap::new();
+    for scope in split(raw) {
+        if let Some((prefix, _)) = scope.rsplit_once('/') {
+            if !audiences.contains_key(prefix) {
+                audiences.insert(prefix.to_string(), resource_audience(idp, tenant, prefix).await?);
+            }
+        }
+    }
+    decide(client, raw, acting, |prefix| audiences.get(prefix).cloned().flatten())
+}
+
+/// The scopes `client` may have from `raw`, given `audience`, which names
+/// the canonical `aud` of a resource prefix (None: no such resource here).
+pub fn decide(client: &App, raw: &str, acting: Acting, audience: impl Fn(&str) -> Option<String>) -> Result<Requested> {
     // Unknown OpenID scope values (no resource in them, e.g. `phone`) are
     // ignored, as OIDC Core 3.1.2.1 says; unknown resource scopes are refused.
     let scopes = split(raw).into_iter().filter(|s| OPENID_SCOPES.contains(&s.as_str()) || s.contains('/')).collect();
@@ -66,9 +88,7 @@ pub async fn resolve(idp: &Idp, tenant: &Tenant, client: &App, raw: &str, acting
         if permission.is_empty() {
             return Err(OAuthError::invalid_scope(format!("scope '{scope}' names no permission")).into());
         }
-        let aud = resource_audience(idp, tenant, prefix)
-            .await?
-            .ok_or_else(|| OAuthError::invalid_scope(format!("no resource '{prefix}' in this tenant")))?;
+        let aud = audience(prefix).ok_or_else(|| OAuthError::invalid_scope(format!("no resource '{prefix}' in this tenant")))?;
         if requested.resource.as_ref().is_some_and(|r| *r != aud) {
             return Err(OAuthError::invalid_scope("scopes name more than one resource; request one resource per token").into());
         }
@@ -112,4 +132,78 @@ async fn resource_audience(idp: &Idp, tenant: &Tenant, name: &str) -> Result<Opt
     }
     let apps = idp.store.apps(&tenant.id).await?;
     Ok(apps.iter().find(|app| app.identifier_uri.as_deref() == Some(name) || app.client_id == name).map(audience_of))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::error::{Error, OAuthCode};
+    use crate::model::GrantType;
+
+    fn app(client_id: &str, delegated: &[(&str, &[&str])], roles: &[(&str, &[&str])]) -> App {
+        let grants = |list: &[(&str, &[&str])]| -> BTreeMap<String, Vec<String>> {
+            list.iter().map(|(r, p)| (r.to_string(), p.iter().map(|s| s.to_string()).collect())).collect()
+        };
+        App {
+            tenant_id: "t".into(),
+            client_id: client_id.into(),
+            display_name: client_id.into(),
+            secret_hash: Some("h".into()),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode],
+            signing_alg: None,
+            identifier_uri: Some(format!("api://{client_id}")),
+            api_permissions: grants(roles),
+            delegated_permissions: grants(delegated),
+            require_consent: false,
+        }
+    }
+
+    /// This tenant's resources: `api://orders` and `api://web`.
+    fn known(prefix: &str) -> Option<String> {
+        ["api://orders", "api://web"].contains(&prefix).then(|| prefix.to_string())
+    }
+
+    fn refused(result: Result<Requested>) -> String {
+        match result {
+            Err(Error::OAuth(e)) if e.error == OAuthCode::InvalidScope => e.error_description,
+            other => panic!("expected invalid_scope, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn openid_scopes_pass_and_unknown_ones_are_ignored() {
+        let web = app("web", &[], &[]);
+        let r = decide(&web, "openid  profile phone openid offline_access", Acting::ForUser, known).expect("resolves");
+        assert_eq!(r.scopes, ["openid", "profile", "offline_access"]);
+        assert_eq!((r.resource, r.scp), (None, vec![]));
+    }
+
+    #[test]
+    fn a_resource_needs_a_grant_for_each_permission() {
+        let web = app("web", &[("api://orders", &["Orders.Read", "Orders.Write"])], &[]);
+        let r = decide(&web, "openid api://orders/Orders.Read", Acting::ForUser, known).expect("granted");
+        assert_eq!((r.resource.as_deref(), r.scp), (Some("api://orders"), vec!["Orders.Read".to_string()]));
+        let all = decide(&web, "api://orders/.default", Acting::ForUser, known).expect(".default");
+        assert_eq!(all.scp, ["Orders.Read", "Orders.Write"]);
+        assert!(refused(decide(&web, "api://orders/Orders.Delete", Acting::ForUser, known)).contains("not granted"));
+        assert!(refused(decide(&web, "api://nowhere/x", Acting::ForUser, known)).contains("no resource"));
+        assert!(refused(decide(&web, "api://orders/", Acting::ForUser, known)).contains("no permission"));
+    }
+
+    #[test]
+    fn one_resource_per_token_and_grants_by_way_of_acting() {
+        let both = app("both", &[("api://orders", &["Orders.Read"])], &[("api://web", &["Web.All"])]);
+        assert!(refused(decide(&both, "api://orders/.default api://web/.default", Acting::ForUser, known)).contains("more than one"));
+        assert!(
+            refused(decide(&both, "api://web/.default", Acting::ForUser, known)).contains("no permission for"),
+            "app roles are not delegated"
+        );
+        assert_eq!(decide(&both, "api://web/.default", Acting::AsApp, known).expect("app role").scp, ["Web.All"]);
+        let own = decide(&app("web", &[], &[]), "api://web/.default", Acting::AsApp, known).expect("itself");
+        assert_eq!((own.resource.as_deref(), own.scp), (Some("api://web"), vec![]));
+    }
 }

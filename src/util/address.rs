@@ -78,3 +78,31 @@ pub fn email_domain(email: &str) -> Option<String> {
     }
     domain(host)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_person_one_spelling() {
+        assert_eq!(email("  Bob@Fabrikam.Example ").expect("valid"), "bob@fabrikam.example");
+        assert_eq!(email("anna@bücher.example").expect("IDN"), "anna@xn--bcher-kva.example");
+        for bad in
+            ["bob", "bob@", "@fabrikam.example", "a@b@c.example", "bob @x.example", "bob@localhost", "bob@[127.0.0.1]", "b\u{0}@x.example"]
+        {
+            assert!(email(bad).is_err(), "{bad:?} must be refused");
+        }
+        assert_eq!(email_domain("bob@Fabrikam.Example."), Some("fabrikam.example".into()));
+    }
+
+    #[test]
+    fn listed_domains_match_exactly_or_as_subdomains_of_a_wildcard() {
+        let list = ["partner.example".to_string(), "*.contractors.example".into(), "BÜCHER.example".into()];
+        assert!(listed(&list, "partner.example"));
+        assert!(!listed(&list, "sub.partner.example"), "no wildcard: no subdomains");
+        assert!(listed(&list, "a.contractors.example") && listed(&list, "x.y.contractors.example"));
+        assert!(!listed(&list, "contractors.example"), "a wildcard is not its parent");
+        assert!(!listed(&list, "evilcontractors.example"), "not a suffix match");
+        assert!(listed(&list, "xn--bcher-kva.example"), "entries compare in ASCII form");
+    }
+}

@@ -3,8 +3,6 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -41,24 +39,9 @@ pub async fn jwks(idp: web::Data<Idp>, tenant: PathTenant<OAuth>) -> ApiResult {
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, format!("public, max-age={}", idp.config.keys.refresh_secs))).json(set))
 }
 
-/// `Authorization: Basic` credentials, each part form-urlencoded (RFC 6749 §2.3.1).
-fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, Error> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-        return Ok(None);
-    };
-    let Some((scheme, encoded)) = value.split_once(' ') else { return Ok(None) };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Ok(None);
-    }
-    let malformed = || OAuthError::invalid_request("malformed Basic authorization header");
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    let part = |s: &str| -> Result<String, OAuthError> {
-        let spaced = s.replace('+', " ");
-        percent_encoding::percent_decode_str(&spaced).decode_utf8().map(|c| c.into_owned()).map_err(|_| malformed())
-    };
-    Ok(Some((part(id)?, part(secret)?)))
+/// The `Authorization` header's value, if it is text.
+fn authorization(req: &HttpRequest) -> Option<&str> {
+    req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
 }
 
 fn no_store(mut response: HttpResponse) -> HttpResponse {
@@ -70,7 +53,11 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
 
 pub async fn token(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<TokenParams>) -> ApiResult {
     let mut params = form.into_inner();
-    let creds = ClientCredentials::from_request(basic_credentials(&req)?, params.client_id.take(), params.client_secret.take())?;
+    let creds = ClientCredentials::from_request(
+        client_auth::basic_credentials(authorization(&req))?,
+        params.client_id.take(),
+        params.client_secret.take(),
+    )?;
     let app = client_auth::authenticate(&idp, &tenant, &creds).await?;
     let response = token::grant(&idp, &tenant, &app, params).await?;
     Ok(no_store(HttpResponse::Ok().json(response)))
@@ -91,7 +78,11 @@ async fn calling_client(
     req: &HttpRequest,
     form: &mut TokenForm,
 ) -> Result<crate::model::App, OAuthFailure> {
-    let creds = ClientCredentials::from_request(basic_credentials(req)?, form.client_id.take(), form.client_secret.take())?;
+    let creds = ClientCredentials::from_request(
+        client_auth::basic_credentials(authorization(req))?,
+        form.client_id.take(),
+        form.client_secret.take(),
+    )?;
     Ok(client_auth::authenticate(idp, tenant, &creds).await?)
 }
 
