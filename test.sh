@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: sets up what the tests need
 # (PostgreSQL on 127.0.0.1:5432, Node.js and bench/peer's npm packages),
-# then runs `cargo test --locked`. Arguments go to cargo test, e.g.
-# `./test.sh b2b::` for one module. Where the services are already there,
-# plain `cargo test` does the same.
+# then runs the workspace's tests (the test kit, the bench's smoke run, the
+# server). Arguments go to cargo test, e.g. `./test.sh b2b::`.
+# Where the services are already there, plain `cargo test` tests the server
+# crate alone.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -59,4 +60,8 @@ if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
   as_root apt-get install -y -qq curl jq
 fi
 
-cargo test --locked "$@"
+# Everything is built first: the bench's smoke run starts the server binary.
+# The server's own suite runs last, so its summary closes the output.
+cargo test --workspace --locked --no-run
+cargo test --locked -p b2b-idp-testkit -p b2b-idp-bench "$@"
+cargo test --locked -p b2b-idp "$@"

@@ -25,8 +25,10 @@
 //! - `protocol`: OIDC/OAuth endpoints' logic
 //! - `web`: actix handlers, cookies, templates (the only place that knows HTTP)
 //! - `server`: start-up, seeding config's tenants, the HTTP server
+//! - `cli`: the command line (`b2b-idp serve`, `tenant`, `user`, `app`, `keys`, `invite`, `guests`)
 
 pub mod allocator;
+pub mod cli;
 pub mod config;
 pub mod directory;
 pub mod egress;

@@ -20,20 +20,9 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-// The demo fixture (SPEC "Demo fixture"), shared by every test.
-pub const CONTOSO: &str = "contoso";
-pub const CONTOSO_ID: &str = "6d2e5a3c-8f14-4b7e-9c21-3a5f0e8b7d41";
-pub const FABRIKAM: &str = "fabrikam";
-pub const FABRIKAM_ID: &str = "9a7c4e21-3d58-4f06-b2e9-71c0d5a8f3b6";
-pub const DEMO_APP: &str = "demo-app";
-pub const DEMO_APP_SECRET: &str = "demo-app-secret";
-pub const DEMO_SPA: &str = "demo-spa";
-pub const ADMIN_CLI: &str = "admin-cli";
-pub const ADMIN_CLI_SECRET: &str = "admin-cli-secret";
-pub const REDIRECT_URI: &str = "http://127.0.0.1:8400/callback";
-pub const ALICE: (&str, &str) = ("alice@contoso.example", "Alice-Passw0rd");
-pub const CONTOSO_ADMIN: (&str, &str) = ("admin@contoso.example", "Contoso-Admin-1");
-pub const BOB: (&str, &str) = ("bob@fabrikam.example", "Bob-Passw0rd");
+// The demo fixture, forms and JWT parts come from the kit the bench shares.
+pub use b2b_idp_testkit::demo::*;
+pub use b2b_idp_testkit::{jwt_part, post_forms, select_text, Form};
 
 pub fn demo_config_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml")
@@ -258,55 +247,6 @@ pub fn api() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
-/// A POST form found on a page, with the values its inputs carry.
-#[derive(Debug, Clone)]
-pub struct Form {
-    pub action: String,
-    pub fields: Vec<(String, String)>,
-}
-
-impl Form {
-    pub fn has(&self, name: &str) -> bool {
-        self.fields.iter().any(|(n, _)| n == name)
-    }
-
-    pub fn value(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
-    /// The form's fields with some replaced or added.
-    pub fn filled(&self, values: &[(&str, &str)]) -> Vec<(String, String)> {
-        let mut fields = self.fields.clone();
-        for (name, value) in values {
-            match fields.iter_mut().find(|(n, _)| n == name) {
-                Some(field) => field.1 = value.to_string(),
-                None => fields.push((name.to_string(), value.to_string())),
-            }
-        }
-        fields
-    }
-}
-
-/// Every POST form on an HTML page, in document order.
-pub fn post_forms(html: &str) -> Vec<Form> {
-    let doc = scraper::Html::parse_document(html);
-    let form_sel = scraper::Selector::parse("form").expect("selector");
-    let input_sel = scraper::Selector::parse("input").expect("selector");
-    doc.select(&form_sel)
-        .filter(|f| f.value().attr("method").is_some_and(|m| m.eq_ignore_ascii_case("post")))
-        .map(|f| Form {
-            action: f.value().attr("action").unwrap_or_default().to_string(),
-            fields: f
-                .select(&input_sel)
-                .filter_map(|i| {
-                    let name = i.value().attr("name")?;
-                    Some((name.to_string(), i.value().attr("value").unwrap_or_default().to_string()))
-                })
-                .collect(),
-        })
-        .collect()
-}
-
 /// A person with a browser: cookies kept, redirects inspected one by one.
 pub struct Browser {
     pub http: reqwest::Client,
@@ -353,12 +293,6 @@ pub async fn authenticator_code(key: &str) -> String {
 /// Forgets `key`'s enrolment (after an admin or recovery reset).
 pub fn forget_authenticator(key: &str) {
     AUTHENTICATOR.lock().expect("lock").remove(key);
-}
-
-fn select_text(html: &str, selector: &str) -> Vec<String> {
-    let doc = scraper::Html::parse_document(html);
-    let sel = scraper::Selector::parse(selector).expect("selector");
-    doc.select(&sel).map(|e| e.text().collect::<String>().trim().to_string()).collect()
 }
 
 /// Where a browser flow ended up.
@@ -627,17 +561,15 @@ fn source_chain(e: &dyn std::error::Error) -> String {
 
 /// Decodes a JWT's payload without verifying it (for claims the RP library already verified).
 pub fn jwt_payload(token: &str) -> serde_json::Value {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).expect("JWT has a payload");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
-    serde_json::from_slice(&bytes).expect("JSON payload")
+    jwt_part(token, 1).expect("a JWT with a JSON payload")
 }
 
 pub fn jwt_header(token: &str) -> serde_json::Value {
-    use base64::Engine;
-    let header = token.split('.').next().expect("JWT has a header");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("base64url");
-    serde_json::from_slice(&bytes).expect("JSON header")
+    jwt_part(token, 0).expect("a JWT with a JSON header")
+}
+
+pub fn free_port() -> u16 {
+    b2b_idp_testkit::free_port().expect("a free port")
 }
 
 /// POST a form to the token endpoint of `tenant` and return (status, JSON).
@@ -693,8 +625,4 @@ pub async fn terminate(mut child: tokio::process::Child) {
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait()).await.expect("stops").expect("status");
     assert!(status.success(), "clean exit on SIGTERM: {status}");
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }

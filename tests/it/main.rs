@@ -8,7 +8,6 @@ mod harness;
 
 mod admin;
 mod b2b;
-mod bench_smoke;
 mod bulk;
 mod config;
 mod external_idp;

@@ -1,8 +1,13 @@
 //! CI runs the benchmark briefly: it must run end to end and produce figures.
 //! (Speed targets are read from a full run's output, never asserted here.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_benchmark_runs_and_reports_figures() {
+    // The server binary of the same build: `cargo test --workspace` (what
+    // ./test.sh runs) builds it for the server crate's own tests.
+    let server = std::path::Path::new(env!("CARGO_BIN_EXE_bench")).with_file_name("b2b-idp");
+    assert!(server.exists(), "{} is missing: run the workspace's tests (./test.sh, or cargo test --workspace)", server.display());
     let dir = tempfile::tempdir().expect("dir");
     let out = dir.path().join("results.json");
     let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_bench"))
@@ -10,7 +15,7 @@ async fn the_benchmark_runs_and_reports_figures() {
         .arg("--out")
         .arg(&out)
         .arg("--server-bin")
-        .arg(env!("CARGO_BIN_EXE_b2b-idp"))
+        .arg(&server)
         .output()
         .await
         .expect("run bench");

@@ -5,8 +5,8 @@
 //! the configured parameters) and a peer (node `oidc-provider` from
 //! bench/peer, installed with `npm ci` when missing) under the same load.
 //!
-//!   cargo run --release --bin bench -- all      # a few minutes; writes bench/results.json
-//!   cargo run --release --bin bench -- smoke    # a few seconds: proves it runs (no node needed)
+//!   cargo run --release -p b2b-idp-bench -- all  # a few minutes; writes bench/results.json
+//!   cargo run --release -p b2b-idp-bench -- smoke # a few seconds: proves it runs (no node needed)
 //!
 //! Options: `--out FILE`, `--server-bin PATH`, `--sizes 1000,100000,1000000`
 //! (directory sizes), `--only physical,main,guest,peer,sizes` (sections),
@@ -23,10 +23,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use b2b_idp_testkit::demo::{ALICE, BOB, CONTOSO_ID, FABRIKAM_ID, REDIRECT_URI};
+use b2b_idp_testkit::{free_port, jwt_part, page_text, pkce, post_forms};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Map, Value};
-use sha2::Digest;
 
 use b2b_idp::store::DirectoryStore;
 
@@ -35,13 +36,9 @@ use b2b_idp::store::DirectoryStore;
 #[global_allocator]
 static ALLOCATOR: b2b_idp::allocator::Allocator = b2b_idp::allocator::Allocator;
 
-const CONTOSO_ID: &str = "6d2e5a3c-8f14-4b7e-9c21-3a5f0e8b7d41";
-const FABRIKAM_ID: &str = "9a7c4e21-3d58-4f06-b2e9-71c0d5a8f3b6";
-const REDIRECT: &str = "http://127.0.0.1:8400/callback";
+const REDIRECT: &str = REDIRECT_URI;
 /// Where a redeemed invitation sends the guest (`inviteRedirectUrl`).
 const GUEST_LANDING: &str = "http://127.0.0.1:8400/";
-const ALICE: (&str, &str) = ("alice@contoso.example", "Alice-Passw0rd");
-const BOB: (&str, &str) = ("bob@fabrikam.example", "Bob-Passw0rd");
 /// The password of every bulk-loaded user (one precomputed hash for all).
 const BULK_PASSWORD: &str = "Bulk-Passw0rd-1";
 const PEER_CLIENT: (&str, &str) = ("bench-client", "bench-secret");
@@ -173,130 +170,6 @@ fn client() -> anyhow::Result<reqwest::Client> {
 
 // ---- a browser: one cookie jar per flow, HTML forms, redirects one by one ----
 
-/// Decodes the HTML entities templates put in attribute values.
-fn unescape(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let (mut out, mut rest) = (String::with_capacity(s.len()), s);
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let decoded = rest.find(';').filter(|&end| end <= 10).and_then(|end| {
-            let entity = &rest[1..end];
-            let c = match entity {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                _ => entity
-                    .strip_prefix("#x")
-                    .or_else(|| entity.strip_prefix("#X"))
-                    .and_then(|h| u32::from_str_radix(h, 16).ok())
-                    .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, end))
-        });
-        match decoded {
-            Some((c, end)) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// An attribute's value in a tag's text (`<input name="x" value="y"`).
-fn attr(tag: &str, name: &str) -> Option<String> {
-    for quote in ['"', '\''] {
-        for sep in [' ', '\n', '\t'] {
-            let marker = format!("{sep}{name}={quote}");
-            if let Some(i) = tag.find(&marker) {
-                let start = i + marker.len();
-                let end = tag[start..].find(quote)? + start;
-                return Some(unescape(&tag[start..end]));
-            }
-        }
-    }
-    None
-}
-
-struct Form {
-    action: String,
-    fields: Vec<(String, String)>,
-}
-
-impl Form {
-    fn has(&self, name: &str) -> bool {
-        self.fields.iter().any(|(n, _)| n == name)
-    }
-
-    fn filled(&self, values: &[(&str, &str)]) -> Vec<(String, String)> {
-        let mut fields = self.fields.clone();
-        for (name, value) in values {
-            match fields.iter_mut().find(|(n, _)| n == name) {
-                Some(field) => field.1 = value.to_string(),
-                None => fields.push((name.to_string(), value.to_string())),
-            }
-        }
-        fields
-    }
-}
-
-/// The page's POST forms with their inputs' names and values.
-fn post_forms(html: &str) -> Vec<Form> {
-    let mut forms = vec![];
-    let mut rest = html;
-    while let Some(i) = rest.find("<form") {
-        rest = &rest[i..];
-        let Some(tag_end) = rest.find('>') else { break };
-        let tag = &rest[..tag_end];
-        let body_end = rest.find("</form>").unwrap_or(rest.len());
-        if attr(tag, "method").is_some_and(|m| m.eq_ignore_ascii_case("post")) {
-            let mut fields = vec![];
-            let mut inputs = &rest[tag_end..body_end.max(tag_end)];
-            while let Some(j) = inputs.find("<input") {
-                inputs = &inputs[j..];
-                let end = inputs.find('>').unwrap_or(inputs.len());
-                if let Some(name) = attr(&inputs[..end], "name") {
-                    fields.push((name, attr(&inputs[..end], "value").unwrap_or_default()));
-                }
-                inputs = &inputs[end..];
-            }
-            forms.push(Form { action: attr(tag, "action").unwrap_or_default(), fields });
-        }
-        rest = &rest[body_end..];
-    }
-    forms
-}
-
-/// A page's visible text, shortened: what a failed flow reports.
-fn page_text(html: &str) -> String {
-    let body = html.find("<body").map_or(html, |i| &html[i..]);
-    let (mut text, mut in_tag) = (String::new(), false);
-    for c in body.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                text.push(' ');
-            }
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    text.chars().take(240).collect()
-}
-
 /// Who answers a sign-in form whose action path starts with `path_prefix`.
 #[derive(Clone)]
 struct Login {
@@ -401,22 +274,6 @@ impl Browser {
 
 fn query_param(url: &url::Url, name: &str) -> Option<String> {
     url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
-}
-
-fn pkce() -> (String, String) {
-    let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
-}
-
-/// A JWT's header (0) or payload (1), unverified.
-fn jwt_part(token: &str, part: usize) -> Value {
-    token
-        .split('.')
-        .nth(part)
-        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(Value::Null)
 }
 
 /// A complete sign-in at contoso's `demo-app` in a fresh browser:
@@ -658,10 +515,6 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 async fn wait_ready(http: &reqwest::Client, base: &str, child: &mut tokio::process::Child, timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
@@ -810,7 +663,7 @@ async fn guest_setup(http: &reqwest::Client, base: &str) -> anyhow::Result<Value
     let first = browser.get(redeem).await?;
     browser.drive(first, GUEST_LANDING, &guest()).await.context("redeeming the invitation")?;
     let tokens = sign_in(http, base, &guest(), "openid%20profile%20email").await.context("a first guest sign-in")?;
-    let claims = jwt_part(tokens["id_token"].as_str().unwrap_or_default(), 1);
+    let claims = jwt_part(tokens["id_token"].as_str().unwrap_or_default(), 1).unwrap_or(Value::Null);
     if claims["user_type"] != "Guest" || claims["home_tid"] != FABRIKAM_ID {
         bail!("the guest's ID token is not a fabrikam guest's: {claims}");
     }
@@ -837,7 +690,7 @@ fn tail(bytes: &[u8]) -> String {
 /// Starts the peer, installing it first if needed; `Err` is the reason it is unavailable.
 async fn start_peer(logs: &Path) -> Result<Peer, String> {
     use tokio::io::AsyncBufReadExt;
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/peer");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peer");
     let node = match std::process::Command::new("node").arg("--version").output() {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
         Ok(out) => return Err(format!("node --version failed: {}", tail(&out.stderr))),
@@ -928,7 +781,8 @@ async fn peer_section(plan: &Plan, http: &reqwest::Client, logs: &Path) -> anyho
             .await?
             .json()
             .await?;
-        let header = jwt_part(probe["access_token"].as_str().ok_or_else(|| anyhow!("peer client_credentials: {probe}"))?, 0);
+        let header =
+            jwt_part(probe["access_token"].as_str().ok_or_else(|| anyhow!("peer client_credentials: {probe}"))?, 0).unwrap_or(Value::Null);
         eprintln!("bench: peer client_credentials");
         let cc = cc_load(plan, format!("{base}/token"), PEER_CLIENT, vec![("grant_type", "client_credentials")]).await;
         eprintln!("bench: peer refresh_token (rotation)");
@@ -1141,13 +995,18 @@ async fn sizes_section(
 
 // ---- the run ----
 
+/// The repository (the server crate's directory), above this crate's.
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 /// Under `cargo run` (no `--server-bin`), builds the server binary beside
-/// this one first: `cargo run --bin bench` alone would leave a stale (or
+/// this one first: `cargo run -p b2b-idp-bench` alone would leave a stale (or
 /// missing) `b2b-idp` and measure old code.
 fn build_server() -> anyhow::Result<()> {
     let Ok(cargo) = std::env::var("CARGO") else { return Ok(()) };
     let mut build = std::process::Command::new(cargo);
-    build.args(["build", "--bin", "b2b-idp", "--manifest-path"]).arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+    build.args(["build", "-p", "b2b-idp", "--bin", "b2b-idp", "--manifest-path"]).arg(repo().join("Cargo.toml"));
     // What `cargo run` sets for this binary must not reach the build: build
     // scripts (ring's) watch CARGO_PKG_* and the like, and would rebuild.
     const RUN_ONLY: [&str; 8] = [
@@ -1216,7 +1075,7 @@ async fn main() -> anyhow::Result<()> {
     let work = tempfile::tempdir()?;
 
     // The server's config: the demo without its conditional access policies.
-    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+    let demo = repo().join("config/default.toml");
     let config_path = work.path().join("bench-config.toml");
     std::fs::write(&config_path, without_conditional_access(&std::fs::read_to_string(&demo)?))?;
     let config = b2b_idp::config::Config::load(Some(&config_path)).map_err(|e| anyhow!("the bench's config: {e}"))?;

@@ -1,0 +1,362 @@
+//! The `b2b-idp` command line: subcommands, their arguments, and what each
+//! does with the store and the server (README "Command line").
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use crate::config::{AppSeed, Config, TenantSeed, UserSeed};
+use crate::directory::access::Caller;
+use crate::directory::{bulk, lifecycle};
+use crate::idp::Idp;
+use crate::keys;
+use crate::model::Cloud;
+use crate::model::{Alg, GrantType};
+use crate::server;
+use crate::server::seed;
+use crate::util::random_token;
+use crate::util::Secret;
+
+const DEFAULT_CONFIG: &str = "config/default.toml";
+
+#[derive(Parser)]
+#[command(name = "b2b-idp", version, about = "Multi-tenant OpenID Connect provider with B2B guest collaboration")]
+struct Cli {
+    /// Configuration file; every key can be overridden with B2B_IDP__SECTION__KEY.
+    #[arg(long, global = true, default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Users (members) of a tenant.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Applications (OAuth clients) of a tenant.
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Invite guests in bulk from a CSV file (columns: email, display name,
+    /// redirect URL, send message true/false, custom message). Prints a
+    /// per-row report as CSV on standard output, progress on standard error.
+    Invite {
+        #[arg(long)]
+        csv: std::path::PathBuf,
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Guests across all tenants.
+    Guests {
+        #[command(subcommand)]
+        command: GuestsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum GuestsCommand {
+    /// Disable guests whose home account (a tenant on this server) no longer exists.
+    Sweep,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new active signing key; old keys stay in the JWKS until their tokens expire.
+    Rotate {
+        #[arg(long)]
+        tenant: String,
+        /// Algorithm of the key to rotate (default: the tenant's).
+        #[arg(long, value_parser = parse_alg)]
+        alg: Option<Alg>,
+    },
+    /// List a tenant's keys.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// List tenants with their ids and issuers.
+    List,
+    /// Create (or update) a tenant.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// global, usgov or china.
+        #[arg(long, default_value = "global", value_parser = parse_cloud)]
+        cloud: Cloud,
+        /// An email domain the tenant owns (repeatable).
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a member; the password is read from standard input with --password-stdin.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Directory role, e.g. "Global Administrator" (repeatable).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List a tenant's users.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Register an application; a confidential one gets a generated secret, printed once.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Exact redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A public client: no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// Grant type (repeatable; default authorization_code and refresh_token).
+        #[arg(long = "grant", value_parser = parse_grant)]
+        grants: Vec<GrantType>,
+    },
+}
+
+fn parse_grant(s: &str) -> Result<GrantType, String> {
+    GrantType::parse(s).ok_or_else(|| format!("unknown grant type '{s}' (authorization_code, refresh_token or client_credentials)"))
+}
+
+fn parse_alg(s: &str) -> Result<Alg, String> {
+    match s.to_ascii_uppercase().as_str() {
+        "ES256" => Ok(Alg::ES256),
+        "RS256" => Ok(Alg::RS256),
+        _ => Err(format!("unknown algorithm '{s}' (ES256 or RS256)")),
+    }
+}
+
+fn parse_cloud(s: &str) -> Result<Cloud, String> {
+    match s {
+        "global" => Ok(Cloud::Global),
+        "usgov" => Ok(Cloud::Usgov),
+        "china" => Ok(Cloud::China),
+        _ => Err(format!("unknown cloud '{s}' (global, usgov or china)")),
+    }
+}
+
+fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
+    let file = if path.exists() {
+        Some(path)
+    } else if path == std::path::Path::new(DEFAULT_CONFIG) {
+        tracing::warn!("{DEFAULT_CONFIG} not found; using built-in defaults and the environment");
+        None
+    } else {
+        bail!("config file {} not found", path.display());
+    };
+    Config::load(file).map_err(|e| anyhow::anyhow!("configuration: {e}"))
+}
+
+/// The store and context for one-shot admin commands (no config seeding).
+async fn open(config: Config) -> anyhow::Result<Idp> {
+    config.validate()?;
+    let store = crate::server::open_store(&config.store).await?;
+    Ok(Idp::new(config, store).await?)
+}
+
+/// Parses the arguments and runs the command.
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The server logs what it does; one-shot commands only what goes wrong
+    // (their output is the report).
+    let default_filter = if matches!(cli.command, Command::Serve) { "info,actix_server=warn" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = load_config(&cli.config)?;
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Keys { command } => keys_command(open(config).await?, command).await,
+        Command::Tenant { command } => tenant_command(config, command).await,
+        Command::User { command } => user_command(open(config).await?, command).await,
+        Command::App { command } => app_command(open(config).await?, command).await,
+        Command::Invite { csv, tenant } => invite_command(open(config).await?, &csv, &tenant).await,
+        Command::Guests { command: GuestsCommand::Sweep } => {
+            let idp = open(config).await?;
+            let disabled = lifecycle::sweep(&idp).await?;
+            idp.store.flush().await?;
+            for user in &disabled {
+                println!("disabled {} in tenant {} (home account gone)", user.email, user.tenant_id);
+            }
+            println!("{} guest(s) disabled", disabled.len());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let mut running = server::start(config, None).await?;
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        result = running.wait() => return result,
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+    running.stop().await
+}
+
+async fn keys_command(idp: Idp, command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Rotate { tenant, alg } => {
+            let tenant = idp.tenant(&tenant).await?;
+            let key = keys::rotate(idp.store.as_ref(), &tenant.id, alg.unwrap_or(tenant.signing_alg)).await?;
+            idp.store.flush().await?;
+            println!("tenant {}: new active {} key {}", tenant.name, key.alg.as_str(), key.kid);
+        }
+        KeysCommand::List { tenant } => {
+            let tenant = idp.tenant(&tenant).await?;
+            for key in idp.store.keys(&tenant.id).await? {
+                let state = key.retired_at.map_or("active".to_string(), |at| format!("retired at {at}"));
+                println!("{}\t{}\t{:?}\t{}", key.kid, key.alg.as_str(), key.source, state);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn tenant_command(config: Config, command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::List => {
+            let idp = open(config).await?;
+            for t in idp.store.tenants().await? {
+                println!("{}\t{}\t{}\t{}", t.name, t.id, t.region_scope, idp.issuer(&t));
+            }
+        }
+        TenantCommand::Create { name, display_name, cloud, domains } => {
+            let seed = TenantSeed { name, display_name, cloud, domains, ..TenantSeed::default() };
+            let idp = open(config).await?;
+            seed::apply(&idp, std::slice::from_ref(&seed)).await?;
+            let tenant = idp.tenant(&seed.name).await?;
+            println!("tenant {} created: id {}, issuer {}", tenant.name, tenant.id, idp.issuer(&tenant));
+        }
+    }
+    Ok(())
+}
+
+async fn user_command(idp: Idp, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create { tenant, email, name, roles, password_stdin } => {
+            let tenant = idp.tenant(&tenant).await?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).context("reading the password")?;
+                Some(Secret(line.trim_end_matches(['\r', '\n']).to_string()))
+            } else {
+                None
+            };
+            let user_seed = UserSeed { email, display_name: name, password, roles, ..UserSeed::default() };
+            let user = crate::directory::users::create_member(&idp, &tenant, &user_seed).await?;
+            println!("user {} created in {}: oid {}", user.email, tenant.name, user.id);
+        }
+        UserCommand::List { tenant } => {
+            let tenant = idp.tenant(&tenant).await?;
+            for u in idp.store.users(&tenant.id).await? {
+                println!("{}\t{}\t{}\t{}", u.id, u.email, u.user_type.as_str(), u.roles.join(","));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn invite_command(idp: Idp, csv: &std::path::Path, tenant: &str) -> anyhow::Result<()> {
+    let tenant = idp.tenant(tenant).await?;
+    let file = tokio::fs::File::open(csv).await.with_context(|| format!("opening {}", csv.display()))?;
+    let started = std::time::Instant::now();
+    let progress = |t: &bulk::Tally| {
+        if t.rows.is_multiple_of(500) {
+            eprint!("\r{} rows: {} created, {} already invited, {} refused", t.rows, t.created, t.already_invited, t.refused);
+        }
+    };
+    let tally = bulk::run(&idp, &tenant, &Caller::operator(), file, tokio::io::stdout(), progress).await?;
+    idp.store.flush().await?;
+    eprintln!(
+        "\r{} rows: {} created, {} already invited, {} refused ({:.1} s)",
+        tally.rows,
+        tally.created,
+        tally.already_invited,
+        tally.refused,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn app_command(idp: Idp, command: AppCommand) -> anyhow::Result<()> {
+    let AppCommand::Create { tenant, client_id, name, redirect_uris, public, grants } = command;
+    let tenant = idp.tenant(&tenant).await?;
+    if idp.store.app(&tenant.id, &client_id).await?.is_some() {
+        bail!("application '{client_id}' already exists in {}", tenant.name);
+    }
+    let secret = (!public).then(random_token);
+    let app_seed = AppSeed {
+        client_id,
+        display_name: name,
+        secret: secret.clone().map(Secret),
+        redirect_uris,
+        grant_types: if grants.is_empty() { crate::config::default_grants() } else { grants },
+        ..AppSeed::default()
+    };
+    let app = seed::app_from_seed(&tenant, &app_seed)?;
+    idp.store.put_app(&app).await?;
+    idp.store.flush().await?;
+    println!("application {} registered in {}", app.client_id, tenant.name);
+    if let Some(secret) = secret {
+        println!("client secret (shown once): {secret}");
+    }
+    Ok(())
+}
