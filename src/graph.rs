@@ -5,6 +5,8 @@
 //! silently does nothing) while stored records stay readable by newer and
 //! older versions alike.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{self, BuiltInControl, PolicyState};
@@ -67,11 +69,30 @@ fn or() -> String {
     "OR".into()
 }
 
-/// Graph's `inboundTrust` of a cross-tenant access setting.
+/// Graph's `inboundTrust` of a cross-tenant access setting (the part this
+/// server evaluates; other fields are refused, not ignored).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct InboundTrust {
     pub is_mfa_accepted: bool,
+}
+
+/// Cross-tenant access as config declares it: the default inbound trust,
+/// and per partner (a home tenant id or an external provider's issuer).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrossTenantAccess {
+    pub default: InboundTrust,
+    pub partners: BTreeMap<String, InboundTrust>,
+}
+
+impl From<CrossTenantAccess> for model::CrossTenantAccess {
+    fn from(c: CrossTenantAccess) -> Self {
+        model::CrossTenantAccess {
+            default: c.default.into(),
+            partners: c.partners.into_iter().map(|(partner, trust)| (partner, trust.into())).collect(),
+        }
+    }
 }
 
 impl From<ConditionalAccessPolicy> for model::ConditionalAccessPolicy {

@@ -58,7 +58,7 @@ impl Idp {
         self.config.server.base_url()
     }
 
-    /// `{public_base_url}/{tenant_id}/v2.0` (SPEC "Issuer").
+    /// `{public_base_url}/{tenant_id}/v2.0` (docs/contract.md, "URLs").
     pub fn issuer(&self, tenant: &Tenant) -> String {
         format!("{}/{}/v2.0", self.base_url(), tenant.id)
     }

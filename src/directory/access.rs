@@ -1,5 +1,8 @@
-//! Who may do what in the admin API. Checks live here, between the HTTP
-//! layer and the directory, in one place (lldap's access-control wrapper).
+//! Who may do what in the admin API: the caller (from a bearer token the
+//! protocol verified) and the rights (`Right`) operations require. Admin
+//! operations in `directory` and `policy::api` check the caller with
+//! `require` (or `may_invite`) before they act (lldap's access-control
+//! wrapper, as a type).
 
 use crate::error::{Error, Result};
 use crate::idp::Idp;
@@ -125,16 +128,17 @@ pub enum Bearer {
     Valid(VerifiedToken),
 }
 
-/// The claims of a verified access token that decide who is calling.
+/// The claims of a verified access token that decide who is calling. Only
+/// this crate builds one (`protocol::introspect::bearer`, after verifying).
 #[derive(Debug, Clone)]
 pub struct VerifiedToken {
-    pub audience: String,
+    pub(crate) audience: String,
     /// The app (client credentials) or the user's object id.
-    pub subject: String,
-    pub is_app: bool,
-    pub roles: Vec<String>,
+    pub(crate) subject: String,
+    pub(crate) is_app: bool,
+    pub(crate) roles: Vec<String>,
     /// Delegated permissions (`scp`), split.
-    pub scopes: Vec<String>,
+    pub(crate) scopes: Vec<String>,
 }
 
 /// The caller behind a bearer token: an access token of this tenant for the

@@ -65,7 +65,7 @@ pub enum Next {
     SignedIn { session: Session, request_id: String },
 }
 
-/// The resource tenant's redirect URI at home IdPs (SPEC).
+/// The resource tenant's redirect URI at home IdPs (docs/contract.md, "URLs").
 pub fn callback_url(idp: &Idp, resource: &Tenant) -> String {
     format!("{}/{}/federation/callback", idp.base_url(), resource.name)
 }

@@ -98,7 +98,12 @@ impl Mailer {
             Transport::File(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
             Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
         };
-        sent.map_err(|e| Error::Upstream(format!("the mail to {to} could not be sent: {e}")))
+        // The transport's words (relay names, its answers) go to the log only.
+        sent.map_err(|e| {
+            let reference = uuid::Uuid::new_v4();
+            tracing::warn!(%reference, error = %e, "mail not sent");
+            Error::Upstream(format!("the mail to {to} could not be sent (reference {reference})"))
+        })
     }
 
     /// The invitation mail: tenant name, inviter, custom message, redeem link,
@@ -121,7 +126,7 @@ impl Mailer {
         Ok(())
     }
 
-    /// A one-time passcode; the subject says what it is for (SPEC "Mail").
+    /// A one-time passcode; the subject says what it is for (docs/contract.md, "Mail").
     pub async fn passcode(&self, tenant: &Tenant, email: &str, code: &str, minutes: i64) -> Result<()> {
         let text = render("passcode.txt", json!({"tenant_name": tenant.display_name, "code": code, "minutes": minutes}))?;
         let subject = format!("{} account verification code", tenant.display_name);

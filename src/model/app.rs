@@ -66,3 +66,25 @@ impl App {
         self.grant_types.contains(&grant)
     }
 }
+
+#[cfg(test)]
+impl App {
+    /// A confidential authorization-code client with nothing registered or
+    /// granted, for unit tests to fill in.
+    pub(crate) fn example(client_id: &str) -> App {
+        App {
+            tenant_id: "t".into(),
+            client_id: client_id.into(),
+            display_name: client_id.into(),
+            secret_hash: Some("hash".into()),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode],
+            signing_alg: None,
+            identifier_uri: None,
+            api_permissions: BTreeMap::new(),
+            delegated_permissions: BTreeMap::new(),
+            require_consent: false,
+        }
+    }
+}

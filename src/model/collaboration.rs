@@ -51,7 +51,7 @@ impl CollaborationSettings {
 }
 
 /// An external OIDC identity provider that is home to some email domains
-/// (SPEC: `POST /{tenant}/v1.0/identity/identityProviders`, or global config).
+/// (the admin API's `identity/identityProviders`, or `b2b.identity_providers`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalIdp {

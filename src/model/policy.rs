@@ -28,6 +28,10 @@ pub enum PolicyState {
     #[default]
     Enabled,
     Disabled,
+    /// A value this version does not know (a record from a newer one): the
+    /// policy applies, so nothing it guards opens up. The API refuses it.
+    #[serde(other)]
+    Unknown,
 }
 
 /// Graph's `builtInControls`, the ones this server enforces.
@@ -36,6 +40,10 @@ pub enum PolicyState {
 pub enum BuiltInControl {
     Mfa,
     Block,
+    /// A control this version does not know: it blocks (fails closed). The
+    /// API refuses it.
+    #[serde(other)]
+    Unknown,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -134,7 +142,11 @@ mod tests {
         assert_eq!(stored["display_name"], "Guests need MFA", "written in the store's own names");
         stored["session_controls"] = json!({"signInFrequency": 1});
         stored["conditions"]["locations"] = json!({"includeLocations": ["All"]});
-        assert_eq!(serde_json::from_value::<ConditionalAccessPolicy>(stored).expect("newer record"), read);
+        assert_eq!(serde_json::from_value::<ConditionalAccessPolicy>(stored.clone()).expect("newer record"), read);
+        stored["state"] = json!("enabledForReportingButNotEnforced");
+        stored["grant_controls"]["built_in_controls"] = json!(["compliantDevice"]);
+        let newer: ConditionalAccessPolicy = serde_json::from_value(stored).expect("newer values read");
+        assert_eq!((newer.state, newer.grant_controls.built_in_controls), (PolicyState::Unknown, vec![BuiltInControl::Unknown]));
     }
 
     #[test]

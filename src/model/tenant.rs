@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Alg, CollaborationSettings, ConditionalAccessPolicy, CrossTenantAccess, ExternalIdp};
 use crate::util::address;
 
-/// National clouds are isolated from each other (SPEC "Background").
+/// National clouds are isolated from each other (as Entra's: no invitations across clouds).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Cloud {

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::graph;
 use crate::idp::Idp;
 use crate::model::Tenant;
-use crate::model::{ConditionalAccessPolicy, InboundTrust};
+use crate::model::{BuiltInControl, ConditionalAccessPolicy, InboundTrust, PolicyState};
 
 /// The tenant record is the unit of change: re-read, change, write.
 async fn change(idp: &Idp, tenant: &Tenant, apply: impl FnOnce(&mut Tenant) -> Result<()>) -> Result<Tenant> {
@@ -23,7 +23,11 @@ pub fn check(policy: &ConditionalAccessPolicy) -> Result<()> {
     if policy.display_name.trim().is_empty() {
         return Err(Error::Invalid("displayName is required".into()));
     }
-    if policy.grant_controls.built_in_controls.is_empty() {
+    if policy.state == PolicyState::Unknown {
+        return Err(Error::Invalid("state: use enabled or disabled".into()));
+    }
+    let controls = &policy.grant_controls.built_in_controls;
+    if controls.is_empty() || controls.contains(&BuiltInControl::Unknown) {
         return Err(Error::Invalid("grantControls.builtInControls: use mfa and/or block".into()));
     }
     let users = &policy.conditions.users;

@@ -34,7 +34,7 @@ impl ConditionalAccessPolicy {
         let u = &self.conditions.users;
         let a = &self.conditions.applications;
         let in_group = |list: &[String]| list.iter().any(|g| groups.contains(g));
-        self.state == PolicyState::Enabled
+        self.state != PolicyState::Disabled
             && (user_matches(&u.include_users, user) || in_group(&u.include_groups))
             && !(user_matches(&u.exclude_users, user) || in_group(&u.exclude_groups))
             && app_matches(&a.include_applications, client_id)
@@ -58,7 +58,7 @@ pub fn decide(policies: &[ConditionalAccessPolicy], user: &User, groups: &[Strin
     let mut decision = Decision::default();
     for policy in policies.iter().filter(|p| p.applies(user, groups, client_id)) {
         let controls = &policy.grant_controls.built_in_controls;
-        if controls.contains(&BuiltInControl::Block) {
+        if controls.iter().any(|c| matches!(c, BuiltInControl::Block | BuiltInControl::Unknown)) {
             decision.blocked_by.get_or_insert_with(|| policy.display_name.clone());
         }
         if controls.contains(&BuiltInControl::Mfa) {
@@ -146,5 +146,8 @@ mod tests {
         let mut all_but = mfa_everywhere;
         all_but.conditions.applications.exclude_applications = vec!["demo-app".into()];
         assert!(!decide(&[all_but], &alice, &[], "demo-app").require_mfa, "an excluded application");
+        let mut newer = policy("From a newer version", include(&["All"]), &["All"], &[BuiltInControl::Unknown]);
+        newer.state = PolicyState::Unknown;
+        assert_eq!(decide(&[newer], &alice, &[], "demo-app").blocked_by.as_deref(), Some("From a newer version"), "fails closed");
     }
 }

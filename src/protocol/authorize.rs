@@ -510,20 +510,7 @@ mod tests {
 
     #[test]
     fn redirect_uris_match_exactly() {
-        let app = App {
-            tenant_id: "t".into(),
-            client_id: "c".into(),
-            display_name: "c".into(),
-            secret_hash: None,
-            redirect_uris: vec!["https://app.example/callback".into()],
-            post_logout_redirect_uris: vec![],
-            grant_types: vec![GrantType::AuthorizationCode],
-            signing_alg: None,
-            identifier_uri: None,
-            api_permissions: Default::default(),
-            delegated_permissions: Default::default(),
-            require_consent: false,
-        };
+        let app = App { redirect_uris: vec!["https://app.example/callback".into()], ..App::example("c") };
         assert!(app.has_redirect_uri("https://app.example/callback"));
         for near in [
             "https://app.example/callback/",

@@ -1,5 +1,5 @@
 //! The JWTs this server issues: ID tokens and RFC 9068 access tokens, with
-//! the Entra claims SPEC lists (`tid oid user_type acct home_tid idp amr acr`).
+//! the Entra claims docs/contract.md lists (`tid oid user_type acct home_tid idp amr acr`).
 
 use serde::{Deserialize, Serialize};
 

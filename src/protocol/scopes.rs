@@ -6,8 +6,6 @@
 //! `api_permissions` (app roles, for client credentials). A client may always
 //! ask for itself with `.default`.
 
-use std::collections::HashMap;
-
 use crate::directory::access::ADMIN_RESOURCE;
 use crate::error::OAuthError;
 use crate::error::Result;
@@ -15,8 +13,6 @@ use crate::idp::Idp;
 use crate::model::{App, Tenant};
 
 pub const OPENID_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
-
-/// The admin API of every tenant (SPEC "Admin API authorization").
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Requested {
@@ -59,18 +55,12 @@ pub fn split(raw: &str) -> Vec<String> {
 }
 
 /// Resolves a space-separated scope string for `client`; an unknown or
-/// ungranted resource scope is `invalid_scope`. Looks up the resources the
-/// scopes name, then `decide`s.
+/// ungranted resource scope is `invalid_scope`. Reads the tenant's apps
+/// once (only if a resource is named at all: however many scopes a request
+/// lists, one store read), then `decide`s.
 pub async fn resolve(idp: &Idp, tenant: &Tenant, client: &App, raw: &str, acting: Acting) -> Result<Requested> {
-    let mut audiences = HashMap::new();
-    for scope in split(raw) {
-        if let Some((prefix, _)) = scope.rsplit_once('/') {
-            if !audiences.contains_key(prefix) {
-                audiences.insert(prefix.to_string(), resource_audience(idp, tenant, prefix).await?);
-            }
-        }
-    }
-    decide(client, raw, acting, |prefix| audiences.get(prefix).cloned().flatten())
+    let apps = if raw.contains('/') { idp.store.apps(&tenant.id).await? } else { vec![] };
+    decide(client, raw, acting, |prefix| resource_audience(&apps, prefix))
 }
 
 /// The scopes `client` may have from `raw`, given `audience`, which names
@@ -125,13 +115,12 @@ pub fn audience_of(app: &App) -> String {
     app.identifier_uri.clone().unwrap_or_else(|| app.client_id.clone())
 }
 
-/// The canonical `aud` of a resource named by its URI or client id.
-async fn resource_audience(idp: &Idp, tenant: &Tenant, name: &str) -> Result<Option<String>> {
+/// The canonical `aud` of a resource named by its URI or client id, among `apps`.
+fn resource_audience(apps: &[App], name: &str) -> Option<String> {
     if name == ADMIN_RESOURCE {
-        return Ok(Some(ADMIN_RESOURCE.to_string()));
+        return Some(ADMIN_RESOURCE.to_string());
     }
-    let apps = idp.store.apps(&tenant.id).await?;
-    Ok(apps.iter().find(|app| app.identifier_uri.as_deref() == Some(name) || app.client_id == name).map(audience_of))
+    apps.iter().find(|app| app.identifier_uri.as_deref() == Some(name) || app.client_id == name).map(audience_of)
 }
 
 #[cfg(test)]
@@ -140,25 +129,16 @@ mod tests {
 
     use super::*;
     use crate::error::{Error, OAuthCode};
-    use crate::model::GrantType;
 
     fn app(client_id: &str, delegated: &[(&str, &[&str])], roles: &[(&str, &[&str])]) -> App {
         let grants = |list: &[(&str, &[&str])]| -> BTreeMap<String, Vec<String>> {
             list.iter().map(|(r, p)| (r.to_string(), p.iter().map(|s| s.to_string()).collect())).collect()
         };
         App {
-            tenant_id: "t".into(),
-            client_id: client_id.into(),
-            display_name: client_id.into(),
-            secret_hash: Some("h".into()),
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            grant_types: vec![GrantType::AuthorizationCode],
-            signing_alg: None,
             identifier_uri: Some(format!("api://{client_id}")),
             api_permissions: grants(roles),
             delegated_permissions: grants(delegated),
-            require_consent: false,
+            ..App::example(client_id)
         }
     }
 

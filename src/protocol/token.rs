@@ -276,7 +276,7 @@ async fn issue(
     access.scope = Some(requested.scopes.join(" "));
     access.scp = Some(requested.scp.join(" ")).filter(|s| !s.is_empty());
     if requested.resource.as_deref() == Some(ADMIN_RESOURCE) {
-        // The admin API acts with the person's directory roles (SPEC).
+        // The admin API acts with the person's directory roles (docs/contract.md, "Admin API").
         access.roles = user.roles.clone();
     }
     access.user = Some(user_claims.clone());

@@ -69,6 +69,7 @@ fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<r
 
 /// Starts serving on `listener` (or on `server.bind`). Signals are the caller's business.
 pub async fn start(config: Config, listener: Option<TcpListener>) -> anyhow::Result<Running> {
+    config.validate()?;
     let listener = match listener {
         Some(l) => l,
         None => TcpListener::bind(&config.server.bind).with_context(|| format!("binding {}", config.server.bind))?,

@@ -90,7 +90,7 @@ fn merged_policies(tenant_id: &str, seed: &TenantSeed, existing: Option<&Tenant>
 /// (a restart never undoes an admin's change). Partners config adds later
 /// are added.
 fn merged_cross_tenant(seed: &TenantSeed, existing: Option<&Tenant>) -> CrossTenantAccess {
-    let declared = seed.cross_tenant_access.clone().unwrap_or_default();
+    let declared = seed.cross_tenant_access.clone().map(CrossTenantAccess::from).unwrap_or_default();
     let Some(existing) = existing else { return declared };
     let mut settings = existing.cross_tenant_access.clone();
     for (partner, trust) in declared.partners {

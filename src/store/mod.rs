@@ -1,4 +1,4 @@
-//! One storage trait, implemented per backend (sled now, PostgreSQL next),
+//! One storage trait, implemented per backend (sled and PostgreSQL),
 //! exercised by one shared test suite (`tests/it/store.rs`).
 //!
 //! Records are plain serde types; backends index the few fields that are

@@ -142,7 +142,7 @@ impl<S: Surface + std::fmt::Debug> ResponseError for Failure<S> {
                 response.insert_header((header::WWW_AUTHENTICATE, value));
             }
         }
-        // Unknown tenants answer JSON everywhere (SPEC); other page errors are pages.
+        // Unknown tenants answer JSON everywhere (docs/contract.md); other page errors are pages.
         if audience == Audience::Person && !matches!(self.error, Error::TenantNotFound(_)) {
             return templates::page_response(status, "error.html", json!({ "title": "Something went wrong", "message": description }));
         }

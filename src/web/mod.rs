@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::error::OAuthError;
 use crate::web::error::{GraphFailure, OAuthFailure};
 
-/// Every route of the server (SPEC "URLs").
+/// Every route of the server (docs/contract.md, "URLs", names the public ones).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(oidc::healthz)).route("/readyz", web::get().to(oidc::readyz)).service(
         web::scope("/{tenant}")

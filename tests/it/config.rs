@@ -12,7 +12,8 @@ async fn every_problem_is_reported_at_start() {
     config.server.trusted_proxies = vec!["10.0.0.0/33".into()];
     config.tokens.code_ttl = 0;
     config.mail.from = "not an address".into();
-    config.tenants[1].id = Some("fabrikam".into());
+    let again = config.tenants[1].clone();
+    config.tenants.push(again);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let error = match b2b_idp::server::start(config, Some(listener)).await {
         Ok(_) => panic!("a broken configuration must not start"),
@@ -25,7 +26,7 @@ async fn every_problem_is_reported_at_start() {
         "server.trusted_proxies: '10.0.0.0/33'",
         "tokens.code_ttl must be a positive number",
         "mail.from 'not an address'",
-        "id 'fabrikam' is not a UUID",
+        "tenants: 'fabrikam' is declared twice",
     ] {
         assert!(error.contains(problem), "missing {problem:?} in:\n{error}");
     }

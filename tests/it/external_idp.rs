@@ -65,7 +65,7 @@ async fn a_guest_from_an_external_oidc_provider(backend: Backend) {
     }]);
     let (peer, issuer) = start_peer(clients, json!([{"email": ERIN.0, "password": ERIN.1, "name": "Erin"}])).await;
 
-    // Contoso's admin registers the provider for partner.example (SPEC shape).
+    // Contoso's admin registers the provider for partner.example (Graph's shape).
     let token = app_token(&server, CONTOSO).await;
     let provider = json!({
         "@odata.type": "#microsoft.graph.openIdConnectIdentityProvider",

@@ -195,7 +195,7 @@ impl Mail {
         self.text.split_whitespace().find(|w| w.starts_with("http://") || w.starts_with("https://")).map(str::to_string)
     }
 
-    /// The one-time code: the only 6-8 digit number in the text (SPEC "Mail").
+    /// The one-time code: the only 6-8 digit number in the text (docs/contract.md, "Mail").
     pub fn code(&self) -> Option<String> {
         let codes: Vec<&str> = self.text.split(|c: char| !c.is_ascii_digit()).filter(|w| (6..=8).contains(&w.len())).collect();
         assert!(codes.len() <= 1, "more than one code-like number in {:?}", self.text);
@@ -401,7 +401,7 @@ impl Browser {
                 // A code only the test can fetch (a mailed passcode).
                 return Landing::Page { status, body };
             } else {
-                // Consent and redemption pages: the first POST form accepts (SPEC form contract).
+                // Consent and redemption pages: the first POST form accepts (docs/contract.md, "Pages and forms").
                 let codes = select_text(&body, "#recovery-codes li");
                 if !codes.is_empty() {
                     let key = self.last_mfa_key.lock().expect("lock").clone();

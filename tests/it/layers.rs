@@ -104,22 +104,77 @@ fn imported_modules(module: &[String], code: &str) -> Vec<String> {
         }
         found.extend(first_segments(code, at + "crate::".len()));
     }
-    // `super::super::x` that climbs out of the top-level module.
+    // `super::super::x` that climbs out of the top-level module. Items of a
+    // group (`super::{super::x}`) are followed from their group's depth.
     for (at, _) in code.match_indices("super::") {
-        if at > 0 && code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':') {
+        if code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':') || in_path_group(&code[..at]) {
             continue;
         }
-        let mut rest = &code[at..];
-        let mut depth = module.len();
-        while let Some(r) = rest.strip_prefix("super::") {
-            depth = depth.saturating_sub(1);
-            rest = r;
-        }
-        if depth == 0 {
-            found.extend(first_segments(rest, 0));
-        }
+        found.extend(super_targets(&code[at..], module.len()));
     }
     found
+}
+
+/// Whether the end of `before` is inside a path's brace group (`a::{…`),
+/// not a block: group items are followed from their group.
+fn in_path_group(before: &str) -> bool {
+    let mut depth = 0;
+    for (i, c) in before.char_indices().rev() {
+        match c {
+            '}' => depth += 1,
+            '{' if depth == 0 => return before[..i].trim_end().ends_with("::"),
+            '{' => depth -= 1,
+            ';' if depth == 0 => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The items of the brace group `s` starts with.
+fn group_items(s: &str) -> Vec<&str> {
+    let Some(body) = s.strip_prefix('{') else { return vec![] };
+    let (mut depth, mut start, mut items) = (0, 0, vec![]);
+    for (i, c) in body.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                items.push(body[start..i].trim());
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(body[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items
+}
+
+/// What a `super::…` path at `rest`, in a module `depth` levels deep,
+/// reaches at the crate's top level (nothing if it stays inside).
+fn super_targets(mut rest: &str, mut depth: usize) -> Vec<String> {
+    while let Some(r) = rest.strip_prefix("super::") {
+        depth = depth.saturating_sub(1);
+        rest = r.trim_start();
+    }
+    if depth == 0 {
+        return first_segments(rest, 0);
+    }
+    group_items(rest).into_iter().filter(|item| item.starts_with("super::")).flat_map(|item| super_targets(item, depth)).collect()
+}
+
+/// Paths in string literals of attributes (`#[serde(with = "crate::x")]`);
+/// other strings are text, not imports.
+fn string_paths(source: &str) -> Vec<String> {
+    let in_attribute = |at: usize| source[..at].rfind("#[").is_some_and(|open| !source[open..at].contains(']'));
+    source
+        .match_indices("\"crate::")
+        .filter(|(at, _)| in_attribute(*at))
+        .map(|(at, _)| ident_at(&source[at + "\"crate::".len()..]).to_string())
+        .collect()
 }
 
 /// Every upward import in `files` (path, source), as readable lines.
@@ -132,7 +187,18 @@ fn violations(layers: &[String], files: &[(PathBuf, String)]) -> Vec<String> {
             found.push(format!("src/{}: module not in lib.rs's layer list", path.display()));
             continue;
         };
-        for target in imported_modules(&module, &code_only(source)) {
+        let code = code_only(source);
+        let crate_roots = code
+            .match_indices("crate::")
+            .filter(|(at, _)| !(*at > 0 && code[..*at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':')))
+            .flat_map(|(at, _)| first_segments(&code, at + "crate::".len()));
+        for target in crate_roots.chain(string_paths(source)) {
+            if !target.is_empty() && target != "self" && !rank.contains_key(target.as_str()) {
+                found
+                    .push(format!("src/{} names crate::{target}, which is not a layer module (lib.rs re-exports nothing)", path.display()));
+            }
+        }
+        for target in imported_modules(&module, &code).into_iter().chain(string_paths(source)) {
             if let Some(&theirs) = rank.get(target.as_str()) {
                 if theirs > *own {
                     found.push(format!("src/{} imports crate::{target}, a layer above {}", path.display(), module[0]));
@@ -171,6 +237,10 @@ fn modules_import_only_lower_layers() {
     let layers = declared_layers(&lib_rs);
     let declared_mods: Vec<String> =
         lib_rs.lines().filter_map(|l| l.strip_prefix("pub mod ")).map(|l| l.trim_end_matches(';').to_string()).collect();
+    assert!(
+        !lib_rs.lines().any(|l| l.trim_start().starts_with("use ") || l.contains(" use ") || l.contains("crate as")),
+        "lib.rs declares modules only: a re-export would let a module import around the layer list"
+    );
     let mut sorted = layers.clone();
     sorted.sort();
     assert_eq!(sorted, declared_mods, "lib.rs's layer list and its `pub mod` lines must name the same modules");
@@ -194,6 +264,9 @@ fn the_layer_check_catches_upward_imports() {
         file("util/mod.rs", "fn f() { let _ = crate::store::open(); }"),
         file("store/sled.rs", "fn f() { super::super::directory::x(); }"),
         file("elsewhere.rs", "fn f() {}"),
+        file("store/sled.rs", "use super::{super::directory::User};"),
+        file("store/mod.rs", "use crate::User;"),
+        file("store/mod.rs", "#[serde(with = \"crate::directory::codec\")] struct S;"),
     ];
     for case in &upward {
         assert_eq!(violations(&layers, std::slice::from_ref(case)).len(), 1, "not caught: {case:?}");
