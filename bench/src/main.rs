@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use b2b_idp_testkit::demo::{ALICE, BOB, CONTOSO_ID, FABRIKAM_ID, REDIRECT_URI};
+use b2b_idp_testkit::peer::{self, Peer};
 use b2b_idp_testkit::{free_port, jwt_part, page_text, pkce, post_forms};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -673,40 +674,9 @@ async fn guest_setup(http: &reqwest::Client, base: &str) -> anyhow::Result<Value
 
 // ---- the peer: node oidc-provider (bench/peer) ----
 
-struct Peer {
-    child: tokio::process::Child,
-    base: String,
-    node: String,
-    _stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
-}
-
-fn tail(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.trim();
-    let start = text.char_indices().rev().nth(300).map_or(0, |(i, _)| i);
-    text[start..].replace('\n', " | ")
-}
-
-/// Starts the peer, installing it first if needed; `Err` is the reason it is unavailable.
+/// The peer with the bench's client and user; its stderr goes to `logs`.
 async fn start_peer(logs: &Path) -> Result<Peer, String> {
-    use tokio::io::AsyncBufReadExt;
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peer");
-    let node = match std::process::Command::new("node").arg("--version").output() {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
-        Ok(out) => return Err(format!("node --version failed: {}", tail(&out.stderr))),
-        Err(e) => return Err(format!("node not found: {e}")),
-    };
-    if !dir.join("node_modules/oidc-provider/package.json").exists() {
-        eprintln!("bench: npm ci in {}", dir.display());
-        match std::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).output() {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => return Err(format!("npm ci failed: {}", tail(&out.stderr))),
-            Err(e) => return Err(format!("npm not found: {e}")),
-        }
-    }
-    let port = free_port().map_err(|e| e.to_string())?;
-    let stderr_path = logs.join("peer.stderr");
-    let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
+    let stderr = std::fs::File::create(logs.join("peer.stderr")).map_err(|e| e.to_string())?;
     let clients = json!([{
         "client_id": PEER_CLIENT.0, "client_secret": PEER_CLIENT.1,
         "grant_types": ["client_credentials", "refresh_token", "authorization_code"],
@@ -714,31 +684,7 @@ async fn start_peer(logs: &Path) -> Result<Peer, String> {
         "id_token_signed_response_alg": "ES256",
     }]);
     let users = json!([{"email": PEER_USER.0, "password": PEER_USER.1, "name": "Alice"}]);
-    let mut child = tokio::process::Command::new("node")
-        .arg("server.js")
-        .current_dir(&dir)
-        .env("PORT", port.to_string())
-        .env("CLIENTS", clients.to_string())
-        .env("USERS", users.to_string())
-        .env("NODE_ENV", "production")
-        .stdout(std::process::Stdio::piped())
-        .stderr(stderr)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("starting node: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
-    match ready {
-        Ok(Ok(Some(line))) if line.starts_with("ready ") => {
-            Ok(Peer { child, base: line["ready ".len()..].trim().to_string(), node, _stdout: lines })
-        }
-        other => {
-            let _ = child.kill().await;
-            let log = std::fs::read(&stderr_path).unwrap_or_default();
-            Err(format!("the peer did not start ({other:?}): {}", tail(&log)))
-        }
-    }
+    peer::start(&clients, &users, &[("NODE_ENV", "production")], stderr.into()).await
 }
 
 /// A refresh token from the peer: its code flow with its login page.
@@ -771,7 +717,7 @@ async fn peer_section(plan: &Plan, http: &reqwest::Client, logs: &Path) -> anyho
             return Ok(json!({"status": format!("unavailable ({reason})")}));
         }
     };
-    let base = peer.base.clone();
+    let base = peer.issuer.clone();
     let result = async {
         let probe: Value = http
             .post(format!("{base}/token"))

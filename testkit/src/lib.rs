@@ -1,7 +1,7 @@
 //! What the integration tests (`tests/it`) and the benchmark (`bench/`)
 //! share, so neither keeps its own copy: the demo fixture of
 //! `config/default.toml`, the POST forms of a page, a page's text, JWT
-//! parts, PKCE pairs and free ports.
+//! parts, PKCE pairs, free ports, and the peer OP (`peer`).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -107,6 +107,101 @@ pub fn pkce() -> (String, String) {
 /// A port nobody listens on right now (the OS's choice).
 pub fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// panva's `oidc-provider` (OpenID Certified) in `bench/peer`, installed
+/// from its lock file: the tests' external home IdP and the bench's peer.
+pub mod peer {
+    use std::path::PathBuf;
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+    use tokio::process::{Child, ChildStdout};
+
+    /// A running peer. Dropping it kills the process.
+    pub struct Peer {
+        pub child: Child,
+        /// Its issuer, `http://127.0.0.1:{port}`.
+        pub issuer: String,
+        /// `node --version`.
+        pub node: String,
+        /// Kept open: the peer may still write to stdout.
+        _stdout: Lines<BufReader<ChildStdout>>,
+    }
+
+    /// `bench/peer` of this repository.
+    pub fn dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/peer")
+    }
+
+    fn tail(bytes: &[u8]) -> String {
+        let text = String::from_utf8_lossy(bytes);
+        let text = text.trim();
+        let start = text.char_indices().rev().nth(300).map_or(0, |(i, _)| i);
+        text[start..].replace('\n', " | ")
+    }
+
+    /// Installs the peer's locked dependencies, once per process (CI does it up front).
+    pub async fn install() -> Result<(), String> {
+        static INSTALL: tokio::sync::OnceCell<Result<(), String>> = tokio::sync::OnceCell::const_new();
+        INSTALL
+            .get_or_init(|| async {
+                let dir = dir();
+                if dir.join("node_modules/oidc-provider/package.json").exists() {
+                    return Ok(());
+                }
+                eprintln!("npm ci in {}", dir.display());
+                match tokio::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).output().await {
+                    Ok(out) if out.status.success() => Ok(()),
+                    Ok(out) => Err(format!("npm ci in {} failed: {}", dir.display(), tail(&out.stderr))),
+                    Err(e) => Err(format!("npm not found (Node.js and npm are required): {e}")),
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// Starts the peer on a free port with `clients` and `users` (its
+    /// `server.js` reads them from the environment, with `env` added), its
+    /// stderr going to `stderr`; `Err` says why it is unavailable.
+    pub async fn start(
+        clients: &serde_json::Value,
+        users: &serde_json::Value,
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> Result<Peer, String> {
+        let node = match tokio::process::Command::new("node").arg("--version").output().await {
+            Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            Ok(out) => return Err(format!("node --version failed: {}", tail(&out.stderr))),
+            Err(e) => return Err(format!("node not found: {e}")),
+        };
+        install().await?;
+        let port = super::free_port().map_err(|e| e.to_string())?;
+        let mut child = tokio::process::Command::new("node")
+            .arg("server.js")
+            .current_dir(dir())
+            .env("PORT", port.to_string())
+            .env("CLIENTS", clients.to_string())
+            .env("USERS", users.to_string())
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("starting node: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        match tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await {
+            Ok(Ok(Some(line))) if line.starts_with("ready ") => {
+                Ok(Peer { child, issuer: line["ready ".len()..].trim().to_string(), node, _stdout: lines })
+            }
+            other => {
+                let _ = child.kill().await;
+                Err(format!("the peer did not start ({other:?})"))
+            }
+        }
+    }
 }
 
 #[cfg(test)]

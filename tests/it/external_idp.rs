@@ -3,57 +3,15 @@
 //! registry into bench/peer (see its README), configured per resource tenant
 //! through the admin API.
 
-use std::path::Path;
 use std::process::Stdio;
 
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::b2b::invite;
 use crate::harness::*;
 
 const WELCOME: &str = "https://apps.contoso.example/welcome";
 const ERIN: (&str, &str) = ("erin@partner.example", "Erin-Passw0rd");
-
-/// Installs the peer's locked dependencies once (CI does it up front).
-async fn npm_ci(dir: &Path) {
-    static INSTALL: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-    INSTALL
-        .get_or_init(|| async {
-            if dir.join("node_modules/oidc-provider").exists() {
-                return;
-            }
-            let status = tokio::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir).status().await;
-            assert!(status.is_ok_and(|s| s.success()), "npm ci in {} failed (Node.js and npm are required)", dir.display());
-        })
-        .await;
-}
-
-/// Starts the peer OP on a free port; returns the process and its issuer.
-pub async fn start_peer(clients: serde_json::Value, users: serde_json::Value) -> (tokio::process::Child, String) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/peer");
-    npm_ci(&dir).await;
-    let port = free_port();
-    let mut child = tokio::process::Command::new("node")
-        .arg("server.js")
-        .current_dir(&dir)
-        .env("PORT", port.to_string())
-        .env("CLIENTS", clients.to_string())
-        .env("USERS", users.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node (Node.js) runs");
-    let stdout = child.stdout.take().expect("stdout");
-    let line = tokio::time::timeout(std::time::Duration::from_secs(30), BufReader::new(stdout).lines().next_line())
-        .await
-        .expect("the peer starts within 30 s")
-        .expect("read stdout")
-        .expect("a ready line");
-    let issuer = line.strip_prefix("ready ").unwrap_or_else(|| panic!("unexpected peer output: {line}")).to_string();
-    (child, issuer)
-}
 
 async fn a_guest_from_an_external_oidc_provider(backend: Backend) {
     // The peer runs on this machine: its loopback address must be allowed (SSRF guard).
@@ -63,7 +21,10 @@ async fn a_guest_from_an_external_oidc_provider(backend: Backend) {
         "client_id": "contoso-b2b", "client_secret": "peer-secret-for-contoso",
         "redirect_uris": [callback], "grant_types": ["authorization_code"], "response_types": ["code"],
     }]);
-    let (peer, issuer) = start_peer(clients, json!([{"email": ERIN.0, "password": ERIN.1, "name": "Erin"}])).await;
+    let users = json!([{"email": ERIN.0, "password": ERIN.1, "name": "Erin"}]);
+    let peer =
+        b2b_idp_testkit::peer::start(&clients, &users, &[], Stdio::inherit()).await.expect("the peer OP starts (Node.js is required)");
+    let issuer = peer.issuer.clone();
 
     // Contoso's admin registers the provider for partner.example (Graph's shape).
     let token = app_token(&server, CONTOSO).await;
