@@ -11,7 +11,7 @@
 //! (no cell from the upload can split or add a report row).
 #![no_main]
 
-use b2b_idp::directory::bulk::RowReport;
+use b2b_idp::directory::bulk::{is_header_cell, RowReport};
 use b2b_idp::util::address;
 use b2b_idp_fuzz::block_on;
 use futures_util::StreamExt;
@@ -42,8 +42,7 @@ fuzz_target!(|data: &[u8]| {
                 Err(e) if e.is_io_error() => break,
                 Err(e) => (e.position().map_or(0, |p| p.line()), Err(e.to_string())),
             };
-            let header =
-                first && row.as_ref().is_ok_and(|c| c.first().is_some_and(|e| !e.contains('@') && e.to_lowercase().contains("mail")));
+            let header = first && row.as_ref().is_ok_and(|c| c.first().is_some_and(|e| is_header_cell(e)));
             first = false;
             if header {
                 continue;

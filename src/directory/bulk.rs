@@ -4,7 +4,9 @@
 //! malformed or refused row never stops the others.
 //!
 //! Columns: email, display name, redirect URL, send message (true/false),
-//! custom message. A first row whose first cell is not an email is a header.
+//! custom message. A first row whose first cell names the email column
+//! (`email`, `Email address to invite`, …) is a header; every other row gets
+//! a line in the report.
 
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -94,6 +96,16 @@ fn parse_row(cells: &[String]) -> std::result::Result<NewInvitation, String> {
 
 /// Invites every row of `input`, writing the report to `output`; calls
 /// `progress` after each row.
+/// What the first column of a header row may say: ours, or Entra's bulk
+/// template's (case and surrounding spaces aside).
+const EMAIL_HEADERS: [&str; 5] = ["email", "e-mail", "email address", "email address to invite", "invitedUserEmailAddress"];
+
+/// Whether a first row's first cell makes it a header.
+pub fn is_header_cell(cell: &str) -> bool {
+    let cell = cell.trim();
+    EMAIL_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(cell))
+}
+
 pub async fn run(
     idp: &Idp,
     tenant: &Tenant,
@@ -128,8 +140,9 @@ pub async fn run(
             }
             Err(e) => (e.position().map_or(tally.rows + 1, |p| p.line()), Err(e.to_string())),
         };
-        // A header names its columns; a first row that merely lacks an '@' is a bad row.
-        let header = first && row.as_ref().is_ok_and(|c| c.first().is_some_and(|e| !e.contains('@') && e.to_lowercase().contains("mail")));
+        // A header names its columns; any other first row is a row, and a
+        // typo in an address gets its own report line like everywhere else.
+        let header = first && row.as_ref().is_ok_and(|c| c.first().is_some_and(|e| is_header_cell(e)));
         first = false;
         if header {
             continue;

@@ -257,7 +257,11 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     }
     match effect {
         Effect::Created => idp.store.create_user(&user).await?,
-        Effect::AlreadyInvited => idp.store.update_user(&user).await?,
+        Effect::AlreadyInvited => {
+            if !idp.store.update_user(&user).await? {
+                return Err(Error::Conflict(format!("{} was deleted while being invited again; invite them anew", user.email)));
+            }
+        }
     }
     if let Err(e) = idp.store.put_invitation(&invitation).await {
         if effect == Effect::Created {

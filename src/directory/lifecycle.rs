@@ -50,7 +50,9 @@ pub async fn sweep(idp: &Idp) -> Result<Vec<User>> {
             }
             user.enabled = false;
             user.written_at_ms = now_ms();
-            idp.store.update_user(&user).await?;
+            if !idp.store.update_user(&user).await? {
+                continue; // deleted meanwhile: nothing left to disable
+            }
             tracing::info!(tenant = %tenant.id, user = %user.id, home = %home.tenant_id, "guest disabled: home account is gone");
             disabled.push(user);
         }

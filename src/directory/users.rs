@@ -95,7 +95,9 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewUser) -
     let mut user = create_member(idp, tenant, &user_seed).await?;
     if new.account_enabled == Some(false) {
         user.enabled = false;
-        idp.store.update_user(&user).await?;
+        if !idp.store.update_user(&user).await? {
+            return Err(Error::NotFound(format!("user {}", user.id)));
+        }
     }
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %user.id, "user created");
     Ok(GraphUser::from(&user))

@@ -12,7 +12,17 @@ use crate::model::{ConditionalAccessPolicy, CrossTenantAccess};
 use crate::policy::api as policy_api;
 use crate::util::{address, now, sha256_hex};
 
+/// Applies `seeds` under the store's seeding lock, so instances of a
+/// cluster starting together on a fresh database seed one after another
+/// (the later ones find everything in place) and agree on every id.
 pub async fn apply(idp: &Idp, seeds: &[TenantSeed]) -> Result<()> {
+    let lock = idp.store.lock_seeding().await?;
+    let applied = apply_each(idp, seeds).await;
+    lock.release().await?;
+    applied
+}
+
+async fn apply_each(idp: &Idp, seeds: &[TenantSeed]) -> Result<()> {
     for seed in seeds {
         let tenant = upsert_tenant(idp, seed).await?;
         for user in &seed.users {

@@ -60,8 +60,9 @@ pub trait DirectoryStore: Send + Sync {
 
     /// Fails with `Conflict` if the email is taken in that tenant.
     async fn create_user(&self, user: &User) -> StoreResult<()>;
-    /// Replaces an existing user (the email is immutable).
-    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// Replaces an existing user (the email is immutable); false if there
+    /// is none: a deleted user is never brought back by a late write.
+    async fn update_user(&self, user: &User) -> StoreResult<bool>;
     /// Replaces the user only if nobody wrote it since the version whose
     /// `written_at_ms` the caller read; false if someone did (or it is gone).
     async fn update_user_if(&self, user: &User, read_written_at_ms: i64) -> StoreResult<bool>;
@@ -96,6 +97,18 @@ pub trait DirectoryStore: Send + Sync {
     /// A server-wide secret, created from `candidate` by whichever instance
     /// asks first; every instance then gets the same value.
     async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+
+    /// The cluster-wide lock under which config's tenants are applied:
+    /// instances starting together seed one after another, and each sees
+    /// what the one before created. Waits while another instance holds it.
+    async fn lock_seeding(&self) -> StoreResult<Box<dyn SeedingLock>>;
+}
+
+/// Held while config's tenants are applied (`DirectoryStore::lock_seeding`).
+/// Dropped without `release` (a failed start), it is released all the same.
+#[async_trait]
+pub trait SeedingLock: Send {
+    async fn release(self: Box<Self>) -> StoreResult<()>;
 }
 
 /// Short-lived protocol state: sign-in requests, codes, refresh grants,

@@ -14,7 +14,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{NoTls, Row};
 
-use super::{Cause, DirectoryStore, GrantStore, Spend, Store, StoreError, StoreResult};
+use super::{Cause, DirectoryStore, GrantStore, SeedingLock, Spend, Store, StoreError, StoreResult};
 use crate::model::Group;
 use crate::model::Interaction;
 use crate::model::Invitation;
@@ -68,6 +68,35 @@ const MIGRATIONS: &[(i32, &str)] = &[
 
 /// Serialises concurrent migrations of instances starting together.
 const MIGRATION_LOCK: i64 = 0x6232_6269_6470;
+/// The advisory lock config seeding runs under (a session lock: seeding
+/// spans many statements and connections).
+const SEEDING_LOCK: i64 = 0x6232_6269_6471;
+
+/// A session advisory lock, held by one pooled connection.
+struct PgSeedingLock {
+    client: Option<deadpool_postgres::Object>,
+}
+
+#[async_trait]
+impl SeedingLock for PgSeedingLock {
+    async fn release(mut self: Box<Self>) -> StoreResult<()> {
+        if let Some(client) = self.client.take() {
+            client.execute("SELECT pg_advisory_unlock($1)", &[&SEEDING_LOCK]).await.map_err(db)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PgSeedingLock {
+    /// Not released (an error on the way): the connection leaves the pool
+    /// and closes, which ends its session and so the lock; back in the pool
+    /// it would keep the lock for good.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
+}
 
 pub struct PgStore {
     pool: Pool,
@@ -206,9 +235,10 @@ impl DirectoryStore for PgStore {
         Ok(())
     }
 
-    async fn update_user(&self, user: &User) -> StoreResult<()> {
-        self.execute("UPDATE users SET data = $3 WHERE tenant_id = $1 AND id = $2", &[&user.tenant_id, &user.id, &json(user)]).await?;
-        Ok(())
+    async fn update_user(&self, user: &User) -> StoreResult<bool> {
+        let updated =
+            self.execute("UPDATE users SET data = $3 WHERE tenant_id = $1 AND id = $2", &[&user.tenant_id, &user.id, &json(user)]).await?;
+        Ok(updated == 1)
     }
 
     async fn user(&self, tenant_id: &str, id: &str) -> StoreResult<Option<User>> {
@@ -329,6 +359,12 @@ impl DirectoryStore for PgStore {
 
     async fn keys(&self, tenant_id: &str) -> StoreResult<Vec<StoredKey>> {
         self.all("SELECT data FROM signing_keys WHERE tenant_id = $1 ORDER BY kid", &[&tenant_id]).await
+    }
+
+    async fn lock_seeding(&self) -> StoreResult<Box<dyn SeedingLock>> {
+        let client = self.client().await?;
+        client.execute("SELECT pg_advisory_lock($1)", &[&SEEDING_LOCK]).await.map_err(db)?;
+        Ok(Box::new(PgSeedingLock { client: Some(client) }))
     }
 
     async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {

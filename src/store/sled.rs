@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{DirectoryStore, GrantStore, Spend, Store, StoreError, StoreResult};
+use super::{DirectoryStore, GrantStore, SeedingLock, Spend, Store, StoreError, StoreResult};
 use crate::model::Group;
 use crate::model::Interaction;
 use crate::model::Invitation;
@@ -270,9 +270,16 @@ impl DirectoryStore for SledStore {
         self.durable().await
     }
 
-    async fn update_user(&self, user: &User) -> StoreResult<()> {
-        put(&self.users, &key(&[&user.tenant_id, &user.id]), user)?;
-        self.durable().await
+    async fn update_user(&self, user: &User) -> StoreResult<bool> {
+        let k = key(&[&user.tenant_id, &user.id]);
+        let new = encode(user)?;
+        loop {
+            let Some(current) = self.users.get(&k).map_err(backend)? else { return Ok(false) };
+            if self.users.compare_and_swap(&k, Some(&current), Some(new.as_slice())).map_err(backend)?.is_ok() {
+                self.durable().await?;
+                return Ok(true);
+            }
+        }
     }
 
     async fn update_user_if(&self, user: &User, read_written_at_ms: i64) -> StoreResult<bool> {
@@ -402,6 +409,19 @@ impl DirectoryStore for SledStore {
 
     async fn keys(&self, tenant_id: &str) -> StoreResult<Vec<StoredKey>> {
         scan(&self.keys, tenant_id)
+    }
+
+    /// sled allows one process per data directory, and seeding runs once per
+    /// start: there is nobody to wait for.
+    async fn lock_seeding(&self) -> StoreResult<Box<dyn SeedingLock>> {
+        struct Unshared;
+        #[async_trait]
+        impl SeedingLock for Unshared {
+            async fn release(self: Box<Self>) -> StoreResult<()> {
+                Ok(())
+            }
+        }
+        Ok(Box::new(Unshared))
     }
 
     async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {

@@ -130,3 +130,56 @@ async fn a_flow_hops_between_instances() {
     b.stop().await.expect("stop B");
     drop_pg_schema(&schema).await;
 }
+
+/// What `docker compose up` does: three `b2b-idp serve` processes started at
+/// the same moment on one fresh database. Every instance comes up, and they
+/// agree on the ids of the tenants they seeded (the config gives none, so
+/// ids are minted by whichever instance seeds first). Three rounds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_start_together_on_a_fresh_database() {
+    let dir = tempfile::tempdir().expect("dir");
+    let demo = std::fs::read_to_string(demo_config_path()).expect("demo config");
+    let without_ids: String = demo.lines().filter(|l| !l.starts_with("id = ")).map(|l| format!("{l}\n")).collect();
+    let config = dir.path().join("no-ids.toml");
+    std::fs::write(&config, without_ids).expect("write config");
+    for round in 0..3 {
+        let (db_url, schema) = pg_schema_url().await;
+        let mut instances = vec![];
+        for i in 0..3 {
+            let home = dir.path().join(format!("round{round}-instance{i}"));
+            std::fs::create_dir_all(&home).expect("instance dir");
+            let port = free_port();
+            let mut cmd = idp_command(&home, port, &format!("http://127.0.0.1:{port}"));
+            cmd.env("B2B_IDP__STORE__URL", &db_url).arg("--config").arg(&config).arg("serve");
+            instances.push((port, cmd.spawn().expect("spawn b2b-idp")));
+        }
+        let mut issuers = vec![];
+        for (port, child) in &mut instances {
+            let base = format!("http://127.0.0.1:{port}");
+            for _ in 0..400 {
+                if let Some(status) = child.try_wait().expect("status") {
+                    panic!("round {round}: instance on {port} exited during start-up: {status}");
+                }
+                if api().get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            let discovery: serde_json::Value = api()
+                .get(format!("{base}/contoso/v2.0/.well-known/openid-configuration"))
+                .send()
+                .await
+                .expect("discovery")
+                .json()
+                .await
+                .expect("json");
+            let issuer = discovery["issuer"].as_str().expect("an issuer").to_string();
+            issuers.push(issuer.rsplit('/').nth(1).expect("tenant id in the issuer").to_string());
+        }
+        assert!(issuers.iter().all(|id| *id == issuers[0]), "round {round}: instances disagree on contoso's id: {issuers:?}");
+        for (_, child) in instances {
+            terminate(child).await;
+        }
+        drop_pg_schema(&schema).await;
+    }
+}

@@ -133,7 +133,7 @@ async fn directory(store: &dyn Store) {
     assert_eq!(found.id, "u1");
     let mut changed = found.clone();
     changed.enabled = false;
-    store.update_user(&changed).await.expect("update");
+    assert!(store.update_user(&changed).await.expect("update"));
     assert!(!store.user("t1", "u1").await.expect("get").expect("found").enabled);
     // Conditional replace: only over the version the caller read.
     let mut newer = changed.clone();
@@ -144,6 +144,8 @@ async fn directory(store: &dyn Store) {
     assert_eq!(store.users("t1").await.expect("list").len(), 1, "users are listed per tenant");
     assert!(store.delete_user("t1", "u1").await.expect("delete"));
     assert!(!store.delete_user("t1", "u1").await.expect("delete again"));
+    assert!(!store.update_user(&newer).await.expect("update a deleted user"), "nothing to replace");
+    assert!(store.user("t1", "u1").await.expect("get").is_none(), "a late write does not bring a deleted user back");
     assert!(store.user_by_email("t1", "alice@one.example").await.expect("by email").is_none());
     assert_eq!(store.user_tenants("alice@one.example").await.expect("directories"), vec!["t2".to_string()]);
     store.create_user(&user("t1", "u3", "alice@one.example")).await.expect("email free again");
@@ -412,7 +414,7 @@ async fn concurrent_writers_all_land(store: Arc<dyn Store>, app: &App) {
                     member.display_name = "writer".into();
                     store.create_user(&member).await.expect("create user");
                     member.enabled = false;
-                    store.update_user(&member).await.expect("update user");
+                    assert!(store.update_user(&member).await.expect("update user"));
                 }
             })
         })
@@ -486,5 +488,34 @@ async fn postgres_swaps_groups_written_by_older_versions() {
     let next = Group { members: vec!["u1".into()], ..read.clone() };
     assert!(store.replace_group(&read, &next).await.expect("swap"), "the older form swaps");
     assert!(!store.replace_group(&read, &next).await.expect("swap"), "a stale read still does not");
+    drop_pg_schema(&schema).await;
+}
+
+/// Two instances on one database seed one after another: the second waits
+/// for the first's seeding lock, and a lock dropped without release (a
+/// failed start) does not keep the others waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_seeding_lock_is_exclusive_across_instances() {
+    let (url, schema) = pg_schema_url().await;
+    let first: Arc<dyn Store> = Arc::new(PgStore::connect(&url, 2).await.expect("first instance"));
+    let second: Arc<dyn Store> = Arc::new(PgStore::connect(&url, 2).await.expect("second instance"));
+    let held = first.lock_seeding().await.expect("lock");
+    let acquired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let waiter = {
+        let (second, acquired) = (second.clone(), acquired.clone());
+        tokio::spawn(async move {
+            let lock = second.lock_seeding().await.expect("lock after the first");
+            acquired.store(true, std::sync::atomic::Ordering::SeqCst);
+            lock
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!acquired.load(std::sync::atomic::Ordering::SeqCst), "the second instance waits while the first seeds");
+    held.release().await.expect("release");
+    let second_lock =
+        tokio::time::timeout(std::time::Duration::from_secs(10), waiter).await.expect("acquired once released").expect("task");
+    drop(second_lock); // not released: the connection closes, and the lock with it
+    let third = tokio::time::timeout(std::time::Duration::from_secs(10), first.lock_seeding()).await;
+    third.expect("a dropped lock does not block").expect("lock").release().await.expect("release");
     drop_pg_schema(&schema).await;
 }
