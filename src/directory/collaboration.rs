@@ -82,11 +82,12 @@ pub async fn add_identity_provider(
         domains: new.domains,
         cloud: tenant.cloud,
     })?;
-    // Re-read: the tenant record is the unit of change.
-    let mut current = idp.store.tenant(&tenant.id).await?.ok_or_else(|| Error::TenantNotFound(tenant.id.clone()))?;
-    current.identity_providers.retain(|x| x.issuer != added.issuer);
-    current.identity_providers.push(added.clone());
-    idp.store.put_tenant(&current).await?;
+    super::tenants::change(idp, &tenant.id, |current| {
+        current.identity_providers.retain(|x| x.issuer != added.issuer);
+        current.identity_providers.push(added.clone());
+        Ok(())
+    })
+    .await?;
     tracing::info!(tenant = %tenant.id, by = %caller.subject, issuer = %added.issuer, "identity provider added");
     Ok(GraphIdentityProvider::from(&added))
 }

@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod realm;
 pub mod replica;
 pub mod reset;
+pub mod tenants;
 pub mod users;
 
 /// Longest display name a user, group or app may have.

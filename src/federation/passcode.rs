@@ -125,6 +125,7 @@ async fn jit_tenant(idp: &Idp, resource: &Tenant, domain: &str) -> Result<Tenant
         identity_providers: vec![],
         conditional_access: vec![],
         cross_tenant_access: Default::default(),
+        version: 0,
     };
     match idp.store.put_tenant(&tenant).await {
         Ok(()) => {

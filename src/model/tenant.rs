@@ -55,6 +55,10 @@ pub struct Tenant {
     pub conditional_access: Vec<ConditionalAccessPolicy>,
     #[serde(default)]
     pub cross_tenant_access: CrossTenantAccess,
+    /// Bumped by every change of the record (`Store::replace_tenant`): two
+    /// admins changing different settings at once both keep their change.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl Tenant {

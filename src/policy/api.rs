@@ -10,12 +10,9 @@ use crate::idp::Idp;
 use crate::model::Tenant;
 use crate::model::{BuiltInControl, ConditionalAccessPolicy, InboundTrust, PolicyState};
 
-/// The tenant record is the unit of change: re-read, change, write.
-async fn change(idp: &Idp, tenant: &Tenant, apply: impl FnOnce(&mut Tenant) -> Result<()>) -> Result<Tenant> {
-    let mut current = idp.store.tenant(&tenant.id).await?.ok_or_else(|| Error::TenantNotFound(tenant.id.clone()))?;
-    apply(&mut current)?;
-    idp.store.put_tenant(&current).await?;
-    Ok(current)
+/// The tenant record is the unit of change (`directory::tenants::change`).
+async fn change(idp: &Idp, tenant: &Tenant, apply: impl FnMut(&mut Tenant) -> Result<()>) -> Result<Tenant> {
+    crate::directory::tenants::change(idp, &tenant.id, apply).await
 }
 
 /// Checks what this server can evaluate, so a policy never silently does nothing.
@@ -64,7 +61,7 @@ pub async fn create(
     policy.id = uuid::Uuid::new_v4().to_string();
     let created = policy.clone();
     change(idp, tenant, |t| {
-        t.conditional_access.push(policy);
+        t.conditional_access.push(policy.clone());
         Ok(())
     })
     .await?;
@@ -105,7 +102,7 @@ pub async fn set_default(idp: &Idp, tenant: &Tenant, caller: &Caller, body: Part
     caller.require(MANAGE_POLICY)?;
     let trust = InboundTrust::from(body.inbound_trust.ok_or_else(|| Error::Invalid("inboundTrust is required".into()))?);
     let updated = change(idp, tenant, |t| {
-        t.cross_tenant_access.default = trust;
+        t.cross_tenant_access.default = trust.clone();
         Ok(())
     })
     .await?;

@@ -40,9 +40,21 @@ async fn apply_each(idp: &Idp, seeds: &[TenantSeed]) -> Result<()> {
     Ok(())
 }
 
-/// Creates or updates a tenant from its declaration.
+/// Creates or updates a tenant from its declaration. An update is a
+/// compare-and-swap on the record's version: an admin's change made on
+/// another instance meanwhile is merged in on the next attempt, not lost.
 pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
     check_tenant_name(&seed.name)?;
+    for _ in 0..8 {
+        if let Some(tenant) = try_upsert_tenant(idp, seed).await? {
+            return Ok(tenant);
+        }
+    }
+    Err(Error::Conflict(format!("tenant {} kept changing while config was applied", seed.name)))
+}
+
+/// One attempt of `upsert_tenant`: None if the record changed under it.
+async fn try_upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Option<Tenant>> {
     let existing = match &seed.id {
         Some(id) => idp.store.tenant(id).await?,
         None => idp.store.tenant_by_name(&seed.name).await?,
@@ -52,7 +64,7 @@ pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
         (None, Some(t)) => t.id.clone(),
         (None, None) => uuid::Uuid::new_v4().to_string(),
     };
-    let tenant = Tenant {
+    let mut tenant = Tenant {
         id: id.clone(),
         name: seed.name.clone(),
         display_name: seed.display_name.clone().unwrap_or_else(|| seed.name.clone()),
@@ -66,16 +78,24 @@ pub async fn upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Tenant> {
         identity_providers: merged_idps(seed, existing.as_ref())?,
         conditional_access: merged_policies(&id, seed, existing.as_ref())?,
         cross_tenant_access: merged_cross_tenant(seed, existing.as_ref()),
+        version: existing.as_ref().map_or(0, |t| t.version),
     };
     for other in idp.store.tenants().await? {
         if let Some(d) = tenant.domains.iter().find(|d| other.id != tenant.id && !other.unmanaged && other.owns_domain(d)) {
             return Err(Error::Invalid(format!("tenant {}: the domain {d} belongs to tenant {} already", tenant.name, other.name)));
         }
     }
-    if existing.as_ref() != Some(&tenant) {
-        idp.store.put_tenant(&tenant).await?;
+    match &existing {
+        None => idp.store.put_tenant(&tenant).await?,
+        Some(old) if *old != tenant => {
+            tenant.version = old.version + 1;
+            if !idp.store.replace_tenant(old.version, &tenant).await? {
+                return Ok(None);
+            }
+        }
+        Some(_) => {}
     }
-    Ok(tenant)
+    Ok(Some(tenant))
 }
 
 /// Declared policies (with ids stable across restarts) plus those the admin API added.

@@ -54,6 +54,10 @@ pub trait DirectoryStore: Send + Sync {
 
     /// Insert or replace; a name taken by another tenant is a conflict.
     async fn put_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+    /// Compare-and-swap: stores `next` only if the stored tenant is still at
+    /// `read_version` (`next.version` is the caller's bump); false if someone
+    /// changed it since, or it is gone. A name taken by another tenant is a conflict.
+    async fn replace_tenant(&self, read_version: u64, next: &Tenant) -> StoreResult<bool>;
     async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
     async fn tenants(&self) -> StoreResult<Vec<Tenant>>;

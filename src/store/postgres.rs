@@ -210,6 +210,20 @@ impl DirectoryStore for PgStore {
         Ok(())
     }
 
+    async fn replace_tenant(&self, read_version: u64, next: &Tenant) -> StoreResult<bool> {
+        let updated = self
+            .execute(
+                "UPDATE tenants SET name = $2, data = $3 WHERE id = $1 AND COALESCE((data->>'version')::bigint, 0) = $4",
+                &[&next.id, &next.name, &json(next), &(read_version as i64)],
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("tenant name {}", next.name)),
+                other => other,
+            })?;
+        Ok(updated == 1)
+    }
+
     async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
         self.one("SELECT data FROM tenants WHERE id = $1", &[&id]).await
     }

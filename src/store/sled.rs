@@ -244,6 +244,19 @@ impl DirectoryStore for SledStore {
         self.durable().await
     }
 
+    async fn replace_tenant(&self, read_version: u64, next: &Tenant) -> StoreResult<bool> {
+        {
+            // One process owns a sled store, and every tenant write holds this lock.
+            let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
+            match get::<Tenant>(&self.tenants, next.id.as_bytes())? {
+                Some(current) if current.version == read_version => self.put_tenant_now(next)?,
+                _ => return Ok(false),
+            }
+        }
+        self.durable().await?;
+        Ok(true)
+    }
+
     async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
         self.decoded_tenants.get(&self.tenants, id.as_bytes())
     }

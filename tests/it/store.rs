@@ -30,6 +30,7 @@ fn tenant(id: &str, name: &str) -> Tenant {
         identity_providers: vec![],
         conditional_access: vec![],
         cross_tenant_access: Default::default(),
+        version: 0,
     }
 }
 
@@ -124,6 +125,17 @@ async fn directory(store: &dyn Store) {
     assert_eq!(store.tenant("t2").await.expect("get").map(|t| t.name), Some("deux".into()), "reads see the rename");
     assert_eq!(store.tenant_by_name("deux").await.expect("get").map(|t| t.id), Some("t2".into()));
     assert_eq!(store.tenants().await.expect("list").len(), 2);
+    // Tenant settings change by compare-and-swap on the version.
+    let read = store.tenant("t1").await.expect("get").expect("found");
+    let next = Tenant { display_name: "One, renamed".into(), version: read.version + 1, ..read.clone() };
+    assert!(store.replace_tenant(read.version, &next).await.expect("swap"), "from the version read");
+    let stale = Tenant { display_name: "Lost".into(), version: read.version + 1, ..read.clone() };
+    assert!(!store.replace_tenant(read.version, &stale).await.expect("swap"), "someone changed it since");
+    assert_eq!(store.tenant("t1").await.expect("get").map(|t| (t.display_name, t.version)), Some(("One, renamed".into(), next.version)));
+    assert!(!store.replace_tenant(0, &tenant("t-gone", "gone")).await.expect("swap"), "a missing tenant is not created");
+    assert!(store.tenant("t-gone").await.expect("get").is_none());
+    let taken = Tenant { name: "deux".into(), version: next.version + 1, ..next.clone() };
+    assert!(matches!(store.replace_tenant(next.version, &taken).await, Err(StoreError::Conflict(_))), "another tenant's name");
 
     store.create_user(&user("t1", "u1", "alice@one.example")).await.expect("create");
     store.create_user(&user("t2", "u9", "alice@one.example")).await.expect("same email, other tenant");
