@@ -69,6 +69,13 @@ enum Command {
         #[command(subcommand)]
         command: GuestsCommand,
     },
+    /// Asks a running server whether it is ready (`/readyz`): exit 0 if so,
+    /// 1 if not. For container health checks (the image has no curl).
+    Health {
+        /// The server to ask; default: `server.bind` of the config, on loopback.
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -216,6 +223,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::User { command } => user_command(open(config).await?, command).await,
         Command::App { command } => app_command(open(config).await?, command).await,
         Command::Invite { csv, tenant } => invite_command(open(config).await?, &csv, &tenant).await,
+        Command::Health { url } => health(&config, url).await,
         Command::Guests { command: GuestsCommand::Sweep } => {
             let idp = open(config).await?;
             let disabled = lifecycle::sweep(&idp).await?;
@@ -227,6 +235,30 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `/readyz` of this configuration's server (its bind address, on loopback
+/// when it binds every interface), or of `url`.
+async fn health(config: &Config, url: Option<String>) -> anyhow::Result<()> {
+    let url = match url {
+        Some(url) => url,
+        None => {
+            let port = config.server.bind.rsplit_once(':').map_or("8080", |(_, port)| port);
+            let scheme = if config.server.tls_cert.is_some() { "https" } else { "http" };
+            format!("{scheme}://127.0.0.1:{port}/readyz")
+        }
+    };
+    // The server's own certificate may name its public host, not loopback.
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .danger_accept_invalid_certs(url.starts_with("https://127.0.0.1"))
+        .build()?;
+    let response = http.get(&url).send().await.with_context(|| format!("{url} does not answer"))?;
+    if !response.status().is_success() {
+        bail!("{url} answered {}: not ready", response.status());
+    }
+    println!("ready");
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -112,3 +112,20 @@ async fn cli_reports_bad_input_clearly() {
     assert!(!out.status.success(), "unknown config keys are refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_key"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `b2b-idp health` (the container health check): exit 0 while the server
+/// of that configuration answers `/readyz`, non-zero once it is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_command_follows_readyz() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let health = || idp_command(dir.path(), port, &public).arg("--config").arg(demo_config_path()).arg("health").output();
+    let child = serve(dir.path(), port, &public, &[]).await;
+    let up = health().await.expect("health");
+    assert!(up.status.success() && String::from_utf8_lossy(&up.stdout).contains("ready"), "{up:?}");
+    terminate(child).await;
+    let down = health().await.expect("health");
+    assert!(!down.status.success(), "no server, not healthy: {down:?}");
+    assert!(String::from_utf8_lossy(&down.stderr).contains("does not answer"), "{}", String::from_utf8_lossy(&down.stderr));
+}
