@@ -1,5 +1,5 @@
-//! The shared store suite: every backend must pass the same checks.
-//! `suite` takes any `Store`; each backend gets one `#[tokio::test]` below.
+//! The shared store suite: every backend must pass the same checks, one
+//! test per contract and backend (`store_contracts!`), each on a fresh store.
 
 use std::sync::Arc;
 
@@ -112,7 +112,7 @@ async fn app_writes_are_read_back(store: Arc<dyn Store>, app: &App) {
     store.put_app(app).await.expect("restore app");
 }
 
-async fn directory(store: &dyn Store) {
+async fn tenants_and_users(store: Arc<dyn Store>) {
     store.ping().await.expect("ping");
     store.put_tenant(&tenant("t1", "one")).await.expect("put tenant");
     store.put_tenant(&tenant("t2", "two")).await.expect("put tenant");
@@ -161,8 +161,11 @@ async fn directory(store: &dyn Store) {
     assert!(store.user_by_email("t1", "alice@one.example").await.expect("by email").is_none());
     assert_eq!(store.user_tenants("alice@one.example").await.expect("directories"), vec!["t2".to_string()]);
     store.create_user(&user("t1", "u3", "alice@one.example")).await.expect("email free again");
+}
 
-    let app = App {
+/// The app `c1` of tenant `t1` the contracts below use.
+fn app() -> App {
+    App {
         tenant_id: "t1".into(),
         client_id: "c1".into(),
         display_name: "C1".into(),
@@ -175,7 +178,11 @@ async fn directory(store: &dyn Store) {
         api_permissions: Default::default(),
         delegated_permissions: Default::default(),
         require_consent: false,
-    };
+    }
+}
+
+async fn apps_and_keys(store: Arc<dyn Store>) {
+    let app = app();
     store.put_app(&app).await.expect("put app");
     assert_eq!(store.app("t1", "c1").await.expect("get"), Some(app.clone()));
     assert!(store.app("t2", "c1").await.expect("get").is_none(), "apps are per tenant");
@@ -185,7 +192,10 @@ async fn directory(store: &dyn Store) {
     store.put_key(&key).await.expect("put key");
     assert_eq!(store.keys("t1").await.expect("keys"), vec![key]);
     assert!(store.keys("t2").await.expect("keys").is_empty());
+    app_writes_are_read_back(store.clone(), &app).await;
+}
 
+async fn groups(store: Arc<dyn Store>) {
     let group = Group {
         id: "g1".into(),
         tenant_id: "t1".into(),
@@ -210,8 +220,10 @@ async fn directory(store: &dyn Store) {
     assert!(store.groups("t2").await.expect("list").is_empty(), "groups are per tenant");
     assert!(store.delete_group("t1", "g1").await.expect("delete"));
     assert!(!store.delete_group("t1", "g1").await.expect("delete again"));
+}
 
-    // Invitations: by id within the tenant, and by the ticket hash of the link.
+/// Invitations: by id within the tenant, and by the ticket hash of the link.
+async fn invitations(store: Arc<dyn Store>) {
     let mut invitation = Invitation {
         id: "i1".into(),
         tenant_id: "t1".into(),
@@ -240,7 +252,9 @@ async fn directory(store: &dyn Store) {
     assert_eq!(store.invitation_by_ticket("ticket-1").await.expect("by ticket").map(|i| i.status), Some(InvitationStatus::Completed));
     let other = Invitation { id: "i2".into(), ..invitation.clone() };
     assert!(matches!(store.put_invitation(&other).await, Err(StoreError::Conflict(_))), "ticket hashes are unique");
+}
 
+async fn secrets(store: Arc<dyn Store>) {
     let first = store.secret_or_insert("hmac", b"first").await.expect("secret");
     let second = store.secret_or_insert("hmac", b"second").await.expect("secret");
     assert_eq!((first.as_slice(), second.as_slice()), (&b"first"[..], &b"first"[..]), "the first writer wins");
@@ -406,7 +420,9 @@ async fn grants(store: Arc<dyn Store>) {
 /// (concurrent `flush_async` calls deadlocked the sled store: sled issue
 /// 1308). A deadlock blocks the runtime's threads, timers included, so a
 /// plain thread watches and aborts the test binary instead of hanging CI.
-async fn concurrent_writers_all_land(store: Arc<dyn Store>, app: &App) {
+async fn concurrent_writers_all_land(store: Arc<dyn Store>) {
+    let app = &app();
+    store.put_app(app).await.expect("put app");
     let (done, finished) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
         if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(std::time::Duration::from_secs(180)) {
@@ -445,30 +461,42 @@ async fn concurrent_writers_all_land(store: Arc<dyn Store>, app: &App) {
     }
 }
 
-/// Everything a backend must do.
-pub async fn suite(store: Arc<dyn Store>) {
-    directory(store.as_ref()).await;
-    let app = store.app("t1", "c1").await.expect("get").expect("the directory's app");
-    app_writes_are_read_back(store.clone(), &app).await;
-    concurrent_writers_all_land(store.clone(), &app).await;
-    grants(store.clone()).await;
-    store.flush().await.expect("flush");
+/// Each contract of the `Store` trait is a test of its own, on each
+/// backend, on a fresh store: one failing does not hide the others.
+macro_rules! store_contracts {
+    ($($contract:ident),* $(,)?) => {$(
+        mod $contract {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sled() {
+                let dir = tempfile::tempdir().expect("dir");
+                let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.path().join("db")).expect("open"));
+                super::$contract(store.clone()).await;
+                store.flush().await.expect("flush");
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let (url, schema) = pg_schema_url().await;
+                let store: Arc<dyn Store> = Arc::new(PgStore::connect(&url, 4).await.expect("connect"));
+                super::$contract(store.clone()).await;
+                store.flush().await.expect("flush");
+                drop(store);
+                drop_pg_schema(&schema).await;
+            }
+        }
+    )*};
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sled_backend() {
-    let dir = tempfile::tempdir().expect("dir");
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.path().join("db")).expect("open"));
-    suite(store).await;
-}
+store_contracts!(tenants_and_users, apps_and_keys, groups, invitations, secrets, concurrent_writers_all_land, grants);
 
+/// Migrations are idempotent: a second instance on the same schema starts cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_backend() {
+async fn postgres_migrations_run_once() {
     let (url, schema) = pg_schema_url().await;
-    let store: Arc<dyn Store> = Arc::new(PgStore::connect(&url, 4).await.expect("connect"));
-    suite(store).await;
-    // Migrations are idempotent: a second instance on the same schema starts cleanly.
-    PgStore::connect(&url, 4).await.expect("second instance");
+    PgStore::connect(&url, 2).await.expect("first instance");
+    PgStore::connect(&url, 2).await.expect("second instance");
     drop_pg_schema(&schema).await;
 }
 
