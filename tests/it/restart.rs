@@ -129,3 +129,66 @@ async fn health_command_follows_readyz() {
     assert!(!down.status.success(), "no server, not healthy: {down:?}");
     assert!(String::from_utf8_lossy(&down.stderr).contains("does not answer"), "{}", String::from_utf8_lossy(&down.stderr));
 }
+
+/// Directory writes survive `kill -9`: writers create users through the
+/// admin API, the server is SIGKILLed at a random moment, restarted, and
+/// every write it acknowledged (2xx) is there.
+async fn acknowledged_writes_survive_kill_9(backend: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let server = TestServer::external(&public);
+    let (store_url, schema) = match backend {
+        Backend::Sled => (None, None),
+        Backend::Postgres => {
+            let (url, schema) = pg_schema_url().await;
+            (Some(url), Some(schema))
+        }
+    };
+    let env: Vec<(&str, &str)> = store_url.iter().map(|url| ("B2B_IDP__STORE__URL", url.as_str())).collect();
+    let child = serve(dir.path(), port, &public, &env).await;
+    let token = app_token(&server, CONTOSO).await;
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (url, token, acknowledged) = (server.url("/contoso/v1.0/users"), token.clone(), acknowledged.clone());
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let mail = format!("k{w}-{i}@contoso.example");
+                    let body = serde_json::json!({"displayName": format!("K {w} {i}"), "mail": mail});
+                    match api().post(&url).bearer_auth(&token).json(&body).send().await {
+                        Ok(r) if r.status().is_success() => acknowledged.lock().expect("lock").push(mail),
+                        _ => break, // the server is gone
+                    }
+                }
+            })
+        })
+        .collect();
+    let moment = 200 + rand::random::<u64>() % 600;
+    tokio::time::sleep(std::time::Duration::from_millis(moment)).await;
+    let pid = child.id().expect("running") as i32;
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    drop(child);
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    assert!(!acknowledged.is_empty(), "some writes were acknowledged before the kill");
+    eprintln!("{backend:?}: SIGKILL at {moment} ms, after {} acknowledged writes", acknowledged.len());
+
+    let child = serve(dir.path(), port, &public, &env).await;
+    let token = app_token(&server, CONTOSO).await;
+    let (status, _, list) = call(reqwest::Method::GET, server.url("/contoso/v1.0/users"), &token, None).await;
+    assert_eq!(status, 200, "{list}");
+    let present: std::collections::HashSet<&str> =
+        list["value"].as_array().expect("value").iter().filter_map(|u| u["mail"].as_str()).collect();
+    let lost: Vec<&String> = acknowledged.iter().filter(|m| !present.contains(m.as_str())).collect();
+    assert!(lost.is_empty(), "{} of {} acknowledged writes lost after kill -9 at {moment} ms: {lost:?}", lost.len(), acknowledged.len());
+    terminate(child).await;
+    if let Some(schema) = schema {
+        drop_pg_schema(&schema).await;
+    }
+}
+
+on_both_backends!(acknowledged_writes_survive_kill_9);
