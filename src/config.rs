@@ -17,6 +17,9 @@ use crate::model::{Alg, GrantType};
 use crate::model::{CollaborationSettings, ExternalIdp};
 use crate::util::Secret;
 
+const ENV_PREFIX: &str = "B2B_IDP__";
+const FILE_SUFFIX: &str = "_file";
+
 /// A setting's value is unusable; the message names the setting.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -366,13 +369,26 @@ pub fn default_grants() -> Vec<GrantType> {
 }
 
 impl Config {
-    /// Defaults, then the file (if it exists), then the environment.
+    /// Defaults, then the file (if it exists), then the environment, then
+    /// `B2B_IDP__SECTION__KEY_FILE` variables: the key's value is that file's
+    /// content (a secret handed over as a file, e.g. a Docker secret).
     pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             fig = fig.merge(Toml::file_exact(file));
         }
-        fig.merge(Env::prefixed("B2B_IDP__").split("__")).extract().map_err(Box::new)
+        fig = fig.merge(Env::prefixed(ENV_PREFIX).filter(|key| !key.as_str().to_ascii_lowercase().ends_with(FILE_SUFFIX)).split("__"));
+        for (name, path) in std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))) {
+            let Some(key) =
+                name.strip_prefix(ENV_PREFIX).and_then(|k| k.to_ascii_lowercase().strip_suffix(FILE_SUFFIX).map(str::to_string))
+            else {
+                continue;
+            };
+            let value = std::fs::read_to_string(&path)
+                .map_err(|e| Box::new(figment::Error::from(format!("{name}: cannot read {}: {e}", Path::new(&path).display()))))?;
+            fig = fig.merge(Serialized::default(&key.replace("__", "."), value.trim_end_matches(['\r', '\n'])));
+        }
+        fig.extract().map_err(Box::new)
     }
 
     /// Every problem with the settings at once, so an operator fixes them in

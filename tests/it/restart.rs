@@ -192,3 +192,34 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
 }
 
 on_both_backends!(acknowledged_writes_survive_kill_9);
+
+/// A secret can come from a file (`B2B_IDP__SECTION__KEY_FILE`, as Docker
+/// secrets are handed over): here the PostgreSQL URL. A file that cannot be
+/// read stops the start with its name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_from_files() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (url, schema) = pg_schema_url().await;
+    let secret = dir.path().join("store-url");
+    std::fs::write(&secret, format!("{url}\n")).expect("write secret");
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let secret_path = secret.display().to_string();
+    let child = serve(dir.path(), port, &public, &[("B2B_IDP__STORE__URL_FILE", secret_path.as_str())]).await;
+    let ready: serde_json::Value = api().get(format!("{public}/readyz")).send().await.expect("readyz").json().await.expect("json");
+    assert_eq!(ready["store"], "postgres", "the URL came from the file: {ready}");
+    terminate(child).await;
+    drop_pg_schema(&schema).await;
+
+    let missing = dir.path().join("no-such-file");
+    let out = idp_command(dir.path(), port, &public)
+        .env("B2B_IDP__STORE__URL_FILE", &missing)
+        .arg("--config")
+        .arg(demo_config_path())
+        .arg("serve")
+        .output()
+        .await
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("B2B_IDP__STORE__URL_FILE") && stderr.contains("no-such-file"), "{stderr}");
+}
