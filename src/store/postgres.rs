@@ -125,7 +125,9 @@ impl PgStore {
     pub async fn connect(url: &str, max_connections: usize) -> StoreResult<PgStore> {
         let config: tokio_postgres::Config = url.parse().map_err(|e| backend(format!("store.url: {e}")))?;
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager).max_size(max_connections.max(1)).build().map_err(backend)?;
+        // Two at least: seeding holds one connection for its lock while it
+        // writes through another.
+        let pool = Pool::builder(manager).max_size(max_connections.max(2)).build().map_err(backend)?;
         let store = PgStore { pool };
         store.migrate().await?;
         Ok(store)

@@ -247,6 +247,18 @@ pub fn api() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
+/// The JSON body of a plain GET (discovery documents, key sets, `/readyz`).
+pub async fn get_json(url: &str) -> serde_json::Value {
+    api()
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
 /// A person with a browser: cookies kept, redirects inspected one by one.
 pub struct Browser {
     pub http: reqwest::Client,

@@ -177,6 +177,10 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
     assert!(!acknowledged.is_empty(), "some writes were acknowledged before the kill");
     eprintln!("{backend:?}: SIGKILL at {moment} ms, after {} acknowledged writes", acknowledged.len());
 
+    // Back on a fresh port: the killed one may already serve another test.
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let server = TestServer::external(&public);
     let child = serve(dir.path(), port, &public, &env).await;
     let token = app_token(&server, CONTOSO).await;
     let (status, _, list) = call(reqwest::Method::GET, server.url("/contoso/v1.0/users"), &token, None).await;
@@ -206,7 +210,7 @@ async fn settings_from_files() {
     let public = format!("http://127.0.0.1:{port}");
     let secret_path = secret.display().to_string();
     let child = serve(dir.path(), port, &public, &[("B2B_IDP__STORE__URL_FILE", secret_path.as_str())]).await;
-    let ready: serde_json::Value = api().get(format!("{public}/readyz")).send().await.expect("readyz").json().await.expect("json");
+    let ready = get_json(&format!("{public}/readyz")).await;
     assert_eq!(ready["store"], "postgres", "the URL came from the file: {ready}");
     terminate(child).await;
     drop_pg_schema(&schema).await;

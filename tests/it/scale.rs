@@ -165,14 +165,7 @@ async fn three_instances_start_together_on_a_fresh_database() {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
-            let discovery: serde_json::Value = api()
-                .get(format!("{base}/contoso/v2.0/.well-known/openid-configuration"))
-                .send()
-                .await
-                .expect("discovery")
-                .json()
-                .await
-                .expect("json");
+            let discovery = get_json(&format!("{base}/contoso/v2.0/.well-known/openid-configuration")).await;
             let issuer = discovery["issuer"].as_str().expect("an issuer").to_string();
             issuers.push(issuer.rsplit('/').nth(1).expect("tenant id in the issuer").to_string());
         }

@@ -629,16 +629,8 @@ async fn rs256_is_published_and_chosen_by_registration(backend: Backend) {
     .await;
     // Every tenant, whether or not an app asked for RS256 (fabrikam has none that does).
     for tenant in [CONTOSO, FABRIKAM] {
-        let discovery: Value = api()
-            .get(server.url(&format!("/{tenant}/v2.0/.well-known/openid-configuration")))
-            .send()
-            .await
-            .expect("discovery")
-            .json()
-            .await
-            .expect("json");
-        let jwks: Value =
-            api().get(server.url(&format!("/{tenant}/discovery/v2.0/keys"))).send().await.expect("jwks").json().await.expect("json");
+        let discovery = get_json(&server.url(&format!("/{tenant}/v2.0/.well-known/openid-configuration"))).await;
+        let jwks = get_json(&server.url(&format!("/{tenant}/discovery/v2.0/keys"))).await;
         let algs: Vec<&str> = jwks["keys"].as_array().expect("keys").iter().filter_map(|k| k["alg"].as_str()).collect();
         for advertised in discovery["id_token_signing_alg_values_supported"].as_array().expect("algs") {
             assert!(algs.contains(&advertised.as_str().expect("alg")), "{tenant} advertises {advertised} without a key: {jwks}");

@@ -89,14 +89,7 @@ async fn the_compose_topology_as_processes() {
     assert!(served.iter().all(|n| *n >= 2), "both instances served the flow: {served:?}");
 
     // Fabrikam is its own issuer on its own server.
-    let doc: serde_json::Value = api()
-        .get(format!("{fabrikam_base}/fabrikam/v2.0/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("json");
+    let doc = get_json(&format!("{fabrikam_base}/fabrikam/v2.0/.well-known/openid-configuration")).await;
     assert_eq!(doc["issuer"], format!("{fabrikam_base}/{FABRIKAM_ID}/v2.0"));
 
     drop(rp);
