@@ -30,18 +30,8 @@ async fn an_app_can_ask_for_rs256(backend: Backend) {
     assert_eq!(id_token.signing_alg().expect("alg"), &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256);
     id_token.claims(&rp.client.id_token_verifier(), &pending.nonce).expect("RS256 ID token verifies");
     // The tenant's other apps keep ES256.
-    let (_, body) = token_request(
-        &server,
-        CONTOSO,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", ADMIN_CLI),
-            ("client_secret", ADMIN_CLI_SECRET),
-            ("scope", "api://b2b-idp-admin/.default"),
-        ],
-    )
-    .await;
-    assert_eq!(jwt_header(body["access_token"].as_str().expect("token"))["alg"], "ES256");
+    let admin_token = app_token(&server, CONTOSO).await;
+    assert_eq!(jwt_header(&admin_token)["alg"], "ES256");
     server.stop().await;
 }
 
@@ -52,26 +42,15 @@ async fn operator_supplied_pem_key_signs_the_tokens(backend: Backend) {
     std::fs::write(&path, key.serialize_pem()).expect("write pem");
     let server = TestServer::start_with(backend, |c| c.tenants[0].signing_key_file = Some(path.clone())).await;
 
-    let jwks: serde_json::Value =
-        api().get(server.url("/contoso/discovery/v2.0/keys")).send().await.expect("jwks").json().await.expect("json");
+    let jwks = get_json(&server.url("/contoso/discovery/v2.0/keys")).await;
     let published: Vec<&serde_json::Value> = jwks["keys"].as_array().expect("keys").iter().filter(|k| k["alg"] == "ES256").collect();
     assert_eq!(published.len(), 1, "the operator key is the only ES256 key of contoso: {jwks}");
     let point = key.public_key_raw();
     assert_eq!(published[0]["x"], URL_SAFE_NO_PAD.encode(&point[1..33]));
     assert_eq!(published[0]["y"], URL_SAFE_NO_PAD.encode(&point[33..65]));
 
-    let (_, body) = token_request(
-        &server,
-        CONTOSO,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", ADMIN_CLI),
-            ("client_secret", ADMIN_CLI_SECRET),
-            ("scope", "api://b2b-idp-admin/.default"),
-        ],
-    )
-    .await;
-    assert_eq!(jwt_header(body["access_token"].as_str().expect("token"))["kid"], published[0]["kid"]);
+    let admin_token = app_token(&server, CONTOSO).await;
+    assert_eq!(jwt_header(&admin_token)["kid"], published[0]["kid"]);
     server.stop().await;
 }
 
