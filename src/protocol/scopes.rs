@@ -56,10 +56,12 @@ pub fn split(raw: &str) -> Vec<String> {
 
 /// Resolves a space-separated scope string for `client`; an unknown or
 /// ungranted resource scope is `invalid_scope`. Reads the tenant's apps
-/// once (only if a resource is named at all: however many scopes a request
-/// lists, one store read), then `decide`s.
+/// once, and only if a scope names a resource other than the admin API
+/// (however many scopes a request lists, one store read at most), then
+/// `decide`s.
 pub async fn resolve(idp: &Idp, tenant: &Tenant, client: &App, raw: &str, acting: Acting) -> Result<Requested> {
-    let apps = if raw.contains('/') { idp.store.apps(&tenant.id).await? } else { vec![] };
+    let names_an_app = raw.split_whitespace().any(|s| s.rsplit_once('/').is_some_and(|(prefix, _)| prefix != ADMIN_RESOURCE));
+    let apps = if names_an_app { idp.store.apps(&tenant.id).await? } else { vec![] };
     decide(client, raw, acting, |prefix| resource_audience(&apps, prefix))
 }
 
