@@ -69,12 +69,30 @@ enum Command {
         #[command(subcommand)]
         command: GuestsCommand,
     },
+    /// Secrets at rest.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Asks a running server whether it is ready (`/readyz`): exit 0 if so,
     /// 1 if not. For container health checks (the image has no curl).
     Health {
         /// The server to ask; default: `server.bind` of the config, on loopback.
         #[arg(long)]
         url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Prints a new random key-encryption key (base64 of 32 bytes).
+    NewKey,
+    /// Re-seals every secret at rest under the key in FILE, opening them with
+    /// the configured keys. Beside running PostgreSQL instances, first give
+    /// them FILE's key in store.old_encryption_keys (docs/operations.md).
+    Rekey {
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
     },
 }
 
@@ -224,6 +242,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::App { command } => app_command(open(config).await?, command).await,
         Command::Invite { csv, tenant } => invite_command(open(config).await?, &csv, &tenant).await,
         Command::Health { url } => health(&config, url).await,
+        Command::Store { command } => store_command(config, command).await,
         Command::Guests { command: GuestsCommand::Sweep } => {
             let idp = open(config).await?;
             let disabled = lifecycle::sweep(&idp).await?;
@@ -261,6 +280,35 @@ async fn health(config: &Config, url: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn store_command(config: Config, command: StoreCommand) -> anyhow::Result<()> {
+    match command {
+        StoreCommand::NewKey => {
+            use base64::Engine;
+            println!("{}", base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>()));
+        }
+        StoreCommand::Rekey { new_key_file } => {
+            let text = std::fs::read_to_string(&new_key_file).with_context(|| format!("{}", new_key_file.display()))?;
+            let new = crate::config::encryption_key(&Secret(text)).map_err(|e| anyhow::anyhow!("{}: {e}", new_key_file.display()))?;
+            config.validate()?;
+            let vault = crate::vault::Vault::rekeying(&config.store, &new)?;
+            let store = crate::server::open_store(&config.store).await?;
+            let done = crate::vault::rekey::rekey(store.as_ref(), &vault).await?;
+            store.flush().await?;
+            println!(
+                "re-sealed under key {}: {} signing keys, {} TOTP secrets, {} client secrets, {} server secrets; {} already under it",
+                vault.sealing_key_id().unwrap_or_default(),
+                done.signing_keys,
+                done.totp_secrets,
+                done.client_secrets,
+                done.server_secrets,
+                done.already_current
+            );
+            println!("next: run every instance with store.encryption_key = the new key (e.g. B2B_IDP__STORE__ENCRYPTION_KEY_FILE={}), keeping the old one in store.old_encryption_keys until they all do", new_key_file.display());
+        }
+    }
+    Ok(())
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     let mut running = server::start(config, None).await?;
     #[cfg(unix)]
@@ -287,7 +335,7 @@ async fn keys_command(idp: Idp, command: KeysCommand) -> anyhow::Result<()> {
     match command {
         KeysCommand::Rotate { tenant, alg } => {
             let tenant = idp.tenant(&tenant).await?;
-            let key = keys::rotate(idp.store.as_ref(), &tenant.id, alg.unwrap_or(tenant.signing_alg)).await?;
+            let key = keys::rotate(idp.store.as_ref(), &idp.vault, &tenant.id, alg.unwrap_or(tenant.signing_alg)).await?;
             idp.store.flush().await?;
             println!("tenant {}: new active {} key {}", tenant.name, key.alg.as_str(), key.kid);
         }

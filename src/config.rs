@@ -37,6 +37,15 @@ pub fn networks(setting: &str, values: &[String]) -> Result<Vec<ipnet::IpNet>, C
         .collect()
 }
 
+/// A key-encryption key: base64 (standard, padded or not) of 32 bytes,
+/// surrounding whitespace ignored (a file written by `openssl rand -base64 32`).
+pub fn encryption_key(value: &Secret) -> Result<[u8; 32], String> {
+    use base64::Engine;
+    let text = value.expose().trim().trim_end_matches('=');
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD.decode(text).map_err(|_| "not base64".to_string())?;
+    bytes.try_into().map_err(|b: Vec<u8>| format!("{} bytes, not 32", b.len()))
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -110,11 +119,27 @@ pub struct StoreConfig {
     /// Emulates Entra's replication delay ("instant-on"): admin API reads see
     /// a directory write only this long after it. 0 = read your own writes.
     pub replication_lag_ms: u64,
+    /// Key-encryption key for secrets at rest (base64 of 32 random bytes,
+    /// e.g. `openssl rand -base64 32`), shared by every instance. Unset on
+    /// sled: one is generated beside the data (`{path}.key`).
+    pub encryption_key: Option<Secret>,
+    /// Earlier keys, still read (never written) while `b2b-idp store rekey` moves secrets off them.
+    pub old_encryption_keys: Vec<Secret>,
+    /// PostgreSQL without `encryption_key` keeps secrets in clear only if this says so.
+    pub allow_plaintext_secrets: bool,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { path: "data".into(), url: None, max_connections: 16, replication_lag_ms: 0 }
+        Self {
+            path: "data".into(),
+            url: None,
+            max_connections: 16,
+            replication_lag_ms: 0,
+            encryption_key: None,
+            old_encryption_keys: vec![],
+            allow_plaintext_secrets: false,
+        }
     }
 }
 
@@ -428,6 +453,19 @@ impl Config {
         }
         if self.store.url.is_none() && self.store.path.as_os_str().is_empty() {
             problems.push("store.path is empty (and no store.url is set)".into());
+        }
+        let keys = self.store.encryption_key.iter().map(|k| ("store.encryption_key", k));
+        for (setting, key) in keys.chain(self.store.old_encryption_keys.iter().map(|k| ("store.old_encryption_keys", k))) {
+            if let Err(e) = encryption_key(key) {
+                problems.push(format!("{setting}: {e}"));
+            }
+        }
+        if self.store.url.is_some() && self.store.encryption_key.is_none() && !self.store.allow_plaintext_secrets {
+            problems.push(
+                "store.encryption_key is required with PostgreSQL (base64 of 32 random bytes: openssl rand -base64 32), \
+                 or store.allow_plaintext_secrets = true to keep secrets in clear"
+                    .into(),
+            );
         }
         if let Err(e) = self.mail.from.parse::<lettre::message::Mailbox>() {
             problems.push(format!("mail.from '{}': {e}", self.mail.from));

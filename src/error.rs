@@ -9,6 +9,7 @@ use crate::config::ConfigError;
 use crate::keys::KeyError;
 use crate::store::StoreError;
 use crate::util::address::InvalidAddress;
+use crate::vault::VaultError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -28,6 +29,9 @@ pub enum Error {
     /// The object exists in a form that excludes the request (e.g. already a member).
     #[error("{0}")]
     Conflict(String),
+    /// The caller's `If-Match` names a representation that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// Another identity provider (a guest's home) failed or refused.
     #[error("{0}")]
     Upstream(String),
@@ -43,6 +47,8 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
     #[error("{0}")]
     Internal(String),
 }

@@ -13,11 +13,14 @@ use crate::mail::Mailer;
 use crate::model::Tenant;
 use crate::passwords::PasswordHasher;
 use crate::store::Store;
+use crate::vault::{context, Vault};
 
 pub struct Idp {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub keys: KeyRing,
+    /// Seals and opens the secrets the store keeps.
+    pub vault: Arc<Vault>,
     pub passwords: PasswordHasher,
     /// Server-wide HMAC key (CSRF tokens, federation client secrets);
     /// shared by all instances via the store.
@@ -33,17 +36,20 @@ impl Idp {
     pub async fn new(config: Config, store: Arc<dyn Store>) -> Result<Idp> {
         let t = &config.tokens;
         let grace = t.access_token_ttl.max(t.id_token_ttl) + 60;
-        let keys = KeyRing::new(store.clone(), Duration::from_secs(config.keys.refresh_secs), grace);
+        let vault = Arc::new(Vault::from_config(&config.store)?);
+        let keys = KeyRing::new(store.clone(), vault.clone(), Duration::from_secs(config.keys.refresh_secs), grace);
         let passwords = PasswordHasher::new(&config.passwords)?;
         let candidate: [u8; 32] = rand::random();
-        let cookie_key = store.secret_or_insert("cookie-hmac", &candidate).await?;
+        let bound_to = context::server_secret("cookie-hmac");
+        let stored = store.secret_or_insert("cookie-hmac", &vault.seal_bytes(&candidate, &bound_to)?).await?;
+        let cookie_key = vault.open_bytes(&stored, &bound_to)?;
         let mailer = Mailer::new(&config.mail)?;
         let home = HomeProviders::new(Egress::new(crate::config::networks(
             "b2b.allowed_internal_networks",
             &config.b2b.allowed_internal_networks,
         )?))?;
         let trusted_proxies = crate::config::networks("server.trusted_proxies", &config.server.trusted_proxies)?;
-        Ok(Idp { config, store, keys, passwords, cookie_key, mailer, home, trusted_proxies })
+        Ok(Idp { config, store, keys, vault, passwords, cookie_key, mailer, home, trusted_proxies })
     }
 
     /// Resolves the `{tenant}` path segment: a tenant id, else a tenant name.

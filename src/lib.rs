@@ -11,6 +11,7 @@
 //! - `graph`: Microsoft Graph's JSON shapes that the admin API and config share
 //! - `config`: typed settings and the tenants config seeds
 //! - `store`: the storage trait, sled and PostgreSQL
+//! - `vault`: secrets at rest, sealed under a key-encryption key, and `store rekey`
 //! - `keys`: per-tenant signing keys and JWKS
 //! - `error`: the domain error and the OAuth error
 //! - `mail`: invitation, passcode and reset mail (file outbox or SMTP)
@@ -47,4 +48,5 @@ pub mod server;
 pub mod signin;
 pub mod store;
 pub mod util;
+pub mod vault;
 pub mod web;

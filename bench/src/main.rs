@@ -433,13 +433,20 @@ async fn refresh_load(plan: &Plan, token_url: String, client: (&'static str, &'s
 
 // ---- physical limits ----
 
+/// A fresh key's id and private DER (not yet sealed: it is never stored).
+fn generated_key(alg: b2b_idp::model::Alg) -> anyhow::Result<(String, Vec<u8>)> {
+    let key = b2b_idp::keys::generate("bench", alg)?;
+    let plain = b2b_idp::vault::Vault::new(None, &[])?.open(&key.private_der, "")?;
+    Ok((key.kid, STANDARD.decode(plain.expose())?))
+}
+
 /// One core's raw signing rate: ring (the server's backend) with the key
 /// parsed once, over a signing input of an access token's size. This is the
 /// ceiling any token endpoint on this machine is measured against.
 fn signs_per_sec(alg: b2b_idp::model::Alg, seconds: f64) -> anyhow::Result<f64> {
     use b2b_idp::model::Alg;
     use ring::signature::{EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256};
-    let der = STANDARD.decode(b2b_idp::keys::generate("bench", alg)?.private_der)?;
+    let (_, der) = generated_key(alg)?;
     let rng = ring::rand::SystemRandom::new();
     let message = [b'e'; 700];
     let mut sign: Box<dyn FnMut() -> anyhow::Result<()>> = match alg {
@@ -465,10 +472,10 @@ fn signs_per_sec(alg: b2b_idp::model::Alg, seconds: f64) -> anyhow::Result<f64> 
 /// jsonwebtoken and the server's crypto provider (JSON, base64, signature).
 fn jwt_encodes_per_sec(seconds: f64) -> anyhow::Result<f64> {
     b2b_idp::keys::install_crypto();
-    let key = b2b_idp::keys::generate("bench", b2b_idp::model::Alg::ES256)?;
-    let encoding = jsonwebtoken::EncodingKey::from_ec_der(&STANDARD.decode(&key.private_der)?);
+    let (kid, der) = generated_key(b2b_idp::model::Alg::ES256)?;
+    let encoding = jsonwebtoken::EncodingKey::from_ec_der(&der);
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-    header.kid = Some(key.kid);
+    header.kid = Some(kid);
     let claims = json!({"iss": "http://127.0.0.1:8080/x/v2.0", "sub": "admin-cli", "aud": "api://b2b-idp-admin",
                         "exp": 2_000_000_000u64, "iat": 1_700_000_000u64, "jti": "00000000-0000-0000-0000-000000000000",
                         "roles": ["User.Invite.All", "User.ReadWrite.All"]});

@@ -163,7 +163,7 @@ pub async fn run(
                     line_report.invitation_id = invited.invitation.id;
                     line_report.reason = invited.mail_error.map(|e| format!("invitation mail not sent: {e}")).unwrap_or_default();
                 }
-                Err(e @ (Error::Store(_) | Error::Key(_) | Error::Internal(_))) => {
+                Err(e @ (Error::Store(_) | Error::Key(_) | Error::Vault(_) | Error::Internal(_))) => {
                     let reference = uuid::Uuid::new_v4();
                     tracing::error!(%reference, tenant = %tenant.id, row = line, error = %crate::util::error_chain(&e), "bulk invitation row failed");
                     line_report.reason = format!("an internal error occurred (reference {reference})");

@@ -11,6 +11,7 @@ use crate::model::ExternalIdp;
 use crate::model::Tenant;
 use crate::util::address;
 use crate::util::Secret;
+use crate::vault::context;
 
 /// Graph's `openIdConnectIdentityProvider` as the admin API takes and shows it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -73,12 +74,13 @@ pub async fn add_identity_provider(
         return Err(Error::Invalid("issuer must be an https URL".into()));
     }
     idp.home.egress().check_url_resolved(&issuer).await?;
+    let issuer = new.issuer.trim_end_matches('/').to_string();
     let added = checked_idp(ExternalIdp {
         id: String::new(),
         display_name: new.display_name,
-        issuer: new.issuer.trim_end_matches('/').to_string(),
+        client_secret: idp.vault.seal(secret.expose(), &context::client_secret(&tenant.id, &issuer))?,
+        issuer,
         client_id: new.client_id,
-        client_secret: secret,
         domains: new.domains,
         cloud: tenant.cloud,
     })?;

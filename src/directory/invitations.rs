@@ -213,6 +213,7 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
         }
     }
 
+    let read_version = existing.as_ref().map_or(0, |u| u.version);
     let (mut user, effect) = match existing {
         None if new.reset_redemption => {
             return Err(Error::Invalid(
@@ -258,8 +259,8 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     match effect {
         Effect::Created => idp.store.create_user(&user).await?,
         Effect::AlreadyInvited => {
-            if !idp.store.update_user(&user).await? {
-                return Err(Error::Conflict(format!("{} was deleted while being invited again; invite them anew", user.email)));
+            if !idp.store.replace_user(read_version, &user).await? {
+                return Err(Error::Conflict(format!("{} was changed or deleted while being invited again; try again", user.email)));
             }
         }
     }
@@ -345,7 +346,7 @@ fn reinvite(mut user: User, new: &NewInvitation) -> Result<User> {
         external.reset_at_ms = now_ms();
         user.sessions_valid_from_ms = now_ms();
     }
-    user.written_at_ms = now_ms();
+    user.touched();
     Ok(user)
 }
 
@@ -369,7 +370,7 @@ fn redeemed(user: &mut User, home: HomeAccount) {
         external.home = Some(home);
         external.state = ExternalState::Accepted;
         external.redeemed_at = Some(now());
-        user.written_at_ms = now_ms();
+        user.touched();
     }
 }
 
@@ -416,9 +417,9 @@ pub async fn redeem(idp: &Idp, tenant: &Tenant, invitation_id: &str, home: HomeA
                 ))
             }
             None => {
-                let read = user.written_at_ms;
+                let read = user.version;
                 redeemed(&mut user, home.clone());
-                if idp.store.update_user_if(&user, read).await? {
+                if idp.store.replace_user(read, &user).await? {
                     break user;
                 }
             }

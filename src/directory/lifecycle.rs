@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::model::HomeAccount;
 use crate::model::{Tenant, User};
-use crate::util::now_ms;
 
 /// A guest removes themselves from `tenant`, if its settings allow it.
 pub async fn leave(idp: &Idp, tenant: &Tenant, user: &User) -> Result<()> {
@@ -48,10 +47,11 @@ pub async fn sweep(idp: &Idp) -> Result<Vec<User>> {
             if !user.enabled || home_exists(idp, &home).await? != Some(false) {
                 continue;
             }
+            let read = user.version;
             user.enabled = false;
-            user.written_at_ms = now_ms();
-            if !idp.store.update_user(&user).await? {
-                continue; // deleted meanwhile: nothing left to disable
+            user.touched();
+            if !idp.store.replace_user(read, &user).await? {
+                continue; // changed or deleted meanwhile: the next sweep looks again
             }
             tracing::info!(tenant = %tenant.id, user = %user.id, home = %home.tenant_id, "guest disabled: home account is gone");
             disabled.push(user);

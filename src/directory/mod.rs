@@ -4,6 +4,7 @@
 pub mod access;
 pub mod bulk;
 pub mod collaboration;
+pub mod etag;
 pub mod groups;
 pub mod invitations;
 pub mod lifecycle;

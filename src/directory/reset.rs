@@ -88,11 +88,11 @@ pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str, s
     loop {
         let mut user =
             idp.store.user(&tenant.id, &holder.id).await?.ok_or_else(|| Error::Invalid("This account no longer exists.".into()))?;
-        let read = user.written_at_ms;
+        let read = user.version;
         user.password_hash = Some(hash.clone());
         user.sessions_valid_from_ms = now_ms();
-        user.written_at_ms = now_ms();
-        if idp.store.update_user_if(&user, read).await? {
+        user.touched();
+        if idp.store.replace_user(read, &user).await? {
             break;
         }
     }

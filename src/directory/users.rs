@@ -94,8 +94,10 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewUser) -
     let user_seed = UserSeed { email, display_name: Some(new.display_name), password, ..UserSeed::default() };
     let mut user = create_member(idp, tenant, &user_seed).await?;
     if new.account_enabled == Some(false) {
+        let read = user.version;
         user.enabled = false;
-        if !idp.store.update_user(&user).await? {
+        user.touched();
+        if !idp.store.replace_user(read, &user).await? {
             return Err(Error::NotFound(format!("user {}", user.id)));
         }
     }
@@ -139,11 +141,11 @@ pub async fn remove_authenticator(idp: &Idp, tenant: &Tenant, caller: &Caller, i
     if user.totp.as_ref().is_none_or(|m| m.id != method) {
         return Err(Error::NotFound(format!("authentication method {method}")));
     }
-    let read = user.written_at_ms;
+    let read = user.version;
     user.totp = None;
     user.sessions_valid_from_ms = crate::util::now_ms();
-    user.written_at_ms = crate::util::now_ms();
-    if !idp.store.update_user_if(&user, read).await? {
+    user.touched();
+    if !idp.store.replace_user(read, &user).await? {
         return Err(Error::Conflict(format!("user {id} changed meanwhile; try again")));
     }
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %id, "authenticator app removed by an admin");

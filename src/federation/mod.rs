@@ -22,6 +22,7 @@ use crate::model::{Invitation, InvitationStatus};
 use crate::signin::session::{self, Factors};
 use crate::util::Secret;
 use crate::util::{now, random_token, sha256_hex};
+use crate::vault::context;
 
 /// The route a redeemed guest must keep using: the home they redeemed with.
 async fn bound_route(idp: &Idp, resource: &Tenant, home: &HomeAccount) -> Result<HomeRoute> {
@@ -106,7 +107,7 @@ async fn registration(idp: &Idp, resource: &Tenant, route: &HomeRoute) -> Result
         HomeRoute::External(x) => Ok(Registration {
             issuer: x.issuer.clone(),
             client_id: x.client_id.clone(),
-            client_secret: x.client_secret.clone(),
+            client_secret: idp.vault.open(&x.client_secret, &context::client_secret(&resource.id, &x.issuer))?,
             redirect_uri: callback_url(idp, resource),
             same_server: false,
         }),

@@ -129,7 +129,7 @@ async fn jit_tenant(idp: &Idp, resource: &Tenant, domain: &str) -> Result<Tenant
     };
     match idp.store.put_tenant(&tenant).await {
         Ok(()) => {
-            keys::ensure_all(idp.store.as_ref(), &tenant.id).await?;
+            keys::ensure_all(idp.store.as_ref(), &idp.vault, &tenant.id).await?;
             tracing::info!(tenant = %tenant.id, %domain, "just-in-time tenant created");
             Ok(tenant)
         }

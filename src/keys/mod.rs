@@ -21,9 +21,11 @@ use serde::Serialize;
 
 use crate::model::Alg;
 use crate::model::KeySource;
+use crate::model::Protected;
 use crate::model::StoredKey;
 use crate::store::{Store, StoreError};
 use crate::util::now;
+use crate::vault::{context, Vault, VaultError};
 
 mod crypto;
 pub use crypto::install as install_crypto;
@@ -48,6 +50,8 @@ impl Alg {
 pub enum KeyError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
     #[error("tenant has no active {0:?} signing key")]
     NoActiveKey(Alg),
     #[error("token is signed with an unknown key")]
@@ -87,7 +91,8 @@ fn stored(tenant_id: &str, alg: Alg, private_der: &[u8], params: AlgorithmParame
         tenant_id: tenant_id.to_string(),
         kid: kid.clone(),
         alg,
-        private_der: STANDARD.encode(private_der),
+        // Sealed when installed (`install`).
+        private_der: Protected::Plain(STANDARD.encode(private_der)),
         public_jwk: Jwk {
             common: CommonParameters {
                 public_key_use: Some(PublicKeyUse::Signature),
@@ -167,14 +172,17 @@ fn active(keys: &[StoredKey], alg: Alg) -> Option<&StoredKey> {
     keys.iter().filter(|k| k.alg == alg && k.retired_at.is_none()).max_by_key(|k| k.created_at)
 }
 
-/// Adds `key` as the active key for its algorithm; older ones retire.
-pub async fn install(store: &dyn Store, key: &StoredKey) -> Result<(), KeyError> {
+/// Adds `key` as the active key for its algorithm (its private part
+/// sealed); older ones retire.
+pub async fn install(store: &dyn Store, vault: &Vault, key: &StoredKey) -> Result<(), KeyError> {
     let existing = store.keys(&key.tenant_id).await?;
     if existing.iter().any(|k| k.kid == key.kid) {
         return Ok(());
     }
+    let plain = vault.open(&key.private_der, &context::signing_key(&key.tenant_id, &key.kid))?;
+    let sealed = StoredKey { private_der: vault.seal(plain.expose(), &context::signing_key(&key.tenant_id, &key.kid))?, ..key.clone() };
     // The new key is stored before the old one retires: never a moment without one.
-    store.put_key(key).await?;
+    store.put_key(&sealed).await?;
     let when = now();
     for mut old in existing.into_iter().filter(|k| k.alg == key.alg && k.retired_at.is_none()) {
         old.retired_at = Some(when);
@@ -184,9 +192,9 @@ pub async fn install(store: &dyn Store, key: &StoredKey) -> Result<(), KeyError>
 }
 
 /// Generates a key for `alg` unless the tenant already has an active one.
-pub async fn ensure_active(store: &dyn Store, tenant_id: &str, alg: Alg) -> Result<(), KeyError> {
+pub async fn ensure_active(store: &dyn Store, vault: &Vault, tenant_id: &str, alg: Alg) -> Result<(), KeyError> {
     if active(&store.keys(tenant_id).await?, alg).is_none() {
-        install(store, &generate(tenant_id, alg)?).await?;
+        install(store, vault, &generate(tenant_id, alg)?).await?;
     }
     Ok(())
 }
@@ -194,18 +202,18 @@ pub async fn ensure_active(store: &dyn Store, tenant_id: &str, alg: Alg) -> Resu
 /// Every tenant publishes an active key of each algorithm: RS256 is the one
 /// every OIDC relying party must support (OIDC Core 15.1), ES256 the
 /// default; a client picks RS256 by its registration.
-pub async fn ensure_all(store: &dyn Store, tenant_id: &str) -> Result<(), KeyError> {
+pub async fn ensure_all(store: &dyn Store, vault: &Vault, tenant_id: &str) -> Result<(), KeyError> {
     for alg in [Alg::ES256, Alg::RS256] {
-        ensure_active(store, tenant_id, alg).await?;
+        ensure_active(store, vault, tenant_id, alg).await?;
     }
     Ok(())
 }
 
 /// `keys rotate`: a new active key; the old one stays published until the
 /// tokens it signed have expired.
-pub async fn rotate(store: &dyn Store, tenant_id: &str, alg: Alg) -> Result<StoredKey, KeyError> {
+pub async fn rotate(store: &dyn Store, vault: &Vault, tenant_id: &str, alg: Alg) -> Result<StoredKey, KeyError> {
     let key = generate(tenant_id, alg)?;
-    install(store, &key).await?;
+    install(store, vault, &key).await?;
     Ok(key)
 }
 
@@ -224,6 +232,7 @@ struct TenantKeys {
 /// at most every `refresh` (and at once when a token names an unknown kid).
 pub struct KeyRing {
     store: Arc<dyn Store>,
+    vault: Arc<Vault>,
     refresh: Duration,
     /// How long a retired key stays published: the longest token lifetime.
     grace: i64,
@@ -231,21 +240,25 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    pub fn new(store: Arc<dyn Store>, refresh: Duration, grace: i64) -> KeyRing {
+    pub fn new(store: Arc<dyn Store>, vault: Arc<Vault>, refresh: Duration, grace: i64) -> KeyRing {
         crypto::install();
-        KeyRing { store, refresh, grace, cache: RwLock::new(HashMap::new()) }
+        KeyRing { store, vault, refresh, grace, cache: RwLock::new(HashMap::new()) }
     }
 
     async fn load(&self, tenant_id: &str) -> Result<Arc<TenantKeys>, KeyError> {
         let mut keys = Vec::new();
         for stored in self.store.keys(tenant_id).await? {
-            let der = STANDARD.decode(&stored.private_der).map_err(material)?;
+            // Only active keys sign: a retired key's private part stays sealed.
             let encoding = match stored.retired_at {
                 Some(_) => None,
-                None => Some(match stored.alg {
-                    Alg::ES256 => EncodingKey::from_ec_der(&der),
-                    Alg::RS256 => EncodingKey::from_rsa_der(&der),
-                }),
+                None => {
+                    let der = self.vault.open(&stored.private_der, &context::signing_key(&stored.tenant_id, &stored.kid))?;
+                    let der = STANDARD.decode(der.expose()).map_err(material)?;
+                    Some(match stored.alg {
+                        Alg::ES256 => EncodingKey::from_ec_der(&der),
+                        Alg::RS256 => EncodingKey::from_rsa_der(&der),
+                    })
+                }
             };
             let decoding = DecodingKey::from_jwk(&stored.public_jwk)?;
             keys.push(LiveKey { stored, encoding, decoding });

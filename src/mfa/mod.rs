@@ -13,7 +13,8 @@ use crate::idp::Idp;
 use crate::model::TotpMethod;
 use crate::model::{Tenant, User};
 use crate::signin::throttle;
-use crate::util::{now, now_ms, random_token, sha256_hex};
+use crate::util::{now, random_token, sha256_hex};
+use crate::vault::context;
 
 const STEP: u64 = 30;
 const RECOVERY_CODES: usize = 8;
@@ -82,13 +83,13 @@ pub async fn enrol(idp: &Idp, tenant: &Tenant, user: &User, secret: &str, code: 
     let mut updated = user.clone();
     updated.totp = Some(TotpMethod {
         id: uuid::Uuid::new_v4().to_string(),
-        secret: secret.to_string(),
+        secret: idp.vault.seal(secret, &context::totp(&tenant.id, &user.id))?,
         last_step: step,
         recovery_hashes: codes.iter().map(|c| sha256_hex(c)).collect(),
         created_at: now(),
     });
-    updated.written_at_ms = now_ms();
-    if !idp.store.update_user_if(&updated, user.written_at_ms).await? {
+    updated.touched();
+    if !idp.store.replace_user(user.version, &updated).await? {
         return Err(Error::Conflict("Your account changed meanwhile. Start the sign-in again.".into()));
     }
     tracing::info!(tenant = %tenant.id, user = %user.id, "authenticator app enrolled");
@@ -100,15 +101,16 @@ pub async fn enrol(idp: &Idp, tenant: &Tenant, user: &User, secret: &str, code: 
 pub async fn verify(idp: &Idp, tenant: &Tenant, user: &User, code: &str, source: &str) -> Result<bool> {
     let Some(method) = &user.totp else { return Ok(false) };
     let attempt = reserve(idp, tenant, user, source).await?;
-    let step = matching_step(&totp(&method.secret, tenant, user)?, code, method.last_step);
+    let secret = idp.vault.open(&method.secret, &context::totp(&tenant.id, &user.id))?;
+    let step = matching_step(&totp(secret.expose(), tenant, user)?, code, method.last_step);
     attempt.finish(idp, step.is_some()).await?;
     let Some(step) = step else { return Ok(false) };
     let mut updated = user.clone();
     if let Some(m) = updated.totp.as_mut() {
         m.last_step = step;
     }
-    updated.written_at_ms = now_ms();
-    Ok(idp.store.update_user_if(&updated, user.written_at_ms).await?)
+    updated.touched();
+    Ok(idp.store.replace_user(user.version, &updated).await?)
 }
 
 /// A recovery code removes the lost authenticator: the user enrols a new one.
@@ -122,8 +124,8 @@ pub async fn recover(idp: &Idp, tenant: &Tenant, user: &User, code: &str, source
     }
     let mut updated = user.clone();
     updated.totp = None;
-    updated.written_at_ms = now_ms();
-    let done = idp.store.update_user_if(&updated, user.written_at_ms).await?;
+    updated.touched();
+    let done = idp.store.replace_user(user.version, &updated).await?;
     tracing::info!(tenant = %tenant.id, user = %user.id, "authenticator removed with a recovery code");
     Ok(done)
 }

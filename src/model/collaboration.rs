@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::Cloud;
-use crate::util::{address, Secret};
+use crate::model::Protected;
+use crate::util::address;
 
 /// Who may invite guests (Entra's "guest invite settings").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +62,7 @@ pub struct ExternalIdp {
     pub display_name: String,
     pub issuer: String,
     pub client_id: String,
-    pub client_secret: Secret,
+    pub client_secret: Protected,
     pub domains: Vec<String>,
     /// The cloud the provider belongs to; invitations never cross clouds.
     #[serde(default)]
@@ -112,7 +113,7 @@ mod tests {
             display_name: String::new(),
             issuer: "https://idp.partner.example".into(),
             client_id: "c".into(),
-            client_secret: crate::util::Secret("s".into()),
+            client_secret: Protected::Plain("s".into()),
             domains: vec!["Partner.Example".into(), "bücher.example".into()],
             cloud: Cloud::Global,
         };

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::HomeAccount;
+use crate::model::Protected;
 
 /// Browser state between the steps of a guest's sign-in or redemption.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,8 +57,8 @@ pub enum Step {
         #[serde(default)]
         trusted_mfa: bool,
     },
-    /// The second factor at this tenant: enrolling `enrol_secret`, or a prompt.
-    Mfa { enrol_secret: Option<String> },
+    /// The second factor at this tenant: enrolling `enrol_secret` (sealed), or a prompt.
+    Mfa { enrol_secret: Option<Protected> },
     /// A password-reset link was mailed; the interaction's id is the link token's hash.
     ResetLink,
 }

@@ -3,6 +3,8 @@
 use jsonwebtoken::jwk::Jwk;
 use serde::{Deserialize, Serialize};
 
+use crate::model::Protected;
+
 /// JWS algorithms tokens can be signed with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Alg {
@@ -24,8 +26,9 @@ pub struct StoredKey {
     pub tenant_id: String,
     pub kid: String,
     pub alg: Alg,
-    /// Base64 DER in the form jsonwebtoken signs with: PKCS#8 for EC, PKCS#1 for RSA.
-    pub private_der: String,
+    /// Base64 DER in the form jsonwebtoken signs with (PKCS#8 for EC,
+    /// PKCS#1 for RSA), sealed.
+    pub private_der: Protected,
     pub public_jwk: Jwk,
     pub source: KeySource,
     pub created_at: i64,

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Protected;
 use crate::util::{now, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +49,9 @@ pub struct User {
     /// emulator hides it from lagging reads until `store.replication_lag_ms` later.
     #[serde(default)]
     pub written_at_ms: i64,
+    /// Bumped by every write (`touched`); the store swaps on it.
+    #[serde(default)]
+    pub version: u64,
     /// Set for invited (external) users: their invitation state and home account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<External>,
@@ -75,10 +79,18 @@ impl User {
             enabled: true,
             created_at: now(),
             written_at_ms: now_ms(),
+            version: 0,
             external: None,
             sessions_valid_from_ms: 0,
             totp: None,
         }
+    }
+
+    /// Marks a change about to be written: the next version, written now.
+    /// Store it with `replace_user(read_version, …)`.
+    pub fn touched(&mut self) {
+        self.version += 1;
+        self.written_at_ms = now_ms();
     }
 
     /// The tenant the user authenticates at (`home_tid`).
@@ -145,8 +157,8 @@ pub struct External {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TotpMethod {
     pub id: String,
-    /// Base32, as the authenticator app holds it.
-    pub secret: String,
+    /// Base32, as the authenticator app holds it; sealed.
+    pub secret: Protected,
     /// The last time step accepted: replays of it (or older) are refused.
     pub last_step: u64,
     /// SHA-256 of each unused recovery code (they are random, high-entropy).

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::directory::access::{Caller, MANAGE_POLICY};
+use crate::directory::etag::IfMatch;
 use crate::error::{Error, Result};
 use crate::graph;
 use crate::idp::Idp;
@@ -69,14 +70,49 @@ pub async fn create(
     Ok(graph::ConditionalAccessPolicy::from(&created))
 }
 
-pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<()> {
+/// Graph's PATCH: the properties the body names replace the policy's (a
+/// property that is an object is replaced whole); the result is checked
+/// like a new policy. Conditional on `if_match` against the policy as it
+/// is when the change is applied.
+pub async fn update(
+    idp: &Idp,
+    tenant: &Tenant,
+    caller: &Caller,
+    id: &str,
+    patch: serde_json::Value,
+    if_match: &IfMatch,
+) -> Result<graph::ConditionalAccessPolicy> {
+    caller.require(MANAGE_POLICY)?;
+    let serde_json::Value::Object(patch) = patch else { return Err(Error::Invalid("the body must be a JSON object".into())) };
+    if patch.get("id").is_some_and(|v| v.as_str() != Some(id)) {
+        return Err(Error::Invalid("id: a policy's id cannot be changed".into()));
+    }
+    let updated = change(idp, tenant, |t| {
+        let current = t.conditional_access.iter_mut().find(|p| p.id == id).ok_or_else(|| Error::NotFound(format!("policy {id}")))?;
+        let shown = graph::ConditionalAccessPolicy::from(&*current);
+        if_match.check(Some(&shown))?;
+        let mut merged = serde_json::to_value(&shown).map_err(|e| Error::Internal(e.to_string()))?;
+        for (property, value) in &patch {
+            merged[property] = value.clone();
+        }
+        let next: graph::ConditionalAccessPolicy = serde_json::from_value(merged).map_err(|e| Error::Invalid(e.to_string()))?;
+        let mut next = ConditionalAccessPolicy::from(next);
+        next.id = id.to_string();
+        check(&next)?;
+        *current = next;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, policy = %id, "conditional access policy changed");
+    get(&updated, caller, id).await
+}
+
+pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, if_match: &IfMatch) -> Result<()> {
     caller.require(MANAGE_POLICY)?;
     change(idp, tenant, |t| {
-        let before = t.conditional_access.len();
+        let current = t.conditional_access.iter().find(|p| p.id == id).ok_or_else(|| Error::NotFound(format!("policy {id}")))?;
+        if_match.check(Some(&graph::ConditionalAccessPolicy::from(current)))?;
         t.conditional_access.retain(|p| p.id != id);
-        if t.conditional_access.len() == before {
-            return Err(Error::NotFound(format!("policy {id}")));
-        }
         Ok(())
     })
     .await?;
@@ -93,36 +129,55 @@ pub struct PartnerSetting {
     pub inbound_trust: Option<graph::InboundTrust>,
 }
 
-pub async fn default_setting(tenant: &Tenant, caller: &Caller) -> Result<PartnerSetting> {
-    caller.require(MANAGE_POLICY)?;
-    Ok(PartnerSetting { tenant_id: None, inbound_trust: Some((&tenant.cross_tenant_access.default).into()) })
+/// The default setting as the API shows it.
+fn default_shown(tenant: &Tenant) -> PartnerSetting {
+    PartnerSetting { tenant_id: None, inbound_trust: Some((&tenant.cross_tenant_access.default).into()) }
 }
 
-pub async fn set_default(idp: &Idp, tenant: &Tenant, caller: &Caller, body: PartnerSetting) -> Result<PartnerSetting> {
+/// A partner's setting as the API shows it, if there is one.
+fn partner_shown(tenant: &Tenant, partner: &str) -> Option<PartnerSetting> {
+    let trust = tenant.cross_tenant_access.partners.get(partner)?;
+    Some(PartnerSetting { tenant_id: Some(partner.to_string()), inbound_trust: Some(trust.into()) })
+}
+
+pub async fn default_setting(tenant: &Tenant, caller: &Caller) -> Result<PartnerSetting> {
+    caller.require(MANAGE_POLICY)?;
+    Ok(default_shown(tenant))
+}
+
+pub async fn set_default(idp: &Idp, tenant: &Tenant, caller: &Caller, body: PartnerSetting, if_match: &IfMatch) -> Result<PartnerSetting> {
     caller.require(MANAGE_POLICY)?;
     let trust = InboundTrust::from(body.inbound_trust.ok_or_else(|| Error::Invalid("inboundTrust is required".into()))?);
     let updated = change(idp, tenant, |t| {
+        if_match.check(Some(&default_shown(t)))?;
         t.cross_tenant_access.default = trust.clone();
         Ok(())
     })
     .await?;
-    Ok(PartnerSetting { tenant_id: None, inbound_trust: Some((&updated.cross_tenant_access.default).into()) })
+    Ok(default_shown(&updated))
 }
 
 pub async fn partner(tenant: &Tenant, caller: &Caller, partner: &str) -> Result<PartnerSetting> {
     caller.require(MANAGE_POLICY)?;
-    let trust = tenant.cross_tenant_access.partners.get(partner).ok_or_else(|| Error::NotFound(format!("partner {partner}")))?;
-    Ok(PartnerSetting { tenant_id: Some(partner.to_string()), inbound_trust: Some(trust.into()) })
+    partner_shown(tenant, partner).ok_or_else(|| Error::NotFound(format!("partner {partner}")))
 }
 
 /// PUT and PATCH: this resource has one property, so both set it.
-pub async fn set_partner(idp: &Idp, tenant: &Tenant, caller: &Caller, partner: &str, body: PartnerSetting) -> Result<PartnerSetting> {
+pub async fn set_partner(
+    idp: &Idp,
+    tenant: &Tenant,
+    caller: &Caller,
+    partner: &str,
+    body: PartnerSetting,
+    if_match: &IfMatch,
+) -> Result<PartnerSetting> {
     caller.require(MANAGE_POLICY)?;
     if partner.trim().is_empty() {
         return Err(Error::Invalid("the partner is a tenant id or an identity provider's issuer".into()));
     }
     let trust = InboundTrust::from(body.inbound_trust.ok_or_else(|| Error::Invalid("inboundTrust is required".into()))?);
     change(idp, tenant, |t| {
+        if_match.check(partner_shown(t, partner).as_ref())?;
         t.cross_tenant_access.partners.insert(partner.to_string(), trust.clone());
         Ok(())
     })
@@ -131,10 +186,13 @@ pub async fn set_partner(idp: &Idp, tenant: &Tenant, caller: &Caller, partner: &
     Ok(PartnerSetting { tenant_id: Some(partner.to_string()), inbound_trust: Some((&trust).into()) })
 }
 
-pub async fn delete_partner(idp: &Idp, tenant: &Tenant, caller: &Caller, partner: &str) -> Result<()> {
+pub async fn delete_partner(idp: &Idp, tenant: &Tenant, caller: &Caller, partner: &str, if_match: &IfMatch) -> Result<()> {
     caller.require(MANAGE_POLICY)?;
     change(idp, tenant, |t| {
-        t.cross_tenant_access.partners.remove(partner).map(|_| ()).ok_or_else(|| Error::NotFound(format!("partner {partner}")))
+        let current = partner_shown(t, partner).ok_or_else(|| Error::NotFound(format!("partner {partner}")))?;
+        if_match.check(Some(&current))?;
+        t.cross_tenant_access.partners.remove(partner);
+        Ok(())
     })
     .await
     .map(|_| ())

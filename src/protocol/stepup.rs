@@ -12,6 +12,7 @@ use crate::model::{Interaction, Purpose, Step};
 use crate::model::{Tenant, User};
 use crate::signin::session;
 use crate::util::{now, random_token, sha256_hex};
+use crate::vault::context;
 
 pub enum StepUp {
     GoHome(String),
@@ -40,7 +41,9 @@ pub async fn begin(idp: &Idp, tenant: &Tenant, request: &AuthRequest, user: &Use
         tenant_id: tenant.id.clone(),
         browser: sha256_hex(browser),
         purpose: Purpose::SignIn { request_id: request.id.clone(), user_id: user.id.clone() },
-        step: Step::Mfa { enrol_secret: enrol_secret.clone() },
+        step: Step::Mfa {
+            enrol_secret: enrol_secret.as_deref().map(|s| idp.vault.seal(s, &context::totp(&tenant.id, &user.id))).transpose()?,
+        },
         expires_at: now() + idp.config.tokens.interaction_ttl,
     };
     idp.store.put_interaction(&interaction).await?;
@@ -97,14 +100,15 @@ pub async fn check(
             return Ok(Checked::Retry { interaction_id: ix.id, error: "That recovery code is not valid.".into(), enrolment: None });
         }
         let secret = mfa::new_secret();
-        ix.step = Step::Mfa { enrol_secret: Some(secret.clone()) };
+        ix.step = Step::Mfa { enrol_secret: Some(idp.vault.seal(&secret, &context::totp(&tenant.id, &user.id))?) };
         idp.store.put_interaction(&ix).await?;
         let error = "Your old authenticator app is removed. Set up the new one now.".to_string();
         return Ok(Checked::Retry { interaction_id: ix.id, error, enrolment: Some(mfa::enrolment(tenant, &user, &secret)?) });
     }
     let otp = otp.unwrap_or_default();
+    let enrol_secret = enrol_secret.map(|sealed| idp.vault.open(&sealed, &context::totp(&tenant.id, &user.id))).transpose()?;
     match enrol_secret {
-        Some(secret) => match mfa::enrol(idp, tenant, &user, &secret, otp, source).await? {
+        Some(secret) => match mfa::enrol(idp, tenant, &user, secret.expose(), otp, source).await? {
             Some(recovery_codes) => {
                 idp.store.delete_interaction(&ix.id).await?;
                 let session = session::add_local_mfa(idp, session).await?;
@@ -113,7 +117,7 @@ pub async fn check(
             None => Ok(Checked::Retry {
                 interaction_id: ix.id,
                 error: "That code is not right. Check the time on your phone and enter the current code.".into(),
-                enrolment: Some(mfa::enrolment(tenant, &user, &secret)?),
+                enrolment: Some(mfa::enrolment(tenant, &user, secret.expose())?),
             }),
         },
         None => {

@@ -11,6 +11,7 @@ use crate::model::{App, GrantType, Tenant};
 use crate::model::{ConditionalAccessPolicy, CrossTenantAccess};
 use crate::policy::api as policy_api;
 use crate::util::{address, now, sha256_hex};
+use crate::vault::context;
 
 /// Applies `seeds` under the store's seeding lock, so instances of a
 /// cluster starting together on a fresh database seed one after another
@@ -32,9 +33,9 @@ async fn apply_each(idp: &Idp, seeds: &[TenantSeed]) -> Result<()> {
             idp.store.put_app(&app_from_seed(&tenant, app)?).await?;
         }
         if let Some(path) = &seed.signing_key_file {
-            keys::install(idp.store.as_ref(), &keys::from_pem_file(&tenant.id, path)?).await?;
+            keys::install(idp.store.as_ref(), &idp.vault, &keys::from_pem_file(&tenant.id, path)?).await?;
         }
-        keys::ensure_all(idp.store.as_ref(), &tenant.id).await?;
+        keys::ensure_all(idp.store.as_ref(), &idp.vault, &tenant.id).await?;
         idp.keys.invalidate(&tenant.id);
     }
     Ok(())
@@ -75,7 +76,7 @@ async fn try_upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Option<Tenant
         domains: seed.domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
         unmanaged: false,
         collaboration: seed.collaboration.clone(),
-        identity_providers: merged_idps(seed, existing.as_ref())?,
+        identity_providers: merged_idps(idp, &id, seed, existing.as_ref())?,
         conditional_access: merged_policies(&id, seed, existing.as_ref())?,
         cross_tenant_access: merged_cross_tenant(seed, existing.as_ref()),
         version: existing.as_ref().map_or(0, |t| t.version),
@@ -129,13 +130,22 @@ fn merged_cross_tenant(seed: &TenantSeed, existing: Option<&Tenant>) -> CrossTen
     settings
 }
 
-/// Config declares some providers; those added through the admin API stay.
-fn merged_idps(seed: &TenantSeed, existing: Option<&Tenant>) -> Result<Vec<ExternalIdp>> {
+/// Config declares some providers (their secrets sealed, or kept as stored
+/// when unchanged); those added through the admin API stay.
+fn merged_idps(idp: &Idp, tenant_id: &str, seed: &TenantSeed, existing: Option<&Tenant>) -> Result<Vec<ExternalIdp>> {
+    let added = existing.map(|t| t.identity_providers.as_slice()).unwrap_or_default();
     let mut idps = Vec::new();
     for declared in &seed.identity_providers {
-        idps.push(collaboration::checked_idp(declared.clone())?);
+        let mut declared = collaboration::checked_idp(declared.clone())?;
+        let bound_to = context::client_secret(tenant_id, &declared.issuer);
+        let plain = idp.vault.open(&declared.client_secret, &bound_to)?;
+        let stored = added.iter().find(|a| a.issuer == declared.issuer).map(|a| &a.client_secret);
+        declared.client_secret = match stored {
+            Some(stored) if idp.vault.open(stored, &bound_to).is_ok_and(|s| s == plain) => stored.clone(),
+            _ => idp.vault.seal(plain.expose(), &bound_to)?,
+        };
+        idps.push(declared);
     }
-    let added = existing.map(|t| t.identity_providers.as_slice()).unwrap_or_default();
     idps.extend(added.iter().filter(|a| !idps.iter().any(|d| d.issuer == a.issuer)).cloned().collect::<Vec<_>>());
     Ok(idps)
 }

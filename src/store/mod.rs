@@ -64,12 +64,11 @@ pub trait DirectoryStore: Send + Sync {
 
     /// Fails with `Conflict` if the email is taken in that tenant.
     async fn create_user(&self, user: &User) -> StoreResult<()>;
-    /// Replaces an existing user (the email is immutable); false if there
-    /// is none: a deleted user is never brought back by a late write.
-    async fn update_user(&self, user: &User) -> StoreResult<bool>;
-    /// Replaces the user only if nobody wrote it since the version whose
-    /// `written_at_ms` the caller read; false if someone did (or it is gone).
-    async fn update_user_if(&self, user: &User, read_written_at_ms: i64) -> StoreResult<bool>;
+    /// Compare-and-swap: replaces the user with `next` (the email is
+    /// immutable) only if the stored one is still at `read_version`; false
+    /// if someone wrote it since, or it is gone (a deleted user is never
+    /// brought back by a late write).
+    async fn replace_user(&self, read_version: u64, next: &User) -> StoreResult<bool>;
     async fn user(&self, tenant_id: &str, id: &str) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, tenant_id: &str, email: &str) -> StoreResult<Option<User>>;
     async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
@@ -96,11 +95,17 @@ pub trait DirectoryStore: Send + Sync {
     async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>>;
 
     async fn put_key(&self, key: &StoredKey) -> StoreResult<()>;
+    /// Compare-and-swap: stores `next` only if the key is still exactly `read`.
+    async fn replace_key(&self, read: &StoredKey, next: &StoredKey) -> StoreResult<bool>;
     async fn keys(&self, tenant_id: &str) -> StoreResult<Vec<StoredKey>>;
 
     /// A server-wide secret, created from `candidate` by whichever instance
     /// asks first; every instance then gets the same value.
     async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+    /// Every server-wide secret, by name.
+    async fn secrets(&self) -> StoreResult<Vec<(String, Vec<u8>)>>;
+    /// Compare-and-swap: stores `next` only if the secret is still `read`.
+    async fn replace_secret(&self, name: &str, read: &[u8], next: &[u8]) -> StoreResult<bool>;
 
     /// The cluster-wide lock under which config's tenants are applied:
     /// instances starting together seed one after another, and each sees

@@ -251,12 +251,6 @@ impl DirectoryStore for PgStore {
         Ok(())
     }
 
-    async fn update_user(&self, user: &User) -> StoreResult<bool> {
-        let updated =
-            self.execute("UPDATE users SET data = $3 WHERE tenant_id = $1 AND id = $2", &[&user.tenant_id, &user.id, &json(user)]).await?;
-        Ok(updated == 1)
-    }
-
     async fn user(&self, tenant_id: &str, id: &str) -> StoreResult<Option<User>> {
         self.one("SELECT data FROM users WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await
     }
@@ -266,11 +260,12 @@ impl DirectoryStore for PgStore {
         self.one("SELECT data FROM users WHERE tenant_id = $1 AND email = $2", &[&tenant_id, &email]).await
     }
 
-    async fn update_user_if(&self, user: &User, read_written_at_ms: i64) -> StoreResult<bool> {
+    async fn replace_user(&self, read_version: u64, next: &User) -> StoreResult<bool> {
+        // Records from before versions have none: version 0.
         let updated = self
             .execute(
-                "UPDATE users SET data = $3 WHERE tenant_id = $1 AND id = $2 AND (data->>'written_at_ms')::bigint = $4",
-                &[&user.tenant_id, &user.id, &json(user), &read_written_at_ms],
+                "UPDATE users SET data = $3 WHERE tenant_id = $1 AND id = $2 AND coalesce((data->>'version')::bigint, 0) = $4",
+                &[&next.tenant_id, &next.id, &json(next), &(read_version as i64)],
             )
             .await?;
         Ok(updated == 1)
@@ -373,6 +368,11 @@ impl DirectoryStore for PgStore {
         Ok(())
     }
 
+    async fn replace_key(&self, read: &StoredKey, next: &StoredKey) -> StoreResult<bool> {
+        const SWAP: &str = "UPDATE signing_keys SET data = $4 WHERE tenant_id = $1 AND kid = $2 AND data = $3";
+        Ok(self.execute(SWAP, &[&read.tenant_id, &read.kid, &json(read), &json(next)]).await? == 1)
+    }
+
     async fn keys(&self, tenant_id: &str) -> StoreResult<Vec<StoredKey>> {
         self.all("SELECT data FROM signing_keys WHERE tenant_id = $1 ORDER BY kid", &[&tenant_id]).await
     }
@@ -391,6 +391,19 @@ impl DirectoryStore for PgStore {
             .map_err(db)?;
         let row = client.query_one("SELECT value FROM secrets WHERE name = $1", &[&name]).await.map_err(db)?;
         row.try_get(0).map_err(|e| StoreError::Corrupt(e.into()))
+    }
+
+    async fn secrets(&self) -> StoreResult<Vec<(String, Vec<u8>)>> {
+        let rows = self.rows("SELECT name, value FROM secrets ORDER BY name", &[]).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((r.try_get(0).map_err(|e| StoreError::Corrupt(e.into()))?, r.try_get(1).map_err(|e| StoreError::Corrupt(e.into()))?))
+            })
+            .collect()
+    }
+
+    async fn replace_secret(&self, name: &str, read: &[u8], next: &[u8]) -> StoreResult<bool> {
+        Ok(self.execute("UPDATE secrets SET value = $3 WHERE name = $1 AND value = $2", &[&name, &read, &next]).await? == 1)
     }
 }
 

@@ -283,25 +283,14 @@ impl DirectoryStore for SledStore {
         self.durable().await
     }
 
-    async fn update_user(&self, user: &User) -> StoreResult<bool> {
-        let k = key(&[&user.tenant_id, &user.id]);
-        let new = encode(user)?;
-        loop {
-            let Some(current) = self.users.get(&k).map_err(backend)? else { return Ok(false) };
-            if self.users.compare_and_swap(&k, Some(&current), Some(new.as_slice())).map_err(backend)?.is_ok() {
-                self.durable().await?;
-                return Ok(true);
-            }
-        }
-    }
-
-    async fn update_user_if(&self, user: &User, read_written_at_ms: i64) -> StoreResult<bool> {
-        let k = key(&[&user.tenant_id, &user.id]);
+    async fn replace_user(&self, read_version: u64, next: &User) -> StoreResult<bool> {
+        let k = key(&[&next.tenant_id, &next.id]);
         let Some(current) = self.users.get(&k).map_err(backend)? else { return Ok(false) };
-        if decode::<User>(&current)?.written_at_ms != read_written_at_ms {
+        if decode::<User>(&current)?.version != read_version {
             return Ok(false);
         }
-        let swapped = self.users.compare_and_swap(&k, Some(&current), Some(encode(user)?)).map_err(backend)?.is_ok();
+        // Against the bytes read: a write in between fails the swap.
+        let swapped = self.users.compare_and_swap(&k, Some(&current), Some(encode(next)?)).map_err(backend)?.is_ok();
         if swapped {
             self.durable().await?;
         }
@@ -420,6 +409,14 @@ impl DirectoryStore for SledStore {
         self.durable().await
     }
 
+    async fn replace_key(&self, read: &StoredKey, next: &StoredKey) -> StoreResult<bool> {
+        let swapped = compare_and_swap(&self.keys, &key(&[&read.tenant_id, &read.kid]), read, next)?;
+        if swapped {
+            self.durable().await?;
+        }
+        Ok(swapped)
+    }
+
     async fn keys(&self, tenant_id: &str) -> StoreResult<Vec<StoredKey>> {
         scan(&self.keys, tenant_id)
     }
@@ -446,6 +443,18 @@ impl DirectoryStore for SledStore {
             }
             Err(existing) => Ok(existing.current.map(|v| v.to_vec()).unwrap_or_default()),
         }
+    }
+
+    async fn secrets(&self) -> StoreResult<Vec<(String, Vec<u8>)>> {
+        self.secrets.iter().map(|item| item.map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), v.to_vec())).map_err(backend)).collect()
+    }
+
+    async fn replace_secret(&self, name: &str, read: &[u8], next: &[u8]) -> StoreResult<bool> {
+        let swapped = self.secrets.compare_and_swap(name.as_bytes(), Some(read), Some(next)).map_err(backend)?.is_ok();
+        if swapped {
+            self.durable().await?;
+        }
+        Ok(swapped)
     }
 }
 

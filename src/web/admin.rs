@@ -5,11 +5,12 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{http::header, web, FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde_json::json;
 
 use tokio::io::AsyncSeekExt;
 
+use crate::directory::etag::{self, IfMatch};
 use crate::directory::{access, bulk, collaboration, groups, invitations, users};
 use crate::error::Error;
 use crate::idp::Idp;
@@ -44,6 +45,22 @@ impl FromRequest for Admin {
             Ok(Admin { tenant, caller })
         })
     }
+}
+
+/// `If-Match`, for the settings that honour it.
+impl FromRequest for IfMatch {
+    type Error = GraphFailure;
+    type Future = std::future::Ready<Result<IfMatch, GraphFailure>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let header = req.headers().get(header::IF_MATCH).map(|v| v.to_str().map_err(|_| Error::Invalid("If-Match: not ASCII".into())));
+        std::future::ready(header.transpose().map(IfMatch::new).map_err(Into::into))
+    }
+}
+
+/// A setting with its entity tag (`ETag`), for a later `If-Match`.
+fn tagged<T: serde::Serialize>(mut response: HttpResponseBuilder, shown: &T) -> HttpResponse {
+    response.insert_header((header::ETAG, etag::of(shown))).json(shown)
 }
 
 pub async fn list_users(idp: web::Data<Idp>, Admin { tenant, caller }: Admin) -> GraphResult {
@@ -182,45 +199,68 @@ pub async fn create_policy(
 
 pub async fn get_policy(Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
     let (_, id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(policy_api::get(&tenant, &caller, &id).await?))
+    Ok(tagged(HttpResponse::Ok(), &policy_api::get(&tenant, &caller, &id).await?))
 }
 
-pub async fn delete_policy(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+pub async fn update_policy(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+    if_match: IfMatch,
+    body: web::Json<serde_json::Value>,
+) -> GraphResult {
     let (_, id) = path.into_inner();
-    policy_api::delete(&idp, &tenant, &caller, &id).await?;
+    Ok(tagged(HttpResponse::Ok(), &policy_api::update(&idp, &tenant, &caller, &id, body.into_inner(), &if_match).await?))
+}
+
+pub async fn delete_policy(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+    if_match: IfMatch,
+) -> GraphResult {
+    let (_, id) = path.into_inner();
+    policy_api::delete(&idp, &tenant, &caller, &id, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn get_cross_tenant_default(Admin { tenant, caller }: Admin) -> GraphResult {
-    Ok(HttpResponse::Ok().json(policy_api::default_setting(&tenant, &caller).await?))
+    Ok(tagged(HttpResponse::Ok(), &policy_api::default_setting(&tenant, &caller).await?))
 }
 
 pub async fn set_cross_tenant_default(
     idp: web::Data<Idp>,
     Admin { tenant, caller }: Admin,
+    if_match: IfMatch,
     body: web::Json<policy_api::PartnerSetting>,
 ) -> GraphResult {
-    Ok(HttpResponse::Ok().json(policy_api::set_default(&idp, &tenant, &caller, body.into_inner()).await?))
+    Ok(tagged(HttpResponse::Ok(), &policy_api::set_default(&idp, &tenant, &caller, body.into_inner(), &if_match).await?))
 }
 
 pub async fn get_partner(Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
     let (_, partner) = path.into_inner();
-    Ok(HttpResponse::Ok().json(policy_api::partner(&tenant, &caller, &partner).await?))
+    Ok(tagged(HttpResponse::Ok(), &policy_api::partner(&tenant, &caller, &partner).await?))
 }
 
 pub async fn set_partner(
     idp: web::Data<Idp>,
     Admin { tenant, caller }: Admin,
     path: web::Path<(String, String)>,
+    if_match: IfMatch,
     body: web::Json<policy_api::PartnerSetting>,
 ) -> GraphResult {
     let (_, partner) = path.into_inner();
-    Ok(HttpResponse::Ok().json(policy_api::set_partner(&idp, &tenant, &caller, &partner, body.into_inner()).await?))
+    Ok(tagged(HttpResponse::Ok(), &policy_api::set_partner(&idp, &tenant, &caller, &partner, body.into_inner(), &if_match).await?))
 }
 
-pub async fn delete_partner(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+pub async fn delete_partner(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+    if_match: IfMatch,
+) -> GraphResult {
     let (_, partner) = path.into_inner();
-    policy_api::delete_partner(&idp, &tenant, &caller, &partner).await?;
+    policy_api::delete_partner(&idp, &tenant, &caller, &partner, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

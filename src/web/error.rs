@@ -93,10 +93,11 @@ impl<S: Surface + std::fmt::Debug> ResponseError for Failure<S> {
             Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::Store(StoreError::Conflict(_)) | Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Error::Upstream(_) => StatusCode::BAD_GATEWAY,
             Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::OAuth(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            Error::Store(_) | Error::Key(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Store(_) | Error::Key(_) | Error::Vault(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -112,6 +113,7 @@ impl<S: Surface + std::fmt::Debug> ResponseError for Failure<S> {
             Error::Forbidden(message) => ("forbidden".into(), message.clone()),
             Error::Store(StoreError::Conflict(what)) => ("conflict".into(), format!("{what} already exists")),
             Error::Conflict(message) => ("conflict".into(), message.clone()),
+            Error::PreconditionFailed(message) => ("precondition_failed".into(), message.clone()),
             Error::Upstream(message) => ("upstream_failed".into(), message.clone()),
             Error::TooManyAttempts(message) => ("too_many_attempts".into(), message.clone()),
             other => {
@@ -161,9 +163,10 @@ fn graph_code(error: &Error) -> &'static str {
         Error::Unauthenticated(_) => "InvalidAuthenticationToken",
         Error::Forbidden(_) => "Authorization_RequestDenied",
         Error::Store(StoreError::Conflict(_)) | Error::Conflict(_) => "Request_MultipleObjectsWithSameKeyValue",
+        Error::PreconditionFailed(_) => "preconditionFailed",
         Error::Upstream(_) => "ServiceNotAvailable",
         Error::TooManyAttempts(_) => "TooManyRequests",
-        Error::Store(_) | Error::Key(_) | Error::Internal(_) => "InternalServerError",
+        Error::Store(_) | Error::Key(_) | Error::Vault(_) | Error::Internal(_) => "InternalServerError",
     }
 }
 

@@ -53,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/v1.0/identity/conditionalAccess/policies", web::get().to(admin::list_policies))
             .route("/v1.0/identity/conditionalAccess/policies", web::post().to(admin::create_policy))
             .route("/v1.0/identity/conditionalAccess/policies/{id}", web::get().to(admin::get_policy))
+            .route("/v1.0/identity/conditionalAccess/policies/{id}", web::patch().to(admin::update_policy))
             .route("/v1.0/identity/conditionalAccess/policies/{id}", web::delete().to(admin::delete_policy))
             .route("/v1.0/policies/crossTenantAccessPolicy/default", web::get().to(admin::get_cross_tenant_default))
             .route("/v1.0/policies/crossTenantAccessPolicy/default", web::patch().to(admin::set_cross_tenant_default))

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use openidconnect::OAuth2TokenResponse;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::harness::*;
 
@@ -159,7 +159,100 @@ async fn concurrent_setting_changes_all_survive(backend: Backend) {
     server.stop().await;
 }
 
+/// A conditional write (`If-Match`) with the token of the demo admin app.
+async fn call_if_match(method: reqwest::Method, url: String, token: &str, if_match: &str, body: Option<Value>) -> (u16, String, Value) {
+    let mut request = api().request(method, url).bearer_auth(token).header("If-Match", if_match);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("admin request");
+    let status = response.status().as_u16();
+    let etag = response.headers().get("etag").map(|v| v.to_str().expect("ascii").to_string()).unwrap_or_default();
+    (status, etag, response.json().await.unwrap_or(Value::Null))
+}
+
+/// An admin changes a policy or a partner setting only over what they
+/// read (`ETag` → `If-Match`, else 412); a change to another setting of
+/// the tenant in between does not count against them. PATCH merges like
+/// Graph's and names what it refuses.
+async fn if_match_guards_setting_changes(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = app_token(&server, CONTOSO).await;
+    let policies = server.url("/contoso/v1.0/identity/conditionalAccess/policies");
+    let policy = json!({
+        "displayName": "Guests need MFA", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["GuestsOrExternalUsers"]}, "applications": {"includeApplications": ["All"]}},
+        "grantControls": {"builtInControls": ["mfa"]},
+    });
+    let (status, _, created) = call(reqwest::Method::POST, policies.clone(), &token, Some(policy)).await;
+    assert_eq!(status, 201, "{created}");
+    let url = format!("{policies}/{}", created["id"].as_str().expect("id"));
+    let (status, headers, _) = call(reqwest::Method::GET, url.clone(), &token, None).await;
+    assert_eq!(status, 200);
+    let read = headers.get("etag").expect("ETag").to_str().expect("ascii").to_string();
+
+    // Another admin changes another setting meanwhile: no conflict.
+    let partner = server.url(&format!("/contoso/v1.0/policies/crossTenantAccessPolicy/partners/{FABRIKAM_ID}"));
+    let (status, _, _) = call(reqwest::Method::PUT, partner.clone(), &token, Some(json!({"inboundTrust": {"isMfaAccepted": true}}))).await;
+    assert_eq!(status, 200);
+    let (status, changed_tag, changed) =
+        call_if_match(reqwest::Method::PATCH, url.clone(), &token, &read, Some(json!({"state": "disabled"}))).await;
+    assert_eq!((status, changed["state"].as_str(), changed["displayName"].as_str()), (200, Some("disabled"), Some("Guests need MFA")));
+    assert!(!changed_tag.is_empty() && changed_tag != read, "a new ETag: {changed_tag}");
+
+    // The same read again is stale now: 412, and nothing changes.
+    let (status, _, refused) =
+        call_if_match(reqwest::Method::PATCH, url.clone(), &token, &read, Some(json!({"displayName": "Lost"}))).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (412, Some("preconditionFailed")), "{refused}");
+    let weak = format!("W/{changed_tag}");
+    let (status, _, _) = call_if_match(reqwest::Method::PATCH, url.clone(), &token, &weak, Some(json!({"displayName": "Lost"}))).await;
+    assert_eq!(status, 412, "weak tags never match If-Match");
+    let (_, _, now) = call(reqwest::Method::GET, url.clone(), &token, None).await;
+    assert_eq!(now["displayName"], "Guests need MFA");
+
+    // What PATCH refuses, by name.
+    for (body, named) in [
+        (json!({"conditions": {"users": {"includeUsers": []}}}), "conditions.users"),
+        (json!({"sessionControls": {}}), "sessionControls"),
+        (json!({"id": "another"}), "id"),
+        (json!({"grantControls": {"builtInControls": ["compliantDevice"]}}), "builtInControls"),
+    ] {
+        let (status, _, refused) = call(reqwest::Method::PATCH, url.clone(), &token, Some(body.clone())).await;
+        let message = refused["error"]["message"].as_str().unwrap_or_default();
+        assert!(status == 400 && message.contains(named), "{body} → {status} {refused}");
+    }
+
+    // Partners: `*` needs one to exist; a stale tag is refused, the current one lands.
+    let absent = server.url("/contoso/v1.0/policies/crossTenantAccessPolicy/partners/no-such-partner");
+    let (status, _, _) =
+        call_if_match(reqwest::Method::PUT, absent, &token, "*", Some(json!({"inboundTrust": {"isMfaAccepted": true}}))).await;
+    assert_eq!(status, 412, "If-Match: * on a partner that does not exist");
+    let (_, headers, _) = call(reqwest::Method::GET, partner.clone(), &token, None).await;
+    let partner_tag = headers.get("etag").expect("ETag").to_str().expect("ascii").to_string();
+    let (status, _, _) =
+        call_if_match(reqwest::Method::PATCH, partner.clone(), &token, &read, Some(json!({"inboundTrust": {"isMfaAccepted": false}})))
+            .await;
+    assert_eq!(status, 412, "another resource's tag");
+    let (status, _, set) = call_if_match(
+        reqwest::Method::PATCH,
+        partner.clone(),
+        &token,
+        &partner_tag,
+        Some(json!({"inboundTrust": {"isMfaAccepted": false}})),
+    )
+    .await;
+    assert_eq!((status, &set["inboundTrust"]["isMfaAccepted"]), (200, &json!(false)), "{set}");
+
+    // Deletes too.
+    let (status, _, _) = call_if_match(reqwest::Method::DELETE, url.clone(), &token, &read, None).await;
+    assert_eq!(status, 412);
+    let (status, _, _) = call_if_match(reqwest::Method::DELETE, url.clone(), &token, &changed_tag, None).await;
+    assert_eq!(status, 204);
+    server.stop().await;
+}
+
 on_both_backends!(
+    if_match_guards_setting_changes,
     users_crud_with_an_app_token,
     only_the_right_callers_get_in,
     replication_lag_asks_clients_to_retry,

@@ -315,8 +315,10 @@ async fn an_inviter_from_the_guests_home_redeems_at_once(backend: Backend) {
     // Contoso makes Bob a Guest Inviter.
     let mut bob =
         server.idp().store.user(CONTOSO_ID, invitation["invitedUser"]["id"].as_str().expect("id")).await.expect("store").expect("bob");
+    let read = bob.version;
     bob.roles.push("Guest Inviter".into());
-    assert!(server.idp().store.update_user(&bob).await.expect("store"));
+    bob.touched();
+    assert!(server.idp().store.replace_user(read, &bob).await.expect("store"));
 
     // Bob, signed in as a guest, invites his colleague from fabrikam.
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_SPA, None).await;

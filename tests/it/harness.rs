@@ -38,6 +38,10 @@ pub fn demo_config(dir: &Path, base: &str) -> Config {
     config
 }
 
+/// The key-encryption key of test clusters (PostgreSQL refuses to start
+/// without one; sled processes get it too). Tests only: it is public.
+pub const TEST_ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
 /// Which store a test server runs on; server tests run on each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -67,7 +71,7 @@ pub fn pg_base_url() -> String {
     std::env::var("B2B_IDP_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-async fn pg_admin() -> tokio_postgres::Client {
+pub async fn pg_admin() -> tokio_postgres::Client {
     let url = pg_base_url();
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
@@ -113,6 +117,7 @@ impl TestServer {
         if backend == Backend::Postgres {
             let (url, schema) = pg_schema_url().await;
             config.store.url = Some(b2b_idp::util::Secret(url));
+            config.store.encryption_key = Some(b2b_idp::util::Secret(TEST_ENCRYPTION_KEY.into()));
             pg_schema = Some(schema);
         }
         tweak(&mut config);
@@ -300,6 +305,18 @@ pub async fn authenticator_code(key: &str) -> String {
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+}
+
+/// The base32 secret `key`'s authenticator holds (what enrolment showed).
+pub fn authenticator_secret(key: &str) -> String {
+    AUTHENTICATOR.lock().expect("lock").get(key).map(|(secret, _)| secret.clone()).unwrap_or_else(|| panic!("no authenticator for {key}"))
+}
+
+/// The same authenticator, known under `to` as well (a server that moved).
+pub fn copy_authenticator(from: &str, to: &str) {
+    let mut known = AUTHENTICATOR.lock().expect("lock");
+    let entry = known.get(from).cloned().unwrap_or_else(|| panic!("no authenticator for {from}"));
+    known.insert(to.to_string(), entry);
 }
 
 /// Forgets `key`'s enrolment (after an admin or recovery reset).
@@ -604,6 +621,7 @@ pub fn idp_command(dir: &Path, port: u16, public: &str) -> tokio::process::Comma
         .env("B2B_IDP__SERVER__PUBLIC_BASE_URL", public)
         .env("B2B_IDP__STORE__PATH", dir.join("data"))
         .env("B2B_IDP__MAIL__OUTBOX", dir.join("outbox"))
+        .env("B2B_IDP__STORE__ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
         .env("RUST_LOG", "warn")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);

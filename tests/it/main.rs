@@ -19,6 +19,7 @@ mod negatives;
 mod readme;
 mod restart;
 mod scale;
+mod secrets;
 mod security;
 mod store;
 mod surfaces;

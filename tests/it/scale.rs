@@ -14,6 +14,7 @@ use crate::harness::*;
 async fn instance(dir: &std::path::Path, public: &str, listener: TcpListener, db_url: &str) -> Running {
     let mut config = demo_config(dir, public);
     config.store.url = Some(Secret(db_url.to_string()));
+    config.store.encryption_key = Some(Secret(TEST_ENCRYPTION_KEY.into()));
     config.keys.refresh_secs = 1;
     server::start(config, Some(listener)).await.expect("instance starts")
 }
@@ -65,7 +66,7 @@ async fn a_flow_hops_between_instances() {
     let old_kid = jwt_header(refreshed.access_token().secret())["kid"].clone();
 
     // Rotate keys on B; A uses and publishes the new key within keys.refresh_secs.
-    b2b_idp::keys::rotate(b.idp.store.as_ref(), CONTOSO_ID, b2b_idp::model::Alg::ES256).await.expect("rotate");
+    b2b_idp::keys::rotate(b.idp.store.as_ref(), &b.idp.vault, CONTOSO_ID, b2b_idp::model::Alg::ES256).await.expect("rotate");
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let next = rp
         .client

@@ -251,7 +251,7 @@ fn ssrf_provider(port: u16) -> b2b_idp::model::ExternalIdp {
         display_name: "Internal".into(),
         issuer: format!("http://127.0.0.1:{port}"),
         client_id: "b2b".into(),
-        client_secret: b2b_idp::util::Secret("secret".into()),
+        client_secret: b2b_idp::model::Protected::Plain("secret".into()),
         domains: vec!["internal.example".into()],
         cloud: Default::default(),
     }

@@ -46,6 +46,7 @@ fn user(tenant_id: &str, id: &str, email: &str) -> User {
         enabled: true,
         created_at: now(),
         written_at_ms: 0,
+        version: 0,
         external: None,
         sessions_valid_from_ms: 0,
         totp: None,
@@ -143,20 +144,27 @@ async fn tenants_and_users(store: Arc<dyn Store>) {
     assert_eq!(store.user_tenants("Alice@one.example").await.expect("directories"), vec!["t1".to_string(), "t2".to_string()]);
     let found = store.user_by_email("t1", "ALICE@one.example").await.expect("by email").expect("found");
     assert_eq!(found.id, "u1");
+    // Replace only over the version the caller read.
     let mut changed = found.clone();
     changed.enabled = false;
-    assert!(store.update_user(&changed).await.expect("update"));
+    changed.touched();
+    assert!(store.replace_user(found.version, &changed).await.expect("cas"), "the read version is current");
     assert!(!store.user("t1", "u1").await.expect("get").expect("found").enabled);
-    // Conditional replace: only over the version the caller read.
+    let mut stale = found.clone();
+    stale.display_name = "stale".into();
+    stale.touched();
+    assert!(!store.replace_user(found.version, &stale).await.expect("cas"), "someone wrote since");
     let mut newer = changed.clone();
-    newer.written_at_ms = 7;
-    assert!(store.update_user_if(&newer, changed.written_at_ms).await.expect("cas"), "the read version is current");
-    assert!(!store.update_user_if(&changed, changed.written_at_ms).await.expect("cas"), "someone wrote since");
-    assert_eq!(store.user("t1", "u1").await.expect("get").expect("found").written_at_ms, 7);
+    newer.touched();
+    assert!(store.replace_user(changed.version, &newer).await.expect("cas"));
+    let stored = store.user("t1", "u1").await.expect("get").expect("found");
+    assert_eq!((stored.version, stored.display_name.as_str()), (newer.version, "alice@one.example"), "the stale write did not land");
     assert_eq!(store.users("t1").await.expect("list").len(), 1, "users are listed per tenant");
     assert!(store.delete_user("t1", "u1").await.expect("delete"));
     assert!(!store.delete_user("t1", "u1").await.expect("delete again"));
-    assert!(!store.update_user(&newer).await.expect("update a deleted user"), "nothing to replace");
+    let mut late = newer.clone();
+    late.touched();
+    assert!(!store.replace_user(newer.version, &late).await.expect("update a deleted user"), "nothing to replace");
     assert!(store.user("t1", "u1").await.expect("get").is_none(), "a late write does not bring a deleted user back");
     assert!(store.user_by_email("t1", "alice@one.example").await.expect("by email").is_none());
     assert_eq!(store.user_tenants("alice@one.example").await.expect("directories"), vec!["t2".to_string()]);
@@ -190,8 +198,12 @@ async fn apps_and_keys(store: Arc<dyn Store>) {
 
     let key = keys::generate("t1", Alg::ES256).expect("key");
     store.put_key(&key).await.expect("put key");
-    assert_eq!(store.keys("t1").await.expect("keys"), vec![key]);
+    assert_eq!(store.keys("t1").await.expect("keys"), vec![key.clone()]);
     assert!(store.keys("t2").await.expect("keys").is_empty());
+    let retired = b2b_idp::model::StoredKey { retired_at: Some(now()), ..key.clone() };
+    assert!(store.replace_key(&key, &retired).await.expect("swap"), "a swap from the stored key lands");
+    assert!(!store.replace_key(&key, &key).await.expect("swap"), "a swap from a stale read does not");
+    assert_eq!(store.keys("t1").await.expect("keys"), vec![retired]);
     app_writes_are_read_back(store.clone(), &app).await;
 }
 
@@ -258,6 +270,10 @@ async fn secrets(store: Arc<dyn Store>) {
     let first = store.secret_or_insert("hmac", b"first").await.expect("secret");
     let second = store.secret_or_insert("hmac", b"second").await.expect("secret");
     assert_eq!((first.as_slice(), second.as_slice()), (&b"first"[..], &b"first"[..]), "the first writer wins");
+    assert!(store.replace_secret("hmac", b"first", b"resealed").await.expect("swap"), "a swap from the stored value lands");
+    assert!(!store.replace_secret("hmac", b"first", b"other").await.expect("swap"), "a swap from a stale read does not");
+    assert!(!store.replace_secret("none", b"", b"x").await.expect("swap"), "nor one of a secret that is not there");
+    assert_eq!(store.secrets().await.expect("list"), vec![("hmac".to_string(), b"resealed".to_vec())]);
 }
 
 async fn grants(store: Arc<dyn Store>) {
@@ -442,7 +458,8 @@ async fn concurrent_writers_all_land(store: Arc<dyn Store>) {
                     member.display_name = "writer".into();
                     store.create_user(&member).await.expect("create user");
                     member.enabled = false;
-                    assert!(store.update_user(&member).await.expect("update user"));
+                    member.touched();
+                    assert!(store.replace_user(member.version - 1, &member).await.expect("update user"));
                 }
             })
         })
