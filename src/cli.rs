@@ -386,8 +386,11 @@ async fn user_command(idp: Idp, command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::List { tenant } => {
             let tenant = idp.tenant(&tenant).await?;
-            for u in idp.store.users(&tenant.id).await? {
-                println!("{}\t{}\t{}\t{}", u.id, u.email, u.user_type.as_str(), u.roles.join(","));
+            let mut pages = crate::store::UserPages::new(idp.store.as_ref(), &tenant.id, 500);
+            while let Some(page) = pages.next().await? {
+                for u in page {
+                    println!("{}\t{}\t{}\t{}", u.id, u.email, u.user_type.as_str(), u.roles.join(","));
+                }
             }
         }
     }

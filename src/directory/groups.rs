@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::model::Group;
 use crate::model::{Tenant, User};
+use crate::store::UserPages;
 use crate::util::{now, now_ms};
 
 /// Graph's `group`, as the API shows it.
@@ -188,8 +189,12 @@ pub async fn members(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> R
     caller.require(MANAGE_GROUPS)?;
     let group = load(idp, tenant, id).await?;
     if group.membership_rule.is_some() {
-        let users = idp.store.users(&tenant.id).await?;
-        return Ok(users.iter().filter(|u| group.has_member(u)).map(GraphUser::from).collect());
+        let mut members = vec![];
+        let mut pages = UserPages::new(idp.store.as_ref(), &tenant.id, 500);
+        while let Some(page) = pages.next().await? {
+            members.extend(page.iter().filter(|u| group.has_member(u)).map(GraphUser::from));
+        }
+        return Ok(members);
     }
     let mut users = Vec::with_capacity(group.members.len());
     for user_id in &group.members {
@@ -202,12 +207,12 @@ pub async fn members(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> R
 
 /// Ids of the groups `user` belongs to (conditional access conditions).
 pub async fn of_user(idp: &Idp, tenant: &Tenant, user: &User) -> Result<Vec<String>> {
-    Ok(idp.store.groups(&tenant.id).await?.into_iter().filter(|g| g.has_member(user)).map(|g| g.id).collect())
+    Ok(idp.store.groups_of(&tenant.id, &user.id).await?.into_iter().filter(|g| g.has_member(user)).map(|g| g.id).collect())
 }
 
 /// A deleted user leaves every group of the tenant.
 pub async fn forget_member(idp: &Idp, tenant: &Tenant, user_id: &str) -> Result<()> {
-    for group in idp.store.groups(&tenant.id).await? {
+    for group in idp.store.groups_of(&tenant.id, user_id).await? {
         if group.members.iter().any(|m| m == user_id) {
             let removed = change_members(idp, tenant, &group.id, |g| {
                 g.members.retain(|m| m != user_id);
@@ -224,5 +229,5 @@ pub async fn forget_member(idp: &Idp, tenant: &Tenant, user_id: &str) -> Result<
 
 /// Whether `email` is the address of one of the tenant's distribution lists.
 pub async fn is_distribution_list(idp: &Idp, tenant: &Tenant, email: &str) -> Result<bool> {
-    Ok(idp.store.groups(&tenant.id).await?.iter().any(|g| g.is_distribution_list() && g.mail.as_deref() == Some(email)))
+    Ok(idp.store.groups_by_mail(&tenant.id, email).await?.iter().any(|g| g.is_distribution_list()))
 }

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::model::HomeAccount;
 use crate::model::{Tenant, User};
+use crate::store::UserPages;
 
 /// A guest removes themselves from `tenant`, if its settings allow it.
 pub async fn leave(idp: &Idp, tenant: &Tenant, user: &User) -> Result<()> {
@@ -42,19 +43,22 @@ async fn home_exists(idp: &Idp, home: &HomeAccount) -> Result<Option<bool>> {
 pub async fn sweep(idp: &Idp) -> Result<Vec<User>> {
     let mut disabled = vec![];
     for tenant in idp.store.tenants().await? {
-        for mut user in idp.store.users(&tenant.id).await? {
-            let Some(home) = user.external.as_ref().and_then(|e| e.home.clone()) else { continue };
-            if !user.enabled || home_exists(idp, &home).await? != Some(false) {
-                continue;
+        let mut pages = UserPages::new(idp.store.as_ref(), &tenant.id, 500);
+        while let Some(page) = pages.next().await? {
+            for mut user in page {
+                let Some(home) = user.external.as_ref().and_then(|e| e.home.clone()) else { continue };
+                if !user.enabled || home_exists(idp, &home).await? != Some(false) {
+                    continue;
+                }
+                let read = user.version;
+                user.enabled = false;
+                user.touched();
+                if !idp.store.replace_user(read, &user).await? {
+                    continue; // changed or deleted meanwhile: the next sweep looks again
+                }
+                tracing::info!(tenant = %tenant.id, user = %user.id, home = %home.tenant_id, "guest disabled: home account is gone");
+                disabled.push(user);
             }
-            let read = user.version;
-            user.enabled = false;
-            user.touched();
-            if !idp.store.replace_user(read, &user).await? {
-                continue; // changed or deleted meanwhile: the next sweep looks again
-            }
-            tracing::info!(tenant = %tenant.id, user = %user.id, home = %home.tenant_id, "guest disabled: home account is gone");
-            disabled.push(user);
         }
     }
     Ok(disabled)

@@ -8,6 +8,7 @@ pub mod etag;
 pub mod groups;
 pub mod invitations;
 pub mod lifecycle;
+pub mod paging;
 pub mod realm;
 pub mod replica;
 pub mod reset;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::UserSeed;
 use crate::directory::access::{Caller, MANAGE_PRIVILEGED_USERS, READ_WRITE_USERS};
 use crate::directory::groups;
+use crate::directory::paging::{self, Page, PageRequest};
 use crate::directory::replica::Replica;
 use crate::directory::MAX_DISPLAY_NAME_CHARS;
 use crate::error::{Error, Result};
@@ -75,10 +76,14 @@ fn replica(idp: &Idp) -> Replica {
     Replica { lag_ms: idp.config.store.replication_lag_ms }
 }
 
-pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller) -> Result<Vec<GraphUser>> {
+/// One page of the tenant's users (`$top`, `$skiptoken`).
+pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, page: &PageRequest) -> Result<Page<GraphUser>> {
     caller.require(READ_WRITE_USERS)?;
-    let users = replica(idp).list(idp.store.users(&tenant.id).await?);
-    Ok(users.iter().map(GraphUser::from).collect())
+    let users = idp.store.users_page(&tenant.id, page.after.as_deref(), page.top).await?;
+    // A full page may have more after it; the token names where it ended.
+    let skiptoken = users.last().filter(|_| users.len() == page.top).map(|u| paging::skiptoken(&u.id));
+    let value = replica(idp).list(users).iter().map(GraphUser::from).collect();
+    Ok(Page { value, skiptoken })
 }
 
 pub async fn get(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<GraphUser> {

@@ -55,14 +55,31 @@ pub fn split(raw: &str) -> Vec<String> {
 }
 
 /// Resolves a space-separated scope string for `client`; an unknown or
-/// ungranted resource scope is `invalid_scope`. Reads the tenant's apps
-/// once, and only if a scope names a resource other than the admin API
-/// (however many scopes a request lists, one store read at most), then
-/// `decide`s.
+/// ungranted resource scope is `invalid_scope`. Looks up each resource a
+/// scope names once (by identifier URI, else client id; the admin API
+/// needs no lookup), then `decide`s. A token is for one resource, which
+/// has two names at most: a request naming more is refused unread.
 pub async fn resolve(idp: &Idp, tenant: &Tenant, client: &App, raw: &str, acting: Acting) -> Result<Requested> {
-    let names_an_app = raw.split_whitespace().any(|s| s.rsplit_once('/').is_some_and(|(prefix, _)| prefix != ADMIN_RESOURCE));
-    let apps = if names_an_app { idp.store.apps(&tenant.id).await? } else { vec![] };
-    decide(client, raw, acting, |prefix| resource_audience(&apps, prefix))
+    let scopes = split(raw);
+    let mut prefixes: Vec<&str> = scopes.iter().filter_map(|s| s.rsplit_once('/').map(|(prefix, _)| prefix)).collect();
+    prefixes.retain(|p| *p != ADMIN_RESOURCE && !p.is_empty());
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    if prefixes.len() > 2 {
+        return Err(OAuthError::invalid_scope("scopes name more than one resource; request one resource per token").into());
+    }
+    let mut audiences = std::collections::HashMap::new();
+    for prefix in prefixes {
+        let app = match idp.store.app_by_identifier_uri(&tenant.id, prefix).await? {
+            Some(app) => Some(app),
+            None => idp.store.app(&tenant.id, prefix).await?,
+        };
+        audiences.insert(prefix.to_string(), app.as_ref().map(audience_of));
+    }
+    decide(client, raw, acting, |prefix| match prefix {
+        ADMIN_RESOURCE => Some(ADMIN_RESOURCE.to_string()),
+        _ => audiences.get(prefix).cloned().flatten(),
+    })
 }
 
 /// The scopes `client` may have from `raw`, given `audience`, which names
@@ -115,14 +132,6 @@ pub fn decide(client: &App, raw: &str, acting: Acting, audience: impl Fn(&str) -
 /// An app's canonical resource URI: its identifier URI, else its client id.
 pub fn audience_of(app: &App) -> String {
     app.identifier_uri.clone().unwrap_or_else(|| app.client_id.clone())
-}
-
-/// The canonical `aud` of a resource named by its URI or client id, among `apps`.
-fn resource_audience(apps: &[App], name: &str) -> Option<String> {
-    if name == ADMIN_RESOURCE {
-        return Some(ADMIN_RESOURCE.to_string());
-    }
-    apps.iter().find(|app| app.identifier_uri.as_deref() == Some(name) || app.client_id == name).map(audience_of)
 }
 
 #[cfg(test)]

@@ -73,7 +73,11 @@ async fn try_upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Option<Tenant
         region_scope: seed.region_scope.clone().unwrap_or_else(|| seed.cloud.region_scope().into()),
         signing_alg: seed.signing_alg,
         created_at: existing.as_ref().map_or_else(now, |t| t.created_at),
-        domains: seed.domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+        domains: seed
+            .domains
+            .iter()
+            .map(|d| address::domain(d).ok_or_else(|| Error::Invalid(format!("tenant {}: '{d}' is not a domain name", seed.name))))
+            .collect::<Result<_>>()?,
         unmanaged: false,
         collaboration: seed.collaboration.clone(),
         identity_providers: merged_idps(idp, &id, seed, existing.as_ref())?,
@@ -81,9 +85,9 @@ async fn try_upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Option<Tenant
         cross_tenant_access: merged_cross_tenant(seed, existing.as_ref()),
         version: existing.as_ref().map_or(0, |t| t.version),
     };
-    for other in idp.store.tenants().await? {
-        if let Some(d) = tenant.domains.iter().find(|d| other.id != tenant.id && !other.unmanaged && other.owns_domain(d)) {
-            return Err(Error::Invalid(format!("tenant {}: the domain {d} belongs to tenant {} already", tenant.name, other.name)));
+    for domain in &tenant.domains {
+        if let Some(other) = idp.store.tenant_by_domain(domain).await?.filter(|other| other.id != tenant.id) {
+            return Err(Error::Invalid(format!("tenant {}: the domain {domain} belongs to tenant {} already", tenant.name, other.name)));
         }
     }
     match &existing {

@@ -60,6 +60,9 @@ pub trait DirectoryStore: Send + Sync {
     async fn replace_tenant(&self, read_version: u64, next: &Tenant) -> StoreResult<bool>;
     async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
+    /// The managed tenant whose `domains` hold `domain` (tenants keep their
+    /// domains normalised, `util::address::domain`); of several, the first by id.
+    async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>>;
     async fn tenants(&self) -> StoreResult<Vec<Tenant>>;
 
     /// Fails with `Conflict` if the email is taken in that tenant.
@@ -71,7 +74,9 @@ pub trait DirectoryStore: Send + Sync {
     async fn replace_user(&self, read_version: u64, next: &User) -> StoreResult<bool>;
     async fn user(&self, tenant_id: &str, id: &str) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, tenant_id: &str, email: &str) -> StoreResult<Option<User>>;
-    async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
+    /// Up to `limit` users of the tenant in id order, after the id `after`:
+    /// a page, so no caller holds a whole directory at once.
+    async fn users_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>>;
     /// Ids of the tenants (directories) where `email` has an account.
     async fn user_tenants(&self, email: &str) -> StoreResult<Vec<String>>;
     async fn delete_user(&self, tenant_id: &str, id: &str) -> StoreResult<bool>;
@@ -83,6 +88,11 @@ pub trait DirectoryStore: Send + Sync {
     async fn replace_group(&self, read: &Group, next: &Group) -> StoreResult<bool>;
     async fn group(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Group>>;
     async fn groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>>;
+    /// The groups that list `user_id` as a member, and every group with a
+    /// membership rule (the caller evaluates those), in id order.
+    async fn groups_of(&self, tenant_id: &str, user_id: &str) -> StoreResult<Vec<Group>>;
+    /// The groups whose `mail` is `mail` (lower-cased).
+    async fn groups_by_mail(&self, tenant_id: &str, mail: &str) -> StoreResult<Vec<Group>>;
     async fn delete_group(&self, tenant_id: &str, id: &str) -> StoreResult<bool>;
 
     /// Insert or replace; the ticket hash is unique.
@@ -93,6 +103,8 @@ pub trait DirectoryStore: Send + Sync {
     async fn put_app(&self, app: &App) -> StoreResult<()>;
     async fn app(&self, tenant_id: &str, client_id: &str) -> StoreResult<Option<App>>;
     async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>>;
+    /// The app registered under `identifier_uri` (`api://…`); of several, the first by client id.
+    async fn app_by_identifier_uri(&self, tenant_id: &str, identifier_uri: &str) -> StoreResult<Option<App>>;
 
     async fn put_key(&self, key: &StoredKey) -> StoreResult<()>;
     /// Compare-and-swap: stores `next` only if the key is still exactly `read`.
@@ -111,6 +123,33 @@ pub trait DirectoryStore: Send + Sync {
     /// instances starting together seed one after another, and each sees
     /// what the one before created. Waits while another instance holds it.
     async fn lock_seeding(&self) -> StoreResult<Box<dyn SeedingLock>>;
+}
+
+/// Walks a tenant's users a page at a time (`users_page`), for jobs that
+/// visit them all (sweeps, rekey, listings) without holding them all.
+pub struct UserPages<'a> {
+    store: &'a dyn DirectoryStore,
+    tenant_id: String,
+    size: usize,
+    after: Option<String>,
+    done: bool,
+}
+
+impl<'a> UserPages<'a> {
+    pub fn new(store: &'a dyn DirectoryStore, tenant_id: &str, size: usize) -> UserPages<'a> {
+        UserPages { store, tenant_id: tenant_id.to_string(), size: size.max(1), after: None, done: false }
+    }
+
+    /// The next page; None after the last.
+    pub async fn next(&mut self) -> StoreResult<Option<Vec<User>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self.store.users_page(&self.tenant_id, self.after.as_deref(), self.size).await?;
+        self.done = page.len() < self.size;
+        self.after = page.last().map(|u| u.id.clone());
+        Ok(if page.is_empty() { None } else { Some(page) })
+    }
 }
 
 /// Held while config's tenants are applied (`DirectoryStore::lock_seeding`).

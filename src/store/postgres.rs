@@ -64,6 +64,17 @@ const MIGRATIONS: &[(i32, &str)] = &[
     DELETE FROM refresh_families;
     "#,
     ),
+    (
+        4,
+        // 0.6.2: what is looked up by something other than its key is indexed.
+        r#"
+    CREATE INDEX tenants_by_domain ON tenants USING gin ((data->'domains'));
+    CREATE INDEX apps_by_identifier_uri ON apps (tenant_id, (data->>'identifier_uri'));
+    CREATE INDEX groups_by_member ON groups USING gin ((data->'members'));
+    CREATE INDEX groups_with_rules ON groups (tenant_id) WHERE data->>'membership_rule' IS NOT NULL;
+    CREATE INDEX groups_by_mail ON groups (tenant_id, (data->>'mail'));
+    "#,
+    ),
 ];
 
 /// Serialises concurrent migrations of instances starting together.
@@ -234,6 +245,12 @@ impl DirectoryStore for PgStore {
         self.one("SELECT data FROM tenants WHERE name = $1", &[&name]).await
     }
 
+    async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
+        const MANAGED_OWNER: &str = "SELECT data FROM tenants WHERE data->'domains' ? $1 \
+             AND NOT COALESCE((data->>'unmanaged')::boolean, false) ORDER BY id LIMIT 1";
+        self.one(MANAGED_OWNER, &[&domain]).await
+    }
+
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
         self.all("SELECT data FROM tenants ORDER BY id", &[]).await
     }
@@ -277,8 +294,16 @@ impl DirectoryStore for PgStore {
         rows.iter().map(|r| r.try_get::<_, String>(0).map_err(|e| StoreError::Corrupt(e.into()))).collect()
     }
 
-    async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
-        self.all("SELECT data FROM users WHERE tenant_id = $1 ORDER BY id", &[&tenant_id]).await
+    async fn users_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>> {
+        // The primary key's order: an index range scan, however deep the page.
+        let limit = limit as i64;
+        match after {
+            Some(after) => {
+                let sql = "SELECT data FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+                self.all(sql, &[&tenant_id, &after, &limit]).await
+            }
+            None => self.all("SELECT data FROM users WHERE tenant_id = $1 ORDER BY id LIMIT $2", &[&tenant_id, &limit]).await,
+        }
     }
 
     async fn delete_user(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
@@ -316,6 +341,19 @@ impl DirectoryStore for PgStore {
 
     async fn groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>> {
         self.all("SELECT data FROM groups WHERE tenant_id = $1 ORDER BY id", &[&tenant_id]).await
+    }
+
+    async fn groups_of(&self, tenant_id: &str, user_id: &str) -> StoreResult<Vec<Group>> {
+        // Two indexed halves (members, rules), not one scan of the tenant's groups.
+        const CANDIDATES: &str = "SELECT data FROM (\
+             SELECT id, data FROM groups WHERE tenant_id = $1 AND data->'members' ? $2 \
+             UNION SELECT id, data FROM groups WHERE tenant_id = $1 AND data->>'membership_rule' IS NOT NULL\
+             ) g ORDER BY id";
+        self.all(CANDIDATES, &[&tenant_id, &user_id]).await
+    }
+
+    async fn groups_by_mail(&self, tenant_id: &str, mail: &str) -> StoreResult<Vec<Group>> {
+        self.all("SELECT data FROM groups WHERE tenant_id = $1 AND data->>'mail' = $2 ORDER BY id", &[&tenant_id, &mail]).await
     }
 
     async fn delete_group(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
@@ -356,6 +394,11 @@ impl DirectoryStore for PgStore {
 
     async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>> {
         self.all("SELECT data FROM apps WHERE tenant_id = $1 ORDER BY client_id", &[&tenant_id]).await
+    }
+
+    async fn app_by_identifier_uri(&self, tenant_id: &str, identifier_uri: &str) -> StoreResult<Option<App>> {
+        let sql = "SELECT data FROM apps WHERE tenant_id = $1 AND data->>'identifier_uri' = $2 ORDER BY client_id LIMIT 1";
+        self.one(sql, &[&tenant_id, &identifier_uri]).await
     }
 
     async fn put_key(&self, key: &StoredKey) -> StoreResult<()> {

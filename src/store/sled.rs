@@ -8,8 +8,14 @@
 //! Tenants and apps are read on every token request, so their decoded
 //! records are kept in memory (`Decoded`). That is safe only because sled
 //! admits one process per database: every write passes through here.
+//!
+//! What is looked up by something other than its key has an index tree
+//! (`{value} NUL {record id}` → nothing), written with the record under
+//! `directory_writes`. The layout has a version (`meta`), and `UPGRADES`
+//! bring an older store up to it, in order, once each.
 
 use std::collections::HashMap;
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError, RwLock};
 
@@ -24,17 +30,45 @@ use crate::model::Invitation;
 use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
 use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
+use crate::util::address;
+
+/// Ordered upgrades of the store's layout; `meta`'s `schema_version` is the
+/// number of the last one done. Each is idempotent: a crash before its
+/// number is recorded runs it again.
+type Upgrade = fn(&SledStore) -> StoreResult<()>;
+const UPGRADES: &[(u32, &str, Upgrade)] = &[
+    (1, "drop the per-token refresh trees of 0.3", SledStore::drop_retired_trees),
+    (2, "index users' addresses across tenants", SledStore::index_emails),
+    (3, "index managed tenants by domain", SledStore::index_tenant_domains),
+    (4, "index apps by identifier URI", SledStore::index_app_uris),
+    (5, "index groups by member and by mail", SledStore::index_groups),
+];
+const SCHEMA_VERSION: &[u8] = b"schema_version";
+
+/// The member under which a group with a membership rule is indexed: its
+/// members are computed, so it is a candidate for everyone. Never a user id.
+const RULE_MEMBER: &str = "*";
 
 pub struct SledStore {
     db: sled::Db,
+    /// The layout version (`UPGRADES`).
+    meta: sled::Tree,
     tenants: sled::Tree,
     tenant_names: sled::Tree,
+    /// domain NUL tenant id, for managed tenants.
+    tenant_domains: sled::Tree,
     users: sled::Tree,
     user_emails: sled::Tree,
     /// email NUL tenant id: the directories a person belongs to.
     email_tenants: sled::Tree,
     apps: sled::Tree,
+    /// tenant NUL identifier URI NUL client id.
+    app_uris: sled::Tree,
     groups: sled::Tree,
+    /// tenant NUL member id (or `RULE_MEMBER`) NUL group id.
+    group_members: sled::Tree,
+    /// tenant NUL mail NUL group id.
+    group_mails: sled::Tree,
     invitations: sled::Tree,
     invitation_tickets: sled::Tree,
     interactions: sled::Tree,
@@ -128,6 +162,54 @@ fn compare_and_swap<T: Serialize + DeserializeOwned + PartialEq>(tree: &sled::Tr
     }
 }
 
+/// Moves one record's entries in an index tree from its `old` values to its
+/// `new` ones; entries are `{scope…} NUL {value} NUL {record}`.
+fn reindex(tree: &sled::Tree, scope: &[&str], old: &[String], new: &[String], record: &str) -> StoreResult<()> {
+    let entry = |value: &str| {
+        let mut parts = scope.to_vec();
+        parts.extend([value, record]);
+        key(&parts)
+    };
+    for value in old.iter().filter(|v| !new.contains(v)) {
+        tree.remove(entry(value)).map_err(backend)?;
+    }
+    for value in new {
+        tree.insert(entry(value), &[]).map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// The record ids an index tree lists under `{scope…} NUL {value}`, in order.
+fn lookup(tree: &sled::Tree, scope: &[&str], value: &str) -> StoreResult<Vec<String>> {
+    let mut parts = scope.to_vec();
+    parts.extend([value, ""]);
+    let prefix = key(&parts);
+    tree.scan_prefix(&prefix).keys().map(|k| k.map(|k| String::from_utf8_lossy(&k[prefix.len()..]).into_owned()).map_err(backend)).collect()
+}
+
+/// What a tenant is indexed under: its domains, normalised, if it is managed.
+fn owned_domains(tenant: &Tenant) -> Vec<String> {
+    if tenant.unmanaged {
+        return vec![];
+    }
+    tenant.domains.iter().filter_map(|d| address::domain(d)).collect()
+}
+
+fn identifier_uris(app: &App) -> Vec<String> {
+    app.identifier_uri.iter().cloned().collect()
+}
+
+fn member_keys(group: &Group) -> Vec<String> {
+    match group.membership_rule {
+        Some(_) => vec![RULE_MEMBER.to_string()],
+        None => group.members.clone(),
+    }
+}
+
+fn mail_keys(group: &Group) -> Vec<String> {
+    group.mail.iter().cloned().collect()
+}
+
 fn encode_counter(count: u32, until: i64) -> [u8; 12] {
     let mut bytes = [0u8; 12];
     bytes[..4].copy_from_slice(&count.to_be_bytes());
@@ -147,18 +229,19 @@ impl SledStore {
             StoreError::Backend(format!("cannot open sled store at {} ({e}); is another b2b-idp process using it?", path.display()).into())
         })?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
-        // Before 0.4 a record per refresh token; those tokens are no longer accepted.
-        for retired in ["refresh", "families"] {
-            db.drop_tree(retired).map_err(backend)?;
-        }
         SledStore {
+            meta: tree("meta")?,
             tenants: tree("tenants")?,
             tenant_names: tree("tenant_names")?,
+            tenant_domains: tree("tenant_domains")?,
             users: tree("users")?,
             user_emails: tree("user_emails")?,
             email_tenants: tree("email_tenants")?,
             apps: tree("apps")?,
+            app_uris: tree("app_uris")?,
             groups: tree("groups")?,
+            group_members: tree("group_members")?,
+            group_mails: tree("group_mails")?,
             invitations: tree("invitations")?,
             invitation_tickets: tree("invitation_tickets")?,
             interactions: tree("interactions")?,
@@ -176,21 +259,98 @@ impl SledStore {
             directory_writes: Mutex::new(()),
             db,
         }
-        .with_email_index()
+        .upgraded()
     }
 
-    /// Data written before the email index existed gets it on open.
-    fn with_email_index(self) -> StoreResult<SledStore> {
-        if self.email_tenants.is_empty() {
-            for item in self.user_emails.iter() {
-                let (k, _) = item.map_err(backend)?;
-                let text = String::from_utf8_lossy(&k);
-                if let Some((tenant_id, email)) = text.split_once('\0') {
-                    self.email_tenants.insert(key(&[email, tenant_id]), &[]).map_err(backend)?;
-                }
+    /// The layout version this store is at (0: before versions were recorded).
+    pub fn schema_version(&self) -> StoreResult<u32> {
+        let stored = self.meta.get(SCHEMA_VERSION).map_err(backend)?;
+        Ok(stored.and_then(|v| v.as_ref().try_into().ok()).map_or(0, u32::from_be_bytes))
+    }
+
+    /// Runs the upgrades this store has not had, in order, recording each.
+    fn upgraded(self) -> StoreResult<SledStore> {
+        let at = self.schema_version()?;
+        let newest = UPGRADES.last().map_or(0, |(n, _, _)| *n);
+        if at > newest {
+            return Err(StoreError::Backend(
+                format!("this sled store has layout version {at}, from a newer b2b-idp; this one knows up to {newest}").into(),
+            ));
+        }
+        for (number, what, upgrade) in UPGRADES.iter().filter(|(n, _, _)| *n > at) {
+            upgrade(&self)?;
+            self.meta.insert(SCHEMA_VERSION, &number.to_be_bytes()).map_err(backend)?;
+            self.db.flush().map_err(backend)?;
+            if at > 0 {
+                tracing::info!(version = number, "sled store upgraded: {what}");
             }
         }
         Ok(self)
+    }
+
+    /// Before 0.4 a record per refresh token; those tokens are no longer accepted.
+    fn drop_retired_trees(&self) -> StoreResult<()> {
+        for retired in ["refresh", "families"] {
+            self.db.drop_tree(retired).map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    fn index_emails(&self) -> StoreResult<()> {
+        for item in self.user_emails.iter() {
+            let (k, _) = item.map_err(backend)?;
+            let text = String::from_utf8_lossy(&k);
+            if let Some((tenant_id, email)) = text.split_once('\0') {
+                self.email_tenants.insert(key(&[email, tenant_id]), &[]).map_err(backend)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn index_tenant_domains(&self) -> StoreResult<()> {
+        for item in self.tenants.iter() {
+            let tenant: Tenant = decode(&item.map_err(backend)?.1)?;
+            reindex(&self.tenant_domains, &[], &[], &owned_domains(&tenant), &tenant.id)?;
+        }
+        Ok(())
+    }
+
+    fn index_app_uris(&self) -> StoreResult<()> {
+        for item in self.apps.iter() {
+            let app: App = decode(&item.map_err(backend)?.1)?;
+            reindex(&self.app_uris, &[&app.tenant_id], &[], &identifier_uris(&app), &app.client_id)?;
+        }
+        Ok(())
+    }
+
+    fn index_groups(&self) -> StoreResult<()> {
+        for item in self.groups.iter() {
+            let group: Group = decode(&item.map_err(backend)?.1)?;
+            self.index_group(None, Some(&group))?;
+        }
+        Ok(())
+    }
+
+    /// Moves a group's index entries from `old` to `new` (either may be absent).
+    fn index_group(&self, old: Option<&Group>, new: Option<&Group>) -> StoreResult<()> {
+        let Some(group) = new.or(old) else { return Ok(()) };
+        let scope = [group.tenant_id.as_str()];
+        let members = |g: Option<&Group>| g.map(member_keys).unwrap_or_default();
+        let mails = |g: Option<&Group>| g.map(mail_keys).unwrap_or_default();
+        reindex(&self.group_members, &scope, &members(old), &members(new), &group.id)?;
+        reindex(&self.group_mails, &scope, &mails(old), &mails(new), &group.id)
+    }
+
+    /// The groups an index lists, still matching `keep` (the index is
+    /// written after the record, so a reader may see an entry early).
+    fn indexed_groups(&self, tenant_id: &str, ids: Vec<String>, keep: impl Fn(&Group) -> bool) -> StoreResult<Vec<Group>> {
+        let mut groups = vec![];
+        for id in ids {
+            if let Some(group) = get::<Group>(&self.groups, &key(&[tenant_id, &id]))?.filter(&keep) {
+                groups.push(group);
+            }
+        }
+        Ok(groups)
     }
 
     /// The tree writes of `put_tenant`; the caller holds `directory_writes`.
@@ -204,12 +364,15 @@ impl SledStore {
                 return Err(StoreError::Conflict(format!("tenant name {}", tenant.name)));
             }
         }
-        if let Some(old) = get::<Tenant>(&self.tenants, tenant.id.as_bytes())? {
+        let old = get::<Tenant>(&self.tenants, tenant.id.as_bytes())?;
+        if let Some(old) = &old {
             if old.name != tenant.name {
                 self.tenant_names.remove(old.name.as_bytes()).map_err(backend)?;
             }
         }
         put(&self.tenants, tenant.id.as_bytes(), tenant)?;
+        let old_domains = old.as_ref().map(owned_domains).unwrap_or_default();
+        reindex(&self.tenant_domains, &[], &old_domains, &owned_domains(tenant), &tenant.id)?;
         self.decoded_tenants.replace(tenant.id.as_bytes(), tenant);
         Ok(())
     }
@@ -268,6 +431,17 @@ impl DirectoryStore for SledStore {
         }
     }
 
+    async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
+        for id in lookup(&self.tenant_domains, &[], domain)? {
+            if let Some(tenant) =
+                self.decoded_tenants.get(&self.tenants, id.as_bytes())?.filter(|t| owned_domains(t).iter().any(|d| d == domain))
+            {
+                return Ok(Some(tenant));
+            }
+        }
+        Ok(None)
+    }
+
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
         self.tenants.iter().map(|item| decode(&item.map_err(backend)?.1)).collect()
     }
@@ -318,8 +492,14 @@ impl DirectoryStore for SledStore {
             .collect()
     }
 
-    async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
-        scan(&self.users, tenant_id)
+    async fn users_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>> {
+        let start = match after {
+            Some(id) => Bound::Excluded(key(&[tenant_id, id])),
+            None => Bound::Included(key(&[tenant_id, ""])),
+        };
+        // Just past every `{tenant} NUL …` key.
+        let end = Bound::Excluded([tenant_id.as_bytes(), b"\x01"].concat());
+        self.users.range::<Vec<u8>, _>((start, end)).take(limit).map(|item| decode(&item.map_err(backend)?.1)).collect()
     }
 
     async fn delete_user(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
@@ -334,12 +514,25 @@ impl DirectoryStore for SledStore {
     }
 
     async fn put_group(&self, group: &Group) -> StoreResult<()> {
-        put(&self.groups, &key(&[&group.tenant_id, &group.id]), group)?;
+        {
+            let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
+            let k = key(&[&group.tenant_id, &group.id]);
+            let old = get::<Group>(&self.groups, &k)?;
+            put(&self.groups, &k, group)?;
+            self.index_group(old.as_ref(), Some(group))?;
+        }
         self.durable().await
     }
 
     async fn replace_group(&self, read: &Group, next: &Group) -> StoreResult<bool> {
-        let swapped = compare_and_swap(&self.groups, &key(&[&read.tenant_id, &read.id]), read, next)?;
+        let swapped = {
+            let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
+            let swapped = compare_and_swap(&self.groups, &key(&[&read.tenant_id, &read.id]), read, next)?;
+            if swapped {
+                self.index_group(Some(read), Some(next))?;
+            }
+            swapped
+        };
         if swapped {
             self.durable().await?;
         }
@@ -354,8 +547,26 @@ impl DirectoryStore for SledStore {
         scan(&self.groups, tenant_id)
     }
 
+    async fn groups_of(&self, tenant_id: &str, user_id: &str) -> StoreResult<Vec<Group>> {
+        let mut ids = lookup(&self.group_members, &[tenant_id], user_id)?;
+        ids.extend(lookup(&self.group_members, &[tenant_id], RULE_MEMBER)?);
+        ids.sort();
+        ids.dedup();
+        self.indexed_groups(tenant_id, ids, |g| g.membership_rule.is_some() || g.members.iter().any(|m| m == user_id))
+    }
+
+    async fn groups_by_mail(&self, tenant_id: &str, mail: &str) -> StoreResult<Vec<Group>> {
+        let ids = lookup(&self.group_mails, &[tenant_id], mail)?;
+        self.indexed_groups(tenant_id, ids, |g| g.mail.as_deref() == Some(mail))
+    }
+
     async fn delete_group(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
-        let removed = self.groups.remove(key(&[tenant_id, id])).map_err(backend)?.is_some();
+        let removed = {
+            let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
+            let old = self.groups.remove(key(&[tenant_id, id])).map_err(backend)?.map(|v| decode::<Group>(&v)).transpose()?;
+            self.index_group(old.as_ref(), None)?;
+            old.is_some()
+        };
         self.durable().await?;
         Ok(removed)
     }
@@ -390,8 +601,11 @@ impl DirectoryStore for SledStore {
         {
             let k = key(&[&app.tenant_id, &app.client_id]);
             let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
+            let old = get::<App>(&self.apps, &k)?;
             put(&self.apps, &k, app)?;
             self.decoded_apps.replace(&k, app);
+            let old_uris = old.as_ref().map(identifier_uris).unwrap_or_default();
+            reindex(&self.app_uris, &[&app.tenant_id], &old_uris, &identifier_uris(app), &app.client_id)?;
         }
         self.durable().await
     }
@@ -402,6 +616,16 @@ impl DirectoryStore for SledStore {
 
     async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>> {
         scan(&self.apps, tenant_id)
+    }
+
+    async fn app_by_identifier_uri(&self, tenant_id: &str, identifier_uri: &str) -> StoreResult<Option<App>> {
+        for client_id in lookup(&self.app_uris, &[tenant_id], identifier_uri)? {
+            let app = self.decoded_apps.get(&self.apps, &key(&[tenant_id, &client_id]))?;
+            if let Some(app) = app.filter(|a| a.identifier_uri.as_deref() == Some(identifier_uri)) {
+                return Ok(Some(app));
+            }
+        }
+        Ok(None)
     }
 
     async fn put_key(&self, stored: &StoredKey) -> StoreResult<()> {
@@ -599,39 +823,50 @@ impl GrantStore for SledStore {
         self.revoked_jti.contains_key(jti.as_bytes()).map_err(backend)
     }
 
+    /// A walk over every short-lived record (sled has no expiry index):
+    /// on the blocking pool, so it never holds up a request's worker.
     async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
-        #[derive(serde::Deserialize)]
-        struct Expiring {
-            expires_at: i64,
-        }
-        let mut purged = 0;
-        for tree in [&self.auth_requests, &self.interactions, &self.codes, &self.families, &self.sessions] {
-            for item in tree.iter() {
-                let (k, v) = item.map_err(backend)?;
-                let record: Expiring = decode(&v)?;
-                if record.expires_at < now {
-                    tree.remove(k).map_err(backend)?;
-                    purged += 1;
-                }
-            }
-        }
-        for item in self.counters.iter() {
-            let (k, v) = item.map_err(backend)?;
-            if decode_counter(&v).is_none_or(|(_, until)| until < now) {
-                self.counters.remove(k).map_err(backend)?;
-                purged += 1;
-            }
-        }
-        for item in self.revoked_jti.iter() {
-            let (k, v) = item.map_err(backend)?;
-            let expires_at = v.as_ref().try_into().map(i64::from_be_bytes).unwrap_or(0);
-            if expires_at < now {
-                self.revoked_jti.remove(k).map_err(backend)?;
-                purged += 1;
-            }
-        }
-        Ok(purged)
+        let records = [&self.auth_requests, &self.interactions, &self.codes, &self.families, &self.sessions].map(|t| t.clone());
+        let (counters, revoked_jti) = (self.counters.clone(), self.revoked_jti.clone());
+        let walk = move || purge(now, &records, &counters, &revoked_jti);
+        tokio::task::spawn_blocking(walk).await.map_err(|e| StoreError::Backend(e.into()))?
     }
+}
+
+/// `purge_expired`'s walk: records with an `expires_at` before `now`,
+/// counters whose window ended, revoked token ids past their expiry.
+fn purge(now: i64, records: &[sled::Tree], counters: &sled::Tree, revoked_jti: &sled::Tree) -> StoreResult<u64> {
+    #[derive(serde::Deserialize)]
+    struct Expiring {
+        expires_at: i64,
+    }
+    let mut purged = 0;
+    let mut remove = |tree: &sled::Tree, k: sled::IVec| -> StoreResult<()> {
+        tree.remove(k).map_err(backend)?;
+        purged += 1;
+        Ok(())
+    };
+    for tree in records {
+        for item in tree.iter() {
+            let (k, v) = item.map_err(backend)?;
+            if decode::<Expiring>(&v)?.expires_at < now {
+                remove(tree, k)?;
+            }
+        }
+    }
+    for item in counters.iter() {
+        let (k, v) = item.map_err(backend)?;
+        if decode_counter(&v).is_none_or(|(_, until)| until < now) {
+            remove(counters, k)?;
+        }
+    }
+    for item in revoked_jti.iter() {
+        let (k, v) = item.map_err(backend)?;
+        if v.as_ref().try_into().map(i64::from_be_bytes).unwrap_or(0) < now {
+            remove(revoked_jti, k)?;
+        }
+    }
+    Ok(purged)
 }
 
 impl Store for SledStore {

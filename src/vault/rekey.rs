@@ -4,7 +4,7 @@
 //! that still hold the old key as an old key keep opening both.
 
 use crate::model::Protected;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, UserPages};
 use crate::vault::{context, Vault, VaultError};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,8 +45,11 @@ pub async fn rekey(store: &dyn Store, vault: &Vault) -> Result<Rekeyed, RekeyErr
             signing_key(store, vault, &tenant.id, &key.kid, &mut done).await?;
         }
         client_secrets(store, vault, &tenant.id, &mut done).await?;
-        for user in store.users(&tenant.id).await?.into_iter().filter(|u| u.totp.is_some()) {
-            totp_secret(store, vault, &tenant.id, &user.id, &mut done).await?;
+        let mut pages = UserPages::new(store, &tenant.id, 500);
+        while let Some(page) = pages.next().await? {
+            for user in page.into_iter().filter(|u| u.totp.is_some()) {
+                totp_secret(store, vault, &tenant.id, &user.id, &mut done).await?;
+            }
         }
     }
     Ok(done)

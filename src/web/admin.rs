@@ -11,6 +11,7 @@ use serde_json::json;
 use tokio::io::AsyncSeekExt;
 
 use crate::directory::etag::{self, IfMatch};
+use crate::directory::paging::{Page, PageRequest};
 use crate::directory::{access, bulk, collaboration, groups, invitations, users};
 use crate::error::Error;
 use crate::idp::Idp;
@@ -63,9 +64,35 @@ fn tagged<T: serde::Serialize>(mut response: HttpResponseBuilder, shown: &T) -> 
     response.insert_header((header::ETAG, etag::of(shown))).json(shown)
 }
 
-pub async fn list_users(idp: web::Data<Idp>, Admin { tenant, caller }: Admin) -> GraphResult {
-    let value = users::list(&idp, &tenant, &caller).await?;
-    Ok(HttpResponse::Ok().json(json!({ "value": value })))
+/// Graph's paging parameters of a list (`$top`, `$skiptoken`).
+#[derive(serde::Deserialize)]
+pub struct Paging {
+    #[serde(rename = "$top")]
+    top: Option<String>,
+    #[serde(rename = "$skiptoken")]
+    skiptoken: Option<String>,
+}
+
+impl Paging {
+    fn request(&self) -> Result<PageRequest, GraphFailure> {
+        Ok(PageRequest::parse(self.top.as_deref(), self.skiptoken.as_deref())?)
+    }
+}
+
+/// A page as Graph answers it: `value`, and `@odata.nextLink` while there is more.
+fn page_response<T: serde::Serialize>(idp: &Idp, tenant: &Tenant, list: &str, request: &PageRequest, page: Page<T>) -> HttpResponse {
+    let mut body = json!({ "value": page.value });
+    if let Some(token) = page.skiptoken {
+        let query = serde_urlencoded::to_string([("$top", request.top.to_string()), ("$skiptoken", token)]).unwrap_or_default();
+        body["@odata.nextLink"] = json!(idp.tenant_url(tenant, &format!("{list}?{query}")));
+    }
+    HttpResponse::Ok().json(body)
+}
+
+pub async fn list_users(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, paging: web::Query<Paging>) -> GraphResult {
+    let request = paging.request()?;
+    let page = users::list(&idp, &tenant, &caller, &request).await?;
+    Ok(page_response(&idp, &tenant, "v1.0/users", &request, page))
 }
 
 pub async fn get_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {

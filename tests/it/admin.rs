@@ -251,7 +251,46 @@ async fn if_match_guards_setting_changes(backend: Backend) {
     server.stop().await;
 }
 
+/// `GET /users` pages (`$top`, `@odata.nextLink`): following the links
+/// visits every user once; what paging cannot take is a 400 naming it.
+async fn users_are_listed_in_pages(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = app_token(&server, CONTOSO).await;
+    for i in 0..30 {
+        let body = json!({"displayName": format!("P{i}"), "userPrincipalName": format!("p{i}@contoso.example")});
+        let (status, _, user) = call(reqwest::Method::POST, server.url("/contoso/v1.0/users"), &token, Some(body)).await;
+        assert_eq!(status, 201, "{user}");
+    }
+    let (_, _, everyone) = call(reqwest::Method::GET, server.url("/contoso/v1.0/users?$top=999"), &token, None).await;
+    let total = everyone["value"].as_array().expect("value").len();
+    assert!(total >= 30 && everyone.get("@odata.nextLink").is_none(), "one page holds them all: {total}");
+
+    let (mut next, mut seen, mut pages) = (Some(server.url("/contoso/v1.0/users?$top=7")), vec![], 0);
+    while let Some(url) = next.take() {
+        let (status, _, page) = call(reqwest::Method::GET, url, &token, None).await;
+        assert_eq!(status, 200, "{page}");
+        let value = page["value"].as_array().expect("value");
+        assert!(value.len() <= 7);
+        seen.extend(value.iter().map(|u| u["id"].as_str().expect("id").to_string()));
+        next = page["@odata.nextLink"].as_str().map(str::to_string);
+        pages += 1;
+        assert!(pages <= total, "the links end");
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (total, total), "every user once");
+
+    for (query, named) in [("$top=0", "$top"), ("$top=1000", "$top"), ("$top=x", "$top"), ("$skiptoken=%25%25", "$skiptoken")] {
+        let (status, _, refused) = call(reqwest::Method::GET, server.url(&format!("/contoso/v1.0/users?{query}")), &token, None).await;
+        let message = refused["error"]["message"].as_str().unwrap_or_default();
+        assert!(status == 400 && message.contains(named), "{query}: {status} {refused}");
+    }
+    server.stop().await;
+}
+
 on_both_backends!(
+    users_are_listed_in_pages,
     if_match_guards_setting_changes,
     users_crud_with_an_app_token,
     only_the_right_callers_get_in,

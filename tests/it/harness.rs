@@ -38,6 +38,16 @@ pub fn demo_config(dir: &Path, base: &str) -> Config {
     config
 }
 
+/// Every user of a tenant, read page by page.
+pub async fn all_users(store: &dyn b2b_idp::store::Store, tenant_id: &str) -> Vec<b2b_idp::model::User> {
+    let mut pages = b2b_idp::store::UserPages::new(store, tenant_id, 100);
+    let mut users = vec![];
+    while let Some(page) = pages.next().await.expect("users page") {
+        users.extend(page);
+    }
+    users
+}
+
 /// The key-encryption key of test clusters (PostgreSQL refuses to start
 /// without one; sled processes get it too). Tests only: it is public.
 pub const TEST_ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -184,6 +194,18 @@ pub async fn call(
     let response = request.send().await.expect("admin request");
     let (status, headers) = (response.status().as_u16(), response.headers().clone());
     (status, headers, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// Every item of an admin API list, following `@odata.nextLink`.
+pub async fn list_all(url: String, token: &str) -> Vec<serde_json::Value> {
+    let (mut next, mut items) = (Some(url), vec![]);
+    while let Some(url) = next.take() {
+        let (status, _, page) = call(reqwest::Method::GET, url, token, None).await;
+        assert_eq!(status, 200, "{page}");
+        items.extend(page["value"].as_array().expect("value").iter().cloned());
+        next = page["@odata.nextLink"].as_str().map(str::to_string);
+    }
+    items
 }
 
 /// A message from the file outbox.

@@ -183,10 +183,8 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
     let server = TestServer::external(&public);
     let child = serve(dir.path(), port, &public, &env).await;
     let token = app_token(&server, CONTOSO).await;
-    let (status, _, list) = call(reqwest::Method::GET, server.url("/contoso/v1.0/users"), &token, None).await;
-    assert_eq!(status, 200, "{list}");
-    let present: std::collections::HashSet<&str> =
-        list["value"].as_array().expect("value").iter().filter_map(|u| u["mail"].as_str()).collect();
+    let list = list_all(server.url("/contoso/v1.0/users"), &token).await;
+    let present: std::collections::HashSet<&str> = list.iter().filter_map(|u| u["mail"].as_str()).collect();
     let lost: Vec<&String> = acknowledged.iter().filter(|m| !present.contains(m.as_str())).collect();
     assert!(lost.is_empty(), "{} of {} acknowledged writes lost after kill -9 at {moment} ms: {lost:?}", lost.len(), acknowledged.len());
     terminate(child).await;

@@ -10,10 +10,10 @@ use b2b_idp::model::{App, Cloud, GrantType, Tenant, User, UserType};
 use b2b_idp::model::{AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session};
 use b2b_idp::model::{Interaction, Purpose, Step};
 use b2b_idp::model::{Invitation, InvitationStatus};
-use b2b_idp::store::{postgres::PgStore, sled::SledStore, Spend, Store, StoreError};
+use b2b_idp::store::{postgres::PgStore, sled::SledStore, DirectoryStore, Spend, Store, StoreError};
 use b2b_idp::util::now;
 
-use crate::harness::{drop_pg_schema, pg_schema_url};
+use crate::harness::{all_users, drop_pg_schema, pg_schema_url};
 
 fn tenant(id: &str, name: &str) -> Tenant {
     Tenant {
@@ -159,7 +159,7 @@ async fn tenants_and_users(store: Arc<dyn Store>) {
     assert!(store.replace_user(changed.version, &newer).await.expect("cas"));
     let stored = store.user("t1", "u1").await.expect("get").expect("found");
     assert_eq!((stored.version, stored.display_name.as_str()), (newer.version, "alice@one.example"), "the stale write did not land");
-    assert_eq!(store.users("t1").await.expect("list").len(), 1, "users are listed per tenant");
+    assert_eq!(all_users(store.as_ref(), "t1").await.len(), 1, "users are listed per tenant");
     assert!(store.delete_user("t1", "u1").await.expect("delete"));
     assert!(!store.delete_user("t1", "u1").await.expect("delete again"));
     let mut late = newer.clone();
@@ -469,13 +469,113 @@ async fn concurrent_writers_all_land(store: Arc<dyn Store>) {
     }
     drop(done);
     assert_eq!(store.apps("t1").await.expect("list").len(), 1 + 8 * 25, "every app write landed");
-    let users = store.users("t2").await.expect("list");
+    let users = all_users(store.as_ref(), "t2").await;
     assert_eq!(users.iter().filter(|u| u.display_name == "writer" && !u.enabled).count(), 8 * 25, "every user write landed");
     for w in 0..8 {
         for i in 0..25 {
             store.delete_user("t2", &format!("w{w}-{i}")).await.expect("delete");
         }
     }
+}
+
+fn group(id: &str, members: &[&str], rule: Option<&str>, mail: Option<&str>) -> Group {
+    Group {
+        id: id.into(),
+        tenant_id: "t1".into(),
+        display_name: id.into(),
+        description: None,
+        mail: mail.map(str::to_string),
+        mail_enabled: mail.is_some(),
+        security_enabled: mail.is_none(),
+        members: members.iter().map(|m| m.to_string()).collect(),
+        membership_rule: rule.map(str::to_string),
+        created_at: now(),
+        written_at_ms: 0,
+    }
+}
+
+/// What is looked up by something other than its key: tenants by domain
+/// (managed ones only), apps by identifier URI, groups by member and by
+/// mail; each lookup follows changes and deletions of the record.
+async fn indexed_lookups(store: Arc<dyn Store>) {
+    let mut one = tenant("t1", "one");
+    one.domains = vec!["one.example".into(), "xn--bcher-kva.example".into()];
+    store.put_tenant(&one).await.expect("put");
+    let mut jit = tenant("t0", "jit-x");
+    jit.unmanaged = true;
+    jit.domains = vec!["one.example".into()];
+    store.put_tenant(&jit).await.expect("put");
+    let by_domain = |d: &'static str| {
+        let store = store.clone();
+        async move { store.tenant_by_domain(d).await.expect("lookup").map(|t| t.id) }
+    };
+    assert_eq!(by_domain("one.example").await.as_deref(), Some("t1"), "unmanaged tenants own no domain");
+    assert_eq!(by_domain("xn--bcher-kva.example").await.as_deref(), Some("t1"));
+    assert_eq!(by_domain("two.example").await, None);
+    let mut next = one.clone();
+    next.domains = vec!["one.example".into(), "new.example".into()];
+    next.version = 1;
+    assert!(store.replace_tenant(0, &next).await.expect("swap"));
+    assert_eq!(by_domain("new.example").await.as_deref(), Some("t1"), "a domain added");
+    assert_eq!(by_domain("xn--bcher-kva.example").await, None, "a domain removed");
+
+    let mut api = app();
+    api.identifier_uri = Some("api://orders".into());
+    store.put_app(&api).await.expect("put");
+    assert_eq!(store.app_by_identifier_uri("t1", "api://orders").await.expect("lookup").map(|a| a.client_id), Some("c1".into()));
+    assert!(store.app_by_identifier_uri("t2", "api://orders").await.expect("lookup").is_none(), "per tenant");
+    api.identifier_uri = Some("api://orders-v2".into());
+    store.put_app(&api).await.expect("put");
+    assert!(store.app_by_identifier_uri("t1", "api://orders").await.expect("lookup").is_none(), "the old URI is gone");
+    assert!(store.app_by_identifier_uri("t1", "api://orders-v2").await.expect("lookup").is_some());
+
+    let ids = |groups: Vec<Group>| groups.into_iter().map(|g| g.id).collect::<Vec<_>>();
+    store.put_group(&group("g1", &["u1", "u2"], None, None)).await.expect("put");
+    store.put_group(&group("g2", &["u2"], None, Some("team@one.example"))).await.expect("put");
+    store.put_group(&group("g3", &[], Some("user.userType -eq \"Guest\""), None)).await.expect("put");
+    assert_eq!(ids(store.groups_of("t1", "u1").await.expect("of")), ["g1", "g3"], "assigned, and every rule group");
+    assert_eq!(ids(store.groups_of("t1", "u2").await.expect("of")), ["g1", "g2", "g3"]);
+    assert_eq!(ids(store.groups_of("t2", "u2").await.expect("of")), Vec::<String>::new(), "per tenant");
+    let read = store.group("t1", "g1").await.expect("get").expect("g1");
+    assert!(store.replace_group(&read, &group("g1", &["u2"], None, None)).await.expect("swap"));
+    assert_eq!(ids(store.groups_of("t1", "u1").await.expect("of")), ["g3"], "a member removed");
+    assert_eq!(ids(store.groups_by_mail("t1", "team@one.example").await.expect("mail")), ["g2"]);
+    assert!(store.delete_group("t1", "g2").await.expect("delete"));
+    assert!(store.groups_by_mail("t1", "team@one.example").await.expect("mail").is_empty(), "a group deleted");
+    assert_eq!(ids(store.groups_of("t1", "u2").await.expect("of")), ["g1", "g3"]);
+}
+
+/// Paging walks a directory of 10,001 users exactly once each, in order,
+/// in pages of any size, and never strays into another tenant.
+async fn users_are_paged(store: Arc<dyn Store>) {
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in (w..10_001).step_by(8) {
+                    store.create_user(&user("t1", &format!("u{i:05}"), &format!("u{i}@one.example"))).await.expect("create");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    store.create_user(&user("t0", "u00000", "other@zero.example")).await.expect("create");
+    store.create_user(&user("t10", "u00000", "other@ten.example")).await.expect("create");
+    for size in [1000, 333] {
+        let mut pages = b2b_idp::store::UserPages::new(store.as_ref(), "t1", size);
+        let mut seen = vec![];
+        while let Some(page) = pages.next().await.expect("page") {
+            assert!(page.len() <= size);
+            seen.extend(page.into_iter().map(|u| u.id));
+        }
+        let expected: Vec<String> = (0..10_001).map(|i| format!("u{i:05}")).collect();
+        assert_eq!(seen.len(), 10_001, "pages of {size}");
+        assert!(seen == expected, "every user once, in id order (pages of {size})");
+    }
+    let after_last = store.users_page("t1", Some("u10000"), 10).await.expect("page");
+    assert!(after_last.is_empty(), "nothing after the last");
 }
 
 /// Each contract of the `Store` trait is a test of its own, on each
@@ -506,7 +606,65 @@ macro_rules! store_contracts {
     )*};
 }
 
-store_contracts!(tenants_and_users, apps_and_keys, groups, invitations, secrets, concurrent_writers_all_land, grants);
+store_contracts!(
+    tenants_and_users,
+    apps_and_keys,
+    groups,
+    invitations,
+    secrets,
+    concurrent_writers_all_land,
+    grants,
+    indexed_lookups,
+    users_are_paged
+);
+
+/// sled's layout is versioned: a fresh store is at the newest version; a
+/// store of 0.6.1 (no version, no index trees) gets its indexes on open;
+/// a store from a newer b2b-idp is refused, not misread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sled_layout_upgrades_in_order_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("db");
+    {
+        let store = SledStore::open(&path).expect("open");
+        let newest = store.schema_version().expect("version");
+        assert!(newest >= 5, "a fresh store is at the newest layout: {newest}");
+        let mut one = tenant("t1", "one");
+        one.domains = vec!["one.example".into()];
+        store.put_tenant(&one).await.expect("put");
+        let mut api = app();
+        api.identifier_uri = Some("api://orders".into());
+        store.put_app(&api).await.expect("put");
+        store.put_group(&group("g1", &["u1"], None, Some("team@one.example"))).await.expect("put");
+        store.flush().await.expect("flush");
+    }
+    {
+        // As 0.6.1 left it: no layout version, no index trees.
+        let db = sled::open(&path).expect("raw open");
+        for tree in ["meta", "tenant_domains", "app_uris", "group_members", "group_mails"] {
+            db.drop_tree(tree).expect("drop");
+        }
+        db.flush().expect("flush");
+    }
+    {
+        let store = SledStore::open(&path).expect("open and upgrade");
+        assert!(store.schema_version().expect("version") >= 5);
+        assert_eq!(store.tenant_by_domain("one.example").await.expect("lookup").map(|t| t.id).as_deref(), Some("t1"));
+        assert!(store.app_by_identifier_uri("t1", "api://orders").await.expect("lookup").is_some());
+        assert_eq!(store.groups_of("t1", "u1").await.expect("of").len(), 1);
+        assert_eq!(store.groups_by_mail("t1", "team@one.example").await.expect("mail").len(), 1);
+    }
+    {
+        let db = sled::open(&path).expect("raw open");
+        db.open_tree("meta").expect("meta").insert("schema_version", &99u32.to_be_bytes()).expect("write");
+        db.flush().expect("flush");
+    }
+    let refused = match SledStore::open(&path) {
+        Ok(_) => panic!("a layout from a newer version must be refused"),
+        Err(e) => b2b_idp::util::error_chain(&e),
+    };
+    assert!(refused.contains("newer b2b-idp"), "{refused}");
+}
 
 /// Migrations are idempotent: a second instance on the same schema starts cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
