@@ -88,8 +88,9 @@ enum StoreCommand {
     /// Prints a new random key-encryption key (base64 of 32 bytes).
     NewKey,
     /// Re-seals every secret at rest under the key in FILE, opening them with
-    /// the configured keys. Beside running PostgreSQL instances, first give
-    /// them FILE's key in store.old_encryption_keys (docs/operations.md).
+    /// the configured keys. Beside running PostgreSQL instances, run it once
+    /// they all seal with FILE's key and still open the old one (README,
+    /// "Changing the encryption key"); run it again: it moves nothing when done.
     Rekey {
         #[arg(long, value_name = "FILE")]
         new_key_file: PathBuf,
@@ -303,7 +304,14 @@ async fn store_command(config: Config, command: StoreCommand) -> anyhow::Result<
                 done.server_secrets,
                 done.already_current
             );
-            println!("next: run every instance with store.encryption_key = the new key (e.g. B2B_IDP__STORE__ENCRYPTION_KEY_FILE={}), keeping the old one in store.old_encryption_keys until they all do", new_key_file.display());
+            if done.moved() > 0 {
+                println!(
+                    "run it again once no instance seals with an older key: when it moves nothing, every secret is under this key \
+                     and older keys can leave store.old_encryption_keys (servers: store.encryption_key = this key, e.g. \
+                     B2B_IDP__STORE__ENCRYPTION_KEY_FILE={})",
+                    new_key_file.display()
+                );
+            }
         }
     }
     Ok(())

@@ -43,6 +43,12 @@ impl Idp {
         let bound_to = context::server_secret("cookie-hmac");
         let stored = store.secret_or_insert("cookie-hmac", &vault.seal_bytes(&candidate, &bound_to)?).await?;
         let cookie_key = vault.open_bytes(&stored, &bound_to)?;
+        if Vault::is_plain_bytes(&stored) && vault.sealing_key_id().is_some() {
+            // A store of 0.6.1 or older: its secrets are in clear until rekeyed.
+            tracing::warn!(
+                "secrets written before 0.6.2 are still stored in clear: run `b2b-idp store rekey` (README, \"Secrets at rest\")"
+            );
+        }
         let mailer = Mailer::new(&config.mail)?;
         let home = HomeProviders::new(Egress::new(crate::config::networks(
             "b2b.allowed_internal_networks",

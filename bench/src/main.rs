@@ -9,8 +9,12 @@
 //!   cargo run --release -p b2b-idp-bench -- smoke # a few seconds: proves it runs (no node needed)
 //!
 //! Options: `--out FILE`, `--server-bin PATH`, `--sizes 1000,100000,1000000`
-//! (directory sizes), `--only physical,main,guest,peer,sizes` (sections),
-//! `--seconds S` (per scenario; 8 in `all`).
+//! (directory sizes), `--tenants 10,10000` (tenants in the directory, for
+//! guest sign-ins and invitations), `--only physical,main,guest,peer,sizes,tenants`
+//! (sections), `--seconds S` (per scenario; 8 in `all`), `--postgres URL`
+//! (the main, guest and tenants sections on PostgreSQL, a schema of their
+//! own in that database) with `--instances N` (behind a round-robin
+//! balancer in the bench).
 //!
 //! The server runs from a config file the bench writes: config/default.toml
 //! without its `[[tenants.conditional_access]]` policies, so the guest
@@ -31,6 +35,8 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use b2b_idp::store::DirectoryStore;
+
+mod deploy;
 
 /// The server's allocator, so the bare argon2id limit measured here uses
 /// the same memory as the server's hashing threads.
@@ -646,9 +652,8 @@ fn without_conditional_access(toml: &str) -> String {
 
 // ---- the guest: invited, redeemed, then federated sign-ins ----
 
-/// Invites Bob (fabrikam) to contoso through the admin API and redeems the
-/// invitation through the pages; then one sign-in whose ID token is checked.
-async fn guest_setup(http: &reqwest::Client, base: &str) -> anyhow::Result<Value> {
+/// An admin API token of contoso (the demo's admin-cli).
+async fn admin_token(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
     let token: Value = http
         .post(format!("{base}/contoso/oauth2/v2.0/token"))
         .basic_auth("admin-cli", Some("admin-cli-secret"))
@@ -657,10 +662,16 @@ async fn guest_setup(http: &reqwest::Client, base: &str) -> anyhow::Result<Value
         .await?
         .json()
         .await?;
-    let token = token["access_token"].as_str().ok_or_else(|| anyhow!("no admin token: {token}"))?;
+    Ok(token["access_token"].as_str().ok_or_else(|| anyhow!("no admin token: {token}"))?.to_string())
+}
+
+/// Invites Bob (fabrikam) to contoso through the admin API and redeems the
+/// invitation through the pages; then one sign-in whose ID token is checked.
+async fn guest_setup(http: &reqwest::Client, base: &str) -> anyhow::Result<Value> {
+    let token = admin_token(http, base).await?;
     let response = http
         .post(format!("{base}/contoso/v1.0/invitations"))
-        .bearer_auth(token)
+        .bearer_auth(&token)
         .json(&json!({"invitedUserEmailAddress": BOB.0, "inviteRedirectUrl": GUEST_LANDING, "sendInvitationMessage": false}))
         .send()
         .await?;
@@ -946,6 +957,124 @@ async fn sizes_section(
                        of the smallest directory measured again at the end (the ratios use the mean of both)"}))
 }
 
+// ---- home realm discovery against the number of tenants ----
+
+/// Adds tenants `from..to` (each owning `t{i}.bench.example`) through the store API.
+async fn bulk_tenants(store: &deploy::Store, from: usize, to: usize) -> anyhow::Result<()> {
+    let opened = store.open().await?;
+    let next = Arc::new(AtomicUsize::new(from));
+    let tasks: Vec<_> = (0..LOADERS)
+        .map(|_| {
+            let (store, next) = (opened.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= to {
+                        return anyhow::Ok(());
+                    }
+                    let tenant: b2b_idp::model::Tenant = serde_json::from_value(json!({
+                        "id": uuid::Uuid::new_v4().to_string(), "name": format!("bench-{i}"), "display_name": format!("Bench {i}"),
+                        "cloud": "global", "region_scope": "WW", "signing_alg": "ES256", "created_at": 0,
+                        "domains": [bench_domain(i)], "unmanaged": false,
+                    }))?;
+                    store.put_tenant(&tenant).await?;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    opened.flush().await?;
+    Ok(())
+}
+
+fn bench_domain(i: usize) -> String {
+    format!("t{i}.bench.example")
+}
+
+/// Guest sign-ins (home realm discovery on each) and invitations to
+/// addresses of the bulk tenants' domains, with `counts` tenants in the
+/// directory: what grows with the number of tenants shows as a ratio.
+#[allow(clippy::too_many_arguments)]
+async fn tenants_section(
+    deployment: &deploy::Deployment,
+    bin: &Path,
+    config: &Path,
+    counts: &[usize],
+    storm: &Plan,
+    http: &reqwest::Client,
+    work: &Path,
+) -> anyhow::Result<Value> {
+    let store = deployment.store(work.join("tenants/data")).await?;
+    let servers = deployment.start(bin, config, &store, http).await?;
+    guest_setup(http, &servers.public).await.context("the guest")?;
+    servers.stop().await;
+    let demo_tenants = 2;
+    let (mut loaded, mut rows, mut invited) = (demo_tenants, vec![], 0usize);
+    for &n in counts {
+        eprintln!("bench: {n} tenants: loading");
+        let started = Instant::now();
+        bulk_tenants(&store, loaded, n.max(loaded)).await?;
+        let load_secs = started.elapsed().as_secs_f64();
+        loaded = loaded.max(n);
+        let bulk = loaded - demo_tenants;
+        let servers = deployment.start(bin, config, &store, http).await?;
+        let base = servers.public.clone();
+        eprintln!("bench: {n} tenants: guest sign-ins, invitations");
+        let sign_ins = {
+            let (http, base, bob) = (http.clone(), base.clone(), Arc::new(guest()));
+            load(storm, move |_| {
+                let (http, base, bob) = (http.clone(), base.clone(), bob.clone());
+                async move { sign_in(&http, &base, &bob, "openid%20profile%20email").await.map(|_| ()) }
+            })
+            .await
+        };
+        let token = admin_token(http, &base).await?;
+        let seq = Arc::new(AtomicUsize::new(invited));
+        let invitations = {
+            let (http, base, seq, token) = (http.clone(), base.clone(), seq.clone(), Arc::new(token));
+            load(storm, move |_| {
+                let (http, base, seq, token) = (http.clone(), base.clone(), seq.clone(), token.clone());
+                async move {
+                    let k = seq.fetch_add(1, Ordering::Relaxed);
+                    let email = format!("inv{k}@{}", bench_domain(demo_tenants + k % bulk.max(1)));
+                    let response = http
+                        .post(format!("{base}/contoso/v1.0/invitations"))
+                        .bearer_auth(token.as_str())
+                        .json(
+                            &json!({"invitedUserEmailAddress": email, "inviteRedirectUrl": GUEST_LANDING, "sendInvitationMessage": false}),
+                        )
+                        .send()
+                        .await?;
+                    if !response.status().is_success() {
+                        bail!("invitation: {} {}", response.status(), response.text().await.unwrap_or_default());
+                    }
+                    Ok(())
+                }
+            })
+            .await
+        };
+        invited = seq.load(Ordering::Relaxed);
+        let rss = servers.rss_kib();
+        servers.stop().await;
+        rows.push(json!({"tenants": n, "load_secs": round(load_secs), "rss_after_mib": round(rss as f64 / 1024.0),
+                         "guest_sign_in": sign_ins.report(), "invitation": invitations.report()}));
+    }
+    store.drop(deployment).await?;
+    let figure = |row: Option<&Value>, k: &str| row.and_then(|r| r[k]["per_sec"].as_f64());
+    let (small, large) = (rows.first(), rows.last().filter(|_| rows.len() > 1));
+    Ok(json!({
+        "rows": rows,
+        "cost_ratio_most_vs_fewest": {
+            "guest_sign_in": ratio(figure(small, "guest_sign_in"), figure(large, "guest_sign_in")),
+            "invitation": ratio(figure(small, "invitation"), figure(large, "invitation")),
+        },
+        "note": "tenants added through the store API, each owning its own domain; every guest sign-in and invitation \
+                 finds the home tenant of an address by its domain; invitations go to addresses of the added tenants' domains"
+    }))
+}
+
 // ---- the run ----
 
 /// The repository (the server crate's directory), above this crate's.
@@ -994,7 +1123,8 @@ async fn main() -> anyhow::Result<()> {
         Some("all") => false,
         Some("smoke") => true,
         asked => {
-            let usage = "usage: bench all|smoke [--out FILE] [--server-bin PATH] [--sizes N,N,…] [--only physical,main,guest,peer,sizes] [--seconds S]";
+            let usage = "usage: bench all|smoke [--out FILE] [--server-bin PATH] [--sizes N,N,…] [--tenants N,N,…] \
+                         [--only physical,main,guest,peer,sizes,tenants] [--seconds S] [--postgres URL [--instances N]]";
             if matches!(asked, Some("-h" | "--help" | "help")) {
                 println!("{usage}");
                 return Ok(());
@@ -1019,6 +1149,18 @@ async fn main() -> anyhow::Result<()> {
         None if smoke => vec![100],
         None => vec![1_000, 100_000, 1_000_000],
     };
+    let tenant_counts: Vec<usize> = match flag("--tenants") {
+        Some(s) => s.split(',').map(|n| n.trim().replace('_', "").parse()).collect::<Result<_, _>>().context("--tenants")?,
+        None if smoke => vec![10, 20],
+        None => vec![10, 10_000],
+    };
+    let deployment = deploy::Deployment {
+        postgres: flag("--postgres"),
+        instances: flag("--instances").map(|n| n.parse()).transpose().context("--instances")?.unwrap_or(1),
+    };
+    if deployment.postgres.is_none() && deployment.instances > 1 {
+        bail!("--instances needs --postgres: sled admits one process");
+    }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let seconds = match flag("--seconds") {
         Some(s) => s.parse().context("--seconds")?,
@@ -1045,6 +1187,7 @@ async fn main() -> anyhow::Result<()> {
                                             "load_average_at_start": load_average()}),
     );
     results.insert("config".into(), json!(NO_CA_NOTE));
+    results.insert("deployment".into(), json!(deployment.label()));
 
     let (mut es256, mut argon2) = (None, None);
     if wants("physical") {
@@ -1070,22 +1213,16 @@ async fn main() -> anyhow::Result<()> {
     let (mut cc, mut refresh, mut logins, mut guest_run, mut cold_start_ms, mut idle_rss_kib) = (None, None, None, None, None, None);
 
     if wants("main") || wants("guest") {
-        // The server: its own process, fresh data dir; started twice so the
-        // second start measures start-up on an existing data dir.
-        let target =
-            Target { bin: server_bin.clone(), config: config_path.clone(), data: work.path().join("main/data"), port: free_port()? };
-        let base = target.base();
-        let mut server = target.spawn()?;
-        wait_ready(&http, &base, &mut server, Duration::from_secs(2)).await?;
-        server.kill().await?;
-        server.wait().await?;
+        // The server: its own process(es), a fresh store; started twice so
+        // the second start measures start-up on existing data.
+        let store = deployment.store(work.path().join("main/data")).await?;
+        deployment.start(&server_bin, &config_path, &store, &http).await?.kill().await?;
         let started = Instant::now();
-        let mut server = target.spawn()?;
-        wait_ready(&http, &base, &mut server, Duration::from_secs(2)).await?;
+        let servers = deployment.start(&server_bin, &config_path, &store, &http).await?;
         cold_start_ms = Some(started.elapsed().as_secs_f64() * 1e3);
-        let pid = server.id().unwrap_or(0);
+        let base = servers.public.clone();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        idle_rss_kib = Some(rss_kib(pid));
+        idle_rss_kib = Some(servers.rss_kib());
         results.insert(
             "server".into(),
             json!({"idle_rss_mib": idle_rss_kib.map(|k| round(k as f64 / 1024.0)),
@@ -1102,7 +1239,7 @@ async fn main() -> anyhow::Result<()> {
             )
             .await;
             let mut report = run.report();
-            report["server_rss_after_mib"] = json!(round(rss_kib(pid) as f64 / 1024.0));
+            report["server_rss_after_mib"] = json!(round(servers.rss_kib() as f64 / 1024.0));
             results.insert("client_credentials".into(), report);
             cc = Some(run);
 
@@ -1115,7 +1252,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             let run = refresh_load(&plan, format!("{base}/contoso/oauth2/v2.0/token"), ("demo-app", "demo-app-secret"), chains).await;
             let mut report = run.report();
-            report["server_rss_after_mib"] = json!(round(rss_kib(pid) as f64 / 1024.0));
+            report["server_rss_after_mib"] = json!(round(servers.rss_kib() as f64 / 1024.0));
             results.insert("refresh_token".into(), report);
             refresh = Some(run);
 
@@ -1153,7 +1290,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let (storm_run, discovery) = tokio::join!(storm_run, sampler);
             let mut report = storm_run.report();
-            report["server_rss_after_mib"] = json!(round(rss_kib(pid) as f64 / 1024.0));
+            report["server_rss_after_mib"] = json!(round(servers.rss_kib() as f64 / 1024.0));
             results.insert("password_login".into(), report);
             results.insert("discovery_jwks_during_login_storm".into(), discovery.report());
             logins = Some(storm_run);
@@ -1173,7 +1310,7 @@ async fn main() -> anyhow::Result<()> {
                     };
                     let mut report = run.report();
                     report["concurrency"] = json!(storm.concurrency);
-                    report["server_rss_after_mib"] = json!(round(rss_kib(pid) as f64 / 1024.0));
+                    report["server_rss_after_mib"] = json!(round(servers.rss_kib() as f64 / 1024.0));
                     report["guest_id_token"] = claims;
                     report["note"] = json!(NO_CA_NOTE);
                     guest_run = Some(run);
@@ -1186,7 +1323,17 @@ async fn main() -> anyhow::Result<()> {
             };
             results.insert("guest_federated_sign_in".into(), section);
         }
-        stop(server).await;
+        servers.stop().await;
+        store.drop(&deployment).await?;
+    }
+
+    if wants("tenants") {
+        let section =
+            tenants_section(&deployment, &server_bin, &config_path, &tenant_counts, &storm, &http, work.path()).await.unwrap_or_else(|e| {
+                eprintln!("bench: tenants failed: {e:#}");
+                json!({"error": format!("{e:#}")})
+            });
+        results.insert("tenants".into(), section);
     }
 
     let mut peer = None;
@@ -1234,6 +1381,10 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .filter_map(|k| ratios["grant_cost_largest_vs_smallest_directory"][*k].as_f64())
         .reduce(f64::max);
+    let worst_tenant_cost = ["guest_sign_in", "invitation"]
+        .iter()
+        .filter_map(|k| results.get("tenants").and_then(|t| t["cost_ratio_most_vs_fewest"][*k].as_f64()))
+        .reduce(f64::max);
     let targets = json!({
         "client_credentials >= 5x peer": at_least(&ratios["client_credentials_vs_peer"], 5.0),
         "refresh >= 5x peer": at_least(&ratios["refresh_vs_peer"], 5.0),
@@ -1242,6 +1393,7 @@ async fn main() -> anyhow::Result<()> {
         "logins >= 0.9x argon2id": at_least(&ratios["logins_vs_argon2id"], 0.9),
         "discovery/JWKS p99 < 5 ms during logins": at_most(discovery_p99, 4.999),
         "grant cost at largest directory <= 1.2x smallest": at_most(worst_size_cost, 1.2),
+        "guest sign-in and invitation cost at most tenants <= 1.2x fewest": at_most(worst_tenant_cost, 1.2),
         "idle RSS < 30 MiB": at_most(idle_rss_kib.map(|k| k as f64 / 1024.0), 29.999),
         "start to /readyz < 200 ms": at_most(cold_start_ms, 199.999),
     });
@@ -1281,6 +1433,7 @@ fn print_report(results: &Value, sizes: &[usize]) {
             println!("{name:<52} {status}");
         }
     };
+    println!("deployment: {}", results["deployment"].as_str().unwrap_or("?"));
     println!("{:<52} {:>10} {:>9} {:>9} {:>7}", "scenario", "per sec", "p50 ms", "p99 ms", "errors");
     for (key, name) in [
         ("client_credentials", "b2b-idp client_credentials"),
@@ -1325,6 +1478,29 @@ fn print_report(results: &Value, sizes: &[usize]) {
         }
     } else if let Some(e) = sizes_section["error"].as_str() {
         println!("directory sizes {sizes:?}: {e}");
+    }
+    let tenants = &results["tenants"];
+    if let Some(rows) = tenants["rows"].as_array() {
+        println!("{:>9} {:>8} {:>14} {:>10} {:>14} {:>10}", "tenants", "load s", "guest sign-in/s", "p99 ms", "invitations/s", "p99 ms");
+        for row in rows {
+            println!(
+                "{:>9} {:>8.1} {:>14.1} {:>10.1} {:>14.1} {:>10.1}",
+                row["tenants"].as_u64().unwrap_or(0),
+                num(&row["load_secs"]),
+                num(&row["guest_sign_in"]["per_sec"]),
+                num(&row["guest_sign_in"]["p99_ms"]),
+                num(&row["invitation"]["per_sec"]),
+                num(&row["invitation"]["p99_ms"])
+            );
+            for k in ["guest_sign_in", "invitation"] {
+                if let Some(e) = row[k]["first_error"].as_str() {
+                    println!("    {k} first error: {e}");
+                }
+            }
+        }
+        println!("cost ratio, most vs fewest tenants: {}", tenants["cost_ratio_most_vs_fewest"]);
+    } else if let Some(e) = tenants["error"].as_str() {
+        println!("tenants: {e}");
     }
     let physical = &results["physical"];
     if physical.is_object() {

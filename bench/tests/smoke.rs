@@ -2,8 +2,8 @@
 //! (Speed targets are read from a full run's output, never asserted here.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_benchmark_runs_and_reports_figures() {
+/// `bench smoke` with `extra` arguments; the results it wrote.
+async fn smoke(extra: &[&str]) -> serde_json::Value {
     // The server binary of the same build: `cargo test --workspace` (what
     // ./test.sh runs) builds it for the server crate's own tests.
     let server = std::path::Path::new(env!("CARGO_BIN_EXE_bench")).with_file_name("b2b-idp");
@@ -16,11 +16,28 @@ async fn the_benchmark_runs_and_reports_figures() {
         .arg(&out)
         .arg("--server-bin")
         .arg(&server)
+        .args(extra)
         .output()
         .await
         .expect("run bench");
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).expect("results written")).expect("json");
+    serde_json::from_slice(&std::fs::read(&out).expect("results written")).expect("json")
+}
+
+/// Both rows of the tenants section measured something, without errors.
+fn tenant_rows_have_figures(results: &serde_json::Value) {
+    let rows = results["tenants"]["rows"].as_array().unwrap_or_else(|| panic!("tenant rows: {results:#}"));
+    assert_eq!(rows.len(), 2, "{results:#}");
+    for row in rows {
+        for k in ["guest_sign_in", "invitation"] {
+            assert!(row[k]["per_sec"].as_f64().is_some_and(|f| f > 0.0) && row[k]["errors"] == 0, "{k}: {results:#}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_runs_and_reports_figures() {
+    let results = smoke(&[]).await;
     for figure in [
         &results["physical"]["es256_signs_per_sec_one_core"],
         &results["physical"]["argon2id_hashes_per_sec"],
@@ -35,4 +52,18 @@ async fn the_benchmark_runs_and_reports_figures() {
     for scenario in ["client_credentials", "refresh_token", "password_login"] {
         assert_eq!(results[scenario]["errors"], 0, "{scenario}: {results:#}");
     }
+    tenant_rows_have_figures(&results);
+}
+
+/// The PostgreSQL deployment, two instances behind the bench's balancer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_runs_on_postgresql_with_two_instances() {
+    let db = std::env::var("B2B_IDP_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let results = smoke(&["--only", "main,guest,tenants", "--postgres", &db, "--instances", "2"]).await;
+    assert_eq!(results["deployment"], "PostgreSQL, 2 instances behind a round-robin balancer");
+    for scenario in ["client_credentials", "refresh_token", "password_login", "guest_federated_sign_in"] {
+        assert!(results[scenario]["per_sec"].as_f64().is_some_and(|f| f > 0.0), "{scenario}: {results:#}");
+        assert_eq!(results[scenario]["errors"], 0, "{scenario}: {results:#}");
+    }
+    tenant_rows_have_figures(&results);
 }

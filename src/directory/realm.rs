@@ -34,7 +34,7 @@ impl HomeRoute {
 /// email one-time passcode.
 pub async fn home_route(idp: &Idp, resource: &Tenant, email: &str) -> Result<HomeRoute> {
     let domain = email_domain(email).ok_or_else(|| Error::Invalid(format!("'{email}' is not an email address")))?;
-    if let Some(home) = idp.store.tenant_by_domain(&domain).await? {
+    if let Some(home) = idp.store.tenants_by_domain(&domain).await?.into_iter().next() {
         return Ok(HomeRoute::Tenant(home));
     }
     let external = resource.identity_providers.iter().chain(&idp.config.b2b.identity_providers).find(|x| x.serves(&domain));

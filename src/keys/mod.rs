@@ -184,11 +184,26 @@ pub async fn install(store: &dyn Store, vault: &Vault, key: &StoredKey) -> Resul
     // The new key is stored before the old one retires: never a moment without one.
     store.put_key(&sealed).await?;
     let when = now();
-    for mut old in existing.into_iter().filter(|k| k.alg == key.alg && k.retired_at.is_none()) {
-        old.retired_at = Some(when);
-        store.put_key(&old).await?;
+    for old in existing.into_iter().filter(|k| k.alg == key.alg && k.retired_at.is_none()) {
+        retire(store, old, when).await?;
     }
     Ok(())
+}
+
+/// Marks a key retired by compare-and-swap, so a concurrent change of it
+/// (a rekey re-sealing its private part) is kept, not written over.
+async fn retire(store: &dyn Store, mut read: StoredKey, when: i64) -> Result<(), KeyError> {
+    for _ in 0..8 {
+        let next = StoredKey { retired_at: Some(when), ..read.clone() };
+        if store.replace_key(&read, &next).await? {
+            return Ok(());
+        }
+        match store.keys(&read.tenant_id).await?.into_iter().find(|k| k.kid == read.kid) {
+            Some(current) if current.retired_at.is_none() => read = current,
+            _ => return Ok(()),
+        }
+    }
+    Err(KeyError::Material(format!("key {} kept changing while it was retired", read.kid)))
 }
 
 /// Generates a key for `alg` unless the tenant already has an active one.

@@ -105,12 +105,24 @@ pub async fn verify(idp: &Idp, tenant: &Tenant, user: &User, code: &str, source:
     let step = matching_step(&totp(secret.expose(), tenant, user)?, code, method.last_step);
     attempt.finish(idp, step.is_some()).await?;
     let Some(step) = step else { return Ok(false) };
-    let mut updated = user.clone();
-    if let Some(m) = updated.totp.as_mut() {
-        m.last_step = step;
+    // Record the step over the current record: another change of the user
+    // meanwhile (a rekey, an admin edit) is no reason to refuse the code,
+    // but a use of this step (or a later one) or a new authenticator is.
+    let mut read = user.clone();
+    for _ in 0..8 {
+        let mut updated = read.clone();
+        match updated.totp.as_mut() {
+            Some(m) if m.id == method.id && m.last_step < step => m.last_step = step,
+            _ => return Ok(false),
+        }
+        updated.touched();
+        if idp.store.replace_user(read.version, &updated).await? {
+            return Ok(true);
+        }
+        let Some(current) = idp.store.user(&tenant.id, &user.id).await? else { return Ok(false) };
+        read = current;
     }
-    updated.touched();
-    Ok(idp.store.replace_user(user.version, &updated).await?)
+    Ok(false)
 }
 
 /// A recovery code removes the lost authenticator: the user enrols a new one.

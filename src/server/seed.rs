@@ -86,7 +86,7 @@ async fn try_upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Option<Tenant
         version: existing.as_ref().map_or(0, |t| t.version),
     };
     for domain in &tenant.domains {
-        if let Some(other) = idp.store.tenant_by_domain(domain).await?.filter(|other| other.id != tenant.id) {
+        if let Some(other) = idp.store.tenants_by_domain(domain).await?.into_iter().find(|other| other.id != tenant.id) {
             return Err(Error::Invalid(format!("tenant {}: the domain {domain} belongs to tenant {} already", tenant.name, other.name)));
         }
     }

@@ -60,9 +60,10 @@ pub trait DirectoryStore: Send + Sync {
     async fn replace_tenant(&self, read_version: u64, next: &Tenant) -> StoreResult<bool>;
     async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
-    /// The managed tenant whose `domains` hold `domain` (tenants keep their
-    /// domains normalised, `util::address::domain`); of several, the first by id.
-    async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>>;
+    /// The managed tenants whose `domains` hold `domain` (tenants keep their
+    /// domains normalised, `util::address::domain`), by id: one, unless
+    /// something let two claim a domain.
+    async fn tenants_by_domain(&self, domain: &str) -> StoreResult<Vec<Tenant>>;
     async fn tenants(&self) -> StoreResult<Vec<Tenant>>;
 
     /// Fails with `Conflict` if the email is taken in that tenant.

@@ -245,10 +245,10 @@ impl DirectoryStore for PgStore {
         self.one("SELECT data FROM tenants WHERE name = $1", &[&name]).await
     }
 
-    async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
-        const MANAGED_OWNER: &str = "SELECT data FROM tenants WHERE data->'domains' ? $1 \
-             AND NOT COALESCE((data->>'unmanaged')::boolean, false) ORDER BY id LIMIT 1";
-        self.one(MANAGED_OWNER, &[&domain]).await
+    async fn tenants_by_domain(&self, domain: &str) -> StoreResult<Vec<Tenant>> {
+        const MANAGED_OWNERS: &str = "SELECT data FROM tenants WHERE data->'domains' ? $1 \
+             AND NOT COALESCE((data->>'unmanaged')::boolean, false) ORDER BY id";
+        self.all(MANAGED_OWNERS, &[&domain]).await
     }
 
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {

@@ -11,8 +11,10 @@
 //!
 //! What is looked up by something other than its key has an index tree
 //! (`{value} NUL {record id}` → nothing), written with the record under
-//! `directory_writes`. The layout has a version (`meta`), and `UPGRADES`
-//! bring an older store up to it, in order, once each.
+//! `directory_writes`: new entries before the record, stale ones after, so
+//! a crash in between leaves an extra entry (lookups check the record), never
+//! a missing one. The layout has a version (`meta`), and `UPGRADES` bring
+//! an older store up to it, in order, once each.
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -162,19 +164,25 @@ fn compare_and_swap<T: Serialize + DeserializeOwned + PartialEq>(tree: &sled::Tr
     }
 }
 
-/// Moves one record's entries in an index tree from its `old` values to its
-/// `new` ones; entries are `{scope…} NUL {value} NUL {record}`.
-fn reindex(tree: &sled::Tree, scope: &[&str], old: &[String], new: &[String], record: &str) -> StoreResult<()> {
-    let entry = |value: &str| {
-        let mut parts = scope.to_vec();
-        parts.extend([value, record]);
-        key(&parts)
-    };
-    for value in old.iter().filter(|v| !new.contains(v)) {
-        tree.remove(entry(value)).map_err(backend)?;
+/// One record's entry in an index tree: `{scope…} NUL {value} NUL {record}`.
+fn entry(scope: &[&str], value: &str, record: &str) -> Vec<u8> {
+    let mut parts = scope.to_vec();
+    parts.extend([value, record]);
+    key(&parts)
+}
+
+/// Index entries for a record's `values`: written before the record.
+fn index_add(tree: &sled::Tree, scope: &[&str], values: &[String], record: &str) -> StoreResult<()> {
+    for value in values {
+        tree.insert(entry(scope, value, record), &[]).map_err(backend)?;
     }
-    for value in new {
-        tree.insert(entry(value), &[]).map_err(backend)?;
+    Ok(())
+}
+
+/// Drops the entries of `old` values the record no longer has: after the record is written.
+fn index_drop(tree: &sled::Tree, scope: &[&str], old: &[String], kept: &[String], record: &str) -> StoreResult<()> {
+    for value in old.iter().filter(|v| !kept.contains(v)) {
+        tree.remove(entry(scope, value, record)).map_err(backend)?;
     }
     Ok(())
 }
@@ -310,7 +318,7 @@ impl SledStore {
     fn index_tenant_domains(&self) -> StoreResult<()> {
         for item in self.tenants.iter() {
             let tenant: Tenant = decode(&item.map_err(backend)?.1)?;
-            reindex(&self.tenant_domains, &[], &[], &owned_domains(&tenant), &tenant.id)?;
+            index_add(&self.tenant_domains, &[], &owned_domains(&tenant), &tenant.id)?;
         }
         Ok(())
     }
@@ -318,7 +326,7 @@ impl SledStore {
     fn index_app_uris(&self) -> StoreResult<()> {
         for item in self.apps.iter() {
             let app: App = decode(&item.map_err(backend)?.1)?;
-            reindex(&self.app_uris, &[&app.tenant_id], &[], &identifier_uris(&app), &app.client_id)?;
+            index_add(&self.app_uris, &[&app.tenant_id], &identifier_uris(&app), &app.client_id)?;
         }
         Ok(())
     }
@@ -326,19 +334,25 @@ impl SledStore {
     fn index_groups(&self) -> StoreResult<()> {
         for item in self.groups.iter() {
             let group: Group = decode(&item.map_err(backend)?.1)?;
-            self.index_group(None, Some(&group))?;
+            self.index_group_add(&group)?;
         }
         Ok(())
     }
 
-    /// Moves a group's index entries from `old` to `new` (either may be absent).
-    fn index_group(&self, old: Option<&Group>, new: Option<&Group>) -> StoreResult<()> {
-        let Some(group) = new.or(old) else { return Ok(()) };
+    /// A group's index entries, before the group is written.
+    fn index_group_add(&self, group: &Group) -> StoreResult<()> {
         let scope = [group.tenant_id.as_str()];
-        let members = |g: Option<&Group>| g.map(member_keys).unwrap_or_default();
-        let mails = |g: Option<&Group>| g.map(mail_keys).unwrap_or_default();
-        reindex(&self.group_members, &scope, &members(old), &members(new), &group.id)?;
-        reindex(&self.group_mails, &scope, &mails(old), &mails(new), &group.id)
+        index_add(&self.group_members, &scope, &member_keys(group), &group.id)?;
+        index_add(&self.group_mails, &scope, &mail_keys(group), &group.id)
+    }
+
+    /// The entries of `old` that `new` (None: deleted) no longer has, after it is written.
+    fn index_group_drop(&self, old: Option<&Group>, new: Option<&Group>) -> StoreResult<()> {
+        let Some(old) = old else { return Ok(()) };
+        let scope = [old.tenant_id.as_str()];
+        let kept = |keys: fn(&Group) -> Vec<String>| new.map(keys).unwrap_or_default();
+        index_drop(&self.group_members, &scope, &member_keys(old), &kept(member_keys), &old.id)?;
+        index_drop(&self.group_mails, &scope, &mail_keys(old), &kept(mail_keys), &old.id)
     }
 
     /// The groups an index lists, still matching `keep` (the index is
@@ -370,9 +384,10 @@ impl SledStore {
                 self.tenant_names.remove(old.name.as_bytes()).map_err(backend)?;
             }
         }
+        let domains = owned_domains(tenant);
+        index_add(&self.tenant_domains, &[], &domains, &tenant.id)?;
         put(&self.tenants, tenant.id.as_bytes(), tenant)?;
-        let old_domains = old.as_ref().map(owned_domains).unwrap_or_default();
-        reindex(&self.tenant_domains, &[], &old_domains, &owned_domains(tenant), &tenant.id)?;
+        index_drop(&self.tenant_domains, &[], &old.as_ref().map(owned_domains).unwrap_or_default(), &domains, &tenant.id)?;
         self.decoded_tenants.replace(tenant.id.as_bytes(), tenant);
         Ok(())
     }
@@ -431,15 +446,13 @@ impl DirectoryStore for SledStore {
         }
     }
 
-    async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
+    async fn tenants_by_domain(&self, domain: &str) -> StoreResult<Vec<Tenant>> {
+        let mut owners = vec![];
         for id in lookup(&self.tenant_domains, &[], domain)? {
-            if let Some(tenant) =
-                self.decoded_tenants.get(&self.tenants, id.as_bytes())?.filter(|t| owned_domains(t).iter().any(|d| d == domain))
-            {
-                return Ok(Some(tenant));
-            }
+            let tenant = self.decoded_tenants.get(&self.tenants, id.as_bytes())?;
+            owners.extend(tenant.filter(|t| owned_domains(t).iter().any(|d| d == domain)));
         }
-        Ok(None)
+        Ok(owners)
     }
 
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
@@ -518,8 +531,9 @@ impl DirectoryStore for SledStore {
             let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
             let k = key(&[&group.tenant_id, &group.id]);
             let old = get::<Group>(&self.groups, &k)?;
+            self.index_group_add(group)?;
             put(&self.groups, &k, group)?;
-            self.index_group(old.as_ref(), Some(group))?;
+            self.index_group_drop(old.as_ref(), Some(group))?;
         }
         self.durable().await
     }
@@ -527,9 +541,10 @@ impl DirectoryStore for SledStore {
     async fn replace_group(&self, read: &Group, next: &Group) -> StoreResult<bool> {
         let swapped = {
             let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
+            self.index_group_add(next)?;
             let swapped = compare_and_swap(&self.groups, &key(&[&read.tenant_id, &read.id]), read, next)?;
             if swapped {
-                self.index_group(Some(read), Some(next))?;
+                self.index_group_drop(Some(read), Some(next))?;
             }
             swapped
         };
@@ -564,7 +579,7 @@ impl DirectoryStore for SledStore {
         let removed = {
             let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
             let old = self.groups.remove(key(&[tenant_id, id])).map_err(backend)?.map(|v| decode::<Group>(&v)).transpose()?;
-            self.index_group(old.as_ref(), None)?;
+            self.index_group_drop(old.as_ref(), None)?;
             old.is_some()
         };
         self.durable().await?;
@@ -602,10 +617,11 @@ impl DirectoryStore for SledStore {
             let k = key(&[&app.tenant_id, &app.client_id]);
             let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
             let old = get::<App>(&self.apps, &k)?;
+            let uris = identifier_uris(app);
+            index_add(&self.app_uris, &[&app.tenant_id], &uris, &app.client_id)?;
             put(&self.apps, &k, app)?;
             self.decoded_apps.replace(&k, app);
-            let old_uris = old.as_ref().map(identifier_uris).unwrap_or_default();
-            reindex(&self.app_uris, &[&app.tenant_id], &old_uris, &identifier_uris(app), &app.client_id)?;
+            index_drop(&self.app_uris, &[&app.tenant_id], &old.as_ref().map(identifier_uris).unwrap_or_default(), &uris, &app.client_id)?;
         }
         self.durable().await
     }

@@ -51,12 +51,14 @@ fn aes_key(bytes: &[u8; 32]) -> Result<LessSafeKey, VaultError> {
     UnboundKey::new(&AES_256_GCM, bytes).map(LessSafeKey::new).map_err(|_| VaultError::Config("AES-256-GCM refused a key".into()))
 }
 
-fn seal_with(key: &LessSafeKey, plain: &[u8], context: &[u8]) -> String {
+/// A random nonce for every message: each data key seals one secret, and
+/// key-encryption keys seal few enough data keys for 96-bit random nonces.
+fn seal_with(key: &LessSafeKey, plain: &[u8], context: &[u8]) -> Result<String, VaultError> {
     let nonce: [u8; NONCE_LEN] = rand::random();
     let mut sealed = plain.to_vec();
-    // Sealing fails only for inputs beyond AES-GCM's 64 GiB limit.
-    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context), &mut sealed).unwrap_or_default();
-    STANDARD_NO_PAD.encode([nonce.as_slice(), &sealed].concat())
+    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context), &mut sealed)
+        .map_err(|_| VaultError::Config("a secret too large to seal".into()))?;
+    Ok(STANDARD_NO_PAD.encode([nonce.as_slice(), &sealed].concat()))
 }
 
 fn open_with(key: &LessSafeKey, sealed: &str, context: &[u8]) -> Result<Vec<u8>, VaultError> {
@@ -155,8 +157,8 @@ impl Vault {
     pub fn seal(&self, plain: &str, context: &str) -> Result<Protected, VaultError> {
         let Some(kek) = &self.sealing else { return Ok(Protected::Plain(plain.to_string())) };
         let dek: [u8; 32] = rand::random();
-        let data = seal_with(&aes_key(&dek)?, plain.as_bytes(), context.as_bytes());
-        Ok(Protected::Sealed(Envelope { kek: kek.id.clone(), dek: seal_with(&kek.key, &dek, kek.id.as_bytes()), data }))
+        let data = seal_with(&aes_key(&dek)?, plain.as_bytes(), context.as_bytes())?;
+        Ok(Protected::Sealed(Envelope { kek: kek.id.clone(), dek: seal_with(&kek.key, &dek, kek.id.as_bytes())?, data }))
     }
 
     pub fn open(&self, protected: &Protected, context: &str) -> Result<Secret, VaultError> {
@@ -193,7 +195,7 @@ impl Vault {
             Protected::Sealed(envelope) => {
                 self.open(protected, context)?;
                 let dek = self.data_key(envelope)?;
-                let dek = seal_with(&kek.key, &dek, kek.id.as_bytes());
+                let dek = seal_with(&kek.key, &dek, kek.id.as_bytes())?;
                 Ok(Some(Protected::Sealed(Envelope { kek: kek.id.clone(), dek, data: envelope.data.clone() })))
             }
             Protected::Plain(plain) => self.seal(plain, context).map(Some),
@@ -206,6 +208,11 @@ impl Vault {
         serde_json::to_vec(&sealed).map_err(|e| VaultError::Config(e.to_string()))
     }
 
+    /// Whether `stored` (a server secret) was written before secrets were sealed.
+    pub fn is_plain_bytes(stored: &[u8]) -> bool {
+        !matches!(serde_json::from_slice::<Protected>(stored), Ok(Protected::Sealed(_)))
+    }
+
     /// Opens what `seal_bytes` stored; bytes stored before 0.6.2 are the secret itself.
     pub fn open_bytes(&self, stored: &[u8], context: &str) -> Result<Vec<u8>, VaultError> {
         match serde_json::from_slice::<Protected>(stored) {
@@ -215,9 +222,10 @@ impl Vault {
     }
 }
 
-/// `{store.path}.key`: beside the sled directory, not inside it.
+/// `{store.path}.key`: beside the sled directory, not inside it (also
+/// for a path written with a trailing `/`).
 pub fn generated_key_path(store: &StoreConfig) -> PathBuf {
-    let mut path = store.path.clone().into_os_string();
+    let mut path = store.path.components().collect::<PathBuf>().into_os_string();
     path.push(".key");
     PathBuf::from(path)
 }
@@ -283,11 +291,21 @@ mod tests {
     }
 
     #[test]
+    fn the_generated_key_is_beside_the_data_whatever_the_path_looks_like() {
+        for path in ["data", "data/", "/var/lib/b2b-idp/data//"] {
+            let store = StoreConfig { path: path.into(), ..StoreConfig::default() };
+            let key = generated_key_path(&store);
+            assert!(key.to_string_lossy().ends_with("data.key"), "{path} → {}", key.display());
+        }
+    }
+
+    #[test]
     fn server_secrets_from_before_sealing_still_open() {
         let vault = Vault::new(Some(&[3u8; 32]), &[]).unwrap();
         let stored = vault.seal_bytes(&[9u8; 32], "s").unwrap();
         assert_eq!(vault.open_bytes(&stored, "s").unwrap(), vec![9u8; 32]);
         assert_eq!(vault.open_bytes(&[7u8; 32], "s").unwrap(), vec![7u8; 32], "raw bytes of 0.6.1");
+        assert!(Vault::is_plain_bytes(&[7u8; 32]) && !Vault::is_plain_bytes(&stored));
         let clear = Vault::new(None, &[]).unwrap();
         assert_eq!(clear.open_bytes(&clear.seal_bytes(b"k", "s").unwrap(), "s").unwrap(), b"k");
     }

@@ -507,17 +507,21 @@ async fn indexed_lookups(store: Arc<dyn Store>) {
     store.put_tenant(&jit).await.expect("put");
     let by_domain = |d: &'static str| {
         let store = store.clone();
-        async move { store.tenant_by_domain(d).await.expect("lookup").map(|t| t.id) }
+        async move { store.tenants_by_domain(d).await.expect("lookup").into_iter().map(|t| t.id).collect::<Vec<_>>() }
     };
-    assert_eq!(by_domain("one.example").await.as_deref(), Some("t1"), "unmanaged tenants own no domain");
-    assert_eq!(by_domain("xn--bcher-kva.example").await.as_deref(), Some("t1"));
-    assert_eq!(by_domain("two.example").await, None);
+    assert_eq!(by_domain("one.example").await, ["t1"], "unmanaged tenants own no domain");
+    assert_eq!(by_domain("xn--bcher-kva.example").await, ["t1"]);
+    assert!(by_domain("two.example").await.is_empty());
     let mut next = one.clone();
     next.domains = vec!["one.example".into(), "new.example".into()];
     next.version = 1;
     assert!(store.replace_tenant(0, &next).await.expect("swap"));
-    assert_eq!(by_domain("new.example").await.as_deref(), Some("t1"), "a domain added");
-    assert_eq!(by_domain("xn--bcher-kva.example").await, None, "a domain removed");
+    assert_eq!(by_domain("new.example").await, ["t1"], "a domain added");
+    assert!(by_domain("xn--bcher-kva.example").await.is_empty(), "a domain removed");
+    let mut two = tenant("t2", "two");
+    two.domains = vec!["new.example".into()];
+    store.put_tenant(&two).await.expect("put");
+    assert_eq!(by_domain("new.example").await, ["t1", "t2"], "every owner, by id");
 
     let mut api = app();
     api.identifier_uri = Some("api://orders".into());
@@ -649,7 +653,7 @@ async fn sled_layout_upgrades_in_order_once() {
     {
         let store = SledStore::open(&path).expect("open and upgrade");
         assert!(store.schema_version().expect("version") >= 5);
-        assert_eq!(store.tenant_by_domain("one.example").await.expect("lookup").map(|t| t.id).as_deref(), Some("t1"));
+        assert_eq!(store.tenants_by_domain("one.example").await.expect("lookup").len(), 1);
         assert!(store.app_by_identifier_uri("t1", "api://orders").await.expect("lookup").is_some());
         assert_eq!(store.groups_of("t1", "u1").await.expect("of").len(), 1);
         assert_eq!(store.groups_by_mail("t1", "team@one.example").await.expect("mail").len(), 1);
