@@ -43,11 +43,22 @@ impl Running {
     }
 
     /// Graceful stop: finish in-flight requests, then make the store durable.
+    /// Stops gracefully and flushes the store. Returns once nothing of the
+    /// server holds the store any more (its worker threads let go of it
+    /// after the server future ends), so the same sled data can be opened
+    /// again at once in this process.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.handle.stop(true).await;
         self.sweeper.abort();
+        let _ = self.sweeper.await;
         let _ = self.task.await;
         self.idp.store.flush().await?;
+        for _ in 0..500 {
+            if Arc::strong_count(&self.idp) == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         Ok(())
     }
 }
