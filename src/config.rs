@@ -37,6 +37,70 @@ pub fn networks(setting: &str, values: &[String]) -> Result<Vec<ipnet::IpNet>, C
         .collect()
 }
 
+/// Config is strict: a misspelt key is an error at start. The records the
+/// store keeps are not (a field written by a newer version still reads),
+/// so the model's types that config also declares are read through these
+/// strict mirrors.
+mod strict {
+    use serde::{Deserialize, Deserializer};
+
+    use crate::model::{Cloud, CollaborationSettings, ExternalIdp, InvitePolicy, Protected};
+
+    #[derive(Default, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Collaboration {
+        guest_invite: InvitePolicy,
+        allowed_domains: Vec<String>,
+        denied_domains: Vec<String>,
+        distribution_lists: Vec<String>,
+        guests_can_leave: bool,
+        privacy_url: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct IdentityProvider {
+        #[serde(default)]
+        id: String,
+        #[serde(default)]
+        display_name: String,
+        issuer: String,
+        client_id: String,
+        client_secret: Protected,
+        domains: Vec<String>,
+        #[serde(default)]
+        cloud: Cloud,
+    }
+
+    pub fn collaboration<'de, D: Deserializer<'de>>(d: D) -> Result<CollaborationSettings, D::Error> {
+        let c = Collaboration::deserialize(d)?;
+        Ok(CollaborationSettings {
+            guest_invite: c.guest_invite,
+            allowed_domains: c.allowed_domains,
+            denied_domains: c.denied_domains,
+            distribution_lists: c.distribution_lists,
+            guests_can_leave: c.guests_can_leave,
+            privacy_url: c.privacy_url,
+        })
+    }
+
+    pub fn identity_providers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ExternalIdp>, D::Error> {
+        let declared = Vec::<IdentityProvider>::deserialize(d)?;
+        Ok(declared
+            .into_iter()
+            .map(|x| ExternalIdp {
+                id: x.id,
+                display_name: x.display_name,
+                issuer: x.issuer,
+                client_id: x.client_id,
+                client_secret: x.client_secret,
+                domains: x.domains,
+                cloud: x.cloud,
+            })
+            .collect())
+    }
+}
+
 /// A key-encryption key: base64 (standard, padded or not) of 32 bytes,
 /// surrounding whitespace ignored (a file written by `openssl rand -base64 32`).
 pub fn encryption_key(value: &Secret) -> Result<[u8; 32], String> {
@@ -264,6 +328,7 @@ pub struct B2bConfig {
     /// A person may belong to at most this many directories (home + guest).
     pub max_directories: usize,
     /// External OIDC identity providers every tenant may send guests home to.
+    #[serde(deserialize_with = "strict::identity_providers")]
     pub identity_providers: Vec<ExternalIdp>,
     /// Lifetime of an emailed one-time passcode (Entra: 30 minutes).
     pub otp_ttl_secs: i64,
@@ -315,10 +380,10 @@ pub struct TenantSeed {
     /// Email domains the tenant owns (home realm discovery).
     #[serde(default)]
     pub domains: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict::collaboration")]
     pub collaboration: CollaborationSettings,
     /// External identity providers for this tenant's guests.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict::identity_providers")]
     pub identity_providers: Vec<ExternalIdp>,
     /// Conditional access policies (Graph's shape); those added through the
     /// admin API are kept beside them.

@@ -98,6 +98,19 @@ impl Store {
         })
     }
 
+    /// What the store takes on disk: the sled directory, or the schema's tables with their indexes.
+    pub async fn size_bytes(&self) -> anyhow::Result<u64> {
+        match (&self.url, &self.schema) {
+            (Some(url), Some(schema)) => {
+                let sql = "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+                           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'";
+                let bytes: i64 = admin(url).await?.query_one(sql, &[schema]).await?.get(0);
+                Ok(bytes.max(0) as u64)
+            }
+            _ => Ok(crate::dir_size(&self.data)),
+        }
+    }
+
     /// Drops the PostgreSQL schema; the data dir goes with its temp dir.
     pub async fn drop(self, deployment: &Deployment) -> anyhow::Result<()> {
         if let (Some(base), Some(schema)) = (&deployment.postgres, &self.schema) {

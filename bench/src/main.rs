@@ -12,7 +12,7 @@
 //! (directory sizes), `--tenants 10,10000` (tenants in the directory, for
 //! guest sign-ins and invitations), `--only physical,main,guest,peer,sizes,tenants`
 //! (sections), `--seconds S` (per scenario; 8 in `all`), `--postgres URL`
-//! (the main, guest and tenants sections on PostgreSQL, a schema of their
+//! (the main, guest, sizes and tenants sections on PostgreSQL, a schema of their
 //! own in that database) with `--instances N` (behind a round-robin
 //! balancer in the bench).
 //!
@@ -29,12 +29,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use b2b_idp_testkit::demo::{ALICE, BOB, CONTOSO_ID, FABRIKAM_ID, REDIRECT_URI};
 use b2b_idp_testkit::peer::{self, Peer};
-use b2b_idp_testkit::{free_port, jwt_part, page_text, pkce, post_forms};
+use b2b_idp_testkit::{jwt_part, page_text, pkce, post_forms};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Map, Value};
-
-use b2b_idp::store::DirectoryStore;
 
 mod deploy;
 
@@ -555,38 +553,6 @@ async fn stop(mut child: tokio::process::Child) {
     let _ = child.wait().await;
 }
 
-/// One b2b-idp server: binary, the bench's config, a data dir, a port.
-struct Target {
-    bin: PathBuf,
-    config: PathBuf,
-    data: PathBuf,
-    port: u16,
-}
-
-impl Target {
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn spawn(&self) -> anyhow::Result<tokio::process::Child> {
-        tokio::process::Command::new(&self.bin)
-            .args(["--config"])
-            .arg(&self.config)
-            .arg("serve")
-            .env("B2B_IDP__SERVER__BIND", format!("127.0.0.1:{}", self.port))
-            .env("B2B_IDP__SERVER__PUBLIC_BASE_URL", self.base())
-            .env("B2B_IDP__STORE__PATH", &self.data)
-            .env("B2B_IDP__MAIL__OUTBOX", self.data.with_file_name("outbox"))
-            // One address drives every sign-in of the load: lift the per-source bound.
-            .env("B2B_IDP__SERVER__PENDING_SIGN_INS_PER_SOURCE", "10000000")
-            .env("B2B_IDP__SERVER__PENDING_SIGN_INS_TOTAL", "10000000")
-            .env("RUST_LOG", "warn")
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", self.bin.display()))
-    }
-}
-
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -787,9 +753,9 @@ fn bulk_email(i: usize) -> String {
 /// writers share flushes.
 const LOADERS: usize = 8;
 
-/// Writes users `from..to` into a stopped server's sled data dir through the store API.
-async fn bulk_load(data: &Path, from: usize, to: usize, template: &b2b_idp::model::User) -> anyhow::Result<()> {
-    let store = Arc::new(b2b_idp::store::sled::SledStore::open(data)?);
+/// Writes users `from..to` into a stopped server's store through the store API.
+async fn bulk_load(store: &deploy::Store, from: usize, to: usize, template: &b2b_idp::model::User) -> anyhow::Result<()> {
+    let store = store.open().await?;
     let next = Arc::new(AtomicUsize::new(from));
     let started = Instant::now();
     let tasks: Vec<_> = (0..LOADERS)
@@ -834,16 +800,29 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The server(s) under test: how they run, their binary and config.
+struct Under<'a> {
+    deployment: &'a deploy::Deployment,
+    bin: &'a Path,
+    config: &'a Path,
+}
+
 /// Starts the server on a directory of `n` bulk users and measures
 /// client_credentials, refresh_token and one user's password login.
-async fn measure_directory(target: &Target, n: usize, plan: &Plan, storm: &Plan, http: &reqwest::Client) -> anyhow::Result<Value> {
-    let base = target.base();
+async fn measure_directory(
+    under: &Under<'_>,
+    store: &deploy::Store,
+    n: usize,
+    plan: &Plan,
+    storm: &Plan,
+    http: &reqwest::Client,
+) -> anyhow::Result<Value> {
     let started = Instant::now();
-    let mut server = target.spawn()?;
-    wait_ready(http, &base, &mut server, Duration::from_secs(300)).await?;
+    let servers = under.deployment.start(under.bin, under.config, store, http).await?;
+    let base = servers.public.clone();
     let start_ms = started.elapsed().as_secs_f64() * 1e3;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let idle_rss = rss_kib(server.id().unwrap_or(0));
+    let idle_rss = servers.rss_kib();
     eprintln!("bench: directory with {n} users: client_credentials, refresh_token, password login");
     let cc = cc_load(
         plan,
@@ -876,10 +855,10 @@ async fn measure_directory(target: &Target, n: usize, plan: &Plan, storm: &Plan,
         })
         .await
     };
-    let loaded_rss = rss_kib(server.id().unwrap_or(0));
-    stop(server).await;
+    let loaded_rss = servers.rss_kib();
+    servers.stop().await;
     Ok(json!({
-        "users": n, "data_dir_mib": round(dir_size(&target.data) as f64 / 1_048_576.0),
+        "users": n, "data_dir_mib": round(store.size_bytes().await? as f64 / 1_048_576.0),
         "start_to_ready_ms": round(start_ms), "idle_rss_mib": round(idle_rss as f64 / 1024.0),
         "rss_after_load_mib": round(loaded_rss as f64 / 1024.0),
         "client_credentials": cc.report(), "refresh_token": refresh.report(), "password_login": logins.report(),
@@ -891,22 +870,22 @@ async fn measure_directory(target: &Target, n: usize, plan: &Plan, storm: &Plan,
 /// again at the end, so drift of the machine over the run shows (and is
 /// averaged out of the ratios).
 async fn sizes_section(
-    bin: &Path,
-    config: &Path,
+    under: &Under<'_>,
+    work: &Path,
     passwords: &b2b_idp::config::PasswordConfig,
     sizes: &[usize],
     plan: &Plan,
     storm: &Plan,
     http: &reqwest::Client,
 ) -> anyhow::Result<Value> {
-    let dir = tempfile::tempdir()?;
-    let target = Target { bin: bin.to_path_buf(), config: config.to_path_buf(), data: dir.path().join("data"), port: free_port()? };
-    let smallest =
-        Target { data: dir.path().join("smallest/data"), bin: target.bin.clone(), config: target.config.clone(), port: target.port };
+    let store = under.deployment.store(work.join("sizes/data")).await?;
+    // sled only: the smallest directory is copied and measured again at the end.
+    let smallest = match store.url {
+        None => Some(under.deployment.store(work.join("sizes/smallest/data")).await?),
+        Some(_) => None,
+    };
     // A first start seeds the tenants and keys; then the server is stopped for the loader.
-    let mut server = target.spawn()?;
-    wait_ready(http, &target.base(), &mut server, Duration::from_secs(10)).await?;
-    stop(server).await;
+    under.deployment.start(under.bin, under.config, &store, http).await?.stop().await;
     let hash = b2b_idp::passwords::PasswordHasher::new(passwords)?.hash(BULK_PASSWORD).await?;
     let template = bulk_template(&hash)?;
     let mut rows = vec![];
@@ -914,26 +893,27 @@ async fn sizes_section(
     for &n in sizes {
         eprintln!("bench: directory with {n} users: loading");
         let started = Instant::now();
-        bulk_load(&target.data, loaded, n.max(loaded), &template).await?;
+        bulk_load(&store, loaded, n.max(loaded), &template).await?;
         let load_secs = started.elapsed().as_secs_f64();
         let added = n.saturating_sub(loaded);
         loaded = loaded.max(n);
-        if rows.is_empty() && sizes.len() > 1 {
-            copy_dir(&target.data, &smallest.data)?;
+        if let (true, true, Some(smallest)) = (rows.is_empty(), sizes.len() > 1, &smallest) {
+            copy_dir(&store.data, &smallest.data)?;
         }
-        let mut row = measure_directory(&target, n, plan, storm, http).await?;
+        let mut row = measure_directory(under, &store, n, plan, storm, http).await?;
         row["added"] = json!(added);
         row["load_secs"] = json!(round(load_secs));
         row["users_loaded_per_sec"] = json!(round(added as f64 / load_secs.max(1e-9)));
         rows.push(row);
     }
     let mut repeat = None;
-    if let (true, Some(&n)) = (sizes.len() > 1, sizes.first()) {
+    if let (true, Some(&n), Some(smallest)) = (sizes.len() > 1, sizes.first(), &smallest) {
         eprintln!("bench: directory with {n} users again (a copy made before it grew)");
-        let mut row = measure_directory(&smallest, n, plan, storm, http).await?;
+        let mut row = measure_directory(under, smallest, n, plan, storm, http).await?;
         row["repeat_of_smallest"] = json!(true);
         repeat = Some(row);
     }
+    store.drop(under.deployment).await?;
     // Cost ratios, largest directory vs smallest (mean of its two measurements): > 1 means slower with more users.
     let figure = |row: Option<&Value>, k: &str, f: &str| row.and_then(|r| r[k][f].as_f64());
     let small = |k: &str, f: &str| {
@@ -952,9 +932,9 @@ async fn sizes_section(
         rows.push(row);
     }
     Ok(json!({"rows": rows, "cost_ratio_largest_vs_smallest": ratios,
-              "note": "one sled data dir grown by a bulk loader (store API create_user, 8 writers, one precomputed argon2id hash); \
-                       refresh chains belong to users spread over the directory; the login is one user's; the last row is a copy \
-                       of the smallest directory measured again at the end (the ratios use the mean of both)"}))
+              "note": "one store grown by a bulk loader (store API create_user, 8 writers, one precomputed argon2id hash); \
+                       refresh chains belong to users spread over the directory; the login is one user's; on sled, the last row \
+                       is a copy of the smallest directory measured again at the end (the ratios use the mean of both)"}))
 }
 
 // ---- home realm discovery against the number of tenants ----
@@ -1356,8 +1336,9 @@ async fn main() -> anyhow::Result<()> {
     if wants("sizes") {
         let size_plan = Plan { seconds: if smoke { 0.3 } else { seconds * 5.0 / 8.0 }, ..plan };
         let size_storm = Plan { seconds: if smoke { 0.3 } else { seconds / 2.0 }, ..storm };
+        let under = Under { deployment: &deployment, bin: &server_bin, config: &config_path };
         let section =
-            sizes_section(&server_bin, &config_path, &config.passwords, &sizes, &size_plan, &size_storm, &http).await.unwrap_or_else(|e| {
+            sizes_section(&under, work.path(), &config.passwords, &sizes, &size_plan, &size_storm, &http).await.unwrap_or_else(|e| {
                 eprintln!("bench: directory sizes failed: {e:#}");
                 json!({"error": format!("{e:#}")})
             });

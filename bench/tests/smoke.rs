@@ -53,17 +53,21 @@ async fn the_benchmark_runs_and_reports_figures() {
         assert_eq!(results[scenario]["errors"], 0, "{scenario}: {results:#}");
     }
     tenant_rows_have_figures(&results);
+    let sized = &results["directory_sizes"]["rows"][0];
+    assert!(sized["client_credentials"]["per_sec"].as_f64().is_some_and(|f| f > 0.0), "directory sizes: {results:#}");
 }
 
 /// The PostgreSQL deployment, two instances behind the bench's balancer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_benchmark_runs_on_postgresql_with_two_instances() {
     let db = std::env::var("B2B_IDP_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let results = smoke(&["--only", "main,guest,tenants", "--postgres", &db, "--instances", "2"]).await;
+    let results = smoke(&["--only", "main,guest,sizes,tenants", "--postgres", &db, "--instances", "2"]).await;
     assert_eq!(results["deployment"], "PostgreSQL, 2 instances behind a round-robin balancer");
     for scenario in ["client_credentials", "refresh_token", "password_login", "guest_federated_sign_in"] {
         assert!(results[scenario]["per_sec"].as_f64().is_some_and(|f| f > 0.0), "{scenario}: {results:#}");
         assert_eq!(results[scenario]["errors"], 0, "{scenario}: {results:#}");
     }
     tenant_rows_have_figures(&results);
+    let sized = &results["directory_sizes"]["rows"][0];
+    assert!(sized["client_credentials"]["per_sec"].as_f64().is_some_and(|f| f > 0.0), "sizes on PostgreSQL: {results:#}");
 }

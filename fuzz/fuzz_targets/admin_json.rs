@@ -55,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
                 display_name: provider.display_name,
                 issuer: provider.issuer.trim_end_matches('/').to_string(),
                 client_id: provider.client_id,
-                client_secret,
+                client_secret: b2b_idp::model::Protected::Plain(client_secret.expose().to_string()),
                 domains: provider.domains,
                 cloud: Default::default(),
             });

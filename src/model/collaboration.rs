@@ -20,9 +20,10 @@ pub enum InvitePolicy {
     AdminsOnly,
 }
 
-/// A tenant's external collaboration settings.
+/// A tenant's external collaboration settings. Fields a newer version
+/// added are ignored on read (config is strict on its own: `config::strict`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct CollaborationSettings {
     pub guest_invite: InvitePolicy,
     /// When not empty, only these invitee domains may be invited.
@@ -54,7 +55,6 @@ impl CollaborationSettings {
 /// An external OIDC identity provider that is home to some email domains
 /// (the admin API's `identity/identityProviders`, or `b2b.identity_providers`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ExternalIdp {
     #[serde(default)]
     pub id: String,

@@ -355,8 +355,8 @@ impl SledStore {
         index_drop(&self.group_mails, &scope, &mail_keys(old), &kept(mail_keys), &old.id)
     }
 
-    /// The groups an index lists, still matching `keep` (the index is
-    /// written after the record, so a reader may see an entry early).
+    /// The groups an index lists that still match `keep`: an entry may
+    /// outlive its value for a moment (stale entries go after the record).
     fn indexed_groups(&self, tenant_id: &str, ids: Vec<String>, keep: impl Fn(&Group) -> bool) -> StoreResult<Vec<Group>> {
         let mut groups = vec![];
         for id in ids {

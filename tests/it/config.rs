@@ -39,3 +39,36 @@ fn the_demo_config_is_valid() {
     let dir = tempfile::tempdir().expect("dir");
     demo_config(dir.path(), "http://127.0.0.1:8080").validate().expect("demo config validates");
 }
+
+/// Config is strict about the identity providers and collaboration settings
+/// it declares (a misspelt key stops the start, naming it); the records the
+/// store keeps of the same types read fields a newer version added.
+#[test]
+fn declared_settings_are_strict_and_stored_ones_are_not() {
+    let dir = tempfile::tempdir().expect("dir");
+    let base = std::fs::read_to_string(demo_config_path()).expect("demo");
+    for (typo, extra) in [
+        ("clientsecret", "[[b2b.identity_providers]]\nissuer = \"https://idp.partner.example\"\nclient_id = \"c\"\nclientsecret = \"s\"\ndomains = [\"partner.example\"]\n"),
+        ("guests_can_leaf", ""),
+    ] {
+        let text = if extra.is_empty() {
+            base.replacen("guests_can_leave = false", "guests_can_leaf = false", 1)
+        } else {
+            base.replacen("\n[[tenants]]\n", &format!("\n{extra}\n[[tenants]]\n"), 1)
+        };
+        let path = dir.path().join("typo.toml");
+        std::fs::write(&path, text).expect("write");
+        let error = match b2b_idp::config::Config::load(Some(&path)) {
+            Ok(_) => panic!("{typo} must be refused"),
+            Err(e) => e.to_string(),
+        };
+        assert!(error.contains(typo), "{typo}: {error}");
+    }
+    let stored = serde_json::json!({
+        "issuer": "https://idp.partner.example", "client_id": "c", "client_secret": "s", "domains": ["partner.example"],
+        "added_by_a_newer_version": true,
+    });
+    serde_json::from_value::<b2b_idp::model::ExternalIdp>(stored).expect("a stored provider with a newer field reads");
+    let stored = serde_json::json!({"guests_can_leave": true, "added_by_a_newer_version": 1});
+    serde_json::from_value::<b2b_idp::model::CollaborationSettings>(stored).expect("stored settings with a newer field read");
+}

@@ -632,6 +632,27 @@ pub async fn token_request(server: &TestServer, tenant: &str, form: &[(&str, &st
 
 // ---- real processes, as an operator runs them ----
 
+pub fn deploy_file(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy").join(name)
+}
+
+/// docker-compose.yml's contoso (deploy/contoso.toml), federating
+/// fabrikam.example to the fabrikam server at `fabrikam_base` (in compose:
+/// http://fabrikam.localhost:8081, on the compose network).
+pub fn contoso_config(fabrikam_base: &str) -> String {
+    let config = std::fs::read_to_string(deploy_file("contoso.toml")).expect("deploy/contoso.toml");
+    assert!(config.contains("http://fabrikam.localhost:8081") && config.contains(r#"["172.28.0.0/24"]"#));
+    config.replace("http://fabrikam.localhost:8081", fabrikam_base).replace(r#"["172.28.0.0/24"]"#, r#"["127.0.0.1/32"]"#)
+}
+
+/// docker-compose.yml's fabrikam (deploy/fabrikam.toml), with contoso (at
+/// `contoso_base`; in compose the balancer, http://localhost:8080) as a client.
+pub fn fabrikam_config(contoso_base: &str) -> String {
+    let config = std::fs::read_to_string(deploy_file("fabrikam.toml")).expect("deploy/fabrikam.toml");
+    assert!(config.contains("http://localhost:8080/contoso/federation/callback"));
+    config.replace("http://localhost:8080", contoso_base)
+}
+
 pub const IDP_BIN: &str = env!("CARGO_BIN_EXE_b2b-idp");
 
 /// `b2b-idp` listening on `port`, announcing `public` as its base URL, with
@@ -663,8 +684,13 @@ pub async fn wait_ready(url: &str) {
 
 /// `b2b-idp serve` with the demo config (plus `env`), ready to serve.
 pub async fn serve(dir: &Path, port: u16, public: &str, env: &[(&str, &str)]) -> tokio::process::Child {
+    serve_config(dir, port, public, &demo_config_path(), env).await
+}
+
+/// `b2b-idp serve --config config` (plus `env`), ready to serve.
+pub async fn serve_config(dir: &Path, port: u16, public: &str, config: &Path, env: &[(&str, &str)]) -> tokio::process::Child {
     let mut cmd = idp_command(dir, port, public);
-    cmd.envs(env.iter().copied()).arg("--config").arg(demo_config_path()).arg("serve");
+    cmd.envs(env.iter().copied()).arg("--config").arg(config).arg("serve");
     let child = cmd.spawn().expect("spawn b2b-idp");
     wait_ready(&format!("http://127.0.0.1:{port}/readyz")).await;
     child

@@ -1,7 +1,9 @@
 //! docker-compose.yml's topology as plain processes on loopback (no Docker
-//! engine here): PostgreSQL, two contoso instances behind a round-robin load
-//! balancer, a separate fabrikam server, and the sample RP. A person signs in
-//! at the sample RP; every request to contoso lands on the next instance.
+//! engine here), with its configuration (deploy/): PostgreSQL, two contoso
+//! instances behind a round-robin load balancer, a separate fabrikam server
+//! that contoso federates, and the sample RP. A person signs in at the
+//! sample RP; every request to contoso lands on the next instance; a
+//! fabrikam guest redeems through the fabrikam server.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -58,10 +60,13 @@ async fn the_compose_topology_as_processes() {
     let (lb, hits, lb_handle) = load_balancer(vec![format!("http://127.0.0.1:{p1}"), format!("http://127.0.0.1:{p2}")]);
     let dirs = [tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir")];
     let pg = [("B2B_IDP__STORE__URL", db_url.as_str())];
-    let contoso_1 = serve(dirs[0].path(), p1, &lb, &pg).await;
-    let contoso_2 = serve(dirs[1].path(), p2, &lb, &pg).await;
     let fabrikam_base = format!("http://127.0.0.1:{fabrikam_port}");
-    let fabrikam = serve(dirs[2].path(), fabrikam_port, &fabrikam_base, &[]).await;
+    let (contoso_toml, fabrikam_toml) = (dirs[0].path().join("contoso.toml"), dirs[2].path().join("fabrikam.toml"));
+    std::fs::write(&contoso_toml, contoso_config(&fabrikam_base)).expect("write");
+    std::fs::write(&fabrikam_toml, fabrikam_config(&lb)).expect("write");
+    let fabrikam = serve_config(dirs[2].path(), fabrikam_port, &fabrikam_base, &fabrikam_toml, &[]).await;
+    let contoso_1 = serve_config(dirs[0].path(), p1, &lb, &contoso_toml, &pg).await;
+    let contoso_2 = serve_config(dirs[1].path(), p2, &lb, &contoso_toml, &pg).await;
 
     // The sample RP is contoso's demo-app, on the demo redirect URI's port.
     let rp = tokio::process::Command::new(env!("CARGO_BIN_EXE_sample-rp"))
@@ -88,9 +93,20 @@ async fn the_compose_topology_as_processes() {
     // discovery, JWKS, authorize, sign-in, token: round robin puts each step on the other instance.
     assert!(served.iter().all(|n| *n >= 2), "both instances served the flow: {served:?}");
 
-    // Fabrikam is its own issuer on its own server.
+    // Fabrikam is its own issuer on its own server, and contoso's partner:
+    // Bob redeems an invitation by signing in there.
     let doc = get_json(&format!("{fabrikam_base}/fabrikam/v2.0/.well-known/openid-configuration")).await;
     assert_eq!(doc["issuer"], format!("{fabrikam_base}/{FABRIKAM_ID}/v2.0"));
+    let server = TestServer::external(&lb);
+    let token = app_token(&server, CONTOSO).await;
+    let (status, invitation) = crate::b2b::invite(&server, &token, BOB.0, serde_json::json!({})).await;
+    assert_eq!(status, 201, "{invitation}");
+    let welcome = "https://apps.contoso.example/welcome";
+    let guest = Browser::new();
+    let landing = guest.run(invitation["inviteRedeemUrl"].as_str().expect("redeem URL"), Some(BOB), welcome).await;
+    assert_eq!(landing.client().as_str(), welcome);
+    let prompts = guest.mfa_prompts.lock().expect("lock").clone();
+    assert!(prompts.first().is_some_and(|p| p.starts_with(&fabrikam_base)), "Bob proved himself at fabrikam's server: {prompts:?}");
 
     drop(rp);
     for child in [contoso_1, contoso_2, fabrikam] {

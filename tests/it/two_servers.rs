@@ -1,6 +1,8 @@
-//! Contoso and fabrikam on two separate b2b-idp server processes: contoso
-//! knows fabrikam only as an external OIDC provider (issuer URL, client id
-//! and secret), exactly as two organisations would set it up.
+//! Contoso and fabrikam on two separate b2b-idp server processes, with the
+//! configuration docker-compose.yml gives them (deploy/): contoso knows
+//! fabrikam only as an external OIDC provider (issuer URL, client id and
+//! secret), exactly as two organisations would set it up. Both demand MFA
+//! (fabrikam of its members, contoso of its guests): Bob is asked twice.
 
 use serde_json::json;
 
@@ -9,59 +11,22 @@ use crate::harness::*;
 
 const WELCOME: &str = "https://apps.contoso.example/welcome";
 
-/// The demo's contoso, federating fabrikam.example to `fabrikam_issuer`.
-fn contoso_config(fabrikam_issuer: &str) -> String {
-    format!(
-        r#"
-[b2b]
-allowed_internal_networks = ["127.0.0.1/32"]   # fabrikam's server is on this machine
-
-[[tenants]]
-name = "contoso"
-id = "{CONTOSO_ID}"
-display_name = "Contoso"
-domains = ["contoso.example"]
-  [[tenants.identity_providers]]
-  display_name = "Fabrikam"
-  issuer = "{fabrikam_issuer}"
-  client_id = "contoso-b2b"
-  client_secret = "contoso-b2b-secret"
-  domains = ["fabrikam.example"]
-  [[tenants.apps]]
-  client_id = "{DEMO_APP}"
-  secret = "{DEMO_APP_SECRET}"
-  redirect_uris = ["{REDIRECT_URI}"]
-  [[tenants.apps]]
-  client_id = "{ADMIN_CLI}"
-  secret = "{ADMIN_CLI_SECRET}"
-  grant_types = ["client_credentials"]
-  api_permissions = {{ "api://b2b-idp-admin" = ["User.Invite.All", "User.ReadWrite.All"] }}
-"#
-    )
-}
-
-/// The demo's fabrikam, with contoso registered as an OIDC client.
-fn fabrikam_config(contoso_base: &str) -> String {
-    format!(
-        r#"
-[[tenants]]
-name = "fabrikam"
-id = "{FABRIKAM_ID}"
-display_name = "Fabrikam"
-domains = ["fabrikam.example"]
-  [[tenants.users]]
-  email = "{}"
-  display_name = "Bob"
-  password = "{}"
-  [[tenants.apps]]
-  client_id = "contoso-b2b"
-  display_name = "Contoso (B2B collaboration)"
-  secret = "contoso-b2b-secret"
-  redirect_uris = ["{contoso_base}/contoso/federation/callback"]
-  grant_types = ["authorization_code"]
-"#,
-        BOB.0, BOB.1
-    )
+/// The compose files hold the demo fixture's tenants as config/default.toml
+/// has them, plus only what federates them.
+#[test]
+fn the_compose_tenants_are_the_demo_fixture() {
+    let demo = b2b_idp::config::Config::load(Some(&demo_config_path())).expect("demo config");
+    for (file, name) in [("contoso.toml", CONTOSO), ("fabrikam.toml", "fabrikam")] {
+        let deployed = b2b_idp::config::Config::load(Some(&deploy_file(file))).expect("deploy config");
+        let [tenant] = deployed.tenants.as_slice() else { panic!("{file}: one tenant") };
+        let mut tenant = serde_json::to_value(tenant).expect("json");
+        let mut expected = serde_json::to_value(demo.tenants.iter().find(|t| t.name == name).expect("demo tenant")).expect("json");
+        tenant["identity_providers"] = serde_json::json!([]);
+        let apps = tenant["apps"].as_array_mut().expect("apps");
+        apps.retain(|a| a["client_id"] != "contoso-b2b");
+        expected["identity_providers"] = serde_json::json!([]);
+        assert_eq!(tenant, expected, "{file} and config/default.toml disagree on {name}");
+    }
 }
 
 async fn start(dir: &std::path::Path, port: u16, config: String, backend: Backend) -> (tokio::process::Child, Option<String>) {
@@ -87,7 +52,8 @@ async fn guest_across_two_servers(backend: Backend) {
     let contoso_base = format!("http://127.0.0.1:{contoso_port}");
     let fabrikam_issuer = format!("http://127.0.0.1:{fabrikam_port}/{FABRIKAM_ID}/v2.0");
     let (fabrikam, fabrikam_schema) = start(&dir.path().join("fabrikam"), fabrikam_port, fabrikam_config(&contoso_base), backend).await;
-    let (contoso, contoso_schema) = start(&dir.path().join("contoso"), contoso_port, contoso_config(&fabrikam_issuer), backend).await;
+    let fabrikam_base = format!("http://127.0.0.1:{fabrikam_port}");
+    let (contoso, contoso_schema) = start(&dir.path().join("contoso"), contoso_port, contoso_config(&fabrikam_base), backend).await;
     // TestServer's helpers only need the base URL of the contoso process.
     let server = TestServer::external(&contoso_base);
 
@@ -100,7 +66,8 @@ async fn guest_across_two_servers(backend: Backend) {
 
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
     let pending = rp.authorize(&["profile", "email"], true);
-    let landing = Browser::new().run(&pending.url, Some(BOB), REDIRECT_URI).await;
+    let browser = Browser::new();
+    let landing = browser.run(&pending.url, Some(BOB), REDIRECT_URI).await;
     let tokens = rp.exchange(&landing.param("code").expect("code"), pending.verifier).await.expect("tokens");
     let id_token = openidconnect::TokenResponse::id_token(&tokens).expect("ID token");
     id_token.claims(&rp.client.id_token_verifier(), &pending.nonce).expect("verifies");
@@ -111,7 +78,9 @@ async fn guest_across_two_servers(backend: Backend) {
     assert_eq!(claims["acct"], 1);
     assert_eq!(claims["home_tid"], FABRIKAM_ID, "the home server's tid claim");
     assert_eq!(claims["idp"], fabrikam_issuer.as_str());
-    assert_eq!(claims["amr"], json!(["fed"]));
+    assert_eq!((&claims["amr"], &claims["acr"]), (&json!(["fed", "mfa"]), &json!("2")), "{claims}");
+    let prompts = browser.mfa_prompts.lock().expect("lock").clone();
+    assert_eq!(prompts, [format!("{fabrikam_base}/fabrikam"), format!("{contoso_base}/contoso")], "double MFA, one prompt on each server");
 
     terminate(contoso).await;
     terminate(fabrikam).await;
