@@ -205,16 +205,38 @@ fn parse_cloud(s: &str) -> Result<Cloud, String> {
     }
 }
 
-fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
+/// The configuration, and whether the default file was missing (said once logging is up).
+fn load_config(path: &std::path::Path) -> anyhow::Result<(Config, bool)> {
     let file = if path.exists() {
         Some(path)
     } else if path == std::path::Path::new(DEFAULT_CONFIG) {
-        tracing::warn!("{DEFAULT_CONFIG} not found; using built-in defaults and the environment");
         None
     } else {
         bail!("config file {} not found", path.display());
     };
-    Config::load(file).map_err(|e| anyhow::anyhow!("configuration: {e}"))
+    let config = Config::load(file).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    Ok((config, file.is_none()))
+}
+
+/// Logs to standard error in `log.format`, at the levels `RUST_LOG` sets
+/// (else `default_filter`); colour only on a terminal without `NO_COLOR`.
+fn init_logging(log: &crate::config::LogConfig, default_filter: &str) {
+    use crate::config::LogFormat;
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let json = match log.format {
+        LogFormat::Auto => !terminal,
+        LogFormat::Text => false,
+        LogFormat::Json => true,
+    };
+    if json {
+        // The request's span carries its ids, client, tenant and app.
+        builder.json().with_current_span(true).with_span_list(false).init();
+    } else {
+        builder.with_ansi(terminal && std::env::var_os("NO_COLOR").is_none()).init();
+    }
 }
 
 /// The store and context for one-shot admin commands (no config seeding).
@@ -230,11 +252,11 @@ pub async fn run() -> anyhow::Result<()> {
     // The server logs what it does; one-shot commands only what goes wrong
     // (their output is the report).
     let default_filter = if matches!(cli.command, Command::Serve) { "info,actix_server=warn" } else { "warn" };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()))
-        .with_writer(std::io::stderr)
-        .init();
-    let config = load_config(&cli.config)?;
+    let (config, no_file) = load_config(&cli.config)?;
+    init_logging(&config.log, default_filter);
+    if no_file {
+        tracing::warn!("{DEFAULT_CONFIG} not found; using built-in defaults and the environment");
+    }
     match cli.command {
         Command::Serve => serve(config).await,
         Command::Keys { command } => keys_command(open(config).await?, command).await,

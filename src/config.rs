@@ -120,6 +120,7 @@ pub struct Config {
     pub tokens: TokenConfig,
     pub keys: KeysConfig,
     pub b2b: B2bConfig,
+    pub log: LogConfig,
     /// Tenants declared in config are created on start if missing; their
     /// apps are updated to match, their users are only ever created.
     pub tenants: Vec<TenantSeed>,
@@ -233,6 +234,26 @@ impl Default for MailConfig {
             smtp_password: None,
         }
     }
+}
+
+/// What the server writes to standard error (levels: `RUST_LOG`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// Log lines for people or for machines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `text` on a terminal, `json` otherwise (a file, a pipe, a container's log).
+    #[default]
+    Auto,
+    /// One line per event for people; colour only on a terminal without `NO_COLOR`.
+    Text,
+    /// One JSON object per line, with the request's span (request ids, client, tenant).
+    Json,
 }
 
 /// How mail leaves the server.

@@ -14,12 +14,14 @@ pub mod templates;
 use std::time::Instant;
 
 use actix_web::dev::Service;
+use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 use futures_util::FutureExt;
 
 use crate::error::Error;
 use crate::error::OAuthError;
+use crate::idp::Idp;
 use crate::web::error::{GraphFailure, OAuthFailure};
 
 /// Every route of the server (docs/contract.md, "URLs", names the public ones).
@@ -146,7 +148,24 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
     }
 }
 
-/// Logs method, path (never the query: it may carry codes or hints), status and time.
+/// The caller's `client-request-id` (Entra's and MSAL's correlation id),
+/// if it is a UUID or a short token; anything else is replaced by a new id.
+fn client_request_id(req: &actix_web::dev::ServiceRequest) -> String {
+    let sent = req.headers().get("client-request-id").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default();
+    let token = (1..=64).contains(&sent.len()) && sent.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if token {
+        sent.to_string()
+    } else {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+/// Gives every request a `request-id` (new) and a `client-request-id`
+/// (the caller's, echoed), both on the response and in a span that every
+/// log line of the request carries, with the client's address, user agent
+/// and tenant (the first path segment); handlers add the app (`client_id`).
+/// Then logs method, path (never the query: it may carry codes or
+/// hints), status and time.
 pub fn access_log<S, B>(
     req: actix_web::dev::ServiceRequest,
     srv: &S,
@@ -154,13 +173,41 @@ pub fn access_log<S, B>(
 where
     S: Service<actix_web::dev::ServiceRequest, Response = actix_web::dev::ServiceResponse<B>, Error = actix_web::Error>,
 {
-    let method = req.method().clone();
-    let path = req.path().to_string();
-    let started = Instant::now();
-    srv.call(req).map(move |result| {
-        if let Ok(response) = &result {
-            tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request");
+    use tracing::Instrument;
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id = client_request_id(&req);
+    let client_ip = req.app_data::<web::Data<Idp>>().map(|idp| client_address(idp, req.request())).unwrap_or_default();
+    let user_agent: String =
+        req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().chars().take(200).collect();
+    let tenant: String = req.path().trim_start_matches('/').split('/').next().unwrap_or_default().chars().take(64).collect();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        client_request_id = %client_request_id,
+        client_ip = %client_ip,
+        user_agent = %user_agent,
+        tenant = %tenant,
+        client_id = tracing::field::Empty,
+    );
+    let (method, path, started) = (req.method().clone(), req.path().to_string(), Instant::now());
+    let logged = span.clone();
+    srv.call(req).instrument(span).map(move |result| {
+        let mut response = result?;
+        let headers = response.headers_mut();
+        for (name, value) in [("request-id", request_id), ("client-request-id", client_request_id)] {
+            if let Ok(value) = header::HeaderValue::from_str(&value) {
+                headers.insert(header::HeaderName::from_static(name), value);
+            }
         }
-        result
+        logged.in_scope(
+            || tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request"),
+        );
+        Ok(response)
     })
+}
+
+/// Names the app a request is for in its log lines (the request's span).
+pub fn log_client(client_id: &str) {
+    let shown: String = client_id.chars().take(128).collect();
+    tracing::Span::current().record("client_id", shown.as_str());
 }

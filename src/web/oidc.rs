@@ -59,6 +59,7 @@ pub async fn token(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequ
         params.client_secret.take(),
     )?;
     let app = client_auth::authenticate(&idp, &tenant, &creds).await?;
+    crate::web::log_client(&app.client_id);
     let response = token::grant(&idp, &tenant, &app, params).await?;
     Ok(no_store(HttpResponse::Ok().json(response)))
 }
@@ -83,7 +84,9 @@ async fn calling_client(
         form.client_id.take(),
         form.client_secret.take(),
     )?;
-    Ok(client_auth::authenticate(idp, tenant, &creds).await?)
+    let app = client_auth::authenticate(idp, tenant, &creds).await?;
+    crate::web::log_client(&app.client_id);
+    Ok(app)
 }
 
 pub async fn introspect(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<TokenForm>) -> ApiResult {

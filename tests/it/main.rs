@@ -14,6 +14,7 @@ mod external_idp;
 mod flow;
 mod keys;
 mod layers;
+mod logs;
 mod mfa;
 mod negatives;
 mod readme;
