@@ -297,15 +297,10 @@ impl DirectoryStore for PgStore {
     }
 
     async fn users_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>> {
-        // The primary key's order: an index range scan, however deep the page.
-        let limit = limit as i64;
-        match after {
-            Some(after) => {
-                let sql = "SELECT data FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3";
-                self.all(sql, &[&tenant_id, &after, &limit]).await
-            }
-            None => self.all("SELECT data FROM users WHERE tenant_id = $1 ORDER BY id LIMIT $2", &[&tenant_id, &limit]).await,
-        }
+        // The primary key's order: an index range scan, however deep the
+        // page. No id is empty, so "" comes before the first.
+        let sql = "SELECT data FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+        self.all(sql, &[&tenant_id, &after.unwrap_or(""), &(limit as i64)]).await
     }
 
     async fn delete_user(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {

@@ -506,10 +506,8 @@ impl DirectoryStore for SledStore {
     }
 
     async fn users_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>> {
-        let start = match after {
-            Some(id) => Bound::Excluded(key(&[tenant_id, id])),
-            None => Bound::Included(key(&[tenant_id, ""])),
-        };
+        // No id is empty, so "" comes before the first.
+        let start = Bound::Excluded(key(&[tenant_id, after.unwrap_or("")]));
         // Just past every `{tenant} NUL …` key.
         let end = Bound::Excluded([tenant_id.as_bytes(), b"\x01"].concat());
         self.users.range::<Vec<u8>, _>((start, end)).take(limit).map(|item| decode(&item.map_err(backend)?.1)).collect()

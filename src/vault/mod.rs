@@ -109,10 +109,7 @@ impl Vault {
     /// 0600 on first use); PostgreSQL has no such place (`Config::validate`
     /// insists on a key unless clear secrets are allowed).
     pub fn from_config(store: &StoreConfig) -> Result<Vault, VaultError> {
-        let key =
-            |setting: &str, value: &Secret| crate::config::encryption_key(value).map_err(|e| VaultError::Config(format!("{setting}: {e}")));
-        let configured = store.encryption_key.as_ref().map(|k| key("store.encryption_key", k)).transpose()?;
-        let mut old = store.old_encryption_keys.iter().map(|k| key("store.old_encryption_keys", k)).collect::<Result<Vec<_>, _>>()?;
+        let (configured, mut old) = configured_keys(store)?;
         if store.url.is_some() {
             return Vault::new(configured.as_ref(), &old);
         }
@@ -140,8 +137,8 @@ impl Vault {
     /// For `b2b-idp store rekey`: seals with `new`, opens with every key
     /// config knows (its key, its old keys, a generated key beside sled data).
     pub fn rekeying(store: &StoreConfig, new: &[u8; 32]) -> Result<Vault, VaultError> {
-        let key = |value: &Secret| crate::config::encryption_key(value).map_err(VaultError::Config);
-        let mut known = store.encryption_key.iter().chain(&store.old_encryption_keys).map(key).collect::<Result<Vec<_>, _>>()?;
+        let (configured, old) = configured_keys(store)?;
+        let mut known: Vec<[u8; 32]> = configured.into_iter().chain(old).collect();
         if store.url.is_none() {
             known.extend(read_key_file(&generated_key_path(store))?);
         }
@@ -220,6 +217,19 @@ impl Vault {
             Err(_) => Ok(stored.to_vec()),
         }
     }
+}
+
+/// A key-encryption key's 32 bytes.
+type KeyBytes = [u8; 32];
+
+/// `store.encryption_key` and `store.old_encryption_keys`, decoded; an
+/// error names the setting.
+fn configured_keys(store: &StoreConfig) -> Result<(Option<KeyBytes>, Vec<KeyBytes>), VaultError> {
+    let key =
+        |setting: &str, value: &Secret| crate::config::encryption_key(value).map_err(|e| VaultError::Config(format!("{setting}: {e}")));
+    let configured = store.encryption_key.as_ref().map(|k| key("store.encryption_key", k)).transpose()?;
+    let old = store.old_encryption_keys.iter().map(|k| key("store.old_encryption_keys", k)).collect::<Result<_, _>>()?;
+    Ok((configured, old))
 }
 
 /// `{store.path}.key`: beside the sled directory, not inside it (also

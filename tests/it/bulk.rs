@@ -98,25 +98,18 @@ on_both_backends!(ten_thousand_rows_with_malformed_ones);
 async fn nothing_is_dropped_as_a_header(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = app_token(&server, CONTOSO).await;
+    // The CSV report of a bulk upload.
     let post = |body: &'static str| {
-        api().post(server.url("/contoso/v1.0/invitations/bulk")).bearer_auth(&token).header("content-type", "text/csv").body(body).send()
+        let request =
+            api().post(server.url("/contoso/v1.0/invitations/bulk")).bearer_auth(&token).header("content-type", "text/csv").body(body);
+        async move { request.send().await.expect("bulk").text().await.expect("report") }
     };
-    let report = post("hank.mailbox.example,Hank,https://app.example/,false,\nivy@bulk.example,Ivy,https://app.example/,false,\n")
-        .await
-        .expect("bulk")
-        .text()
-        .await
-        .expect("report");
+    let report = post("hank.mailbox.example,Hank,https://app.example/,false,\nivy@bulk.example,Ivy,https://app.example/,false,\n").await;
     let rows: Vec<&str> = report.lines().skip(1).collect();
     assert_eq!(rows.len(), 2, "one line per input row: {report}");
     assert!(rows[0].starts_with("1,hank.mailbox.example,refused,") && rows[0].contains("not an email address"), "{report}");
     assert!(rows[1].starts_with("2,ivy@bulk.example,created,"), "{report}");
-    let with_header = post("Email,Name,Redirect,Send,Message\njo@bulk.example,Jo,https://app.example/,false,\n")
-        .await
-        .expect("bulk")
-        .text()
-        .await
-        .expect("report");
+    let with_header = post("Email,Name,Redirect,Send,Message\njo@bulk.example,Jo,https://app.example/,false,\n").await;
     let rows: Vec<&str> = with_header.lines().skip(1).collect();
     assert_eq!(rows.len(), 1, "the header is not a row: {with_header}");
     assert!(rows[0].starts_with("2,jo@bulk.example,created,"), "{with_header}");

@@ -696,6 +696,14 @@ pub async fn serve_config(dir: &Path, port: u16, public: &str, config: &Path, en
     child
 }
 
+/// `b2b-idp serve` with the demo config plus `env`, expected to stop by
+/// itself (a start that is refused): its exit status and output.
+pub async fn serve_refused(dir: &Path, port: u16, public: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = idp_command(dir, port, public);
+    cmd.envs(env.iter().copied()).arg("--config").arg(demo_config_path()).arg("serve");
+    cmd.output().await.expect("run b2b-idp")
+}
+
 /// SIGTERM, then wait: the server stops gracefully and flushes its store.
 pub async fn terminate(mut child: tokio::process::Child) {
     let pid = child.id().expect("running") as i32;

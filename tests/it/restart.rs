@@ -101,14 +101,7 @@ async fn cli_reports_bad_input_clearly() {
         .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
-    let out = idp_command(dir.path(), port, &format!("http://127.0.0.1:{port}"))
-        .env("B2B_IDP__SERVER__NO_SUCH_KEY", "1")
-        .arg("--config")
-        .arg(demo_config_path())
-        .arg("serve")
-        .output()
-        .await
-        .expect("run");
+    let out = serve_refused(dir.path(), port, &format!("http://127.0.0.1:{port}"), &[("B2B_IDP__SERVER__NO_SUCH_KEY", "1")]).await;
     assert!(!out.status.success(), "unknown config keys are refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_key"), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -214,14 +207,7 @@ async fn settings_from_files() {
     drop_pg_schema(&schema).await;
 
     let missing = dir.path().join("no-such-file");
-    let out = idp_command(dir.path(), port, &public)
-        .env("B2B_IDP__STORE__URL_FILE", &missing)
-        .arg("--config")
-        .arg(demo_config_path())
-        .arg("serve")
-        .output()
-        .await
-        .expect("run");
+    let out = serve_refused(dir.path(), port, &public, &[("B2B_IDP__STORE__URL_FILE", &missing.to_string_lossy())]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("B2B_IDP__STORE__URL_FILE") && stderr.contains("no-such-file"), "{stderr}");
 }
