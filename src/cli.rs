@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
+use crate::audit::change::{Actor, Change, Target};
 use crate::config::{AppSeed, Config, TenantSeed, UserSeed};
 use crate::directory::access::Caller;
 use crate::directory::{bulk, lifecycle};
@@ -160,6 +161,14 @@ enum UserCommand {
         #[arg(long)]
         tenant: String,
     },
+    /// End a user's sign-in lockouts (wrong passwords or codes) now rather than in 15 minutes.
+    Unlock {
+        #[arg(long)]
+        tenant: String,
+        /// The user's email address or object id.
+        #[arg(long)]
+        user: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -239,6 +248,17 @@ fn init_logging(log: &crate::config::LogConfig, default_filter: &str) {
     }
 }
 
+/// A one-shot command's changes go to the directory audit log as the operator's.
+fn audit(idp: &Idp, tenant: &crate::model::Tenant, category: &'static str, activity: &str, target: Target) {
+    idp.audit.change(Change::new(&tenant.id, Actor::Operator, category, activity, vec![target]));
+}
+
+/// Makes a one-shot command's writes durable: its audit entries, then the store.
+async fn done(idp: &Idp) -> anyhow::Result<()> {
+    idp.audit.flush().await;
+    Ok(idp.store.flush().await?)
+}
+
 /// The store and context for one-shot admin commands (no config seeding).
 async fn open(config: Config) -> anyhow::Result<Idp> {
     config.validate()?;
@@ -269,7 +289,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Guests { command: GuestsCommand::Sweep } => {
             let idp = open(config).await?;
             let disabled = lifecycle::sweep(&idp).await?;
-            idp.store.flush().await?;
+            done(&idp).await?;
             for user in &disabled {
                 println!("disabled {} in tenant {} (home account gone)", user.email, user.tenant_id);
             }
@@ -366,7 +386,8 @@ async fn keys_command(idp: Idp, command: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Rotate { tenant, alg } => {
             let tenant = idp.tenant(&tenant).await?;
             let key = keys::rotate(idp.store.as_ref(), &idp.vault, &tenant.id, alg.unwrap_or(tenant.signing_alg)).await?;
-            idp.store.flush().await?;
+            audit(&idp, &tenant, "KeyManagement", "Rotate signing key", Target::new("Key", &key.kid, key.alg.as_str()));
+            done(&idp).await?;
             println!("tenant {}: new active {} key {}", tenant.name, key.alg.as_str(), key.kid);
         }
         KeysCommand::List { tenant } => {
@@ -412,7 +433,20 @@ async fn user_command(idp: Idp, command: UserCommand) -> anyhow::Result<()> {
             };
             let user_seed = UserSeed { email, display_name: name, password, roles, ..UserSeed::default() };
             let user = crate::directory::users::create_member(&idp, &tenant, &user_seed).await?;
+            audit(&idp, &tenant, "UserManagement", "Add user", Target::new("User", &user.id, &user.email));
+            done(&idp).await?;
             println!("user {} created in {}: oid {}", user.email, tenant.name, user.id);
+        }
+        UserCommand::Unlock { tenant, user } => {
+            let tenant = idp.tenant(&tenant).await?;
+            let found = match idp.store.user(&tenant.id, &user).await? {
+                Some(found) => Some(found),
+                None => idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(&user)).await?,
+            };
+            let found = found.with_context(|| format!("no user {user} in {}", tenant.name))?;
+            let cleared = crate::directory::users::unlock(&idp, &tenant, &Caller::operator(), &found.id).await?;
+            done(&idp).await?;
+            println!("{}: sign-in lockouts cleared ({cleared} counter(s))", found.email);
         }
         UserCommand::List { tenant } => {
             let tenant = idp.tenant(&tenant).await?;
@@ -437,7 +471,7 @@ async fn invite_command(idp: Idp, csv: &std::path::Path, tenant: &str) -> anyhow
         }
     };
     let tally = bulk::run(&idp, &tenant, &Caller::operator(), file, tokio::io::stdout(), progress).await?;
-    idp.store.flush().await?;
+    done(&idp).await?;
     eprintln!(
         "\r{} rows: {} created, {} already invited, {} refused ({:.1} s)",
         tally.rows,
@@ -466,7 +500,8 @@ async fn app_command(idp: Idp, command: AppCommand) -> anyhow::Result<()> {
     };
     let app = seed::app_from_seed(&tenant, &app_seed)?;
     idp.store.put_app(&app).await?;
-    idp.store.flush().await?;
+    audit(&idp, &tenant, "ApplicationManagement", "Add application", Target::new("Application", &app.client_id, &app.display_name));
+    done(&idp).await?;
     println!("application {} registered in {}", app.client_id, tenant.name);
     if let Some(secret) = secret {
         println!("client secret (shown once): {secret}");

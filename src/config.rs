@@ -121,6 +121,7 @@ pub struct Config {
     pub keys: KeysConfig,
     pub b2b: B2bConfig,
     pub log: LogConfig,
+    pub audit: AuditConfig,
     /// Tenants declared in config are created on start if missing; their
     /// apps are updated to match, their users are only ever created.
     pub tenants: Vec<TenantSeed>,
@@ -144,6 +145,8 @@ pub struct ServerConfig {
     pub pending_sign_ins_per_source: u32,
     /// The same for all clients of one tenant together.
     pub pending_sign_ins_total: u32,
+    /// `GET /metrics` (Prometheus text format); false turns it off.
+    pub metrics: bool,
 }
 
 impl Default for ServerConfig {
@@ -157,6 +160,7 @@ impl Default for ServerConfig {
             trusted_proxies: vec![],
             pending_sign_ins_per_source: 600,
             pending_sign_ins_total: 60_000,
+            metrics: true,
         }
     }
 }
@@ -233,6 +237,23 @@ impl Default for MailConfig {
             smtp_username: None,
             smtp_password: None,
         }
+    }
+}
+
+/// The sign-in and directory audit logs (`GET /{tenant}/v1.0/auditLogs/…`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Entries older than this many days are purged (Entra keeps 30 with P1/P2).
+    pub retention_days: u32,
+    /// Entries waiting to be written at most; past it new ones are dropped
+    /// and counted (`b2b_idp_audit_dropped_total`) rather than slow sign-ins.
+    pub queue: usize,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { retention_days: 30, queue: 65_536 }
     }
 }
 
@@ -529,6 +550,9 @@ impl Config {
             }
             (Some(_), None) | (None, Some(_)) => problems.push("server.tls_cert and server.tls_key must be set together".into()),
             _ => {}
+        }
+        if self.audit.retention_days == 0 || self.audit.queue == 0 {
+            problems.push("audit.retention_days and audit.queue must be at least 1".into());
         }
         for (setting, values) in
             [("server.trusted_proxies", &server.trusted_proxies), ("b2b.allowed_internal_networks", &self.b2b.allowed_internal_networks)]

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audit::Recorder;
 use crate::config::Config;
 use crate::egress::rp::HomeProviders;
 use crate::egress::Egress;
@@ -30,6 +31,8 @@ pub struct Idp {
     pub home: HomeProviders,
     /// `server.trusted_proxies`, parsed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Appends to the sign-in and directory audit logs.
+    pub audit: Recorder,
 }
 
 impl Idp {
@@ -55,7 +58,8 @@ impl Idp {
             &config.b2b.allowed_internal_networks,
         )?))?;
         let trusted_proxies = crate::config::networks("server.trusted_proxies", &config.server.trusted_proxies)?;
-        Ok(Idp { config, store, keys, vault, passwords, cookie_key, mailer, home, trusted_proxies })
+        let audit = Recorder::start(&store, config.audit.queue);
+        Ok(Idp { config, store, keys, vault, passwords, cookie_key, mailer, home, trusted_proxies, audit })
     }
 
     /// Resolves the `{tenant}` path segment: a tenant id, else a tenant name.

@@ -7,10 +7,12 @@
 //!
 //! - `allocator`: the binaries' memory allocator
 //! - `util`: time, random tokens, hashing, email addresses, the redacting `Secret`
+//! - `telemetry`: Prometheus metrics (`/metrics`): the recorder and the label sets
 //! - `model`: the records the store keeps (tenants, users, apps, grants, sessions…)
 //! - `graph`: Microsoft Graph's JSON shapes that the admin API and config share
 //! - `config`: typed settings and the tenants config seeds
 //! - `store`: the storage trait, sled and PostgreSQL
+//! - `audit`: the sign-in and directory audit logs (Graph shapes, the request context, the batched writer)
 //! - `vault`: secrets at rest, sealed under a key-encryption key, and `store rekey`
 //! - `keys`: per-tenant signing keys and JWKS
 //! - `error`: the domain error and the OAuth error
@@ -29,6 +31,7 @@
 //! - `cli`: the command line (`b2b-idp serve`, `tenant`, `user`, `app`, `keys`, `invite`, `guests`)
 
 pub mod allocator;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod directory;
@@ -47,6 +50,7 @@ pub mod protocol;
 pub mod server;
 pub mod signin;
 pub mod store;
+pub mod telemetry;
 pub mod util;
 pub mod vault;
 pub mod web;

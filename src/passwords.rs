@@ -66,7 +66,11 @@ impl PasswordHasher {
     /// waited (the request was dropped) is skipped.
     async fn run<T: Send + 'static>(&self, job: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static) -> Result<T> {
         let (done, result) = oneshot::channel();
+        let queued = std::time::Instant::now();
+        metrics::gauge!("b2b_idp_argon2_queue_depth").increment(1.0);
         let job: Job = Box::new(move |memory| {
+            metrics::gauge!("b2b_idp_argon2_queue_depth").decrement(1.0);
+            metrics::histogram!("b2b_idp_argon2_wait_seconds").record(queued.elapsed().as_secs_f64());
             if !done.is_closed() {
                 let _ = done.send(job(memory));
             }

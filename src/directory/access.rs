@@ -4,6 +4,7 @@
 //! `require` (or `may_invite`) before they act (lldap's access-control
 //! wrapper, as a type).
 
+use crate::audit::change::{Actor, Change, Target};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::model::InvitePolicy;
@@ -27,6 +28,8 @@ pub struct Caller {
     /// they signed in through may do for them. Their roles still decide.
     pub scopes: Vec<String>,
     pub is_app: bool,
+    /// The command line on the server's machine (`operator`), not an app of the tenant.
+    pub is_operator: bool,
     /// The person behind a user token (their current directory record).
     pub user: Option<User>,
 }
@@ -68,9 +71,25 @@ pub const MANAGE_PRIVILEGED_USERS: Right =
     Right { app_role: "RoleManagement.ReadWrite.Directory", directory_roles: &[GLOBAL_ADMINISTRATOR] };
 
 impl Caller {
+    /// Who this caller is, as the directory audit log names them.
+    pub fn actor(&self) -> Actor {
+        match (&self.user, self.is_app) {
+            _ if self.is_operator => Actor::Operator,
+            (_, true) => Actor::App { app_id: self.subject.clone() },
+            (Some(user), false) => Actor::User { id: user.id.clone(), upn: user.email.clone(), app_id: None },
+            (None, false) => Actor::User { id: self.subject.clone(), upn: String::new(), app_id: None },
+        }
+    }
+
+    /// Logs a change this caller made (a `directoryAudit`).
+    pub fn changed(&self, idp: &Idp, tenant_id: &str, category: &'static str, activity: &str, targets: Vec<Target>) {
+        idp.audit.change(Change::new(tenant_id, self.actor(), category, activity, targets));
+    }
+
     /// The command line acts as the operator, with every right.
     pub fn operator() -> Caller {
-        Caller { subject: "command-line".into(), roles: vec![ADMIN_INVITE.app_role.into()], scopes: vec![], is_app: true, user: None }
+        let roles = [ADMIN_INVITE, READ_WRITE_USERS, MANAGE_PRIVILEGED_USERS].map(|r| r.app_role.to_string()).to_vec();
+        Caller { subject: "command-line".into(), roles, scopes: vec![], is_app: true, user: None, is_operator: true }
     }
 
     /// Whether this caller may invite guests, under the tenant's policy.
@@ -98,6 +117,12 @@ impl Caller {
     }
 
     pub fn require(&self, right: Right) -> Result<()> {
+        self.allowed(right).inspect_err(|e| {
+            crate::telemetry::security_event("admin_forbidden", &format!("{} ({}): {e}", self.subject, right.app_role));
+        })
+    }
+
+    fn allowed(&self, right: Right) -> Result<()> {
         if self.is_app {
             if self.roles.iter().any(|r| r == right.app_role) {
                 return Ok(());
@@ -155,12 +180,17 @@ pub async fn caller(idp: &Idp, tenant: &Tenant, bearer: Bearer) -> Result<Caller
         return Err(unauthenticated("the access token is not for api://b2b-idp-admin"));
     }
     if token.is_app {
-        return Ok(Caller { subject: token.subject, roles: token.roles, scopes: vec![], is_app: true, user: None });
+        return Ok(Caller { subject: token.subject, roles: token.roles, scopes: vec![], is_app: true, user: None, is_operator: false });
     }
     match idp.store.user(&tenant.id, &token.subject).await? {
-        Some(user) if user.enabled => {
-            Ok(Caller { subject: user.id.clone(), roles: user.roles.clone(), scopes: token.scopes, is_app: false, user: Some(user) })
-        }
+        Some(user) if user.enabled => Ok(Caller {
+            subject: user.id.clone(),
+            roles: user.roles.clone(),
+            scopes: token.scopes,
+            is_app: false,
+            user: Some(user),
+            is_operator: false,
+        }),
         _ => Err(unauthenticated("the signed-in user no longer exists or is disabled")),
     }
 }

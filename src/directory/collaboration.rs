@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::change::Target;
 use crate::directory::access::{Caller, MANAGE_POLICY};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
@@ -91,6 +92,8 @@ pub async fn add_identity_provider(
     })
     .await?;
     tracing::info!(tenant = %tenant.id, by = %caller.subject, issuer = %added.issuer, "identity provider added");
+    let target = vec![Target::new("IdentityProvider", &added.id, &added.issuer)];
+    caller.changed(idp, &tenant.id, "Policy", "Add identity provider", target);
     Ok(GraphIdentityProvider::from(&added))
 }
 

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::change::Target;
 use crate::directory::access::{Caller, MANAGE_GROUPS};
 use crate::directory::replica::Replica;
 use crate::directory::users::GraphUser;
@@ -111,6 +112,7 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewGroup) 
     };
     idp.store.put_group(&group).await?;
     tracing::info!(tenant = %tenant.id, by = %caller.subject, group = %group.id, "group created");
+    caller.changed(idp, &tenant.id, "GroupManagement", "Add group", vec![Target::new("Group", &group.id, &group.display_name)]);
     Ok(GraphGroup::from(&group))
 }
 
@@ -133,6 +135,7 @@ pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Re
     if !idp.store.delete_group(&tenant.id, id).await? {
         return Err(Error::NotFound(format!("group {id}")));
     }
+    caller.changed(idp, &tenant.id, "GroupManagement", "Delete group", vec![Target::new("Group", id, "")]);
     Ok(())
 }
 
@@ -153,7 +156,10 @@ pub async fn add_member(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, m
         group.members.push(user_id.clone());
         Ok(())
     })
-    .await
+    .await?;
+    let targets = vec![Target::new("Group", id, ""), Target::new("User", &user_id, "")];
+    caller.changed(idp, &tenant.id, "GroupManagement", "Add member to group", targets);
+    Ok(())
 }
 
 pub async fn remove_member(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, user_id: &str) -> Result<()> {
@@ -166,7 +172,10 @@ pub async fn remove_member(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str
         }
         Ok(())
     })
-    .await
+    .await?;
+    let targets = vec![Target::new("Group", id, ""), Target::new("User", user_id, "")];
+    caller.changed(idp, &tenant.id, "GroupManagement", "Remove member from group", targets);
+    Ok(())
 }
 
 /// Applies `change` to the group's current members and stores the result

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::change::{Actor, Change, Target};
 use crate::directory::access::{Caller, ADMIN_INVITE};
 use crate::directory::groups;
 use crate::directory::realm::{self, HomeRoute};
@@ -140,10 +141,31 @@ fn is_loopback(url: &url::Url) -> bool {
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 
 pub async fn invite(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvitation) -> Result<Invited> {
-    match invite_once(idp, tenant, caller, new.clone()).await {
+    let email = new.invited_user_email_address.clone();
+    let result = match invite_once(idp, tenant, caller, new.clone()).await {
         Err(Error::Store(StoreError::Conflict(_))) => invite_once(idp, tenant, caller, new).await,
         done => done,
+    };
+    let outcome = match &result {
+        Ok(invited) if invited.effect == Effect::Created => "created",
+        Ok(_) => "resent",
+        Err(_) => "refused",
+    };
+    let label = crate::telemetry::tenant_label(&tenant.name, tenant.unmanaged);
+    crate::telemetry::count_for_tenant("b2b_idp_invitations_total", label, [("outcome", outcome), ("", "")]);
+    let mut change = Change::new(&tenant.id, caller.actor(), "UserManagement", "Invite external user", vec![]);
+    match &result {
+        Ok(invited) => {
+            let user = &invited.invitation.invited_user;
+            change.targets = vec![Target::new("User", &user.id, &invited.invitation.invited_user_email_address)];
+        }
+        Err(e) => {
+            change.targets = vec![Target::new("User", "", &email.chars().take(320).collect::<String>())];
+            change.failure = Some(e.to_string());
+        }
     }
+    idp.audit.change(change);
+    result
 }
 
 async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvitation) -> Result<Invited> {
@@ -431,6 +453,11 @@ pub async fn redeem(idp: &Idp, tenant: &Tenant, invitation_id: &str, home: HomeA
         idp.store.put_invitation(&invitation).await?;
     }
     tracing::info!(tenant = %tenant.id, user = %user.id, invitation = %invitation.id, "invitation redeemed");
+    let label = crate::telemetry::tenant_label(&tenant.name, tenant.unmanaged);
+    crate::telemetry::count_for_tenant("b2b_idp_invitations_total", label, [("outcome", "redeemed"), ("", "")]);
+    let guest = Actor::User { id: user.id.clone(), upn: user.email.clone(), app_id: None };
+    let target = vec![Target::new("User", &user.id, &user.email)];
+    idp.audit.change(Change::new(&tenant.id, guest, "UserManagement", "Redeem external user invite", target));
     Ok((invitation, user))
 }
 

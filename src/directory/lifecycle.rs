@@ -2,6 +2,7 @@
 //! by themselves (a tenant setting), or disabled by the sweep when their
 //! home account is gone — the cleanup Entra left to administrators.
 
+use crate::audit::change::{Actor, Change, Target};
 use crate::directory::groups;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
@@ -23,6 +24,9 @@ pub async fn leave(idp: &Idp, tenant: &Tenant, user: &User) -> Result<()> {
     idp.store.delete_user(&tenant.id, &user.id).await?;
     groups::forget_member(idp, tenant, &user.id).await?;
     tracing::info!(tenant = %tenant.id, user = %user.id, "guest left the tenant");
+    let guest = Actor::User { id: user.id.clone(), upn: user.email.clone(), app_id: None };
+    let target = vec![Target::new("User", &user.id, &user.email)];
+    idp.audit.change(Change::new(&tenant.id, guest, "UserManagement", "Guest left the organisation", target));
     Ok(())
 }
 
@@ -57,6 +61,9 @@ pub async fn sweep(idp: &Idp) -> Result<Vec<User>> {
                     continue; // changed or deleted meanwhile: the next sweep looks again
                 }
                 tracing::info!(tenant = %tenant.id, user = %user.id, home = %home.tenant_id, "guest disabled: home account is gone");
+                let sweep = Actor::System { what: "Guest sweep (home account gone)".into() };
+                let target = vec![Target::new("User", &user.id, &user.email)];
+                idp.audit.change(Change::new(&tenant.id, sweep, "UserManagement", "Disable account", target));
                 disabled.push(user);
             }
         }

@@ -2,6 +2,7 @@
 //! Knows nothing of HTTP; the store persists these types as they are.
 
 pub mod access;
+pub mod audit;
 pub mod bulk;
 pub mod collaboration;
 pub mod etag;

@@ -79,6 +79,7 @@ impl Egress {
     }
 
     fn refusal(what: &str) -> Error {
+        crate::telemetry::security_event("ssrf_refused", &format!("outbound request to {what} refused: an internal address"));
         Error::Invalid(format!(
             "{what} is an internal address (loopback, link-local, private or unique-local); \
              outbound requests go there only when b2b.allowed_internal_networks names it"

@@ -7,6 +7,7 @@ pub mod passcode;
 
 use ring::hmac;
 
+use crate::audit::signin::{code, step, user_type_label, Subject};
 use crate::directory::invitations;
 use crate::directory::realm::{home_route, HomeRoute};
 use crate::egress::rp::Registration;
@@ -19,6 +20,7 @@ use crate::model::{App, GrantType, Tenant, User};
 use crate::model::{AuthRequest, Session};
 use crate::model::{ExternalIdp, HomeAccount, HomeMethod};
 use crate::model::{Invitation, InvitationStatus};
+use crate::signin::log;
 use crate::signin::session::{self, Factors};
 use crate::util::Secret;
 use crate::util::{now, random_token, sha256_hex};
@@ -210,6 +212,19 @@ pub async fn callback(
 ) -> Result<Next> {
     let ix = interaction(idp, tenant, state, browser).await?;
     idp.store.delete_interaction(&ix.id).await?;
+    let purpose = ix.purpose.clone();
+    let result = from_home(idp, tenant, ix, code, error).await;
+    if let (Err(e), Purpose::SignIn { request_id, user_id }) = (&result, &purpose) {
+        if let Ok(Some(user)) = idp.store.user(&tenant.id, user_id).await {
+            let step = step("Federated", "", false, false, e.to_string());
+            log::failed(idp, tenant, Subject::user(&user), request_id, code::HOME_FAILED, &e.to_string(), &[step]).await;
+        }
+    }
+    result
+}
+
+/// The home IdP's answer, checked.
+async fn from_home(idp: &Idp, tenant: &Tenant, ix: Interaction, code: Option<&str>, error: Option<(&str, Option<&str>)>) -> Result<Next> {
     let Step::Home { issuer, home_tenant_id, nonce, pkce_verifier, require_mfa } = &ix.step else {
         return Err(Error::Invalid("This sign-in step is out of order. Start again.".into()));
     };
@@ -245,7 +260,7 @@ pub async fn callback(
             tenant.display_name
         )));
     }
-    let factors = if trusted { Factors::trusted_home_mfa() } else { Factors::single("fed") };
+    let factors = Factors::federated(&home.tenant_id, home_mfa, trusted);
     finish(idp, tenant, ix, home, identity.email.as_deref(), factors).await
 }
 
@@ -309,6 +324,13 @@ async fn finish(idp: &Idp, tenant: &Tenant, ix: Interaction, home: HomeAccount, 
                 )));
             }
             tracing::info!(tenant = %tenant.id, user = %user.id, "guest signed in at home");
+            let label = crate::telemetry::tenant_label(&tenant.name, tenant.unmanaged);
+            let outcome = if home.method == HomeMethod::EmailOtp { "passcode" } else { "federated" };
+            let user_type = user_type_label(user.user_type);
+            crate::telemetry::count_for_tenant("b2b_idp_sign_ins_total", label, [("outcome", outcome), ("user_type", user_type)]);
+            if factors.mfa_source.is_some() {
+                crate::telemetry::count_for_tenant("b2b_idp_mfa_satisfied_total", label, [("where", "home"), ("", "")]);
+            }
             let session = session::start(idp, tenant, &user, factors).await?;
             Ok(Next::SignedIn { session, request_id })
         }
@@ -329,10 +351,9 @@ pub async fn accept_redemption(idp: &Idp, tenant: &Tenant, id: &str, browser: &s
             tenant.display_name
         )));
     }
-    let factors = match (home.method, trusted_mfa) {
-        (HomeMethod::EmailOtp, _) => Factors::single("otp"),
-        (HomeMethod::Federation, true) => Factors::trusted_home_mfa(),
-        (HomeMethod::Federation, false) => Factors::single("fed"),
+    let factors = match home.method {
+        HomeMethod::EmailOtp => Factors::passcode(),
+        HomeMethod::Federation => Factors::federated(&home.tenant_id, trusted_mfa, trusted_mfa),
     };
     let (invitation, user) = invitations::redeem(idp, tenant, &invitation_id, home).await?;
     let session = session::start(idp, tenant, &user, factors).await?;

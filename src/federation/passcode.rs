@@ -5,6 +5,7 @@
 use rand::Rng;
 use subtle::ConstantTimeEq;
 
+use crate::audit::signin::{code, step, Subject};
 use crate::error::{Error, Result};
 use crate::federation::{finish, interaction, Next};
 use crate::idp::Idp;
@@ -12,6 +13,7 @@ use crate::keys;
 use crate::model::{HomeAccount, HomeMethod};
 use crate::model::{Interaction, Purpose, Step};
 use crate::model::{Tenant, User, UserType};
+use crate::signin::log;
 use crate::store::StoreError;
 use crate::util::{email_domain, now, random_token, sha256_hex};
 
@@ -69,13 +71,20 @@ pub async fn check(idp: &Idp, tenant: &Tenant, id: &str, browser: &str, typed: &
             idp.store.delete_interaction(&ix.id).await?;
             return Err(void());
         }
-        tracing::info!(tenant = %tenant.id, "wrong one-time passcode");
+        tracing::warn!(tenant = %tenant.id, tries, "wrong one-time passcode");
+        if let Purpose::SignIn { request_id, user_id } = &ix.purpose {
+            if let Some(user) = idp.store.user(&tenant.id, user_id).await? {
+                let step = step("Email one-time passcode", "", false, false, "Wrong passcode");
+                log::failed(idp, tenant, Subject::user(&user), request_id, code::INVALID_PASSWORD, "Invalid one-time passcode", &[step])
+                    .await;
+            }
+        }
         let retry = Some(format!("That code is not right. {} attempt(s) left.", max - tries));
         return Ok(Next::Passcode { interaction_id: ix.id, email, retry });
     }
     idp.store.delete_interaction(&ix.id).await?;
     let home = home_account(idp, tenant, &email).await?;
-    finish(idp, tenant, ix, home, Some(&email), crate::signin::session::Factors::single("otp")).await
+    finish(idp, tenant, ix, home, Some(&email), crate::signin::session::Factors::passcode()).await
 }
 
 /// The passcode user's home: a member of the just-in-time tenant of their domain.

@@ -78,6 +78,13 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
+    fn transport_name(&self) -> &'static str {
+        match &self.transport {
+            Transport::File(_) => "file",
+            Transport::Smtp(_) => "smtp",
+        }
+    }
+
     /// Sends a plain-text message. 8bit encoding keeps links and codes
     /// readable in the raw message (lettre would pick quoted-printable for
     /// any line over 76 characters, which splits links); it is valid for
@@ -98,6 +105,8 @@ impl Mailer {
             Transport::File(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
             Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
         };
+        let result = if sent.is_ok() { "sent" } else { "failed" };
+        metrics::counter!("b2b_idp_mail_total", "transport" => self.transport_name(), "result" => result).increment(1);
         // The transport's words (relay names, its answers) go to the log only.
         sent.map_err(|e| {
             let reference = uuid::Uuid::new_v4();

@@ -16,6 +16,14 @@ pub enum GrantType {
 }
 
 impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<GrantType> {
         match s {
             "authorization_code" => Some(GrantType::AuthorizationCode),

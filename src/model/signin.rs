@@ -1,6 +1,8 @@
 //! What the protocol keeps between requests: authorization requests, codes,
 //! consents, sessions and refresh grants. Any instance can serve any step.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// A validated authorization request waiting for the user to sign in.
@@ -139,10 +141,30 @@ pub struct Session {
     /// When the sign-in happened, in ms.
     #[serde(default)]
     pub started_ms: i64,
+    /// How the sign-in was done, step by step (the sign-in log shows them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<AuthStep>,
     /// The cookie's value, known only where the session was just minted
     /// (a sign-in, or a rotation when its level rose); never stored.
     #[serde(skip)]
     pub cookie: Option<String>,
+}
+
+/// One step of a sign-in, in the words of Graph's `authenticationDetail`.
+/// Mostly fixed wording: borrowed, so a step costs no allocation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthStep {
+    /// `Password`, `Federated`, `Email one-time passcode`, `Software OATH token`, `Satisfied by token`…
+    pub method: Cow<'static, str>,
+    /// Where or how (e.g. the home tenant's id).
+    #[serde(default)]
+    pub detail: Cow<'static, str>,
+    /// A second factor (`Multifactor authentication`), else the primary one.
+    pub mfa: bool,
+    pub succeeded: bool,
+    /// Entra's wording of the result, e.g. "MFA requirement satisfied by claim in the token".
+    pub result: Cow<'static, str>,
+    pub at_ms: i64,
 }
 
 /// Scopes a user has agreed to share with an app.

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::change::{Change, Target};
 use crate::directory::access::{Caller, MANAGE_POLICY};
 use crate::directory::etag::IfMatch;
 use crate::error::{Error, Result};
@@ -50,6 +51,15 @@ pub async fn get(tenant: &Tenant, caller: &Caller, id: &str) -> Result<graph::Co
         .ok_or_else(|| Error::NotFound(format!("policy {id}")))
 }
 
+/// Logs a policy change that reached the tenant record (`result`, either
+/// way: a lost `If-Match` race is worth seeing too).
+fn audited<T>(idp: &Idp, tenant: &Tenant, caller: &Caller, activity: &str, target: Target, result: Result<T>) -> Result<T> {
+    let mut change = Change::new(&tenant.id, caller.actor(), "Policy", activity, vec![target]);
+    change.failure = result.as_ref().err().map(ToString::to_string);
+    idp.audit.change(change);
+    result
+}
+
 pub async fn create(
     idp: &Idp,
     tenant: &Tenant,
@@ -61,11 +71,13 @@ pub async fn create(
     check(&policy)?;
     policy.id = uuid::Uuid::new_v4().to_string();
     let created = policy.clone();
-    change(idp, tenant, |t| {
+    let result = change(idp, tenant, |t| {
         t.conditional_access.push(policy.clone());
         Ok(())
     })
-    .await?;
+    .await;
+    let target = Target::new("Policy", &created.id, &created.display_name);
+    audited(idp, tenant, caller, "Add conditional access policy", target, result)?;
     tracing::info!(tenant = %tenant.id, by = %caller.subject, policy = %created.id, "conditional access policy created");
     Ok(graph::ConditionalAccessPolicy::from(&created))
 }
@@ -87,7 +99,7 @@ pub async fn update(
     if patch.get("id").is_some_and(|v| v.as_str() != Some(id)) {
         return Err(Error::Invalid("id: a policy's id cannot be changed".into()));
     }
-    let updated = change(idp, tenant, |t| {
+    let result = change(idp, tenant, |t| {
         let current = t.conditional_access.iter_mut().find(|p| p.id == id).ok_or_else(|| Error::NotFound(format!("policy {id}")))?;
         let shown = graph::ConditionalAccessPolicy::from(&*current);
         if_match.check(Some(&shown))?;
@@ -102,21 +114,22 @@ pub async fn update(
         *current = next;
         Ok(())
     })
-    .await?;
+    .await;
+    let updated = audited(idp, tenant, caller, "Update conditional access policy", Target::new("Policy", id, ""), result)?;
     tracing::info!(tenant = %tenant.id, by = %caller.subject, policy = %id, "conditional access policy changed");
     get(&updated, caller, id).await
 }
 
 pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, if_match: &IfMatch) -> Result<()> {
     caller.require(MANAGE_POLICY)?;
-    change(idp, tenant, |t| {
+    let result = change(idp, tenant, |t| {
         let current = t.conditional_access.iter().find(|p| p.id == id).ok_or_else(|| Error::NotFound(format!("policy {id}")))?;
         if_match.check(Some(&graph::ConditionalAccessPolicy::from(current)))?;
         t.conditional_access.retain(|p| p.id != id);
         Ok(())
     })
-    .await?;
-    Ok(())
+    .await;
+    audited(idp, tenant, caller, "Delete conditional access policy", Target::new("Policy", id, ""), result).map(|_| ())
 }
 
 /// Graph's `crossTenantAccessPolicyConfigurationPartner` (and the default).
@@ -148,12 +161,14 @@ pub async fn default_setting(tenant: &Tenant, caller: &Caller) -> Result<Partner
 pub async fn set_default(idp: &Idp, tenant: &Tenant, caller: &Caller, body: PartnerSetting, if_match: &IfMatch) -> Result<PartnerSetting> {
     caller.require(MANAGE_POLICY)?;
     let trust = InboundTrust::from(body.inbound_trust.ok_or_else(|| Error::Invalid("inboundTrust is required".into()))?);
-    let updated = change(idp, tenant, |t| {
+    let result = change(idp, tenant, |t| {
         if_match.check(Some(&default_shown(t)))?;
         t.cross_tenant_access.default = trust.clone();
         Ok(())
     })
-    .await?;
+    .await;
+    let target = Target::new("Policy", "default", "Cross-tenant access default");
+    let updated = audited(idp, tenant, caller, "Update cross-tenant access default settings", target, result)?;
     Ok(default_shown(&updated))
 }
 
@@ -176,24 +191,27 @@ pub async fn set_partner(
         return Err(Error::Invalid("the partner is a tenant id or an identity provider's issuer".into()));
     }
     let trust = InboundTrust::from(body.inbound_trust.ok_or_else(|| Error::Invalid("inboundTrust is required".into()))?);
-    change(idp, tenant, |t| {
+    let result = change(idp, tenant, |t| {
         if_match.check(partner_shown(t, partner).as_ref())?;
         t.cross_tenant_access.partners.insert(partner.to_string(), trust.clone());
         Ok(())
     })
-    .await?;
+    .await;
+    let target = Target::new("Policy", partner, "Cross-tenant access partner settings");
+    audited(idp, tenant, caller, "Update cross-tenant access partner settings", target, result)?;
     tracing::info!(tenant = %tenant.id, by = %caller.subject, %partner, mfa_accepted = trust.is_mfa_accepted, "cross-tenant access set");
     Ok(PartnerSetting { tenant_id: Some(partner.to_string()), inbound_trust: Some((&trust).into()) })
 }
 
 pub async fn delete_partner(idp: &Idp, tenant: &Tenant, caller: &Caller, partner: &str, if_match: &IfMatch) -> Result<()> {
     caller.require(MANAGE_POLICY)?;
-    change(idp, tenant, |t| {
+    let result = change(idp, tenant, |t| {
         let current = partner_shown(t, partner).ok_or_else(|| Error::NotFound(format!("partner {partner}")))?;
         if_match.check(Some(&current))?;
         t.cross_tenant_access.partners.remove(partner);
         Ok(())
     })
-    .await
-    .map(|_| ())
+    .await;
+    let target = Target::new("Policy", partner, "Cross-tenant access partner settings");
+    audited(idp, tenant, caller, "Delete cross-tenant access partner settings", target, result).map(|_| ())
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 
+use crate::audit::signin::AppliedPolicy;
 use crate::error::Result;
 use crate::idp::Idp;
 use crate::model::{BuiltInControl, ConditionalAccessPolicy, PolicyState};
@@ -15,6 +16,37 @@ pub struct Decision {
     /// The policy that blocks it, if one does.
     pub blocked_by: Option<String>,
     pub require_mfa: bool,
+    /// Every policy that applies (id, display name, its controls).
+    pub applying: Vec<(String, String, Vec<BuiltInControl>)>,
+}
+
+impl Decision {
+    /// The applying policies as the sign-in log shows them, for a sign-in
+    /// that did (`mfa_done`) or did not do MFA: a block fails, an MFA
+    /// control succeeds only with MFA.
+    pub fn applied(&self, mfa_done: bool) -> Vec<AppliedPolicy> {
+        self.applying
+            .iter()
+            .map(|(id, name, controls)| {
+                let blocks = controls.iter().any(|c| matches!(c, BuiltInControl::Block | BuiltInControl::Unknown));
+                let failed = blocks || (controls.contains(&BuiltInControl::Mfa) && !mfa_done);
+                AppliedPolicy {
+                    id: id.clone(),
+                    display_name: name.clone(),
+                    controls: controls
+                        .iter()
+                        .map(|c| match c {
+                            BuiltInControl::Mfa => "Mfa",
+                            BuiltInControl::Block => "Block",
+                            BuiltInControl::Unknown => "Unknown",
+                        })
+                        .map(str::to_string)
+                        .collect(),
+                    result: if failed { "failure" } else { "success" },
+                }
+            })
+            .collect()
+    }
 }
 
 fn user_matches(list: &[String], user: &User) -> bool {
@@ -64,6 +96,7 @@ pub fn decide(policies: &[ConditionalAccessPolicy], user: &User, groups: &[Strin
         if controls.contains(&BuiltInControl::Mfa) {
             decision.require_mfa = true;
         }
+        decision.applying.push((policy.id.clone(), policy.display_name.clone(), controls.clone()));
     }
     decision
 }
@@ -139,8 +172,13 @@ mod tests {
         let mfa_everywhere = policy("MFA", include(&["All"]), &["All"], &[BuiltInControl::Mfa]);
         let alice = member();
         let both = [for_portal.clone(), mfa_everywhere.clone()];
-        assert_eq!(decide(&both, &alice, &[], "admin-portal"), Decision { blocked_by: Some("Block the portal".into()), require_mfa: true });
-        assert_eq!(decide(&both, &alice, &[], "demo-app"), Decision { blocked_by: None, require_mfa: true });
+        let portal = decide(&both, &alice, &[], "admin-portal");
+        assert_eq!((portal.blocked_by.as_deref(), portal.require_mfa), (Some("Block the portal"), true));
+        let results: Vec<_> = portal.applied(true).into_iter().map(|p| (p.display_name, p.result)).collect();
+        assert_eq!(results, [("Block the portal".to_string(), "failure"), ("MFA".to_string(), "success")]);
+        let app = decide(&both, &alice, &[], "demo-app");
+        assert_eq!((app.blocked_by.as_deref(), app.require_mfa), (None, true));
+        assert_eq!(app.applied(false)[0].result, "failure", "an MFA policy without MFA");
         for_portal.state = PolicyState::Disabled;
         assert_eq!(decide(&[for_portal], &alice, &[], "admin-portal"), Decision::default(), "disabled policies do nothing");
         let mut all_but = mfa_everywhere;

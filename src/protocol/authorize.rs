@@ -7,6 +7,7 @@
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
+use crate::audit::signin::{code, reused, step, user_type_label, SignIn, Subject};
 use crate::error::{Error, Result};
 use crate::error::{OAuthCode, OAuthError};
 use crate::idp::Idp;
@@ -14,7 +15,7 @@ use crate::model::{App, GrantType, Tenant, User};
 use crate::model::{AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session};
 use crate::policy;
 use crate::protocol::scopes;
-use crate::signin::{session, throttle};
+use crate::signin::{log, session, throttle};
 use crate::util::{now, random_token, sha256_hex};
 
 /// Query (GET) or form (POST) parameters of the authorization request.
@@ -297,15 +298,28 @@ pub async fn proceed(idp: &Idp, tenant: &Tenant, mut req: AuthRequest, app: App,
         return Ok(Outcome::SignIn(req));
     };
     let decision = policy::evaluate(idp, tenant, &user, &app.client_id).await?;
-    if let Some(policy) = decision.blocked_by {
-        tracing::info!(tenant = %tenant.id, user = %user.id, client = %app.client_id, %policy, "sign-in blocked by conditional access");
+    let mfa_required = decision.require_mfa || req.require_mfa;
+    let mfa_done = session.acr == "2";
+    // This sign-in began when the request was validated (seconds; a step
+    // in that same second counts as this sign-in's).
+    let began_ms = (req.expires_at - idp.config.tokens.interaction_ttl) * 1000;
+    let steps = reused(&session.steps, began_ms);
+    let logged = |sign_in: SignIn| SignIn { interactive, mfa_required, policies: decision.applied(mfa_done), ..sign_in.with_steps(&steps) };
+    let sign_in = || SignIn::new(tenant, Subject::user(&user), &app.client_id, &app.display_name);
+    if let Some(policy) = &decision.blocked_by {
+        tracing::warn!(tenant = %tenant.id, user = %user.id, client = %app.client_id, %policy, "sign-in blocked by conditional access");
+        idp.audit
+            .sign_in(logged(sign_in().failed(code::BLOCKED_BY_POLICY, format!("Blocked by the conditional access policy '{policy}'"))));
         finish_pending(idp, &req).await?;
         if !interactive {
             return Ok(refuse(&req, OAuthCode::AccessDenied, "blocked by a conditional access policy"));
         }
-        return Ok(Outcome::Blocked { policy, app_name: app.display_name });
+        return Ok(Outcome::Blocked { policy: policy.clone(), app_name: app.display_name });
     }
-    if (decision.require_mfa || req.require_mfa) && session.acr != "2" {
+    if mfa_required && !mfa_done {
+        let label = crate::telemetry::tenant_label(&tenant.name, tenant.unmanaged);
+        let user_type = user_type_label(user.user_type);
+        crate::telemetry::count_for_tenant("b2b_idp_sign_ins_total", label, [("outcome", "mfa_required"), ("user_type", user_type)]);
         if !interactive {
             return Ok(refuse(&req, OAuthCode::InteractionRequired, "multi-factor authentication is required"));
         }
@@ -319,7 +333,9 @@ pub async fn proceed(idp: &Idp, tenant: &Tenant, mut req: AuthRequest, app: App,
         idp.store.put_auth_request(&req).await?;
         return Ok(Outcome::Consent { request: req, app: Box::new(app), user: Box::new(user) });
     }
-    issue_code(idp, tenant, &req, &session).await.map(Outcome::Respond)
+    let response = issue_code(idp, tenant, &req, &session).await?;
+    idp.audit.sign_in(logged(sign_in()));
+    Ok(Outcome::Respond(response))
 }
 
 /// The counters of waiting sign-ins: per client address (an IPv6 /64) and
@@ -387,6 +403,40 @@ pub async fn pending(idp: &Idp, tenant: &Tenant, id: &str) -> Result<(AuthReques
     Ok((req, app))
 }
 
+/// A member's password on the sign-in page: a new session, or why not
+/// (shown on the page again). Failures go to the sign-in log.
+pub async fn sign_in_with_password(
+    idp: &Idp,
+    tenant: &Tenant,
+    app: &App,
+    username: &str,
+    password: &str,
+    source: &str,
+) -> Result<std::result::Result<Session, String>> {
+    let failed = |code: i64, reason: &str, known: Option<&User>| {
+        let subject = known.map_or_else(|| Subject::unknown(&crate::util::address::lookup_form(username)), Subject::user);
+        let step = step("Password", "Password in the cloud", false, false, reason.to_string());
+        log::failure(idp, SignIn::new(tenant, subject, &app.client_id, &app.display_name).failed(code, reason).with_step(step))
+    };
+    let known = || async { idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(username)).await.ok().flatten() };
+    match session::check_password(idp, tenant, username, password, source).await {
+        Ok(Some(user)) => {
+            tracing::info!(tenant = %tenant.id, user = %user.id, "signed in with password");
+            Ok(Ok(session::start(idp, tenant, &user, session::Factors::password()).await?))
+        }
+        Ok(None) => {
+            failed(code::INVALID_PASSWORD, "Invalid username or password", known().await.as_ref()).await;
+            Ok(Err("Incorrect email or password.".into()))
+        }
+        Err(e @ Error::TooManyAttempts(_)) => {
+            let reason = "Locked out: too many failed sign-ins for this account from this address, or from this address";
+            failed(code::LOCKED, reason, known().await.as_ref()).await;
+            Ok(Err(e.to_string()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The user signed in just now: `prompt=login` and `max_age` are satisfied.
 pub async fn after_sign_in(idp: &Idp, tenant: &Tenant, mut req: AuthRequest, app: App, session: &Session) -> Result<Outcome> {
     req.prompt_login = false;
@@ -407,6 +457,8 @@ pub async fn after_consent(
         return Ok(Outcome::SignIn(req));
     };
     if !accepted {
+        let declined = SignIn::new(tenant, Subject::user(&user), &app.client_id, &app.display_name);
+        idp.audit.sign_in(declined.failed(code::CONSENT_DECLINED, "The user declined to consent to the app"));
         finish_pending(idp, &req).await?;
         let denied = OAuthError::new(OAuthCode::AccessDenied, "the user declined to consent");
         return Ok(Outcome::Respond(ClientResponse::error(&req, &idp.issuer(tenant), denied)));

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
+use crate::audit::signin::{code, SignIn, Subject};
 use crate::error::OAuthError;
 use crate::error::Result;
 use crate::idp::Idp;
@@ -73,6 +74,9 @@ pub async fn authenticate(idp: &Idp, tenant: &Tenant, creds: &ClientCredentials)
         _ => false,
     };
     if !ok {
+        crate::telemetry::security_event("client_auth_failed", &format!("client {client_id} sent a wrong or no secret"));
+        let sign_in = SignIn::new(tenant, Subject::App, &app.client_id, &app.display_name).non_interactive();
+        crate::signin::log::failure(idp, sign_in.failed(code::INVALID_CLIENT_SECRET, "Invalid client secret provided")).await;
         return Err(failed().into());
     }
     Ok(app)

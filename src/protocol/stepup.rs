@@ -3,6 +3,7 @@
 //! trusts is sent home for it; everyone else uses an authenticator app here
 //! (enrolling first if they have none).
 
+use crate::audit::signin::{code, step, SignIn, Subject};
 use crate::error::{Error, Result};
 use crate::federation::{self, Next};
 use crate::idp::Idp;
@@ -10,6 +11,7 @@ use crate::mfa::{self, Enrolment};
 use crate::model::{AuthRequest, Session};
 use crate::model::{Interaction, Purpose, Step};
 use crate::model::{Tenant, User};
+use crate::signin::log;
 use crate::signin::session;
 use crate::util::{now, random_token, sha256_hex};
 use crate::vault::context;
@@ -88,6 +90,7 @@ pub async fn check(
     let session = session
         .filter(|s| s.user_id == user_id)
         .ok_or_else(|| Error::Invalid("Your sign-in session ended. Start again from the application.".into()))?;
+    let session_steps = session.steps.clone();
     let user = idp
         .store
         .user(&tenant.id, &user_id)
@@ -106,9 +109,45 @@ pub async fn check(
         return Ok(Checked::Retry { interaction_id: ix.id, error, enrolment: Some(mfa::enrolment(tenant, &user, &secret)?) });
     }
     let otp = otp.unwrap_or_default();
+    let result = second_factor(idp, tenant, ix, &user, session, enrol_secret, otp, source).await;
+    let failed = match &result {
+        Ok(Checked::Retry { error, .. }) => Some((code::MFA_FAILED, error.clone())),
+        Err(e @ Error::TooManyAttempts(_)) => Some((code::LOCKED, e.to_string())),
+        Ok(_) => {
+            let label = crate::telemetry::tenant_label(&tenant.name, tenant.unmanaged);
+            crate::telemetry::count_for_tenant("b2b_idp_mfa_satisfied_total", label, [("where", "local"), ("", "")]);
+            None
+        }
+        Err(_) => None,
+    };
+    if let Some((code, reason)) = failed {
+        let steps = [&session_steps[..], &[step("Software OATH token", "Authenticator app", true, false, reason.clone())]].concat();
+        let mut sign_in = SignIn::new(tenant, Subject::user(&user), "", "").failed(code, reason).with_steps(&steps);
+        (sign_in.app_id, sign_in.app_name) = log::app_of(idp, tenant, &request_id).await;
+        sign_in.mfa_required = true;
+        log::failure(idp, sign_in).await;
+    }
+    result
+}
+
+/// The code (or the first code of an enrolment) checked.
+#[allow(clippy::too_many_arguments)]
+async fn second_factor(
+    idp: &Idp,
+    tenant: &Tenant,
+    ix: Interaction,
+    user: &User,
+    session: Session,
+    enrol_secret: Option<crate::model::Protected>,
+    otp: &str,
+    source: &str,
+) -> Result<Checked> {
+    let Purpose::SignIn { request_id, .. } = ix.purpose.clone() else {
+        return Err(Error::Invalid("This step is out of order. Start again from the application.".into()));
+    };
     let enrol_secret = enrol_secret.map(|sealed| idp.vault.open(&sealed, &context::totp(&tenant.id, &user.id))).transpose()?;
     match enrol_secret {
-        Some(secret) => match mfa::enrol(idp, tenant, &user, secret.expose(), otp, source).await? {
+        Some(secret) => match mfa::enrol(idp, tenant, user, secret.expose(), otp, source).await? {
             Some(recovery_codes) => {
                 idp.store.delete_interaction(&ix.id).await?;
                 let session = session::add_local_mfa(idp, session).await?;
@@ -117,11 +156,11 @@ pub async fn check(
             None => Ok(Checked::Retry {
                 interaction_id: ix.id,
                 error: "That code is not right. Check the time on your phone and enter the current code.".into(),
-                enrolment: Some(mfa::enrolment(tenant, &user, secret.expose())?),
+                enrolment: Some(mfa::enrolment(tenant, user, secret.expose())?),
             }),
         },
         None => {
-            if !mfa::verify(idp, tenant, &user, otp, source).await? {
+            if !mfa::verify(idp, tenant, user, otp, source).await? {
                 return Ok(Checked::Retry { interaction_id: ix.id, error: "That code is not right.".into(), enrolment: None });
             }
             idp.store.delete_interaction(&ix.id).await?;

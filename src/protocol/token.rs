@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::signin::{code, step, user_type_label, SignIn, Subject};
+use crate::audit::Repeat;
 use crate::directory::access::ADMIN_RESOURCE;
 use crate::error::OAuthError;
 use crate::error::{Error, Result};
@@ -12,6 +14,7 @@ use crate::model::{Authentication, RefreshFamily};
 use crate::protocol::authorize::pkce_matches;
 use crate::protocol::claims::{at_hash, AccessClaims, IdClaims, UserClaims};
 use crate::protocol::scopes::{self, Acting, Requested};
+use crate::signin::log;
 use crate::store::Spend;
 use crate::util::{now, random_token, sha256_hex};
 
@@ -48,12 +51,35 @@ pub async fn grant(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Res
     if !app.allows(grant) {
         return Err(OAuthError::unauthorized_client(format!("this client may not use {grant_type}")).into());
     }
-    match grant {
+    let result = match grant {
         GrantType::AuthorizationCode => authorization_code(idp, tenant, app, p).await,
         GrantType::RefreshToken => refresh(idp, tenant, app, p).await,
         GrantType::ClientCredentials => client_credentials(idp, tenant, app, p).await,
+    };
+    match &result {
+        Ok(_) => {
+            let kind = if app.is_public() { "public" } else { "confidential" };
+            let label = crate::telemetry::tenant_label(&tenant.name, tenant.unmanaged);
+            crate::telemetry::count_for_tenant(
+                "b2b_idp_tokens_issued_total",
+                label,
+                [("grant_type", grant.as_str()), ("client_kind", kind)],
+            );
+        }
+        // What the sign-in log did not get from the grant itself.
+        Err(Error::OAuth(e)) if grant != GrantType::RefreshToken => {
+            let subject = if grant == GrantType::ClientCredentials { Subject::App } else { Subject::Unknown { upn: String::new() } };
+            let code = if e.error_description == CODE_USED { code::CODE_REDEEMED } else { code::INVALID_GRANT };
+            let failed =
+                SignIn::new(tenant, subject, &app.client_id, &app.display_name).non_interactive().failed(code, &e.error_description);
+            log::failure(idp, failed).await;
+        }
+        Err(_) => {}
     }
+    result
 }
+
+const CODE_USED: &str = "authorization code was already used";
 
 async fn authorization_code(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Result<TokenResponse> {
     let code = p.code.as_deref().ok_or_else(|| OAuthError::invalid_request("code is required"))?;
@@ -70,8 +96,11 @@ async fn authorization_code(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
             // the refresh grant, and the access token (by its known `jti`).
             idp.store.revoke_family(&record.family_id).await?;
             idp.store.revoke_jti(&code_jti(&hash), now() + idp.config.tokens.access_token_ttl).await?;
-            tracing::warn!(tenant = %tenant.id, client = %record.client_id, "authorization code replayed; its tokens are revoked");
-            return Err(OAuthError::invalid_grant("authorization code was already used").into());
+            crate::telemetry::security_event(
+                "code_replayed",
+                &format!("tenant {} client {}: its tokens are revoked", tenant.id, record.client_id),
+            );
+            return Err(OAuthError::invalid_grant(CODE_USED).into());
         }
         Spend::Missing => return Err(OAuthError::invalid_grant("authorization code is invalid").into()),
     };
@@ -108,7 +137,54 @@ async fn authorization_code(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
     issue(idp, tenant, app, grant, &requested, record.nonce.as_deref()).await
 }
 
+/// A refresh is a non-interactive sign-in: the log gets it either way,
+/// under the user when the grant is known.
 async fn refresh(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Result<TokenResponse> {
+    let mut facts = RefreshFacts { user: None, mfa: false, code: code::INVALID_GRANT };
+    let result = refresh_grant(idp, tenant, app, p, &mut facts).await;
+    let mfa = facts.mfa;
+    let sign_in = |user: Option<&User>| {
+        let subject = user.map_or(Subject::Unknown { upn: String::new() }, Subject::user);
+        let sign_in = SignIn { mfa_required: mfa, ..SignIn::new(tenant, subject, &app.client_id, &app.display_name).non_interactive() };
+        match user {
+            Some(_) => sign_in.with_step(step(
+                "Previously satisfied",
+                "Refresh token",
+                mfa,
+                true,
+                "First factor requirement satisfied by a refresh token",
+            )),
+            None => sign_in,
+        }
+    };
+    match (&result, facts.user.as_ref()) {
+        (Ok(_), Some(user)) => {
+            let context = crate::audit::context::current();
+            let repeat = Repeat { tenant_id: &tenant.id, user_id: Some(&user.id), app_id: &app.client_id, ip_address: &context.ip_address };
+            let label = crate::telemetry::tenant_label(&tenant.name, tenant.unmanaged);
+            idp.audit.repeated_success(label, user_type_label(user.user_type), repeat, || sign_in(Some(user)));
+        }
+        (Ok(_), None) => idp.audit.sign_in(sign_in(None)),
+        (Err(Error::OAuth(e)), user) => log::failure(idp, sign_in(user).failed(facts.code, &e.error_description)).await,
+        (Err(_), user) => {
+            let failed = sign_in(user).failed(code::SERVICE_ERROR, "The server failed; its log has the details under this correlationId");
+            log::failure(idp, failed).await;
+        }
+    }
+    result
+}
+
+/// What a refresh found out, for the sign-in log.
+struct RefreshFacts {
+    /// The grant's user, once known, and whether its sign-in was multi-factor.
+    user: Option<User>,
+    mfa: bool,
+    /// The sign-in error code if it fails from here.
+    code: i64,
+}
+
+async fn refresh_grant(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams, facts: &mut RefreshFacts) -> Result<TokenResponse> {
+    let RefreshFacts { user: known, mfa, code: failure } = facts;
     let token = p.refresh_token.as_deref().ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let invalid = || OAuthError::invalid_grant("refresh token is invalid, expired or revoked");
     let family_id = RefreshFamily::id_of(token).ok_or_else(invalid)?;
@@ -118,22 +194,27 @@ async fn refresh(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Resul
         return Err(invalid().into());
     }
     if !family.is_current(&sha256_hex(token)) {
+        *failure = code::REFRESH_REUSED;
         idp.store.revoke_family(&family.id).await?;
-        tracing::warn!(tenant = %tenant.id, client = %app.client_id, "refresh token reused; family revoked");
+        crate::telemetry::security_event("refresh_token_reused", &format!("tenant {} client {}: family revoked", tenant.id, app.client_id));
         return Err(reused().into());
     }
     // Everything that can refuse the request is checked before the token is rotated.
     if !family.is_live(now()) {
         return Err(invalid().into());
     }
-    let user = live_user(idp, tenant, &family.auth).await?;
+    // Kept in the facts (moved, not copied) for the sign-in log.
+    let user: &User = known.insert(live_user(idp, tenant, &family.auth).await?);
+    *mfa = family.auth.acr == "2";
     // Conditional access applies to refreshes too: a block or an MFA rule
     // added since the sign-in ends the grant's use (the user signs in again).
-    let decision = crate::policy::evaluate(idp, tenant, &user, &app.client_id).await?;
+    let decision = crate::policy::evaluate(idp, tenant, user, &app.client_id).await?;
     if let Some(policy) = decision.blocked_by {
+        *failure = code::BLOCKED_BY_POLICY;
         return Err(OAuthError::invalid_grant(format!("blocked by the conditional access policy '{policy}'")).into());
     }
     if decision.require_mfa && family.auth.acr != "2" {
+        *failure = code::MFA_NOW_REQUIRED;
         return Err(OAuthError::invalid_grant("multi-factor authentication is now required: sign in again").into());
     }
     // A narrower scope applies to this response only; the grant keeps its scope (RFC 6749 §6).
@@ -149,7 +230,7 @@ async fn refresh(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Resul
     };
     let requested = scopes::resolve(idp, tenant, app, &scope, Acting::ForUser).await?;
     let refresh_token = Some(rotate(idp, &family).await?.ok_or_else(reused)?);
-    let grant = Grant { user: &user, auth: &family.auth, refresh_token, jti: None };
+    let grant = Grant { user, auth: &family.auth, refresh_token, jti: None };
     issue(idp, tenant, app, grant, &requested, None).await
 }
 
@@ -194,6 +275,11 @@ async fn client_credentials(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
     // As an app, `.default` means every app role granted for the resource.
     claims.roles = requested.scp;
     let access_token = idp.keys.sign(&tenant.id, alg(tenant, app), "at+jwt", &claims).await?;
+    let context = crate::audit::context::current();
+    let repeat = Repeat { tenant_id: &tenant.id, user_id: None, app_id: &app.client_id, ip_address: &context.ip_address };
+    let label = crate::telemetry::tenant_label(&tenant.name, tenant.unmanaged);
+    idp.audit
+        .repeated_success(label, "app", repeat, || SignIn::new(tenant, Subject::App, &app.client_id, &app.display_name).non_interactive());
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

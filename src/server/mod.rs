@@ -20,7 +20,10 @@ use crate::{store, web as routes};
 /// Opens the store and applies the configured tenants.
 pub async fn prepare(config: Config) -> anyhow::Result<Arc<Idp>> {
     config.validate()?;
-    let store = open_store(&config.store).await.context("opening the store")?;
+    let mut store = open_store(&config.store).await.context("opening the store")?;
+    if config.server.metrics {
+        store = Arc::new(store::measured::Measured::new(store));
+    }
     let idp = Idp::new(config, store).await.context("initialising")?;
     seed::apply(&idp, &idp.config.tenants).await.context("applying configured tenants")?;
     Ok(Arc::new(idp))
@@ -52,6 +55,7 @@ impl Running {
         self.sweeper.abort();
         let _ = self.sweeper.await;
         let _ = self.task.await;
+        self.idp.audit.flush().await;
         self.idp.store.flush().await?;
         for _ in 0..500 {
             if Arc::strong_count(&self.idp) == 1 {
@@ -87,6 +91,9 @@ pub async fn start(config: Config, listener: Option<TcpListener>) -> anyhow::Res
     };
     let addr = listener.local_addr()?;
     routes::templates::check().map_err(|e| anyhow::anyhow!("built-in templates: {e}"))?;
+    if config.server.metrics && crate::telemetry::install().is_none() {
+        tracing::warn!("another metrics recorder is installed: /metrics stays empty");
+    }
     let idp = prepare(config).await?;
     let server_cfg = idp.config.server.clone();
     let data = web::Data::from(idp.clone());
@@ -117,19 +124,30 @@ pub async fn start(config: Config, listener: Option<TcpListener>) -> anyhow::Res
     Ok(Running { addr, idp, handle, task, sweeper })
 }
 
-/// Deletes expired codes, tokens, sessions and sign-in requests every few
-/// minutes, and (if configured) disables guests whose home account is gone.
+/// Folds metrics samples every few seconds; deletes expired codes, tokens,
+/// sessions and sign-in requests, and audit log entries past
+/// `audit.retention_days`, every few minutes; and (if configured) disables guests whose home account is gone.
 async fn sweep(idp: Arc<Idp>) {
     let mut purge = tokio::time::interval(Duration::from_secs(300));
     let guests_every = idp.config.b2b.sweep_interval_secs;
     let mut guests = tokio::time::interval(Duration::from_secs(guests_every.max(1)));
+    let mut metrics = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
-            _ = purge.tick() => match idp.store.purge_expired(now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(purged = n, "expired records removed"),
-                Err(e) => tracing::warn!(error = %crate::util::error_chain(&e), "purging expired records failed"),
-            },
+            _ = metrics.tick() => crate::telemetry::upkeep(),
+            _ = purge.tick() => {
+                match idp.store.purge_expired(now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(purged = n, "expired records removed"),
+                    Err(e) => tracing::warn!(error = %crate::util::error_chain(&e), "purging expired records failed"),
+                }
+                let retention_ms = i64::from(idp.config.audit.retention_days) * 86_400_000;
+                match idp.store.purge_log(crate::util::now_ms() - retention_ms).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(purged = n, "audit log entries past audit.retention_days removed"),
+                    Err(e) => tracing::warn!(error = %crate::util::error_chain(&e), "purging the audit log failed"),
+                }
+            }
             _ = guests.tick(), if guests_every > 0 => {
                 if let Err(e) = lifecycle::sweep(&idp).await {
                     tracing::warn!(error = %crate::util::error_chain(&e), "sweeping guests failed");

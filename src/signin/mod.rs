@@ -3,5 +3,6 @@
 //! directory, so that password reset, the second factor, federation and
 //! the protocol all reach them without a cycle.
 
+pub mod log;
 pub mod session;
 pub mod throttle;

@@ -1,8 +1,9 @@
 //! Browser sign-on sessions and the password first factor.
 
+use crate::audit::signin::step;
 use crate::error::Result;
 use crate::idp::Idp;
-use crate::model::Session;
+use crate::model::{AuthStep, Session};
 use crate::model::{Tenant, User};
 use crate::signin::throttle;
 use crate::util::{now, now_ms, random_token, sha256_hex};
@@ -23,24 +24,56 @@ pub async fn active(idp: &Idp, tenant: &Tenant, cookie: Option<&str>) -> Result<
     Ok(user.filter(|u| u.enabled && session.started_ms >= u.sessions_valid_from_ms).map(|u| (session, u)))
 }
 
-/// What a sign-in proved: methods (`amr`), level (`acr`), and where the
-/// second factor came from, if there was one.
+/// What a sign-in proved: methods (`amr`), level (`acr`), where the
+/// second factor came from, if there was one, and the steps as the
+/// sign-in log tells them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Factors {
     pub amr: Vec<String>,
     pub acr: &'static str,
     pub mfa_source: Option<&'static str>,
+    pub steps: Vec<AuthStep>,
 }
 
 impl Factors {
-    /// One factor: `pwd`, `fed` or `otp`.
-    pub fn single(method: &str) -> Factors {
-        Factors { amr: vec![method.to_string()], acr: "1", mfa_source: None }
+    fn single(method: &str, step: AuthStep) -> Factors {
+        Factors { amr: vec![method.to_string()], acr: "1", mfa_source: None, steps: vec![step] }
     }
 
-    /// A federated sign-in whose home MFA this tenant trusts.
-    pub fn trusted_home_mfa() -> Factors {
-        Factors { amr: vec!["fed".into(), "mfa".into()], acr: "2", mfa_source: Some("home") }
+    /// A member's password, checked here.
+    pub fn password() -> Factors {
+        Factors::single("pwd", step("Password", "Password in the cloud", false, true, "Correct password"))
+    }
+
+    /// A one-time passcode mailed to a guest without an organisation.
+    pub fn passcode() -> Factors {
+        Factors::single("otp", step("Email one-time passcode", "", false, true, "Correct passcode"))
+    }
+
+    /// A guest signed in at home (`home_tenant_id`). Its MFA there counts
+    /// here only when `trusted` (cross-tenant access); otherwise the log
+    /// still shows it was done, and this tenant asks again ("double MFA").
+    pub fn federated(home_tenant_id: &str, home_mfa: bool, trusted: bool) -> Factors {
+        let home = format!("Home tenant {home_tenant_id}");
+        let signed_in = step("Federated", home.clone(), false, true, "Signed in at the home organisation");
+        let mut factors = Factors::single("fed", signed_in);
+        match (home_mfa, trusted) {
+            (true, true) => {
+                factors.amr.push("mfa".into());
+                factors.acr = "2";
+                factors.mfa_source = Some("home");
+                factors.steps.push(step("Satisfied by token", home.clone(), true, true, "MFA requirement satisfied by claim in the token"));
+            }
+            (true, false) => factors.steps.push(step(
+                "Home tenant MFA",
+                home.clone(),
+                true,
+                true,
+                "MFA done at the home organisation; not accepted here (cross-tenant access does not trust its MFA)",
+            )),
+            _ => {}
+        }
+        factors
     }
 }
 
@@ -67,6 +100,7 @@ pub async fn start(idp: &Idp, tenant: &Tenant, user: &User, factors: Factors) ->
         expires_at: at + idp.config.tokens.session_ttl,
         mfa_source: factors.mfa_source.map(str::to_string),
         started_ms: now_ms(),
+        steps: factors.steps,
         cookie: None,
     });
     idp.store.put_session(&session).await?;
@@ -83,6 +117,7 @@ pub async fn add_local_mfa(idp: &Idp, session: Session) -> Result<Session> {
     }
     session.acr = "2".into();
     session.mfa_source = Some("local".into());
+    session.steps.push(step("Software OATH token", "Authenticator app", true, true, "MFA completed in this organisation"));
     idp.store.put_session(&session).await?;
     idp.store.delete_session(&old_id).await?;
     Ok(session)

@@ -62,6 +62,11 @@ pub fn account_delay(limits: &Limits, failures: u32) -> Duration {
 
 /// An attempt in progress; report its result with `finish`.
 pub struct Attempt {
+    kind: &'static str,
+    /// Tries from this source at this account so far, this one included.
+    tries: u32,
+    per_account: u32,
+    account_lock: Option<u32>,
     pair: String,
     source: String,
     account: String,
@@ -81,6 +86,10 @@ pub fn source_key(source: &str) -> String {
 fn keys(limits: &Limits, tenant_id: &str, account: &str, source: &str) -> Attempt {
     let (kind, account, source) = (limits.kind, sha256_hex(account), source_key(source));
     Attempt {
+        kind: limits.kind,
+        tries: 0,
+        per_account: limits.per_account,
+        account_lock: limits.account_lock,
         pair: format!("{kind}-pair|{tenant_id}|{account}|{source}"),
         source: format!("{kind}-src|{tenant_id}|{source}"),
         account: format!("{kind}-acct|{tenant_id}|{account}"),
@@ -107,12 +116,13 @@ pub async fn check(idp: &Idp, limits: &Limits, tenant_id: &str, account: &str, s
 /// or refuses while either is locked out; waits the account-wide delay.
 /// The source is reserved first, so a locked source creates no new records.
 pub async fn reserve(idp: &Idp, limits: &Limits, tenant_id: &str, account: &str, source: &str) -> Result<Attempt> {
-    let attempt = keys(limits, tenant_id, account, source);
+    let mut attempt = keys(limits, tenant_id, account, source);
     let locked = || Error::TooManyAttempts(limits.locked.into());
     if idp.store.bump_counter(&attempt.source, WINDOW_SECS).await? > limits.per_source {
         return Err(locked());
     }
     let pair = idp.store.bump_counter(&attempt.pair, WINDOW_SECS).await?;
+    attempt.tries = pair;
     let failures = idp.store.peek_counter(&attempt.account).await?;
     if pair > limits.per_account || limits.account_lock.is_some_and(|lock| failures >= lock) {
         idp.store.release_counter(&attempt.source).await?;
@@ -133,6 +143,16 @@ pub async fn clear(idp: &Idp, limits: &Limits, tenant_id: &str, account: &str, s
     Ok(idp.store.reset_counter(&k.account).await?)
 }
 
+/// Lifts every lock on `account` (from every source) for `limits`: an
+/// admin's unlock. Returns how many counters were cleared.
+pub async fn unlock(idp: &Idp, limits: &Limits, tenant_id: &str, account: &str) -> Result<u64> {
+    let k = keys(limits, tenant_id, account, "");
+    // The pair key ends with the source: its prefix covers every source.
+    let cleared = idp.store.reset_counters(&k.pair).await?;
+    idp.store.reset_counter(&k.account).await?;
+    Ok(cleared)
+}
+
 impl Attempt {
     /// Done either way: a success clears the account's counts and gives the
     /// source its try back; a failure counts against the account.
@@ -142,7 +162,22 @@ impl Attempt {
             idp.store.reset_counter(&self.account).await?;
             idp.store.release_counter(&self.source).await?;
         } else {
-            idp.store.bump_counter(&self.account, WINDOW_SECS).await?;
+            let failures = idp.store.bump_counter(&self.account, WINDOW_SECS).await?;
+            let kind = if self.kind == PASSWORD.kind { "password" } else { "mfa" };
+            if self.tries == self.per_account {
+                crate::telemetry::lockout_started(
+                    kind,
+                    WINDOW_SECS as u64,
+                    &format!("{kind} locked for one source: {} failed tries", self.tries),
+                );
+            }
+            if self.account_lock == Some(failures) {
+                crate::telemetry::lockout_started(
+                    kind,
+                    WINDOW_SECS as u64,
+                    &format!("{kind} locked for the account: {failures} failed tries"),
+                );
+            }
         }
         Ok(())
     }

@@ -6,6 +6,7 @@
 //! atomic (spending a code, rotating a refresh token) are single calls here, so each
 //! backend can make them atomic its own way.
 
+pub mod measured;
 pub mod postgres;
 pub mod sled;
 
@@ -17,6 +18,7 @@ use crate::model::Invitation;
 use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
 use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
+use crate::model::{LogEntry, LogKind};
 
 /// What a backend error carries: the backend's own error, kept as the
 /// source (logged with it), never shown to a caller.
@@ -202,6 +204,8 @@ pub trait GrantStore: Send + Sync {
     /// The count in the current window (0 when none).
     async fn peek_counter(&self, key: &str) -> StoreResult<u32>;
     async fn reset_counter(&self, key: &str) -> StoreResult<()>;
+    /// Removes every counter whose key starts with `prefix`; returns how many.
+    async fn reset_counters(&self, prefix: &str) -> StoreResult<u64>;
     /// Takes back one count (never below zero): a reservation that turned
     /// out not to count, such as a correct password.
     async fn release_counter(&self, key: &str) -> StoreResult<()>;
@@ -214,7 +218,58 @@ pub trait GrantStore: Send + Sync {
     async fn purge_expired(&self, now: i64) -> StoreResult<u64>;
 }
 
+/// Which log entries a query wants: one tenant's log of one kind, newest
+/// first, after a cursor, narrowed by the filters the admin API offers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogQuery {
+    pub tenant_id: String,
+    pub kind: LogKind,
+    /// The (created_ms, id) of the last entry of the previous page.
+    pub before: Option<(i64, String)>,
+    /// Entries created at or after this time (ms) only.
+    pub since_ms: Option<i64>,
+    pub user_id: Option<String>,
+    pub app_id: Option<String>,
+    pub error_code: Option<i64>,
+}
+
+impl LogQuery {
+    pub fn new(tenant_id: &str, kind: LogKind) -> LogQuery {
+        LogQuery { tenant_id: tenant_id.into(), kind, before: None, since_ms: None, user_id: None, app_id: None, error_code: None }
+    }
+
+    /// Whether `entry` is one this query wants (cursor and time aside).
+    pub fn matches(&self, entry: &LogEntry) -> bool {
+        let wanted = |want: &Option<String>, got: &Option<String>| want.is_none() || want == got;
+        wanted(&self.user_id, &entry.user_id)
+            && wanted(&self.app_id, &entry.app_id)
+            && self.error_code.is_none_or(|code| code == entry.error_code)
+    }
+}
+
+/// A page of a log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogPage {
+    pub entries: Vec<LogEntry>,
+    /// Where the next page starts (`LogQuery::before`), while there may be more.
+    pub next: Option<(i64, String)>,
+}
+
+/// The sign-in and directory audit logs (`audit`).
+#[async_trait]
+pub trait LogStore: Send + Sync {
+    /// Appends entries (a batch: one round trip, whatever its size).
+    async fn append_log(&self, entries: &[LogEntry]) -> StoreResult<()>;
+    /// Up to `limit` entries of `query`, newest first; entries of the same
+    /// millisecond in an order of the backend's that `before` continues. A
+    /// backend that filters as it reads may stop early (fewer entries, and
+    /// a `next`), so no page costs more than a bounded read.
+    async fn log_page(&self, query: &LogQuery, limit: usize) -> StoreResult<LogPage>;
+    /// Deletes entries of every tenant created before `before_ms`; returns how many.
+    async fn purge_log(&self, before_ms: i64) -> StoreResult<u64>;
+}
+
 /// Everything the server persists.
-pub trait Store: DirectoryStore + GrantStore {
+pub trait Store: DirectoryStore + GrantStore + LogStore {
     fn backend_name(&self) -> &'static str;
 }

@@ -14,10 +14,11 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{NoTls, Row};
 
-use super::{Cause, DirectoryStore, GrantStore, SeedingLock, Spend, Store, StoreError, StoreResult};
+use super::{Cause, DirectoryStore, GrantStore, LogPage, LogQuery, LogStore, SeedingLock, Spend, Store, StoreError, StoreResult};
 use crate::model::Group;
 use crate::model::Interaction;
 use crate::model::Invitation;
+use crate::model::LogEntry;
 use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
 use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
@@ -75,6 +76,18 @@ const MIGRATIONS: &[(i32, &str)] = &[
     CREATE INDEX groups_by_member ON groups USING gin ((data->'members')) WITH (fastupdate = off);
     CREATE INDEX groups_with_rules ON groups (tenant_id) WHERE data->>'membership_rule' IS NOT NULL;
     CREATE INDEX groups_by_mail ON groups (tenant_id, (data->>'mail'));
+    "#,
+    ),
+    (
+        5,
+        // 0.7.0: the sign-in and directory audit logs, newest first by the
+        // primary key; retention purges by time across tenants.
+        r#"
+    CREATE TABLE audit_log (tenant_id text NOT NULL, kind text NOT NULL, created_ms bigint NOT NULL, id text NOT NULL,
+                            user_id text, app_id text, error_code bigint NOT NULL, data jsonb NOT NULL,
+                            PRIMARY KEY (tenant_id, kind, created_ms, id));
+    CREATE INDEX audit_log_by_time ON audit_log (created_ms);
+    CREATE INDEX audit_log_by_user ON audit_log (tenant_id, kind, user_id, created_ms);
     "#,
     ),
 ];
@@ -609,6 +622,10 @@ impl GrantStore for PgStore {
         Ok(())
     }
 
+    async fn reset_counters(&self, prefix: &str) -> StoreResult<u64> {
+        self.execute("DELETE FROM counters WHERE starts_with(key, $1)", &[&prefix]).await
+    }
+
     async fn release_counter(&self, key: &str) -> StoreResult<()> {
         self.execute("UPDATE counters SET count = GREATEST(count - 1, 0) WHERE key = $1", &[&key]).await?;
         Ok(())
@@ -631,6 +648,63 @@ impl GrantStore for PgStore {
             purged += self.execute(&format!("DELETE FROM {table} WHERE expires_at < $1"), &[&now]).await?;
         }
         Ok(purged)
+    }
+}
+
+#[async_trait]
+impl LogStore for PgStore {
+    async fn append_log(&self, entries: &[LogEntry]) -> StoreResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let column = |f: fn(&LogEntry) -> String| entries.iter().map(f).collect::<Vec<_>>();
+        let (tenants, kinds, ids) = (column(|e| e.tenant_id.clone()), column(|e| e.kind.as_str().into()), column(|e| e.id.clone()));
+        let created: Vec<i64> = entries.iter().map(|e| e.created_ms).collect();
+        let users: Vec<Option<String>> = entries.iter().map(|e| e.user_id.clone()).collect();
+        let apps: Vec<Option<String>> = entries.iter().map(|e| e.app_id.clone()).collect();
+        let codes: Vec<i64> = entries.iter().map(|e| e.error_code).collect();
+        let data: Vec<Json<&LogEntry>> = entries.iter().map(Json).collect();
+        // One statement for the batch, however large.
+        let sql = "INSERT INTO audit_log (tenant_id, kind, created_ms, id, user_id, app_id, error_code, data)
+                   SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::jsonb[])
+                   ON CONFLICT DO NOTHING";
+        self.execute(sql, &[&tenants, &kinds, &created, &ids, &users, &apps, &codes, &data]).await?;
+        Ok(())
+    }
+
+    async fn log_page(&self, query: &LogQuery, limit: usize) -> StoreResult<LogPage> {
+        let (before_ms, before_id) = query.before.clone().map_or((None, None), |(t, id)| (Some(t), Some(id)));
+        let sql = "SELECT data FROM audit_log WHERE tenant_id = $1 AND kind = $2
+                   AND ($3::bigint IS NULL OR (created_ms, id) < ($3, $4::text))
+                   AND ($5::bigint IS NULL OR created_ms >= $5)
+                   AND ($6::text IS NULL OR user_id = $6) AND ($7::text IS NULL OR app_id = $7)
+                   AND ($8::bigint IS NULL OR error_code = $8)
+                   ORDER BY created_ms DESC, id DESC LIMIT $9";
+        // One more than asked, to know whether there is a next page.
+        let mut entries: Vec<LogEntry> = self
+            .all(
+                sql,
+                &[
+                    &query.tenant_id,
+                    &query.kind.as_str(),
+                    &before_ms,
+                    &before_id,
+                    &query.since_ms,
+                    &query.user_id,
+                    &query.app_id,
+                    &query.error_code,
+                    &(limit as i64 + 1),
+                ],
+            )
+            .await?;
+        let more = entries.len() > limit;
+        entries.truncate(limit);
+        let next = entries.last().filter(|_| more).map(|e| (e.created_ms, e.id.clone()));
+        Ok(LogPage { entries, next })
+    }
+
+    async fn purge_log(&self, before_ms: i64) -> StoreResult<u64> {
+        self.execute("DELETE FROM audit_log WHERE created_ms < $1", &[&before_ms]).await
     }
 }
 

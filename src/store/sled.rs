@@ -25,13 +25,14 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{DirectoryStore, GrantStore, SeedingLock, Spend, Store, StoreError, StoreResult};
+use super::{DirectoryStore, GrantStore, LogPage, LogQuery, LogStore, SeedingLock, Spend, Store, StoreError, StoreResult};
 use crate::model::Group;
 use crate::model::Interaction;
 use crate::model::Invitation;
 use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
 use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
+use crate::model::{LogEntry, LogKind};
 use crate::util::address;
 
 /// Ordered upgrades of the store's layout; `meta`'s `schema_version` is the
@@ -84,6 +85,10 @@ pub struct SledStore {
     revoked_jti: sled::Tree,
     /// key → count (u32 BE) + window end (i64 BE).
     counters: sled::Tree,
+    /// tenant NUL kind NUL (i64::MAX - created_ms, BE) id → entry: newest first.
+    log: sled::Tree,
+    /// created_ms (BE) + the `log` key → nothing: what retention purges.
+    log_by_time: sled::Tree,
     decoded_tenants: Decoded<Tenant>,
     decoded_apps: Decoded<App>,
     /// Held by tenant and app writers from the tree write to the cache
@@ -262,6 +267,8 @@ impl SledStore {
             consents: tree("consents")?,
             revoked_jti: tree("revoked_jti")?,
             counters: tree("counters")?,
+            log: tree("audit_log")?,
+            log_by_time: tree("audit_log_by_time")?,
             decoded_tenants: Decoded::new(),
             decoded_apps: Decoded::new(),
             directory_writes: Mutex::new(()),
@@ -818,6 +825,15 @@ impl GrantStore for SledStore {
         Ok(())
     }
 
+    async fn reset_counters(&self, prefix: &str) -> StoreResult<u64> {
+        let mut removed = 0;
+        for k in self.counters.scan_prefix(prefix.as_bytes()).keys() {
+            self.counters.remove(k.map_err(backend)?).map_err(backend)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     async fn release_counter(&self, key: &str) -> StoreResult<()> {
         self.counters
             .update_and_fetch(key.as_bytes(), |old| {
@@ -881,6 +897,99 @@ fn purge(now: i64, records: &[sled::Tree], counters: &sled::Tree, revoked_jti: &
         }
     }
     Ok(purged)
+}
+
+/// The `log` tree's prefix for one tenant's log of one kind.
+fn log_prefix(tenant_id: &str, kind: LogKind) -> Vec<u8> {
+    key(&[tenant_id, kind.as_str(), ""])
+}
+
+/// An entry's `log` key: newer entries sort first.
+fn log_key(tenant_id: &str, kind: LogKind, created_ms: i64, id: &str) -> Vec<u8> {
+    let mut k = log_prefix(tenant_id, kind);
+    k.extend_from_slice(&(i64::MAX - created_ms.max(0)).to_be_bytes());
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// Entries one page may read at most: a filter that matches little stops
+/// there and hands back a cursor, rather than walk a whole log.
+const LOG_SCAN_BUDGET: usize = 20_000;
+
+/// Reads a page of the log (a range of one tenant's entries of one kind,
+/// filtered as it goes), on the blocking pool.
+fn log_page(log: &sled::Tree, query: &LogQuery, limit: usize) -> StoreResult<LogPage> {
+    let prefix = log_prefix(&query.tenant_id, query.kind);
+    let start = match &query.before {
+        Some((created_ms, id)) => Bound::Excluded(log_key(&query.tenant_id, query.kind, *created_ms, id)),
+        None => Bound::Included(prefix.clone()),
+    };
+    let mut page = LogPage { entries: vec![], next: None };
+    let mut last_read = None;
+    for (read, item) in log.range((start, Bound::Unbounded)).enumerate() {
+        let (k, v) = item.map_err(backend)?;
+        if !k.starts_with(&prefix) {
+            break;
+        }
+        let entry: LogEntry = decode(&v)?;
+        if query.since_ms.is_some_and(|since| entry.created_ms < since) {
+            break;
+        }
+        if read == LOG_SCAN_BUDGET {
+            // Budget spent, and this one not looked at: continue after the last one read.
+            page.next = last_read;
+            break;
+        }
+        last_read = Some((entry.created_ms, entry.id.clone()));
+        if query.matches(&entry) {
+            if page.entries.len() == limit {
+                // One more exists: continue after the last one shown.
+                page.next = page.entries.last().map(|e| (e.created_ms, e.id.clone()));
+                break;
+            }
+            page.entries.push(entry);
+        }
+    }
+    Ok(page)
+}
+
+fn purge_log(log: &sled::Tree, by_time: &sled::Tree, before_ms: i64) -> StoreResult<u64> {
+    let mut purged = 0;
+    for item in by_time.range(..before_ms.max(0).to_be_bytes().to_vec()) {
+        let (k, _) = item.map_err(backend)?;
+        log.remove(&k[8..]).map_err(backend)?;
+        by_time.remove(&k).map_err(backend)?;
+        purged += 1;
+    }
+    Ok(purged)
+}
+
+#[async_trait]
+impl LogStore for SledStore {
+    async fn append_log(&self, entries: &[LogEntry]) -> StoreResult<()> {
+        let (mut log, mut by_time) = (sled::Batch::default(), sled::Batch::default());
+        for entry in entries {
+            let k = log_key(&entry.tenant_id, entry.kind, entry.created_ms, &entry.id);
+            let mut t = entry.created_ms.max(0).to_be_bytes().to_vec();
+            t.extend_from_slice(&k);
+            log.insert(k, encode(entry)?);
+            by_time.insert(t, &[]);
+        }
+        // The time index first: a crash in between leaves an entry to
+        // purge that is not there, never an entry that is never purged.
+        self.log_by_time.apply_batch(by_time).map_err(backend)?;
+        self.log.apply_batch(log).map_err(backend)
+    }
+
+    async fn log_page(&self, query: &LogQuery, limit: usize) -> StoreResult<LogPage> {
+        let (log, query) = (self.log.clone(), query.clone());
+        tokio::task::spawn_blocking(move || log_page(&log, &query, limit)).await.map_err(|e| StoreError::Backend(e.into()))?
+    }
+
+    async fn purge_log(&self, before_ms: i64) -> StoreResult<u64> {
+        let (log, by_time) = (self.log.clone(), self.log_by_time.clone());
+        tokio::task::spawn_blocking(move || purge_log(&log, &by_time, before_ms)).await.map_err(|e| StoreError::Backend(e.into()))?
+    }
 }
 
 impl Store for SledStore {

@@ -12,10 +12,10 @@ use tokio::io::AsyncSeekExt;
 
 use crate::directory::etag::{self, IfMatch};
 use crate::directory::paging::{Page, PageRequest};
-use crate::directory::{access, bulk, collaboration, groups, invitations, users};
+use crate::directory::{access, audit, bulk, collaboration, groups, invitations, users};
 use crate::error::Error;
 use crate::idp::Idp;
-use crate::model::Tenant;
+use crate::model::{LogKind, Tenant};
 use crate::policy::api as policy_api;
 use crate::protocol::introspect;
 use crate::web::bearer_token;
@@ -81,12 +81,57 @@ impl Paging {
 
 /// A page as Graph answers it: `value`, and `@odata.nextLink` while there is more.
 fn page_response<T: serde::Serialize>(idp: &Idp, tenant: &Tenant, list: &str, request: &PageRequest, page: Page<T>) -> HttpResponse {
+    filtered_page_response(idp, tenant, list, None, request, page)
+}
+
+/// A page of a `$filter`ed list: the next link keeps the filter.
+fn filtered_page_response<T: serde::Serialize>(
+    idp: &Idp,
+    tenant: &Tenant,
+    list: &str,
+    filter: Option<&str>,
+    request: &PageRequest,
+    page: Page<T>,
+) -> HttpResponse {
     let mut body = json!({ "value": page.value });
     if let Some(token) = page.skiptoken {
-        let query = serde_urlencoded::to_string([("$top", request.top.to_string()), ("$skiptoken", token)]).unwrap_or_default();
+        let mut params = vec![("$top", request.top.to_string())];
+        params.extend(filter.map(|f| ("$filter", f.to_string())));
+        params.push(("$skiptoken", token));
+        let query = serde_urlencoded::to_string(params).unwrap_or_default();
         body["@odata.nextLink"] = json!(idp.tenant_url(tenant, &format!("{list}?{query}")));
     }
     HttpResponse::Ok().json(body)
+}
+
+/// A log's query: paging and `$filter`.
+#[derive(serde::Deserialize)]
+pub struct LogParams {
+    #[serde(flatten)]
+    paging: Paging,
+    #[serde(rename = "$filter")]
+    filter: Option<String>,
+}
+
+async fn list_log(idp: &Idp, admin: Admin, kind: LogKind, params: LogParams, list: &str) -> GraphResult {
+    let request = params.paging.request()?;
+    let page = audit::list(idp, &admin.tenant, &admin.caller, kind, params.filter.as_deref(), &request).await?;
+    Ok(filtered_page_response(idp, &admin.tenant, list, params.filter.as_deref(), &request, page))
+}
+
+pub async fn sign_ins(idp: web::Data<Idp>, admin: Admin, params: web::Query<LogParams>) -> GraphResult {
+    list_log(&idp, admin, LogKind::SignIn, params.into_inner(), "v1.0/auditLogs/signIns").await
+}
+
+pub async fn directory_audits(idp: web::Data<Idp>, admin: Admin, params: web::Query<LogParams>) -> GraphResult {
+    list_log(&idp, admin, LogKind::DirectoryAudit, params.into_inner(), "v1.0/auditLogs/directoryAudits").await
+}
+
+/// `POST …/users/{id}/unlock`: ends the user's sign-in lockouts (204).
+pub async fn unlock_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    users::unlock(&idp, &tenant, &caller, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn list_users(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, paging: web::Query<Paging>) -> GraphResult {

@@ -19,6 +19,8 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 use futures_util::FutureExt;
 
+use crate::audit;
+use crate::audit::context::RequestContext;
 use crate::error::Error;
 use crate::error::OAuthError;
 use crate::idp::Idp;
@@ -26,62 +28,68 @@ use crate::web::error::{GraphFailure, OAuthFailure};
 
 /// Every route of the server (docs/contract.md, "URLs", names the public ones).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(oidc::healthz)).route("/readyz", web::get().to(oidc::readyz)).service(
-        web::scope("/{tenant}")
-            .route("/v2.0/.well-known/openid-configuration", web::get().to(oidc::discovery))
-            .route("/discovery/v2.0/keys", web::get().to(oidc::jwks))
-            .route("/oauth2/v2.0/authorize", web::get().to(pages::authorize_get))
-            .route("/oauth2/v2.0/authorize", web::post().to(pages::authorize_post))
-            .route("/oauth2/v2.0/token", web::post().to(oidc::token))
-            .route("/oauth2/v2.0/introspect", web::post().to(oidc::introspect))
-            .route("/oauth2/v2.0/revoke", web::post().to(oidc::revoke))
-            .route("/oauth2/v2.0/logout", web::get().to(pages::logout_get))
-            .route("/oauth2/v2.0/logout", web::post().to(pages::logout_post))
-            .route("/openid/userinfo", web::get().to(oidc::userinfo))
-            .route("/openid/userinfo", web::post().to(oidc::userinfo))
-            .route("/v1.0/users", web::get().to(admin::list_users))
-            .route("/v1.0/users", web::post().to(admin::create_user))
-            .route("/v1.0/users/{id}", web::get().to(admin::get_user))
-            .route("/v1.0/users/{id}", web::delete().to(admin::delete_user))
-            .route("/v1.0/groups", web::get().to(admin::list_groups))
-            .route("/v1.0/groups", web::post().to(admin::create_group))
-            .route("/v1.0/groups/{id}", web::get().to(admin::get_group))
-            .route("/v1.0/groups/{id}", web::delete().to(admin::delete_group))
-            .route("/v1.0/groups/{id}/members", web::get().to(admin::group_members))
-            .route("/v1.0/groups/{id}/members/$ref", web::post().to(admin::add_group_member))
-            .route("/v1.0/groups/{id}/members/{user}/$ref", web::delete().to(admin::remove_group_member))
-            .route("/v1.0/users/{id}/authentication/softwareOathMethods", web::get().to(admin::list_authenticators))
-            .route("/v1.0/users/{id}/authentication/softwareOathMethods/{method}", web::delete().to(admin::delete_authenticator))
-            .route("/v1.0/identity/conditionalAccess/policies", web::get().to(admin::list_policies))
-            .route("/v1.0/identity/conditionalAccess/policies", web::post().to(admin::create_policy))
-            .route("/v1.0/identity/conditionalAccess/policies/{id}", web::get().to(admin::get_policy))
-            .route("/v1.0/identity/conditionalAccess/policies/{id}", web::patch().to(admin::update_policy))
-            .route("/v1.0/identity/conditionalAccess/policies/{id}", web::delete().to(admin::delete_policy))
-            .route("/v1.0/policies/crossTenantAccessPolicy/default", web::get().to(admin::get_cross_tenant_default))
-            .route("/v1.0/policies/crossTenantAccessPolicy/default", web::patch().to(admin::set_cross_tenant_default))
-            .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::get().to(admin::get_partner))
-            .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::put().to(admin::set_partner))
-            .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::patch().to(admin::set_partner))
-            .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::delete().to(admin::delete_partner))
-            .route("/v1.0/invitations", web::post().to(admin::invite))
-            .route("/v1.0/invitations/bulk", web::post().to(admin::invite_bulk))
-            .route("/v1.0/invitations/{id}", web::get().to(admin::get_invitation))
-            .route("/v1.0/identity/identityProviders", web::get().to(admin::list_identity_providers))
-            .route("/v1.0/identity/identityProviders", web::post().to(admin::add_identity_provider))
-            .route("/login", web::post().to(pages::sign_in))
-            .route("/consent", web::post().to(pages::consent))
-            .route("/redeem", web::get().to(federation::redeem_page))
-            .route("/redeem", web::post().to(federation::redeem))
-            .route("/redeem/consent", web::post().to(federation::redeem_consent))
-            .route("/federation/callback", web::get().to(federation::callback))
-            .route("/passcode", web::post().to(federation::passcode))
-            .route("/mfa", web::post().to(mfa::submit))
-            .route("/password/reset", web::get().to(account::reset_page))
-            .route("/password/reset", web::post().to(account::reset))
-            .route("/resume", web::post().to(mfa::resume))
-            .route("/leave", web::get().to(federation::leave_page))
-            .route("/leave", web::post().to(federation::leave)),
-    );
+    cfg.route("/healthz", web::get().to(oidc::healthz))
+        .route("/readyz", web::get().to(oidc::readyz))
+        .route("/metrics", web::get().to(oidc::metrics))
+        .service(
+            web::scope("/{tenant}")
+                .route("/v2.0/.well-known/openid-configuration", web::get().to(oidc::discovery))
+                .route("/discovery/v2.0/keys", web::get().to(oidc::jwks))
+                .route("/oauth2/v2.0/authorize", web::get().to(pages::authorize_get))
+                .route("/oauth2/v2.0/authorize", web::post().to(pages::authorize_post))
+                .route("/oauth2/v2.0/token", web::post().to(oidc::token))
+                .route("/oauth2/v2.0/introspect", web::post().to(oidc::introspect))
+                .route("/oauth2/v2.0/revoke", web::post().to(oidc::revoke))
+                .route("/oauth2/v2.0/logout", web::get().to(pages::logout_get))
+                .route("/oauth2/v2.0/logout", web::post().to(pages::logout_post))
+                .route("/openid/userinfo", web::get().to(oidc::userinfo))
+                .route("/openid/userinfo", web::post().to(oidc::userinfo))
+                .route("/v1.0/users", web::get().to(admin::list_users))
+                .route("/v1.0/users", web::post().to(admin::create_user))
+                .route("/v1.0/users/{id}", web::get().to(admin::get_user))
+                .route("/v1.0/users/{id}", web::delete().to(admin::delete_user))
+                .route("/v1.0/users/{id}/unlock", web::post().to(admin::unlock_user))
+                .route("/v1.0/auditLogs/signIns", web::get().to(admin::sign_ins))
+                .route("/v1.0/auditLogs/directoryAudits", web::get().to(admin::directory_audits))
+                .route("/v1.0/groups", web::get().to(admin::list_groups))
+                .route("/v1.0/groups", web::post().to(admin::create_group))
+                .route("/v1.0/groups/{id}", web::get().to(admin::get_group))
+                .route("/v1.0/groups/{id}", web::delete().to(admin::delete_group))
+                .route("/v1.0/groups/{id}/members", web::get().to(admin::group_members))
+                .route("/v1.0/groups/{id}/members/$ref", web::post().to(admin::add_group_member))
+                .route("/v1.0/groups/{id}/members/{user}/$ref", web::delete().to(admin::remove_group_member))
+                .route("/v1.0/users/{id}/authentication/softwareOathMethods", web::get().to(admin::list_authenticators))
+                .route("/v1.0/users/{id}/authentication/softwareOathMethods/{method}", web::delete().to(admin::delete_authenticator))
+                .route("/v1.0/identity/conditionalAccess/policies", web::get().to(admin::list_policies))
+                .route("/v1.0/identity/conditionalAccess/policies", web::post().to(admin::create_policy))
+                .route("/v1.0/identity/conditionalAccess/policies/{id}", web::get().to(admin::get_policy))
+                .route("/v1.0/identity/conditionalAccess/policies/{id}", web::patch().to(admin::update_policy))
+                .route("/v1.0/identity/conditionalAccess/policies/{id}", web::delete().to(admin::delete_policy))
+                .route("/v1.0/policies/crossTenantAccessPolicy/default", web::get().to(admin::get_cross_tenant_default))
+                .route("/v1.0/policies/crossTenantAccessPolicy/default", web::patch().to(admin::set_cross_tenant_default))
+                .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::get().to(admin::get_partner))
+                .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::put().to(admin::set_partner))
+                .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::patch().to(admin::set_partner))
+                .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::delete().to(admin::delete_partner))
+                .route("/v1.0/invitations", web::post().to(admin::invite))
+                .route("/v1.0/invitations/bulk", web::post().to(admin::invite_bulk))
+                .route("/v1.0/invitations/{id}", web::get().to(admin::get_invitation))
+                .route("/v1.0/identity/identityProviders", web::get().to(admin::list_identity_providers))
+                .route("/v1.0/identity/identityProviders", web::post().to(admin::add_identity_provider))
+                .route("/login", web::post().to(pages::sign_in))
+                .route("/consent", web::post().to(pages::consent))
+                .route("/redeem", web::get().to(federation::redeem_page))
+                .route("/redeem", web::post().to(federation::redeem))
+                .route("/redeem/consent", web::post().to(federation::redeem_consent))
+                .route("/federation/callback", web::get().to(federation::callback))
+                .route("/passcode", web::post().to(federation::passcode))
+                .route("/mfa", web::post().to(mfa::submit))
+                .route("/password/reset", web::get().to(account::reset_page))
+                .route("/password/reset", web::post().to(account::reset))
+                .route("/resume", web::post().to(mfa::resume))
+                .route("/leave", web::get().to(federation::leave_page))
+                .route("/leave", web::post().to(federation::leave)),
+        );
 }
 
 /// Malformed forms and queries answer as OAuth `invalid_request`, in JSON.
@@ -190,20 +198,42 @@ where
         client_id = tracing::field::Empty,
     );
     let (method, path, started) = (req.method().clone(), req.path().to_string(), Instant::now());
+    let context =
+        RequestContext { request_id: request_id.clone(), client_request_id: client_request_id.clone(), ip_address: client_ip, user_agent };
     let logged = span.clone();
-    srv.call(req).instrument(span).map(move |result| {
+    audit::context::scope(context, srv.call(req)).instrument(span).map(move |result| {
         let mut response = result?;
+        let elapsed = started.elapsed().as_secs_f64();
+        // The route's template, never the path itself: bounded labels.
+        // `{tenant}` is written `:tenant`: braces inside label values trip
+        // up simple exposition parsers.
+        let route = || response.request().match_pattern().map_or_else(|| "unmatched".into(), |p| p.replace('{', ":").replace('}', ""));
+        crate::telemetry::request(&path, route, method_label(&method), response.status().as_u16(), elapsed);
         let headers = response.headers_mut();
         for (name, value) in [("request-id", request_id), ("client-request-id", client_request_id)] {
             if let Ok(value) = header::HeaderValue::from_str(&value) {
                 headers.insert(header::HeaderName::from_static(name), value);
             }
         }
-        logged.in_scope(
-            || tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request"),
-        );
+        logged.in_scope(|| tracing::info!(%method, %path, status = response.status().as_u16(), ms = elapsed * 1e3, "request"));
         Ok(response)
     })
+}
+
+/// A method as a metrics label: any token is a valid method to actix, so
+/// names outside HTTP's usual set count together.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// Names the app a request is for in its log lines (the request's span).

@@ -30,6 +30,16 @@ pub async fn readyz(idp: web::Data<Idp>) -> HttpResponse {
     }
 }
 
+/// Prometheus text format (`server.metrics`); 404 when turned off.
+pub async fn metrics(idp: web::Data<Idp>) -> HttpResponse {
+    match idp.config.server.metrics.then(crate::telemetry::render).flatten() {
+        Some(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text),
+        None => {
+            HttpResponse::NotFound().json(json!({"error": "not_found", "error_description": "metrics are turned off (server.metrics)"}))
+        }
+    }
+}
+
 pub async fn discovery(idp: web::Data<Idp>, tenant: PathTenant<OAuth>) -> ApiResult {
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=3600")).json(discovery::metadata(&idp, &tenant)))
 }

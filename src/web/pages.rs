@@ -16,6 +16,7 @@ use crate::protocol::authorize::{self, AuthorizeParams, ClientResponse, Outcome,
 use crate::protocol::logout::{self, Logout, LogoutParams};
 use crate::signin::session;
 use crate::util::random_token;
+use crate::web::client_address;
 use crate::web::error::{Page, PageFailure, PathTenant};
 use crate::web::{cookies, federation as web_federation, mfa as web_mfa, templates};
 
@@ -77,16 +78,11 @@ pub async fn sign_in(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpReq
     if form.password.is_empty() {
         return render(&idp, &tenant, &req, Outcome::SignIn(request), again("Enter your password.".into())).await;
     }
-    let source = crate::web::client_address(&idp, &req);
-    let checked = match session::check_password(&idp, &tenant, &form.username, &form.password, &source).await {
-        Err(e @ Error::TooManyAttempts(_)) => return render(&idp, &tenant, &req, Outcome::SignIn(request), again(e.to_string())).await,
-        other => other?,
-    };
-    let Some(user) = checked else {
-        return render(&idp, &tenant, &req, Outcome::SignIn(request), again("Incorrect email or password.".into())).await;
-    };
-    tracing::info!(tenant = %tenant.id, user = %user.id, "signed in with password");
-    let session = session::start(&idp, &tenant, &user, session::Factors::single("pwd")).await?;
+    let session =
+        match authorize::sign_in_with_password(&idp, &tenant, &app, &form.username, &form.password, &client_address(&idp, &req)).await? {
+            Ok(session) => session,
+            Err(why) => return render(&idp, &tenant, &req, Outcome::SignIn(request), again(why)).await,
+        };
     let outcome = authorize::after_sign_in(&idp, &tenant, request, app, &session).await?;
     render(&idp, &tenant, &req, outcome, Shown { new_session: Some(session), ..Default::default() }).await
 }
@@ -170,6 +166,7 @@ pub(crate) fn check_csrf(idp: &Idp, req: &HttpRequest, request_id: &str, token: 
     if cookies::csrf_valid(&idp.cookie_key, req, https(idp), request_id, token) {
         return Ok(());
     }
+    crate::telemetry::security_event("csrf_refused", &format!("form to {} without a valid CSRF token", req.path()));
     Err(PageFailure::from(Error::Invalid(
         "This form has expired or did not come from this site. Go back to the application and sign in again.".into(),
     )))

@@ -7,6 +7,7 @@
 mod harness;
 
 mod admin;
+mod audit;
 mod b2b;
 mod bulk;
 mod config;

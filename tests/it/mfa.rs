@@ -6,6 +6,7 @@
 use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use serde_json::{json, Value};
 
+use crate::audit::log;
 use crate::b2b::invite;
 use crate::harness::*;
 
@@ -35,6 +36,25 @@ async fn sign_in(server: &TestServer, client: &str, secret: Option<&str>, who: (
     (claims, prompts)
 }
 
+/// The newest successful sign-in of `user` to the demo app in contoso's sign-in log.
+async fn last_sign_in(server: &TestServer, token: &str, user: &str) -> Value {
+    let filter = format!("userId eq '{user}' and appId eq '{DEMO_APP}' and status/errorCode eq 0");
+    let url = format!("{}?$top=1&$filter={}", server.url("/contoso/v1.0/auditLogs/signIns"), urlencoding(&filter));
+    let (status, _, body) = call(reqwest::Method::GET, url, token, None).await;
+    assert_eq!(status, 200, "{body}");
+    body["value"][0].clone()
+}
+
+fn urlencoding(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// The steps of a sign-in that were multi-factor.
+fn mfa_steps(sign_in: &Value) -> Vec<Value> {
+    let steps = sign_in["authenticationDetails"].as_array().expect("authenticationDetails");
+    steps.iter().filter(|s| s["authenticationStepRequirement"] == "Multifactor authentication").cloned().collect()
+}
+
 fn at(server: &TestServer, tenant: &str) -> String {
     format!("{}/{tenant}", server.base)
 }
@@ -50,6 +70,22 @@ async fn double_mfa_out_of_the_box_and_trust_to_avoid_it(backend: Backend) {
     assert_eq!(claims["acr"], "2");
     assert_eq!(claims["amr"], json!(["fed", "mfa"]));
     assert_eq!(claims["mfa_source"], "local");
+    // The sign-in log tells the story: a guest from fabrikam, MFA at home
+    // (not trusted) and again here, under the policy that asked for it.
+    let bob = claims["oid"].as_str().expect("oid").to_string();
+    let logged = last_sign_in(&server, &token, &bob).await;
+    assert_eq!(logged["crossTenantAccessType"], "b2bCollaboration", "{logged}");
+    assert_eq!((&logged["homeTenantId"], &logged["resourceTenantId"]), (&json!(FABRIKAM_ID), &json!(CONTOSO_ID)));
+    assert_eq!((&logged["userType"], &logged["userPrincipalName"]), (&json!("guest"), &json!(BOB.0)));
+    assert_eq!(logged["authenticationRequirement"], "multiFactorAuthentication");
+    assert_eq!(logged["conditionalAccessStatus"], "success");
+    let applied = logged["appliedConditionalAccessPolicies"].as_array().expect("policies");
+    assert!(applied.iter().any(|p| p["displayName"] == "Guests need MFA" && p["result"] == "success"), "{logged}");
+    let steps = mfa_steps(&logged);
+    assert_eq!(steps.len(), 2, "two MFA steps, at home and here: {logged}");
+    assert_eq!(steps[1]["authenticationMethod"], "Software OATH token");
+    assert!(steps[0]["authenticationStepResultDetail"].as_str().expect("detail").contains("not accepted here"), "{logged}");
+    assert_eq!(logged["authenticationDetails"][0]["authenticationMethod"], "Federated");
 
     // Contoso trusts fabrikam's MFA: one prompt, at home.
     let partner = server.url(&format!("/contoso/v1.0/policies/crossTenantAccessPolicy/partners/{FABRIKAM_ID}"));
@@ -63,6 +99,11 @@ async fn double_mfa_out_of_the_box_and_trust_to_avoid_it(backend: Backend) {
     assert_eq!(claims["acr"], "2");
     assert_eq!(claims["amr"], json!(["fed", "mfa"]));
     assert_eq!(claims["mfa_source"], "home", "the token says MFA came from home");
+    let logged = last_sign_in(&server, &token, &bob).await;
+    let steps = mfa_steps(&logged);
+    assert_eq!(steps.len(), 1, "one MFA step: {logged}");
+    assert_eq!(steps[0]["authenticationStepResultDetail"], "MFA requirement satisfied by claim in the token");
+    assert_eq!(logged["crossTenantAccessType"], "b2bCollaboration");
 
     // Trust on, but home no longer demands MFA: contoso sends Bob home for it.
     let fabrikam = app_token(&server, FABRIKAM).await;
@@ -247,6 +288,17 @@ async fn password_guessing_locks_the_account(backend: Backend) {
         browser.http.post(&form.action).form(&form.filled(&[("username", ALICE.0), ("password", ALICE.1)])).send().await.expect("login");
     let body = page.text().await.expect("body");
     assert!(body.contains("Too many failed sign-ins"), "even the right password waits: {body}");
+    // The log says why; an admin unlocks her (nobody else may), and she is in.
+    let token = app_token(&server, CONTOSO).await;
+    let refused = log(&server, &token, "signIns", "status/errorCode eq 50053").await;
+    assert_eq!(refused[0]["userPrincipalName"], ALICE.0, "{refused:#?}");
+    let alice = crate::audit::user_id(&server, &token, ALICE.0).await;
+    let unlock = server.url(&format!("/contoso/v1.0/users/{alice}/unlock"));
+    assert_eq!(api().post(&unlock).send().await.expect("anonymous").status(), 401);
+    let (status, _, body) = call(reqwest::Method::POST, unlock, &token, None).await;
+    assert_eq!(status, 204, "{body}");
+    let landing = Browser::new().run(&rp.authorize(&[], true).url, Some(ALICE), REDIRECT_URI).await;
+    assert!(landing.param("code").is_some(), "unlocked: {landing:?}");
     // Another account is not locked.
     let landing = Browser::new().run(&rp.authorize(&[], true).url, Some(CONTOSO_ADMIN), REDIRECT_URI).await;
     assert!(landing.param("code").is_some(), "{landing:?}");

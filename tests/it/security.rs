@@ -185,6 +185,13 @@ async fn only_a_global_administrator_deletes_an_administrator(backend: Backend) 
     assert!(body["error"]["message"].as_str().unwrap_or_default().contains("Global Administrator"), "{body}");
     let (status, _, body) = call(reqwest::Method::GET, format!("{users}/{global_admin}"), &app, None).await;
     assert_eq!(status, 200, "still there: {body}");
+    // The same for unlocking their sign-in; and the logs are not theirs to read.
+    let (status, _, body) = call(reqwest::Method::POST, format!("{users}/{global_admin}/unlock"), &token, None).await;
+    assert_eq!(status, 403, "a User Administrator unlocks a Global Administrator: {body}");
+    let (status, _, body) = call(reqwest::Method::POST, format!("{users}/{alice}/unlock"), &token, None).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _, body) = call(reqwest::Method::GET, server.url("/contoso/v1.0/auditLogs/signIns"), &token, None).await;
+    assert_eq!(status, 403, "a User Administrator reads the sign-in log: {body}");
     let (status, _, body) = call(reqwest::Method::DELETE, format!("{users}/{alice}"), &token, None).await;
     assert_eq!(status, 204, "a member is the User Administrator's to delete: {body}");
     server.stop().await;
@@ -204,6 +211,9 @@ async fn delegated_calls_need_the_role_and_the_scope(backend: Backend) {
         assert_eq!(status, 403, "{method} with scp AuditLog.Read.All: {answer}");
         assert!(answer["error"]["message"].as_str().unwrap_or_default().contains("User.ReadWrite.All"), "{answer}");
     }
+    // What that app may do for its admin: read the logs.
+    let (status, _, answer) = call(reqwest::Method::GET, server.url("/contoso/v1.0/auditLogs/directoryAudits"), &narrow, None).await;
+    assert_eq!(status, 200, "{answer}");
     // The admin portal holds every admin scope: the role decides (a member is refused, an admin is not).
     let member = person_token(&server, ADMIN_PORTAL, Some(ADMIN_PORTAL_SECRET), ALICE).await;
     assert_eq!(call(reqwest::Method::POST, users.clone(), &member, Some(new.clone())).await.0, 403);

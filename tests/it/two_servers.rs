@@ -6,6 +6,7 @@
 
 use serde_json::json;
 
+use crate::audit::{log, sample, scrape};
 use crate::b2b::invite;
 use crate::harness::*;
 
@@ -81,6 +82,31 @@ async fn guest_across_two_servers(backend: Backend) {
     assert_eq!((&claims["amr"], &claims["acr"]), (&json!(["fed", "mfa"]), &json!("2")), "{claims}");
     let prompts = browser.mfa_prompts.lock().expect("lock").clone();
     assert_eq!(prompts, [format!("{fabrikam_base}/fabrikam"), format!("{contoso_base}/contoso")], "double MFA, one prompt on each server");
+    // Each server's metrics (a process of its own) count its side of it.
+    let at_contoso = scrape(&server).await;
+    let guest = [("tenant", CONTOSO), ("user_type", "guest")];
+    assert_eq!(
+        sample(&at_contoso, "b2b_idp_sign_ins_total", &[guest[0], guest[1], ("outcome", "federated")]),
+        1.0,
+        "the sign-in at home (redemption counts as an invitation)"
+    );
+    assert_eq!(sample(&at_contoso, "b2b_idp_sign_ins_total", &[guest[0], guest[1], ("outcome", "mfa_required")]), 1.0);
+    assert_eq!(sample(&at_contoso, "b2b_idp_sign_ins_total", &[guest[0], guest[1], ("outcome", "success")]), 1.0);
+    assert_eq!(sample(&at_contoso, "b2b_idp_mfa_satisfied_total", &[("tenant", CONTOSO), ("where", "local")]), 1.0);
+    assert_eq!(
+        sample(&at_contoso, "b2b_idp_mfa_satisfied_total", &[("tenant", CONTOSO), ("where", "home")]),
+        0.0,
+        "home's MFA is not trusted"
+    );
+    assert_eq!(sample(&at_contoso, "b2b_idp_invitations_total", &[("tenant", CONTOSO), ("outcome", "redeemed")]), 1.0);
+    assert_eq!(sample(&at_contoso, "b2b_idp_mail_total", &[("transport", "file"), ("result", "sent")]), 1.0);
+    let at_fabrikam = scrape(&TestServer::external(&fabrikam_base)).await;
+    let fabrikam_mfa = sample(&at_fabrikam, "b2b_idp_mfa_satisfied_total", &[("tenant", "fabrikam"), ("where", "local")]);
+    assert_eq!(fabrikam_mfa, 2.0, "Bob's MFA at home, at redemption and at sign-in");
+    // Contoso's sign-in log has Bob's two MFA steps.
+    let signed_in = log(&server, &token, "signIns", &format!("appId eq '{DEMO_APP}' and status/errorCode eq 0")).await;
+    let steps = signed_in[0]["authenticationDetails"].as_array().expect("steps");
+    assert_eq!(steps.iter().filter(|s| s["authenticationStepRequirement"] == "Multifactor authentication").count(), 2, "{signed_in:#?}");
 
     terminate(contoso).await;
     terminate(fabrikam).await;
