@@ -3,9 +3,9 @@
 
 use serde_json::json;
 
-use crate::audit::{context, datetime};
+use crate::audit::context;
 use crate::model::{LogEntry, LogKind};
-use crate::util::now_ms;
+use crate::util::{now_ms, rfc3339_ms};
 
 /// Who made a change.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +69,7 @@ impl Change {
         };
         let record = json!({
             "id": id,
-            "activityDateTime": datetime(created_ms),
+            "activityDateTime": rfc3339_ms(created_ms),
             "activityDisplayName": self.activity,
             "category": self.category,
             "correlationId": request.request_id,

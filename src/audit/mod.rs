@@ -14,15 +14,3 @@ pub mod signin;
 mod writer;
 
 pub use writer::{Recorder, Repeat};
-
-/// An RFC 3339 UTC timestamp (Graph's `DateTimeOffset`) of a time in ms.
-pub fn datetime(ms: i64) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
-
-/// Parses Graph's `DateTimeOffset` (`2026-11-28T10:00:00Z`) to ms.
-pub fn parse_datetime(text: &str) -> Option<i64> {
-    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
-}

@@ -9,9 +9,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::audit::context::{self, RequestContext};
-use crate::audit::datetime;
 use crate::model::{AuthStep, LogEntry, LogKind, Tenant, User, UserType};
-use crate::util::now_ms;
+use crate::util::{now_ms, rfc3339_ms};
 
 /// Entra's sign-in error codes (AADSTS numbers) for what this server refuses.
 pub mod code {
@@ -209,7 +208,7 @@ impl SignIn {
         };
         let mut record = json!({
             "id": id,
-            "createdDateTime": datetime(created_ms),
+            "createdDateTime": rfc3339_ms(created_ms),
             "userDisplayName": user_name,
             "userPrincipalName": upn,
             "userId": user_id,
@@ -234,7 +233,7 @@ impl SignIn {
             "authenticationDetails": self.steps.iter().map(|s| json!({
                 "authenticationMethod": s.method,
                 "authenticationMethodDetail": s.detail,
-                "authenticationStepDateTime": datetime(s.at_ms),
+                "authenticationStepDateTime": rfc3339_ms(s.at_ms),
                 "authenticationStepRequirement": if s.mfa { "Multifactor authentication" } else { "Primary authentication" },
                 "authenticationStepResultDetail": s.result,
                 "succeeded": s.succeeded,
@@ -250,7 +249,7 @@ impl SignIn {
         if count > 1 {
             // Entra's aggregation of non-interactive sign-ins.
             record["aggregatedCount"] = json!(count);
-            record["lastSignInDateTime"] = json!(datetime(last_ms));
+            record["lastSignInDateTime"] = json!(rfc3339_ms(last_ms));
         }
         LogEntry {
             tenant_id: self.tenant_id,

@@ -62,7 +62,7 @@ pub fn parse_filter(tenant_id: &str, kind: LogKind, filter: Option<&str>) -> Res
         match (field, op.as_str()) {
             (name, "ge") if name == f.time => {
                 query.since_ms =
-                    Some(crate::audit::parse_datetime(value).ok_or_else(|| bad_value("a date-time like 2026-11-28T00:00:00Z"))?);
+                    Some(crate::util::parse_rfc3339_ms(value).ok_or_else(|| bad_value("a date-time like 2026-11-28T00:00:00Z"))?);
             }
             (name, "eq") if name == f.user => query.user_id = Some(string_literal(value).ok_or_else(|| bad_value("a quoted id"))?),
             (name, "eq") if name == f.app => query.app_id = Some(string_literal(value).ok_or_else(|| bad_value("a quoted id"))?),

@@ -34,11 +34,9 @@ pub struct GraphUser {
     pub created_date_time: String,
 }
 
+/// Graph's `DateTimeOffset` of a time in seconds (the directory's records).
 pub fn rfc3339(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
+    crate::util::rfc3339_ms(secs.saturating_mul(1000))
 }
 
 impl From<&User> for GraphUser {
