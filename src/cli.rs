@@ -169,6 +169,30 @@ enum UserCommand {
         #[arg(long)]
         user: String,
     },
+    /// Block a user's sign-in and end their sessions and refresh grants now.
+    Disable {
+        #[arg(long)]
+        tenant: String,
+        /// The user's email address or object id.
+        #[arg(long)]
+        user: String,
+    },
+    /// Let a disabled user sign in again.
+    Enable {
+        #[arg(long)]
+        tenant: String,
+        /// The user's email address or object id.
+        #[arg(long)]
+        user: String,
+    },
+    /// Delete a user (and their group memberships).
+    Delete {
+        #[arg(long)]
+        tenant: String,
+        /// The user's email address or object id.
+        #[arg(long)]
+        user: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -438,27 +462,52 @@ async fn user_command(idp: Idp, command: UserCommand) -> anyhow::Result<()> {
             println!("user {} created in {}: oid {}", user.email, tenant.name, user.id);
         }
         UserCommand::Unlock { tenant, user } => {
-            let tenant = idp.tenant(&tenant).await?;
-            let found = match idp.store.user(&tenant.id, &user).await? {
-                Some(found) => Some(found),
-                None => idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(&user)).await?,
-            };
-            let found = found.with_context(|| format!("no user {user} in {}", tenant.name))?;
+            let (tenant, found) = find_user(&idp, &tenant, &user).await?;
             let cleared = crate::directory::users::unlock(&idp, &tenant, &Caller::operator(), &found.id).await?;
             done(&idp).await?;
             println!("{}: sign-in lockouts cleared ({cleared} counter(s))", found.email);
+        }
+        UserCommand::Disable { tenant, user } => set_enabled(&idp, &tenant, &user, false).await?,
+        UserCommand::Enable { tenant, user } => set_enabled(&idp, &tenant, &user, true).await?,
+        UserCommand::Delete { tenant, user } => {
+            let (tenant, found) = find_user(&idp, &tenant, &user).await?;
+            crate::directory::users::delete(&idp, &tenant, &Caller::operator(), &found.id).await?;
+            done(&idp).await?;
+            println!("{}: deleted", found.email);
         }
         UserCommand::List { tenant } => {
             let tenant = idp.tenant(&tenant).await?;
             let mut pages = crate::store::UserPages::new(idp.store.as_ref(), &tenant.id, 500);
             while let Some(page) = pages.next().await? {
                 for u in page {
-                    println!("{}\t{}\t{}\t{}", u.id, u.email, u.user_type.as_str(), u.roles.join(","));
+                    let state = if u.enabled { "enabled" } else { "disabled" };
+                    println!("{}\t{}\t{}\t{state}\t{}", u.id, u.email, u.user_type.as_str(), u.roles.join(","));
                 }
             }
         }
     }
     Ok(())
+}
+
+/// `user disable` and `user enable`: the admin API's `accountEnabled`.
+async fn set_enabled(idp: &Idp, tenant: &str, user: &str, enable: bool) -> anyhow::Result<()> {
+    let (tenant, found) = find_user(idp, tenant, user).await?;
+    let changes = crate::directory::users::UserChanges { account_enabled: Some(enable), ..Default::default() };
+    crate::directory::users::update(idp, &tenant, &Caller::operator(), &found.id, changes).await?;
+    done(idp).await?;
+    println!("{}: {}", found.email, if enable { "enabled" } else { "disabled; its sessions and refresh grants ended" });
+    Ok(())
+}
+
+/// A tenant's user named by object id or email address.
+async fn find_user(idp: &Idp, tenant: &str, user: &str) -> anyhow::Result<(crate::model::Tenant, crate::model::User)> {
+    let tenant = idp.tenant(tenant).await?;
+    let found = match idp.store.user(&tenant.id, user).await? {
+        Some(found) => Some(found),
+        None => idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(user)).await?,
+    };
+    let found = found.with_context(|| format!("no user {user} in {}", tenant.name))?;
+    Ok((tenant, found))
 }
 
 async fn invite_command(idp: Idp, csv: &std::path::Path, tenant: &str) -> anyhow::Result<()> {

@@ -24,14 +24,21 @@ use crate::error::{Error, Result};
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 256;
 
-/// Refuses a new password outside the policy.
-pub fn check_policy(password: &str) -> Result<()> {
+/// Refuses a new password outside the policy: its length, and never the
+/// account's own address, nor the name before its `@` alone (the first
+/// guesses of anyone who knows the address).
+pub fn check_policy(password: &str, email: &str) -> Result<()> {
     let length = password.chars().count();
     if length < MIN_PASSWORD_CHARS {
         return Err(Error::Invalid(format!("Use at least {MIN_PASSWORD_CHARS} characters.")));
     }
     if length > MAX_PASSWORD_CHARS {
         return Err(Error::Invalid(format!("Use at most {MAX_PASSWORD_CHARS} characters.")));
+    }
+    let lowered = password.to_lowercase();
+    let local = email.split('@').next().unwrap_or_default().to_lowercase();
+    if lowered.contains(&email.to_lowercase()) || lowered == local {
+        return Err(Error::Invalid("Do not use your email address, or the name before its @, as your password.".into()));
     }
     Ok(())
 }
@@ -188,6 +195,17 @@ fn lower_priority() {
 mod tests {
     use super::*;
     use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+
+    #[test]
+    fn the_policy_refuses_short_long_and_the_address() {
+        let email = "alice@contoso.example";
+        assert!(check_policy("Alice-Passw0rd", email).is_ok(), "the name inside a longer password is fine");
+        let long = "x".repeat(MAX_PASSWORD_CHARS + 1);
+        for refused in ["short", &long, "My-ALICE@Contoso.Example!"] {
+            assert!(check_policy(refused, email).is_err(), "{refused}");
+        }
+        assert!(check_policy("alicealice", "alicealice@contoso.example").is_err(), "the name before the @ alone");
+    }
 
     fn small() -> PasswordConfig {
         PasswordConfig { memory_kib: 64, iterations: 1, parallelism: 1, max_concurrent: 1 }

@@ -6,7 +6,7 @@
 //! a raw path.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -108,6 +108,11 @@ pub fn security_event(event: &'static str, reason: &str) {
     tracing::warn!(event, reason, "security event");
 }
 
+/// The caches' map: keys are paths and short names, hashed on every
+/// request, so a fast hasher (they are per thread and bounded, so
+/// flooding one costs its owner a lookup, nothing more).
+type HashMap<K, V> = foldhash::HashMap<K, V>;
+
 /// Paths (or tenants) a thread remembers handles for; past it the cache
 /// starts over, so odd paths cost a lookup, never memory.
 const CACHED_KEYS: usize = 1024;
@@ -120,8 +125,8 @@ type PathHandles = (String, HashMap<(&'static str, u16), (Counter, Histogram)>);
 type TenantCounters = HashMap<(&'static str, Labels), Counter>;
 
 thread_local! {
-    static REQUESTS: RefCell<HashMap<String, PathHandles>> = RefCell::new(HashMap::new());
-    static TENANT_COUNTERS: RefCell<HashMap<String, TenantCounters>> = RefCell::new(HashMap::new());
+    static REQUESTS: RefCell<HashMap<String, PathHandles>> = RefCell::new(HashMap::default());
+    static TENANT_COUNTERS: RefCell<HashMap<String, TenantCounters>> = RefCell::new(HashMap::default());
 }
 
 /// Up to two more labels besides the tenant (an empty name is none).
@@ -137,7 +142,7 @@ pub fn request(path: &str, route: impl FnOnce() -> String, method: &'static str,
             if paths.len() >= CACHED_KEYS {
                 paths.clear();
             }
-            paths.insert(path.to_string(), (route(), HashMap::new()));
+            paths.insert(path.to_string(), (route(), HashMap::default()));
         }
         let Some((route, handles)) = paths.get_mut(path) else { return };
         let (counter, histogram) = handles.entry((method, status)).or_insert_with(|| {
@@ -158,7 +163,7 @@ pub fn count_for_tenant(name: &'static str, tenant: &str, labels: Labels) {
             if tenants.len() >= CACHED_KEYS {
                 tenants.clear();
             }
-            tenants.insert(tenant.to_string(), HashMap::new());
+            tenants.insert(tenant.to_string(), HashMap::default());
         }
         let Some(counters) = tenants.get_mut(tenant) else { return };
         let counter = counters.entry((name, labels)).or_insert_with(|| {

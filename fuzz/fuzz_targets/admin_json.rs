@@ -1,4 +1,4 @@
-//! JSON bodies of the admin API (Graph shapes), as `web::Json` parses them:
+//! JSON bodies of the admin API (Graph shapes), as its `Body` extractor parses them:
 //! one input is tried as every request type, then given to the pure checks
 //! the handlers apply before touching the store.
 //!
@@ -10,7 +10,7 @@ use b2b_idp::directory::collaboration;
 use b2b_idp::directory::collaboration::GraphIdentityProvider;
 use b2b_idp::directory::groups::{MemberRef, NewGroup};
 use b2b_idp::directory::invitations::NewInvitation;
-use b2b_idp::directory::users::NewUser;
+use b2b_idp::directory::users::{NewUser, UserChanges};
 use b2b_idp::graph::ConditionalAccessPolicy;
 use b2b_idp::model::ExternalIdp;
 use b2b_idp::passwords;
@@ -29,10 +29,12 @@ fn check_email(raw: &str) {
 fuzz_target!(|data: &[u8]| {
     if let Ok(user) = serde_json::from_slice::<NewUser>(data) {
         user.user_principal_name.as_deref().into_iter().chain(user.mail.as_deref()).for_each(check_email);
+        let email = user.mail.clone().or(user.user_principal_name.clone()).unwrap_or_default();
         if let Some(password) = user.password_profile.and_then(|p| p.password) {
-            let _ = passwords::check_policy(&password);
+            let _ = passwords::check_policy(&password, &email);
         }
     }
+    let _ = serde_json::from_slice::<UserChanges>(data);
     if let Ok(invitation) = serde_json::from_slice::<NewInvitation>(data) {
         check_email(&invitation.invited_user_email_address);
         for cc in invitation.invited_user_message_info.iter().flat_map(|m| &m.cc_recipients) {

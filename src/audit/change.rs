@@ -27,11 +27,14 @@ pub struct Target {
     /// `User`, `Group`, `Policy`, `Application`, `Invitation`, `Key`, `Directory`…
     pub kind: &'static str,
     pub display_name: String,
+    /// What changed on it (Graph's `modifiedProperties`): name, old and new
+    /// value (never a secret).
+    pub modified: Vec<(&'static str, serde_json::Value, serde_json::Value)>,
 }
 
 impl Target {
     pub fn new(kind: &'static str, id: &str, display_name: &str) -> Target {
-        Target { id: id.into(), kind, display_name: display_name.into() }
+        Target { id: id.into(), kind, display_name: display_name.into(), modified: vec![] }
     }
 }
 
@@ -76,7 +79,7 @@ impl Change {
             "loggedByService": "Core Directory",
             "operationType": operation_type(&self.activity),
             "initiatedBy": initiated_by,
-            "targetResources": self.targets.iter().map(|t| json!({"id": t.id, "type": t.kind, "displayName": t.display_name})).collect::<Vec<_>>(),
+            "targetResources": self.targets.iter().map(target_resource).collect::<Vec<_>>(),
             "result": if self.failure.is_some() { "failure" } else { "success" },
             "resultReason": self.failure.clone().unwrap_or_default(),
         });
@@ -91,6 +94,16 @@ impl Change {
             record,
         }
     }
+}
+
+/// Graph's `targetResource`; property values are JSON text, as Graph writes them.
+fn target_resource(target: &Target) -> serde_json::Value {
+    let modified: Vec<_> = target
+        .modified
+        .iter()
+        .map(|(name, old, new)| json!({"displayName": name, "oldValue": old.to_string(), "newValue": new.to_string()}))
+        .collect();
+    json!({"id": target.id, "type": target.kind, "displayName": target.display_name, "modifiedProperties": modified})
 }
 
 /// Graph's `operationType`, from the activity's verb.

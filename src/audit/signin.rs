@@ -16,6 +16,7 @@ use crate::util::{now_ms, rfc3339_ms};
 pub mod code {
     pub const INVALID_PASSWORD: i64 = 50126;
     pub const LOCKED: i64 = 50053;
+    pub const ACCOUNT_DISABLED: i64 = 50057;
     pub const BLOCKED_BY_POLICY: i64 = 53003;
     pub const MFA_FAILED: i64 = 500121;
     pub const CONSENT_DECLINED: i64 = 65004;

@@ -12,8 +12,8 @@
 //! writes a few entries a second, not thousands.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -51,12 +51,6 @@ pub struct Repeat<'a> {
 }
 
 impl Repeat<'_> {
-    fn hash(&self) -> u64 {
-        let mut hasher = DefaultHasher::new();
-        (self.tenant_id, self.user_id, self.app_id, self.ip_address).hash(&mut hasher);
-        hasher.finish()
-    }
-
     fn of(&self, sign_in: &SignIn) -> bool {
         sign_in.tenant_id == self.tenant_id
             && sign_in.user_id() == self.user_id
@@ -71,8 +65,34 @@ struct Aggregate {
     last_ms: i64,
 }
 
-/// Open aggregates by the hash of their `Repeat` (a bucket holds the rare collisions).
-type Aggregates = Mutex<HashMap<u64, Vec<Aggregate>>>;
+/// Open aggregates by the hash of their `Repeat` (a bucket holds the rare
+/// collisions), in shards: each worker thread adds to a shard of its own
+/// (threads take them in turn), so the token path never waits for another
+/// worker's lock; the writer merges what the shards close.
+struct Aggregates {
+    shards: [Shard; SHARDS],
+    hasher: foldhash::fast::RandomState,
+}
+
+const SHARDS: usize = 16;
+
+/// A shard on a cache line of its own: two workers' shards side by side
+/// would bounce that line between their cores.
+#[derive(Default)]
+#[repr(align(128))]
+struct Shard(Mutex<HashMap<u64, Vec<Aggregate>>>);
+
+thread_local! {
+    /// This thread's shard.
+    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+}
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+impl Aggregates {
+    fn new() -> Aggregates {
+        Aggregates { shards: Default::default(), hasher: Default::default() }
+    }
+}
 
 pub struct Recorder {
     queue: mpsc::Sender<Message>,
@@ -89,7 +109,7 @@ impl Recorder {
     pub fn start(store: &Arc<dyn Store>, capacity: usize) -> Recorder {
         let (queue, received) = mpsc::channel(capacity.max(1));
         let wake = Arc::new(Notify::new());
-        let open = Arc::new(Aggregates::default());
+        let open = Arc::new(Aggregates::new());
         tokio::spawn(write(Arc::downgrade(store), received, wake.clone(), open.clone()));
         Recorder { queue, dropped: Arc::new(AtomicU64::new(0)), wake, open }
     }
@@ -136,8 +156,9 @@ impl Recorder {
     /// token path), else `build` makes the first.
     pub fn repeated_success(&self, tenant_label: &str, user_type: &'static str, repeat: Repeat<'_>, build: impl FnOnce() -> SignIn) {
         crate::telemetry::count_for_tenant("b2b_idp_sign_ins_total", tenant_label, [("outcome", "success"), ("user_type", user_type)]);
-        let hash = repeat.hash();
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let hash = self.open.hasher.hash_one((repeat.tenant_id, repeat.user_id, repeat.app_id, repeat.ip_address));
+        let shard = &self.open.shards[SHARD.with(|shard| *shard)];
+        let mut open = shard.0.lock().unwrap_or_else(PoisonError::into_inner);
         let bucket = open.entry(hash).or_default();
         let now = crate::util::now_ms();
         match bucket.iter_mut().find(|a| repeat.of(&a.first)) {
@@ -168,21 +189,40 @@ impl Recorder {
     }
 }
 
-/// Moves the aggregates begun before `before_ms` (all, with `i64::MAX`) to `entries`.
+/// Moves the aggregates begun before `before_ms` (all, with `i64::MAX`) to
+/// `entries`, one per `Repeat` (merged across the shards).
 fn close_aggregates(open: &Aggregates, before_ms: i64, entries: &mut Vec<LogEntry>) {
-    let closed: Vec<Aggregate> = {
-        let mut open = open.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut closed = vec![];
-        open.retain(|_, bucket| {
+    let mut closed: HashMap<u64, Vec<Aggregate>> = HashMap::new();
+    for shard in &open.shards {
+        let mut open = shard.0.lock().unwrap_or_else(PoisonError::into_inner);
+        open.retain(|hash, bucket| {
             let (old, young): (Vec<Aggregate>, Vec<Aggregate>) = bucket.drain(..).partition(|a| a.first.created_ms < before_ms);
-            closed.extend(old);
+            for aggregate in old {
+                merge(closed.entry(*hash).or_default(), aggregate);
+            }
             *bucket = young;
             !bucket.is_empty()
         });
-        closed
-    };
-    // Records are built outside the lock: sign-ins never wait for JSON.
-    entries.extend(closed.into_iter().map(|a| a.first.entry(a.count, a.last_ms)));
+    }
+    // Records are built outside the locks: sign-ins never wait for JSON.
+    entries.extend(closed.into_values().flatten().map(|a| a.first.entry(a.count, a.last_ms)));
+}
+
+/// Adds `aggregate` to the one of the same `Repeat` in `bucket`, if any.
+fn merge(bucket: &mut Vec<Aggregate>, aggregate: Aggregate) {
+    let first = &aggregate.first;
+    let repeat =
+        Repeat { tenant_id: &first.tenant_id, user_id: first.user_id(), app_id: &first.app_id, ip_address: &first.request.ip_address };
+    match bucket.iter_mut().find(|a| repeat.of(&a.first)) {
+        Some(same) => {
+            same.count += aggregate.count;
+            same.last_ms = same.last_ms.max(aggregate.last_ms);
+            if aggregate.first.created_ms < same.first.created_ms {
+                same.first = aggregate.first;
+            }
+        }
+        None => bucket.push(aggregate),
+    }
 }
 
 async fn write(store: Weak<dyn Store>, mut received: mpsc::Receiver<Message>, wake: Arc<Notify>, open: Arc<Aggregates>) {

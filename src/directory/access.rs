@@ -17,6 +17,20 @@ pub const GLOBAL_ADMINISTRATOR: &str = "Global Administrator";
 pub const USER_ADMINISTRATOR: &str = "User Administrator";
 pub const GUEST_INVITER: &str = "Guest Inviter";
 
+/// Every directory role there is (Entra's names).
+pub const DIRECTORY_ROLES: &[&str] = &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, GUEST_INVITER];
+
+/// Refuses roles that do not exist: a misspelt one would grant nothing,
+/// silently.
+pub fn check_roles(roles: &[String]) -> Result<()> {
+    match roles.iter().find(|r| !DIRECTORY_ROLES.contains(&r.as_str())) {
+        Some(unknown) => {
+            Err(Error::Invalid(format!("there is no directory role '{unknown}'; the roles are {}", DIRECTORY_ROLES.join(", "))))
+        }
+        None => Ok(()),
+    }
+}
+
 /// An authenticated admin API caller.
 #[derive(Debug, Clone)]
 pub struct Caller {

@@ -77,7 +77,7 @@ pub async fn holder(idp: &Idp, tenant: &Tenant, token: &str) -> Result<User> {
 /// `source` is the client address: its password lockout is lifted.
 pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str, source: &str) -> Result<()> {
     let holder = holder(idp, tenant, token).await?;
-    crate::passwords::check_policy(password)?;
+    crate::passwords::check_policy(password, &holder.email)?;
     let link = sha256_hex(token);
     if idp.store.bump_counter(&format!("sspr-spent|{link}"), LINK_TTL).await? > 1 {
         return Err(Error::Invalid("This reset link was already used. Ask for a new one.".into()));

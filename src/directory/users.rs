@@ -1,6 +1,7 @@
 //! Users as the admin API shows and changes them (Microsoft Graph's `user`).
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use crate::audit::change::Target;
 use crate::config::UserSeed;
@@ -27,6 +28,9 @@ pub struct GraphUser {
     pub user_principal_name: String,
     pub user_type: &'static str,
     pub account_enabled: bool,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub job_title: Option<String>,
     /// `Invitation` for invited guests; null for members (Graph).
     pub creation_type: Option<&'static str>,
     /// `PendingAcceptance` / `Accepted` for guests; null for members (Graph).
@@ -48,6 +52,9 @@ impl From<&User> for GraphUser {
             user_principal_name: u.email.clone(),
             user_type: u.user_type.as_str(),
             account_enabled: u.enabled,
+            given_name: u.given_name.clone(),
+            surname: u.surname.clone(),
+            job_title: u.job_title.clone(),
             creation_type: u.external.as_ref().map(|_| "Invitation"),
             external_user_state: u.external.as_ref().map(|e| e.state.as_str()),
             created_date_time: rfc3339(u.created_at),
@@ -71,6 +78,34 @@ pub struct NewUser {
     pub account_enabled: Option<bool>,
     pub password_profile: Option<PasswordProfile>,
 }
+
+/// `PATCH /v1.0/users/{id}`: what an admin may change. Other properties
+/// are refused by name rather than ignored: a PATCH that quietly kept
+/// `userType` or `mail` as they were would mislead its caller.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserChanges {
+    /// False ends the user's sessions and refresh grants at once and
+    /// blocks sign-in until it is true again.
+    pub account_enabled: Option<bool>,
+    pub display_name: Option<String>,
+    /// `null` clears these; absent leaves them.
+    #[serde(default, deserialize_with = "present")]
+    pub given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub surname: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub job_title: Option<Option<String>>,
+}
+
+/// A property that is there, even as `null` (which clears it).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Graph's limits on the person's names and title (characters).
+const MAX_NAME_CHARS: usize = 64;
+const MAX_JOB_TITLE_CHARS: usize = 128;
 
 fn replica(idp: &Idp) -> Replica {
     Replica { lag_ms: idp.config.store.replication_lag_ms }
@@ -109,6 +144,70 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewUser) -
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %user.id, "user created");
     caller.changed(idp, &tenant.id, "UserManagement", "Add user", vec![Target::new("User", &user.id, &user.email)]);
     Ok(GraphUser::from(&user))
+}
+
+/// Applies an admin's changes to a user. Disabling ends the user's
+/// sessions and refresh grants at once (sign-ins before now are void);
+/// admin API tokens of a disabled user stop working at the next call.
+pub async fn update(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, changes: UserChanges) -> Result<()> {
+    caller.require(READ_WRITE_USERS)?;
+    let mut user = idp.store.user(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+    require_rights_over(caller, &user)?;
+    let read = user.version;
+    let mut modified = vec![];
+    if let Some(name) = changes.display_name {
+        let name = check_display_name(name.trim())?;
+        if name != user.display_name {
+            modified.push(("DisplayName", json!(user.display_name), json!(name)));
+            user.display_name = name;
+        }
+    }
+    let optional = [
+        ("givenName", "GivenName", MAX_NAME_CHARS, changes.given_name, &mut user.given_name),
+        ("surname", "Surname", MAX_NAME_CHARS, changes.surname, &mut user.surname),
+        ("jobTitle", "JobTitle", MAX_JOB_TITLE_CHARS, changes.job_title, &mut user.job_title),
+    ];
+    for (field, audit_name, max, change, slot) in optional {
+        let Some(value) = change else { continue };
+        let value = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+            return Err(Error::Invalid(format!("{field}: at most {max} characters")));
+        }
+        if value != *slot {
+            modified.push((audit_name, json!(slot), json!(value)));
+            *slot = value;
+        }
+    }
+    let mut activity = "Update user";
+    if let Some(enabled) = changes.account_enabled.filter(|e| *e != user.enabled) {
+        modified.push(("AccountEnabled", json!(user.enabled), json!(enabled)));
+        user.enabled = enabled;
+        if !enabled {
+            user.sessions_valid_from_ms = crate::util::now_ms();
+        }
+        if modified.len() == 1 {
+            activity = if enabled { "Enable account" } else { "Disable account" };
+        }
+    }
+    if modified.is_empty() {
+        return Ok(());
+    }
+    user.touched();
+    if !idp.store.replace_user(read, &user).await? {
+        return Err(Error::Conflict(format!("user {id} changed meanwhile; try again")));
+    }
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %id, activity, "user updated");
+    let target = Target { modified, ..Target::new("User", id, &user.email) };
+    caller.changed(idp, &tenant.id, "UserManagement", activity, vec![target]);
+    Ok(())
+}
+
+/// A display name as the directory keeps it.
+fn check_display_name(name: &str) -> Result<String> {
+    if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(Error::Invalid(format!("displayName must be 1 to {MAX_DISPLAY_NAME_CHARS} characters")));
+    }
+    Ok(name.to_string())
 }
 
 /// A user holding a directory role is a Global Administrator's to change.
@@ -189,14 +288,12 @@ pub async fn create_member(idp: &Idp, tenant: &Tenant, seed: &UserSeed) -> Resul
             tenant.domains.join(", ")
         )));
     }
-    let display_name = seed.display_name.clone().unwrap_or_else(|| email.clone());
-    if display_name.trim().is_empty() || display_name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-        return Err(Error::Invalid(format!("displayName must be 1 to {MAX_DISPLAY_NAME_CHARS} characters")));
-    }
+    let display_name = check_display_name(seed.display_name.as_deref().unwrap_or(&email).trim())?;
+    crate::directory::access::check_roles(&seed.roles)?;
     let password_hash = match (&seed.password_hash, &seed.password) {
         (Some(hash), _) => Some(hash.clone()),
         (None, Some(password)) => {
-            passwords::check_policy(password.expose())?;
+            passwords::check_policy(password.expose(), &email)?;
             Some(idp.passwords.hash(password.expose()).await?)
         }
         (None, None) => None,

@@ -37,6 +37,14 @@ pub struct User {
     /// Lower-cased; unique within the tenant.
     pub email: String,
     pub display_name: String,
+    /// Graph's `givenName`, `surname` and `jobTitle`: the directory's
+    /// record of the person, for apps that read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
     /// argon2 PHC string; `None` for accounts that cannot sign in locally.
     pub password_hash: Option<String>,
     pub user_type: UserType,
@@ -73,6 +81,9 @@ impl User {
             tenant_id: tenant_id.to_string(),
             email: email.to_string(),
             display_name: display_name.to_string(),
+            given_name: None,
+            surname: None,
+            job_title: None,
             password_hash: None,
             user_type,
             roles: vec![],

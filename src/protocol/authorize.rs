@@ -420,6 +420,10 @@ pub async fn sign_in_with_password(
     };
     let known = || async { idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(username)).await.ok().flatten() };
     match session::check_password(idp, tenant, username, password, source).await {
+        Ok(Some(user)) if !user.enabled => {
+            failed(code::ACCOUNT_DISABLED, "User account is disabled.", Some(&user)).await;
+            Ok(Err("Your account has been disabled. Contact your administrator to enable it.".into()))
+        }
         Ok(Some(user)) => {
             tracing::info!(tenant = %tenant.id, user = %user.id, "signed in with password");
             Ok(Ok(session::start(idp, tenant, &user, session::Factors::password()).await?))

@@ -133,15 +133,16 @@ pub async fn end(idp: &Idp, id: &str) -> Result<()> {
     Ok(idp.store.delete_session(id).await?)
 }
 
-/// Checks a member's password. Unknown account, disabled account and wrong
-/// password are indistinguishable, in answer and in time. Attempts are
+/// Checks a member's password. Unknown account and wrong password are
+/// indistinguishable, in answer and in time; a disabled account is
+/// returned (to be told so, as Entra does) only with its right password. Attempts are
 /// limited per account and per `source` (the client address): past the
 /// limits the check refuses without hashing, for 15 minutes.
 pub async fn check_password(idp: &Idp, tenant: &Tenant, email: &str, password: &str, source: &str) -> Result<Option<User>> {
     let email = crate::util::address::lookup_form(email);
     let attempt = throttle::reserve(idp, &throttle::PASSWORD, &tenant.id, &email, source).await?;
     let user = idp.store.user_by_email(&tenant.id, &email).await?;
-    let hash = user.as_ref().filter(|u| u.enabled).and_then(|u| u.password_hash.as_deref());
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let ok = idp.passwords.verify(hash, password).await?;
     attempt.finish(idp, ok).await?;
     Ok(user.filter(|_| ok))

@@ -48,6 +48,52 @@ impl FromRequest for Admin {
     }
 }
 
+/// A path under `/v1.0/` the admin API does not have: Graph's 404.
+pub async fn unknown_route(req: HttpRequest) -> GraphResult {
+    let path = req.match_info().unprocessed();
+    Err(Error::NotFound(format!("the admin API has no resource at /v1.0{path}")).into())
+}
+
+/// A method the resource does not take: Graph's 405, with the ones it does.
+pub async fn method_not_allowed(allow: String) -> HttpResponse {
+    let message = format!("Specified HTTP method is not allowed for the request uri. Allowed: {allow}.");
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, allow))
+        .json(json!({ "error": { "code": "Request_BadRequest", "message": message } }))
+}
+
+/// A JSON body of the admin API. A malformed one answers Graph's 400
+/// naming the property at fault (`accountEnabled: invalid type: string
+/// "no", expected a boolean`), which actix's `Json` does not.
+pub struct Body<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = GraphFailure;
+    type Future = Pin<Box<dyn Future<Output = Result<Body<T>, GraphFailure>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // Bounded by actix's payload limit (256 KiB).
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|e| Error::Invalid(format!("the request body: {e}")))?;
+            let mut json = serde_json::Deserializer::from_slice(&bytes);
+            let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+                let at = e.path().to_string();
+                let message = if at == "." { format!("malformed JSON body: {}", e.inner()) } else { format!("{at}: {}", e.inner()) };
+                Error::Invalid(message)
+            })?;
+            json.end().map_err(|e| Error::Invalid(format!("malformed JSON body: {e}")))?;
+            Ok(Body(value))
+        })
+    }
+}
+
+impl<T> Body<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
 /// `If-Match`, for the settings that honour it.
 impl FromRequest for IfMatch {
     type Error = GraphFailure;
@@ -145,9 +191,21 @@ pub async fn get_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path
     Ok(HttpResponse::Ok().json(users::get(&idp, &tenant, &caller, &id).await?))
 }
 
-pub async fn create_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: web::Json<users::NewUser>) -> GraphResult {
+pub async fn create_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: Body<users::NewUser>) -> GraphResult {
     let created = users::create(&idp, &tenant, &caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(created))
+}
+
+/// `PATCH …/users/{id}` (204, as Graph answers).
+pub async fn update_user(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+    body: Body<users::UserChanges>,
+) -> GraphResult {
+    let (_, id) = path.into_inner();
+    users::update(&idp, &tenant, &caller, &id, body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn delete_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
@@ -156,7 +214,7 @@ pub async fn delete_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, p
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn invite(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: web::Json<invitations::NewInvitation>) -> GraphResult {
+pub async fn invite(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: Body<invitations::NewInvitation>) -> GraphResult {
     let invited = invitations::invite(&idp, &tenant, &caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(invited.invitation))
 }
@@ -206,7 +264,7 @@ pub async fn list_identity_providers(Admin { tenant, caller }: Admin) -> GraphRe
 pub async fn add_identity_provider(
     idp: web::Data<Idp>,
     Admin { tenant, caller }: Admin,
-    body: web::Json<collaboration::GraphIdentityProvider>,
+    body: Body<collaboration::GraphIdentityProvider>,
 ) -> GraphResult {
     let added = collaboration::add_identity_provider(&idp, &tenant, &caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(added))
@@ -216,7 +274,7 @@ pub async fn list_groups(idp: web::Data<Idp>, Admin { tenant, caller }: Admin) -
     Ok(HttpResponse::Ok().json(json!({ "value": groups::list(&idp, &tenant, &caller).await? })))
 }
 
-pub async fn create_group(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: web::Json<groups::NewGroup>) -> GraphResult {
+pub async fn create_group(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: Body<groups::NewGroup>) -> GraphResult {
     Ok(HttpResponse::Created().json(groups::create(&idp, &tenant, &caller, body.into_inner()).await?))
 }
 
@@ -240,7 +298,7 @@ pub async fn add_group_member(
     idp: web::Data<Idp>,
     Admin { tenant, caller }: Admin,
     path: web::Path<(String, String)>,
-    body: web::Json<groups::MemberRef>,
+    body: Body<groups::MemberRef>,
 ) -> GraphResult {
     let (_, id) = path.into_inner();
     groups::add_member(&idp, &tenant, &caller, &id, body.into_inner()).await?;
@@ -264,7 +322,7 @@ pub async fn list_policies(Admin { tenant, caller }: Admin) -> GraphResult {
 pub async fn create_policy(
     idp: web::Data<Idp>,
     Admin { tenant, caller }: Admin,
-    body: web::Json<crate::graph::ConditionalAccessPolicy>,
+    body: Body<crate::graph::ConditionalAccessPolicy>,
 ) -> GraphResult {
     Ok(HttpResponse::Created().json(policy_api::create(&idp, &tenant, &caller, body.into_inner()).await?))
 }
@@ -279,7 +337,7 @@ pub async fn update_policy(
     Admin { tenant, caller }: Admin,
     path: web::Path<(String, String)>,
     if_match: IfMatch,
-    body: web::Json<serde_json::Value>,
+    body: Body<serde_json::Value>,
 ) -> GraphResult {
     let (_, id) = path.into_inner();
     Ok(tagged(HttpResponse::Ok(), &policy_api::update(&idp, &tenant, &caller, &id, body.into_inner(), &if_match).await?))
@@ -304,7 +362,7 @@ pub async fn set_cross_tenant_default(
     idp: web::Data<Idp>,
     Admin { tenant, caller }: Admin,
     if_match: IfMatch,
-    body: web::Json<policy_api::PartnerSetting>,
+    body: Body<policy_api::PartnerSetting>,
 ) -> GraphResult {
     Ok(tagged(HttpResponse::Ok(), &policy_api::set_default(&idp, &tenant, &caller, body.into_inner(), &if_match).await?))
 }
@@ -319,7 +377,7 @@ pub async fn set_partner(
     Admin { tenant, caller }: Admin,
     path: web::Path<(String, String)>,
     if_match: IfMatch,
-    body: web::Json<policy_api::PartnerSetting>,
+    body: Body<policy_api::PartnerSetting>,
 ) -> GraphResult {
     let (_, partner) = path.into_inner();
     Ok(tagged(HttpResponse::Ok(), &policy_api::set_partner(&idp, &tenant, &caller, &partner, body.into_inner(), &if_match).await?))

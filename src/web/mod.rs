@@ -11,20 +11,17 @@ pub mod oidc;
 pub mod pages;
 pub mod templates;
 
-use std::time::Instant;
-
 use actix_web::dev::Service;
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 use futures_util::FutureExt;
 
 use crate::audit;
 use crate::audit::context::RequestContext;
-use crate::error::Error;
 use crate::error::OAuthError;
 use crate::idp::Idp;
-use crate::web::error::{GraphFailure, OAuthFailure};
+use crate::web::error::OAuthFailure;
 
 /// Every route of the server (docs/contract.md, "URLs", names the public ones).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -44,38 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/oauth2/v2.0/logout", web::post().to(pages::logout_post))
                 .route("/openid/userinfo", web::get().to(oidc::userinfo))
                 .route("/openid/userinfo", web::post().to(oidc::userinfo))
-                .route("/v1.0/users", web::get().to(admin::list_users))
-                .route("/v1.0/users", web::post().to(admin::create_user))
-                .route("/v1.0/users/{id}", web::get().to(admin::get_user))
-                .route("/v1.0/users/{id}", web::delete().to(admin::delete_user))
-                .route("/v1.0/users/{id}/unlock", web::post().to(admin::unlock_user))
-                .route("/v1.0/auditLogs/signIns", web::get().to(admin::sign_ins))
-                .route("/v1.0/auditLogs/directoryAudits", web::get().to(admin::directory_audits))
-                .route("/v1.0/groups", web::get().to(admin::list_groups))
-                .route("/v1.0/groups", web::post().to(admin::create_group))
-                .route("/v1.0/groups/{id}", web::get().to(admin::get_group))
-                .route("/v1.0/groups/{id}", web::delete().to(admin::delete_group))
-                .route("/v1.0/groups/{id}/members", web::get().to(admin::group_members))
-                .route("/v1.0/groups/{id}/members/$ref", web::post().to(admin::add_group_member))
-                .route("/v1.0/groups/{id}/members/{user}/$ref", web::delete().to(admin::remove_group_member))
-                .route("/v1.0/users/{id}/authentication/softwareOathMethods", web::get().to(admin::list_authenticators))
-                .route("/v1.0/users/{id}/authentication/softwareOathMethods/{method}", web::delete().to(admin::delete_authenticator))
-                .route("/v1.0/identity/conditionalAccess/policies", web::get().to(admin::list_policies))
-                .route("/v1.0/identity/conditionalAccess/policies", web::post().to(admin::create_policy))
-                .route("/v1.0/identity/conditionalAccess/policies/{id}", web::get().to(admin::get_policy))
-                .route("/v1.0/identity/conditionalAccess/policies/{id}", web::patch().to(admin::update_policy))
-                .route("/v1.0/identity/conditionalAccess/policies/{id}", web::delete().to(admin::delete_policy))
-                .route("/v1.0/policies/crossTenantAccessPolicy/default", web::get().to(admin::get_cross_tenant_default))
-                .route("/v1.0/policies/crossTenantAccessPolicy/default", web::patch().to(admin::set_cross_tenant_default))
-                .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::get().to(admin::get_partner))
-                .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::put().to(admin::set_partner))
-                .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::patch().to(admin::set_partner))
-                .route("/v1.0/policies/crossTenantAccessPolicy/partners/{partner}", web::delete().to(admin::delete_partner))
-                .route("/v1.0/invitations", web::post().to(admin::invite))
-                .route("/v1.0/invitations/bulk", web::post().to(admin::invite_bulk))
-                .route("/v1.0/invitations/{id}", web::get().to(admin::get_invitation))
-                .route("/v1.0/identity/identityProviders", web::get().to(admin::list_identity_providers))
-                .route("/v1.0/identity/identityProviders", web::post().to(admin::add_identity_provider))
+                .service(admin_api())
                 .route("/login", web::post().to(pages::sign_in))
                 .route("/consent", web::post().to(pages::consent))
                 .route("/redeem", web::get().to(federation::redeem_page))
@@ -92,17 +58,86 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
+/// The admin API (Graph's shapes) under `/{tenant}/v1.0`. A path it does
+/// not have answers Graph's 404, a method a resource lacks Graph's 405
+/// with `Allow`, both in JSON like every other admin API error.
+fn admin_api() -> actix_web::Scope {
+    web::scope("/v1.0")
+        .service(graph_resource("/users", vec![(Method::GET, web::to(admin::list_users)), (Method::POST, web::to(admin::create_user))]))
+        .service(graph_resource(
+            "/users/{id}",
+            vec![
+                (Method::GET, web::to(admin::get_user)),
+                (Method::PATCH, web::to(admin::update_user)),
+                (Method::DELETE, web::to(admin::delete_user)),
+            ],
+        ))
+        .service(graph_resource("/users/{id}/unlock", vec![(Method::POST, web::to(admin::unlock_user))]))
+        .service(graph_resource("/auditLogs/signIns", vec![(Method::GET, web::to(admin::sign_ins))]))
+        .service(graph_resource("/auditLogs/directoryAudits", vec![(Method::GET, web::to(admin::directory_audits))]))
+        .service(graph_resource("/groups", vec![(Method::GET, web::to(admin::list_groups)), (Method::POST, web::to(admin::create_group))]))
+        .service(graph_resource(
+            "/groups/{id}",
+            vec![(Method::GET, web::to(admin::get_group)), (Method::DELETE, web::to(admin::delete_group))],
+        ))
+        .service(graph_resource("/groups/{id}/members", vec![(Method::GET, web::to(admin::group_members))]))
+        .service(graph_resource("/groups/{id}/members/$ref", vec![(Method::POST, web::to(admin::add_group_member))]))
+        .service(graph_resource("/groups/{id}/members/{user}/$ref", vec![(Method::DELETE, web::to(admin::remove_group_member))]))
+        .service(graph_resource("/users/{id}/authentication/softwareOathMethods", vec![(Method::GET, web::to(admin::list_authenticators))]))
+        .service(graph_resource(
+            "/users/{id}/authentication/softwareOathMethods/{method}",
+            vec![(Method::DELETE, web::to(admin::delete_authenticator))],
+        ))
+        .service(graph_resource(
+            "/identity/conditionalAccess/policies",
+            vec![(Method::GET, web::to(admin::list_policies)), (Method::POST, web::to(admin::create_policy))],
+        ))
+        .service(graph_resource(
+            "/identity/conditionalAccess/policies/{id}",
+            vec![
+                (Method::GET, web::to(admin::get_policy)),
+                (Method::PATCH, web::to(admin::update_policy)),
+                (Method::DELETE, web::to(admin::delete_policy)),
+            ],
+        ))
+        .service(graph_resource(
+            "/policies/crossTenantAccessPolicy/default",
+            vec![(Method::GET, web::to(admin::get_cross_tenant_default)), (Method::PATCH, web::to(admin::set_cross_tenant_default))],
+        ))
+        .service(graph_resource(
+            "/policies/crossTenantAccessPolicy/partners/{partner}",
+            vec![
+                (Method::GET, web::to(admin::get_partner)),
+                (Method::PUT, web::to(admin::set_partner)),
+                (Method::PATCH, web::to(admin::set_partner)),
+                (Method::DELETE, web::to(admin::delete_partner)),
+            ],
+        ))
+        .service(graph_resource("/invitations", vec![(Method::POST, web::to(admin::invite))]))
+        .service(graph_resource("/invitations/bulk", vec![(Method::POST, web::to(admin::invite_bulk))]))
+        .service(graph_resource("/invitations/{id}", vec![(Method::GET, web::to(admin::get_invitation))]))
+        .service(graph_resource(
+            "/identity/identityProviders",
+            vec![(Method::GET, web::to(admin::list_identity_providers)), (Method::POST, web::to(admin::add_identity_provider))],
+        ))
+        .default_service(web::to(admin::unknown_route))
+}
+
+/// A resource of the admin API and its methods (each route is given its
+/// method here, so `Allow` lists exactly these).
+fn graph_resource(path: &str, routes: Vec<(Method, actix_web::Route)>) -> actix_web::Resource {
+    let allow: Vec<&'static str> = routes.iter().map(|(method, _)| method_label(method)).collect();
+    let resource = routes.into_iter().fold(web::resource(path), |resource, (method, route)| resource.route(route.method(method)));
+    resource.default_service(web::to(move || admin::method_not_allowed(allow.join(", "))))
+}
+
 /// Malformed forms and queries answer as OAuth `invalid_request`, in JSON.
 pub fn extractor_errors(cfg: &mut web::ServiceConfig) {
     fn invalid(message: String) -> actix_web::Error {
         OAuthFailure::from(OAuthError::invalid_request(message)).into()
     }
     cfg.app_data(web::FormConfig::default().error_handler(|e, _| invalid(format!("malformed form: {e}"))))
-        .app_data(web::QueryConfig::default().error_handler(|e, _| invalid(format!("malformed query: {e}"))))
-        .app_data(web::JsonConfig::default().error_handler(|e, _| {
-            // JSON bodies only go to the admin API: answer in Graph's shape.
-            GraphFailure::from(Error::Invalid(format!("malformed JSON body: {e}"))).into()
-        }));
+        .app_data(web::QueryConfig::default().error_handler(|e, _| invalid(format!("malformed query: {e}"))));
 }
 
 /// The client's address: the peer, or, when the peer is one of
@@ -197,7 +232,7 @@ where
         tenant = %tenant,
         client_id = tracing::field::Empty,
     );
-    let (method, path, started) = (req.method().clone(), req.path().to_string(), Instant::now());
+    let (method, path, started) = (req.method().clone(), req.path().to_string(), quanta::Instant::now());
     let context =
         RequestContext { request_id: request_id.clone(), client_request_id: client_request_id.clone(), ip_address: client_ip, user_agent };
     let logged = span.clone();

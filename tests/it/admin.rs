@@ -289,7 +289,151 @@ async fn users_are_listed_in_pages(backend: Backend) {
     server.stop().await;
 }
 
+/// PATCH a user: names and title change, `accountEnabled = false` ends a
+/// live refresh grant and blocks sign-in with Entra's message, each in
+/// the directory audit log; what cannot change is refused by name; a
+/// privileged user is only a Global Administrator's (or a role-managing
+/// app's) to change.
+async fn users_are_changed_and_disabled(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| {
+        let cli = c.tenants[0].apps.iter_mut().find(|a| a.client_id == ADMIN_CLI).expect("admin-cli");
+        for roles in cli.api_permissions.values_mut() {
+            roles.retain(|r| r != "RoleManagement.ReadWrite.Directory");
+        }
+    })
+    .await;
+    let token = app_token(&server, CONTOSO).await;
+    let users = list_all(server.url("/contoso/v1.0/users"), &token).await;
+    let id_of = |mail: &str| users.iter().find(|u| u["mail"] == mail).and_then(|u| u["id"].as_str()).expect("listed").to_string();
+    let alice = server.url(&format!("/contoso/v1.0/users/{}", id_of(ALICE.0)));
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let pending = rp.authorize(&["offline_access"], true);
+    let landing = Browser::new().run(&pending.url, Some(ALICE), REDIRECT_URI).await;
+    let tokens = rp.exchange(&landing.param("code").expect("code"), pending.verifier).await.expect("tokens");
+    let refresh = tokens.refresh_token().expect("refresh token").secret().clone();
+
+    let rename = json!({"displayName": "Alice Liddell", "givenName": "Alice", "surname": "Liddell", "jobTitle": "Engineer"});
+    let (status, _, body) = call(reqwest::Method::PATCH, alice.clone(), &token, Some(rename)).await;
+    assert_eq!(status, 204, "{body}");
+    let (_, _, read) = call(reqwest::Method::GET, alice.clone(), &token, None).await;
+    assert_eq!(
+        (read["displayName"].as_str(), read["surname"].as_str(), read["jobTitle"].as_str()),
+        (Some("Alice Liddell"), Some("Liddell"), Some("Engineer")),
+        "{read}"
+    );
+    let (status, _, _) = call(reqwest::Method::PATCH, alice.clone(), &token, Some(json!({"jobTitle": null}))).await;
+    assert_eq!(status, 204);
+    let (_, _, read) = call(reqwest::Method::GET, alice.clone(), &token, None).await;
+    assert!(read["jobTitle"].is_null() && read["givenName"] == "Alice", "null clears, absent keeps: {read}");
+
+    for (body, named) in [
+        (json!({"userType": "Guest"}), "userType"),
+        (json!({"displayName": "  "}), "displayName"),
+        (json!({"givenName": "x".repeat(65)}), "givenName"),
+        (json!({"accountEnabled": "no"}), "accountEnabled"),
+    ] {
+        let (status, _, refused) = call(reqwest::Method::PATCH, alice.clone(), &token, Some(body.clone())).await;
+        let message = refused["error"]["message"].as_str().unwrap_or_default();
+        assert!(status == 400 && message.contains(named), "{body}: {status} {refused}");
+    }
+
+    let (status, _, _) = call(reqwest::Method::PATCH, alice.clone(), &token, Some(json!({"accountEnabled": false}))).await;
+    assert_eq!(status, 204);
+    let form =
+        [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()), ("client_id", DEMO_APP), ("client_secret", DEMO_APP_SECRET)];
+    let (status, refused) = token_request(&server, CONTOSO, &form).await;
+    assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_grant")), "the refresh grant ended: {refused}");
+    let pending = rp.authorize(&[], true);
+    let landing = Browser::new().run(&pending.url, Some(ALICE), REDIRECT_URI).await;
+    let Landing::Page { body, .. } = &landing else { panic!("a disabled account gets no code: {landing:?}") };
+    assert!(body.contains("Your account has been disabled"), "{body}");
+    // A wrong password says nothing about the account's state.
+    let landing = Browser::new().run(&pending.url, Some((ALICE.0, "Wrong-Passw0rd")), REDIRECT_URI).await;
+    let Landing::Page { body, .. } = &landing else { panic!("{landing:?}") };
+    assert!(body.contains("Incorrect email or password") && !body.contains("disabled"), "{body}");
+
+    let (status, _, _) = call(reqwest::Method::PATCH, alice.clone(), &token, Some(json!({"accountEnabled": true}))).await;
+    assert_eq!(status, 204);
+    let landing = Browser::new().run(&rp.authorize(&[], true).url, Some(ALICE), REDIRECT_URI).await;
+    assert!(landing.param("code").is_some(), "enabled again: {landing:?}");
+
+    let audits = list_all(server.url("/contoso/v1.0/auditLogs/directoryAudits"), &token).await;
+    let disabled = audits.iter().find(|a| a["activityDisplayName"] == "Disable account").expect("logged");
+    let modified = &disabled["targetResources"][0]["modifiedProperties"][0];
+    assert_eq!(
+        (modified["displayName"].as_str(), modified["oldValue"].as_str(), modified["newValue"].as_str()),
+        (Some("AccountEnabled"), Some("true"), Some("false")),
+        "{disabled}"
+    );
+    assert!(audits.iter().any(|a| a["activityDisplayName"] == "Update user"), "{audits:#?}");
+    let signins = list_all(server.url("/contoso/v1.0/auditLogs/signIns"), &token).await;
+    assert!(signins.iter().any(|s| s["status"]["errorCode"] == 50057), "{signins:#?}");
+
+    // The Global Administrator: not without RoleManagement.ReadWrite.Directory.
+    let admin = server.url(&format!("/contoso/v1.0/users/{}", id_of(CONTOSO_ADMIN.0)));
+    let (status, _, refused) = call(reqwest::Method::PATCH, admin, &token, Some(json!({"accountEnabled": false}))).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("Authorization_RequestDenied")), "{refused}");
+    server.stop().await;
+}
+
+/// Paths the admin API does not have and methods a resource does not take
+/// answer in Graph's JSON, a 405 with `Allow`.
+async fn unknown_admin_routes_answer_graph_errors(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = app_token(&server, CONTOSO).await;
+    let (status, _, body) = call(reqwest::Method::GET, server.url("/contoso/v1.0/nothing/here"), &token, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("Request_ResourceNotFound")), "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("/v1.0/nothing/here")), "{body}");
+    let (status, headers, body) = call(reqwest::Method::PUT, server.url("/contoso/v1.0/users"), &token, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (405, Some("Request_BadRequest")), "{body}");
+    assert_eq!(headers.get("allow").and_then(|v| v.to_str().ok()), Some("GET, POST"));
+    let (status, headers, _) = call(reqwest::Method::POST, server.url("/contoso/v1.0/users/some-id"), &token, None).await;
+    assert_eq!((status, headers.get("allow").and_then(|v| v.to_str().ok())), (405, Some("GET, PATCH, DELETE")));
+    server.stop().await;
+}
+
+/// The command line's user commands on a stopped server's store: disable
+/// (and Alice's sign-in is refused), enable, delete, and directory roles
+/// that must exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_commands_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    terminate(serve(dir.path(), port, &base, &[]).await).await;
+    let cli = |args: &[&str]| {
+        let mut command = idp_command(dir.path(), port, &base);
+        command.arg("--config").arg(demo_config_path()).args(args);
+        async move {
+            let output = command.output().await.expect("b2b-idp");
+            let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            (output.status.success(), text)
+        }
+    };
+    let (ok, text) = cli(&["user", "disable", "--tenant", "contoso", "--user", ALICE.0]).await;
+    assert!(ok && text.contains("disabled"), "{text}");
+    let (ok, text) =
+        cli(&["user", "create", "--tenant", "contoso", "--email", "carol@contoso.example", "--role", "Galactic Emperor"]).await;
+    assert!(!ok && text.contains("no directory role 'Galactic Emperor'"), "{text}");
+    let (ok, text) = cli(&["user", "create", "--tenant", "contoso", "--email", "carol@contoso.example", "--role", "Guest Inviter"]).await;
+    assert!(ok, "{text}");
+    let (ok, text) = cli(&["user", "delete", "--tenant", "contoso", "--user", "carol@contoso.example"]).await;
+    assert!(ok && text.contains("deleted"), "{text}");
+    let (ok, listed) = cli(&["user", "list", "--tenant", "contoso"]).await;
+    assert!(ok && !listed.contains("carol@") && listed.lines().any(|l| l.contains(ALICE.0) && l.contains("\tdisabled")), "{listed}");
+
+    let child = serve(dir.path(), port, &base, &[]).await;
+    let rp = Rp::discover(&TestServer::external(&base), CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let landing = Browser::new().run(&rp.authorize(&[], true).url, Some(ALICE), REDIRECT_URI).await;
+    assert!(matches!(&landing, Landing::Page { body, .. } if body.contains("disabled")), "{landing:?}");
+    terminate(child).await;
+    let (ok, text) = cli(&["user", "enable", "--tenant", "contoso", "--user", ALICE.0]).await;
+    assert!(ok && text.contains("enabled"), "{text}");
+}
+
 on_both_backends!(
+    users_are_changed_and_disabled,
+    unknown_admin_routes_answer_graph_errors,
     users_are_listed_in_pages,
     if_match_guards_setting_changes,
     users_crud_with_an_app_token,

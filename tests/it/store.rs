@@ -38,19 +38,11 @@ fn tenant(id: &str, name: &str) -> Tenant {
 fn user(tenant_id: &str, id: &str, email: &str) -> User {
     User {
         id: id.into(),
-        tenant_id: tenant_id.into(),
-        email: email.into(),
-        display_name: email.into(),
-        password_hash: None,
-        user_type: UserType::Member,
-        roles: vec![],
-        enabled: true,
-        created_at: now(),
+        // The optional profile fields round-trip too.
+        given_name: Some("Given".into()),
+        job_title: Some("Title".into()),
         written_at_ms: 0,
-        version: 0,
-        external: None,
-        sessions_valid_from_ms: 0,
-        totp: None,
+        ..User::new(tenant_id, email, email, UserType::Member)
     }
 }
 
