@@ -214,6 +214,14 @@ pub async fn members(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> R
     Ok(users)
 }
 
+/// `GET /v1.0/me/memberOf`: the groups the signed-in person is in
+/// (dynamic ones by their rule), for a delegated token.
+pub async fn of_me(idp: &Idp, tenant: &Tenant, caller: &Caller) -> Result<Vec<GraphGroup>> {
+    let user = caller.user.as_ref().ok_or_else(crate::directory::users::not_delegated)?;
+    let groups = idp.store.groups_of(&tenant.id, &user.id).await?;
+    Ok(groups.iter().filter(|g| g.has_member(user)).map(GraphGroup::from).collect())
+}
+
 /// Ids of the groups `user` belongs to (conditional access conditions).
 pub async fn of_user(idp: &Idp, tenant: &Tenant, user: &User) -> Result<Vec<String>> {
     Ok(idp.store.groups_of(&tenant.id, &user.id).await?.into_iter().filter(|g| g.has_member(user)).map(|g| g.id).collect())

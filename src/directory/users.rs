@@ -121,6 +121,19 @@ pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, page: &PageReques
     Ok(Page { value, skiptoken })
 }
 
+/// `GET /v1.0/me`: the signed-in person of a delegated token, as Graph's
+/// `user`: where an app reads whether its user is a guest (`userType`,
+/// `externalUserState`), as the B2B FAQ tells apps to. Needs no role: a
+/// person reads only their own record.
+pub fn me(caller: &Caller) -> Result<GraphUser> {
+    caller.user.as_ref().map(GraphUser::from).ok_or_else(not_delegated)
+}
+
+/// Graph's answer to `/me` with an app's token.
+pub fn not_delegated() -> Error {
+    Error::Invalid("/me request is only valid with delegated authentication flow.".into())
+}
+
 pub async fn get(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<GraphUser> {
     caller.require(READ_WRITE_USERS)?;
     let user = idp.store.user(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;

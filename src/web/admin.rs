@@ -196,6 +196,25 @@ pub async fn create_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, b
     Ok(HttpResponse::Created().json(created))
 }
 
+/// `GET …/me` (a delegated token's person).
+pub async fn me(Admin { caller, .. }: Admin) -> GraphResult {
+    Ok(HttpResponse::Ok().json(users::me(&caller)?))
+}
+
+/// `GET …/me/memberOf`: Graph's collection of `group`s.
+pub async fn my_groups(idp: web::Data<Idp>, Admin { tenant, caller }: Admin) -> GraphResult {
+    let groups: Vec<_> = groups::of_me(&idp, &tenant, &caller)
+        .await?
+        .into_iter()
+        .map(|g| {
+            let mut value = serde_json::to_value(g).unwrap_or_default();
+            value["@odata.type"] = json!("#microsoft.graph.group");
+            value
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "value": groups })))
+}
+
 /// `PATCH …/users/{id}` (204, as Graph answers).
 pub async fn update_user(
     idp: web::Data<Idp>,

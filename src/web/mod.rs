@@ -72,6 +72,8 @@ fn admin_api() -> actix_web::Scope {
                 (Method::DELETE, web::to(admin::delete_user)),
             ],
         ))
+        .service(graph_resource("/me", vec![(Method::GET, web::to(admin::me))]))
+        .service(graph_resource("/me/memberOf", vec![(Method::GET, web::to(admin::my_groups))]))
         .service(graph_resource("/users/{id}/unlock", vec![(Method::POST, web::to(admin::unlock_user))]))
         .service(graph_resource("/auditLogs/signIns", vec![(Method::GET, web::to(admin::sign_ins))]))
         .service(graph_resource("/auditLogs/directoryAudits", vec![(Method::GET, web::to(admin::directory_audits))]))

@@ -69,6 +69,9 @@ async fn only_the_right_callers_get_in(backend: Backend) {
     )
     .await;
     assert_eq!(call(reqwest::Method::GET, users.clone(), own["access_token"].as_str().expect("token"), None).await.0, 401);
+    // /me is a person's: an app's token is told so.
+    let (status, _, refused) = call(reqwest::Method::GET, server.url("/contoso/v1.0/me"), &app_token(&server, CONTOSO).await, None).await;
+    assert!(status == 400 && refused["error"]["message"].as_str().is_some_and(|m| m.contains("delegated")), "{status} {refused}");
 
     // People act with their directory roles: a member is refused, naming the role; an admin gets in.
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_SPA, None).await;
@@ -80,6 +83,11 @@ async fn only_the_right_callers_get_in(backend: Backend) {
         assert_eq!(jwt_payload(&access)["scp"], "Directory.AccessAsUser.All");
         let (status, _, body) = call(reqwest::Method::GET, users.clone(), &access, None).await;
         assert_eq!(status, expected, "{}: {body}", user.0);
+        // Anyone reads themselves at /me, whatever their roles.
+        let (status, _, me) = call(reqwest::Method::GET, server.url("/contoso/v1.0/me"), &access, None).await;
+        assert_eq!((status, me["mail"].as_str(), me["userType"].as_str()), (200, Some(user.0), Some("Member")), "{me}");
+        let (status, _, groups) = call(reqwest::Method::GET, server.url("/contoso/v1.0/me/memberOf"), &access, None).await;
+        assert!(status == 200 && groups["value"].is_array(), "{status} {groups}");
         if expected == 403 {
             assert_eq!(body["error"]["code"], "Authorization_RequestDenied");
             assert!(body["error"]["message"].as_str().expect("message").contains("Global Administrator"), "{body}");
