@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 use crate::audit::change::{Actor, Change, Target};
 use crate::config::{AppSeed, Config, TenantSeed, UserSeed};
 use crate::directory::access::Caller;
-use crate::directory::{bulk, lifecycle};
+use crate::directory::filter::Filter;
+use crate::directory::paging::{PageRequest, MAX_TOP};
+use crate::directory::{apps, bulk, lifecycle, roles};
 use crate::idp::Idp;
 use crate::keys;
 use crate::model::Cloud;
@@ -55,6 +57,11 @@ enum Command {
     App {
         #[command(subcommand)]
         command: AppCommand,
+    },
+    /// Directory roles held by a tenant's users (members or guests).
+    Role {
+        #[command(subcommand)]
+        command: RoleCommand,
     },
     /// Invite guests in bulk from a CSV file (columns: email, display name,
     /// redirect URL, send message true/false, custom message). Prints a
@@ -215,6 +222,68 @@ enum AppCommand {
         #[arg(long = "grant", value_parser = parse_grant)]
         grants: Vec<GrantType>,
     },
+    /// List a tenant's applications: client id, kind, secrets, name.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// An application as the admin API shows it (JSON).
+    Show {
+        #[arg(long)]
+        tenant: String,
+        /// The client id (appId).
+        #[arg(long)]
+        app: String,
+    },
+    /// Delete an application (one declared in config comes back at the next start).
+    Delete {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        app: String,
+    },
+    /// Add a client secret, printed once.
+    AddSecret {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        app: String,
+        /// What the secret is for, e.g. "CI".
+        #[arg(long)]
+        name: Option<String>,
+        /// Days until it expires.
+        #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoleCommand {
+    /// Give a user a directory role.
+    Assign {
+        #[arg(long)]
+        tenant: String,
+        /// The user's email address or object id.
+        #[arg(long)]
+        user: String,
+        /// The role's name (e.g. "Directory Readers") or definition id.
+        #[arg(long)]
+        role: String,
+    },
+    /// List who holds which role.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Take a directory role from a user.
+    Remove {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        role: String,
+    },
 }
 
 fn parse_grant(s: &str) -> Result<GrantType, String> {
@@ -307,6 +376,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Tenant { command } => tenant_command(config, command).await,
         Command::User { command } => user_command(open(config).await?, command).await,
         Command::App { command } => app_command(open(config).await?, command).await,
+        Command::Role { command } => role_command(open(config).await?, command).await,
         Command::Invite { csv, tenant } => invite_command(open(config).await?, &csv, &tenant).await,
         Command::Health { url } => health(&config, url).await,
         Command::Store { command } => store_command(config, command).await,
@@ -533,8 +603,100 @@ async fn invite_command(idp: Idp, csv: &std::path::Path, tenant: &str) -> anyhow
 }
 
 async fn app_command(idp: Idp, command: AppCommand) -> anyhow::Result<()> {
-    let AppCommand::Create { tenant, client_id, name, redirect_uris, public, grants } = command;
-    let tenant = idp.tenant(&tenant).await?;
+    let operator = Caller::operator();
+    match command {
+        AppCommand::Create { tenant, client_id, name, redirect_uris, public, grants } => {
+            create_app(&idp, &tenant, client_id, name, redirect_uris, public, grants).await?
+        }
+        AppCommand::List { tenant } => {
+            let tenant = idp.tenant(&tenant).await?;
+            let mut request = PageRequest { top: MAX_TOP, after: None };
+            loop {
+                let page = apps::list(&idp, &tenant, &operator, &Filter::default(), &request).await?;
+                for app in &page.value {
+                    let kind = app.platform.graph_name();
+                    println!("{}\t{kind}\t{} secret(s)\t{}", app.app_id, app.password_credentials.len(), app.display_name);
+                }
+                let Some(last) = page.value.last().filter(|_| page.skiptoken.is_some()) else { break };
+                request.after = Some(last.app_id.clone());
+            }
+        }
+        AppCommand::Show { tenant, app } => {
+            let tenant = idp.tenant(&tenant).await?;
+            println!("{}", serde_json::to_string_pretty(&apps::get(&idp, &tenant, &operator, &app).await?)?);
+        }
+        AppCommand::Delete { tenant, app } => {
+            let tenant = idp.tenant(&tenant).await?;
+            apps::delete(&idp, &tenant, &operator, &app).await?;
+            done(&idp).await?;
+            println!("application {app} deleted from {}", tenant.name);
+        }
+        AppCommand::AddSecret { tenant, app, name, days } => {
+            let tenant = idp.tenant(&tenant).await?;
+            let end = crate::util::rfc3339_ms(crate::util::now_ms() + i64::from(days) * 86_400_000);
+            let new = apps::NewPassword { display_name: name, end_date_time: Some(end) };
+            let added = apps::add_password(&idp, &tenant, &operator, &app, new).await?;
+            done(&idp).await?;
+            println!("secret {} of {app}, valid until {}", added.key_id, added.end_date_time.unwrap_or_default());
+            println!("client secret (shown once): {}", added.secret_text.unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+async fn role_command(idp: Idp, command: RoleCommand) -> anyhow::Result<()> {
+    let operator = Caller::operator();
+    match command {
+        RoleCommand::Assign { tenant, user, role } => {
+            let (tenant, found) = find_user(&idp, &tenant, &user).await?;
+            let new = roles::NewRoleAssignment {
+                principal_id: found.id.clone(),
+                role_definition_id: role_id(&role)?.to_string(),
+                directory_scope_id: "/".into(),
+                odata_type: None,
+            };
+            roles::assign(&idp, &tenant, &operator, new).await?;
+            done(&idp).await?;
+            println!("{}: now holds {role}", found.email);
+        }
+        RoleCommand::Remove { tenant, user, role } => {
+            let (tenant, found) = find_user(&idp, &tenant, &user).await?;
+            roles::remove(&idp, &tenant, &operator, &format!("{}_{}", role_id(&role)?, found.id)).await?;
+            done(&idp).await?;
+            println!("{}: no longer holds {role}", found.email);
+        }
+        RoleCommand::List { tenant } => {
+            let tenant = idp.tenant(&tenant).await?;
+            let mut pages = crate::store::UserPages::new(idp.store.as_ref(), &tenant.id, 500);
+            while let Some(page) = pages.next().await? {
+                for u in page.iter().filter(|u| !u.roles.is_empty()) {
+                    println!("{}\t{}\t{}\t{}", u.id, u.email, u.user_type.as_str(), u.roles.join(","));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A role's definition id from its name (any case) or id.
+fn role_id(role: &str) -> anyhow::Result<&'static str> {
+    crate::directory::access::DIRECTORY_ROLES
+        .iter()
+        .find(|(name, id)| name.eq_ignore_ascii_case(role) || *id == role)
+        .map(|(_, id)| *id)
+        .with_context(|| format!("there is no directory role '{role}'"))
+}
+
+async fn create_app(
+    idp: &Idp,
+    tenant: &str,
+    client_id: String,
+    name: Option<String>,
+    redirect_uris: Vec<String>,
+    public: bool,
+    grants: Vec<GrantType>,
+) -> anyhow::Result<()> {
+    let tenant = idp.tenant(tenant).await?;
     if idp.store.app(&tenant.id, &client_id).await?.is_some() {
         bail!("application '{client_id}' already exists in {}", tenant.name);
     }
@@ -549,8 +711,8 @@ async fn app_command(idp: Idp, command: AppCommand) -> anyhow::Result<()> {
     };
     let app = seed::app_from_seed(&tenant, &app_seed)?;
     idp.store.put_app(&app).await?;
-    audit(&idp, &tenant, "ApplicationManagement", "Add application", Target::new("Application", &app.client_id, &app.display_name));
-    done(&idp).await?;
+    audit(idp, &tenant, "ApplicationManagement", "Add application", Target::new("Application", &app.client_id, &app.display_name));
+    done(idp).await?;
     println!("application {} registered in {}", app.client_id, tenant.name);
     if let Some(secret) = secret {
         println!("client secret (shown once): {secret}");

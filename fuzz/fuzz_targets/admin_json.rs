@@ -2,17 +2,21 @@
 //! one input is tried as every request type, then given to the pure checks
 //! the handlers apply before touching the store.
 //!
-//! Oracle: `address::email`, which every address entering the directory
-//! goes through, is idempotent and its output is a plain address.
+//! Oracles: `address::email`, which every address entering the directory
+//! goes through, is idempotent and its output is a plain address; a
+//! `$filter` the parser takes reads back the same when written out again.
 #![no_main]
 
+use b2b_idp::directory::apps::{self, AddPassword, ApplicationFields, RemovePassword};
 use b2b_idp::directory::collaboration;
 use b2b_idp::directory::collaboration::GraphIdentityProvider;
+use b2b_idp::directory::filter::Filter;
 use b2b_idp::directory::groups::{MemberRef, NewGroup};
 use b2b_idp::directory::invitations::NewInvitation;
+use b2b_idp::directory::roles::NewRoleAssignment;
 use b2b_idp::directory::users::{NewUser, UserChanges};
 use b2b_idp::graph::ConditionalAccessPolicy;
-use b2b_idp::model::ExternalIdp;
+use b2b_idp::model::{ExternalIdp, Platform};
 use b2b_idp::passwords;
 use b2b_idp::policy::api::{self as policy_api, PartnerSetting};
 use b2b_idp::util::address;
@@ -26,7 +30,36 @@ fn check_email(raw: &str) {
     }
 }
 
+fn check_filter(text: &str) {
+    if let Ok(filter) = Filter::parse(Some(text)) {
+        let written: Vec<String> = filter.clauses.iter().map(ToString::to_string).collect();
+        let again = Filter::parse(Some(&written.join(" and "))).map(|f| f.clauses);
+        if written.join(" and ").chars().count() <= 1024 {
+            assert_eq!(again.as_ref().ok(), Some(&filter.clauses), "{text:?} written as {written:?}");
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        check_filter(text);
+    }
+    if let Ok(app) = serde_json::from_slice::<ApplicationFields>(data) {
+        let given = [(Platform::Web, app.web), (Platform::Spa, app.spa), (Platform::PublicClient, app.public_client)];
+        for (platform, uris) in given {
+            if let Some(uris) = uris {
+                if apps::check_uris_for(platform, &uris.redirect_uris).is_ok() {
+                    for uri in &uris.redirect_uris {
+                        let parsed = url::Url::parse(uri).expect("an accepted redirect URI parses");
+                        assert!(parsed.fragment().is_none() && !matches!(parsed.scheme(), "javascript" | "data" | "file"), "{uri:?}");
+                    }
+                }
+            }
+        }
+    }
+    let _ = serde_json::from_slice::<AddPassword>(data);
+    let _ = serde_json::from_slice::<RemovePassword>(data);
+    let _ = serde_json::from_slice::<NewRoleAssignment>(data);
     if let Ok(user) = serde_json::from_slice::<NewUser>(data) {
         user.user_principal_name.as_deref().into_iter().chain(user.mail.as_deref()).for_each(check_email);
         let email = user.mail.clone().or(user.user_principal_name.clone()).unwrap_or_default();

@@ -24,6 +24,7 @@ pub mod code {
     pub const CODE_REDEEMED: i64 = 54005;
     pub const INVALID_GRANT: i64 = 70008;
     pub const INVALID_CLIENT_SECRET: i64 = 7000215;
+    pub const CLIENT_SECRET_EXPIRED: i64 = 7000222;
     pub const REFRESH_REUSED: i64 = 70000;
     pub const MFA_NOW_REQUIRED: i64 = 50076;
     /// The server failed (the store, signing): not the caller's doing.

@@ -16,16 +16,28 @@ pub const ADMIN_RESOURCE: &str = "api://b2b-idp-admin";
 pub const GLOBAL_ADMINISTRATOR: &str = "Global Administrator";
 pub const USER_ADMINISTRATOR: &str = "User Administrator";
 pub const GUEST_INVITER: &str = "Guest Inviter";
+pub const APPLICATION_ADMINISTRATOR: &str = "Application Administrator";
+/// Reads users, groups, applications and role assignments; changes
+/// nothing. The limited role a guest may safely be given.
+pub const DIRECTORY_READERS: &str = "Directory Readers";
 
-/// Every directory role there is (Entra's names).
-pub const DIRECTORY_ROLES: &[&str] = &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, GUEST_INVITER];
+/// Every directory role there is: Entra's names, and its role template ids
+/// (the same in every Entra tenant, so scripts written for Entra find them).
+pub const DIRECTORY_ROLES: &[(&str, &str)] = &[
+    (GLOBAL_ADMINISTRATOR, "62e90394-69f5-4237-9190-012177145e10"),
+    (USER_ADMINISTRATOR, "fe930be7-5e62-47db-91af-98c3a49a38b1"),
+    (GUEST_INVITER, "95e79109-95c0-4d8e-aee3-d01accf2d47b"),
+    (APPLICATION_ADMINISTRATOR, "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"),
+    (DIRECTORY_READERS, "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"),
+];
 
 /// Refuses roles that do not exist: a misspelt one would grant nothing,
 /// silently.
 pub fn check_roles(roles: &[String]) -> Result<()> {
-    match roles.iter().find(|r| !DIRECTORY_ROLES.contains(&r.as_str())) {
+    match roles.iter().find(|r| !DIRECTORY_ROLES.iter().any(|(name, _)| name == r)) {
         Some(unknown) => {
-            Err(Error::Invalid(format!("there is no directory role '{unknown}'; the roles are {}", DIRECTORY_ROLES.join(", "))))
+            let names: Vec<&str> = DIRECTORY_ROLES.iter().map(|(name, _)| *name).collect();
+            Err(Error::Invalid(format!("there is no directory role '{unknown}'; the roles are {}", names.join(", "))))
         }
         None => Ok(()),
     }
@@ -52,37 +64,68 @@ pub struct Caller {
 /// directory rights (Graph's), besides each right's own.
 pub const ACT_AS_USER: &str = "Directory.AccessAsUser.All";
 
-/// A right the admin API checks. An app needs `app_role`; a person needs one
-/// of `directory_roles` AND a token whose `scp` carries `app_role` (as a
-/// delegated permission) or `Directory.AccessAsUser.All`: Entra's
-/// intersection of what the user may do and what the app may do for them.
+/// A right the admin API checks. An app needs one of `app_roles`; a person
+/// needs one of `directory_roles` AND a token whose `scp` carries one of
+/// `app_roles` (as a delegated permission) or `Directory.AccessAsUser.All`:
+/// Entra's intersection of what the user may do and what the app may do
+/// for them. The first app role is the one error messages name.
 #[derive(Debug, Clone, Copy)]
 pub struct Right {
-    pub app_role: &'static str,
+    pub app_roles: &'static [&'static str],
     pub directory_roles: &'static [&'static str],
 }
 
-pub const READ_WRITE_USERS: Right = Right { app_role: "User.ReadWrite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
+pub const READ_WRITE_USERS: Right =
+    Right { app_roles: &["User.ReadWrite.All"], directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
+
+/// Reading users (a Directory Reader may).
+pub const READ_USERS: Right = Right {
+    app_roles: &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All"],
+    directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, DIRECTORY_READERS],
+};
 
 /// Inviting one guest under the default policy.
 pub const INVITE_GUESTS: Right =
-    Right { app_role: "User.Invite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, GUEST_INVITER] };
+    Right { app_roles: &["User.Invite.All"], directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, GUEST_INVITER] };
 
 /// Groups and their members.
-pub const MANAGE_GROUPS: Right = Right { app_role: "Group.ReadWrite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
+pub const MANAGE_GROUPS: Right =
+    Right { app_roles: &["Group.ReadWrite.All"], directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
+
+/// Reading groups and their members.
+pub const READ_GROUPS: Right = Right {
+    app_roles: &["Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All"],
+    directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, DIRECTORY_READERS],
+};
+
+/// Registering and changing applications (clients), and their secrets.
+pub const MANAGE_APPS: Right =
+    Right { app_roles: &["Application.ReadWrite.All"], directory_roles: &[GLOBAL_ADMINISTRATOR, APPLICATION_ADMINISTRATOR] };
+
+pub const READ_APPS: Right = Right {
+    app_roles: &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All"],
+    directory_roles: &[GLOBAL_ADMINISTRATOR, APPLICATION_ADMINISTRATOR, DIRECTORY_READERS],
+};
 
 /// Tenant policies: external identity providers, cross-tenant access.
-pub const MANAGE_POLICY: Right = Right { app_role: "Policy.ReadWrite.All", directory_roles: &[GLOBAL_ADMINISTRATOR] };
+pub const MANAGE_POLICY: Right = Right { app_roles: &["Policy.ReadWrite.All"], directory_roles: &[GLOBAL_ADMINISTRATOR] };
 
 /// Bulk (CSV) invitations, single ones under the admins-only policy, and
 /// inviting someone as a Member.
-pub const ADMIN_INVITE: Right = Right { app_role: "User.Invite.All", directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
+pub const ADMIN_INVITE: Right = Right { app_roles: &["User.Invite.All"], directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR] };
 
-/// Changing or deleting a user who holds a directory role, or resetting
-/// their sign-in: only a Global Administrator (Entra's rule), or an app
-/// that may manage role assignments.
-pub const MANAGE_PRIVILEGED_USERS: Right =
-    Right { app_role: "RoleManagement.ReadWrite.Directory", directory_roles: &[GLOBAL_ADMINISTRATOR] };
+/// Anything that hands out admin rights: assigning directory roles,
+/// changing or deleting a user who holds one (or resetting their sign-in),
+/// and granting admin API permissions to an app or changing the
+/// credentials of an app that holds them. Only a Global Administrator
+/// (Entra's rule), or an app that may manage role assignments.
+pub const MANAGE_PRIVILEGE: Right = Right { app_roles: &["RoleManagement.ReadWrite.Directory"], directory_roles: &[GLOBAL_ADMINISTRATOR] };
+
+/// Reading role definitions and assignments.
+pub const READ_ROLES: Right = Right {
+    app_roles: &["RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All"],
+    directory_roles: &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, APPLICATION_ADMINISTRATOR, DIRECTORY_READERS],
+};
 
 impl Caller {
     /// Who this caller is, as the directory audit log names them.
@@ -102,7 +145,7 @@ impl Caller {
 
     /// The command line acts as the operator, with every right.
     pub fn operator() -> Caller {
-        let roles = [ADMIN_INVITE, READ_WRITE_USERS, MANAGE_PRIVILEGED_USERS].map(|r| r.app_role.to_string()).to_vec();
+        let roles = [ADMIN_INVITE, READ_WRITE_USERS, MANAGE_APPS, MANAGE_PRIVILEGE].map(|r| r.app_roles[0].to_string()).to_vec();
         Caller { subject: "command-line".into(), roles, scopes: vec![], is_app: true, user: None, is_operator: true }
     }
 
@@ -127,21 +170,21 @@ impl Caller {
 
     /// Whether a person's token lets the app act for them with `right`.
     fn delegates(&self, right: Right) -> bool {
-        self.scopes.iter().any(|s| s == right.app_role || s == ACT_AS_USER)
+        self.scopes.iter().any(|s| right.app_roles.contains(&s.as_str()) || s == ACT_AS_USER)
     }
 
     pub fn require(&self, right: Right) -> Result<()> {
         self.allowed(right).inspect_err(|e| {
-            crate::telemetry::security_event("admin_forbidden", &format!("{} ({}): {e}", self.subject, right.app_role));
+            crate::telemetry::security_event("admin_forbidden", &format!("{} ({}): {e}", self.subject, right.app_roles[0]));
         })
     }
 
     fn allowed(&self, right: Right) -> Result<()> {
         if self.is_app {
-            if self.roles.iter().any(|r| r == right.app_role) {
+            if self.roles.iter().any(|r| right.app_roles.contains(&r.as_str())) {
                 return Ok(());
             }
-            return Err(Error::Forbidden(format!("this operation needs the application permission {}", right.app_role)));
+            return Err(Error::Forbidden(format!("this operation needs the application permission {}", right.app_roles.join(" or "))));
         }
         if !self.roles.iter().any(|r| right.directory_roles.contains(&r.as_str())) {
             return Err(Error::Forbidden(format!("this operation needs the directory role {}", right.directory_roles.join(" or "))));
@@ -149,7 +192,7 @@ impl Caller {
         if !self.delegates(right) {
             return Err(Error::Forbidden(format!(
                 "the access token does not carry the delegated permission {} (or {ACT_AS_USER})",
-                right.app_role
+                right.app_roles.join(" or ")
             )));
         }
         Ok(())

@@ -10,8 +10,10 @@ use crate::model::{LogKind, Tenant};
 use crate::store::LogQuery;
 
 /// Reading either log: Entra's `AuditLog.Read.All`, or a role that reads reports.
-pub const READ_AUDIT_LOGS: Right =
-    Right { app_role: "AuditLog.Read.All", directory_roles: &[GLOBAL_ADMINISTRATOR, "Global Reader", "Security Reader", "Reports Reader"] };
+pub const READ_AUDIT_LOGS: Right = Right {
+    app_roles: &["AuditLog.Read.All"],
+    directory_roles: &[GLOBAL_ADMINISTRATOR, "Global Reader", "Security Reader", "Reports Reader"],
+};
 
 /// The filterable properties of each log, by what the store filters on.
 struct Fields {

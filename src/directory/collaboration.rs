@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::change::Target;
 use crate::directory::access::{Caller, MANAGE_POLICY};
+use crate::directory::filter::{Fields, Filter};
+use crate::directory::paging::{self, Page, PageRequest};
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::model::ExternalIdp;
@@ -50,9 +52,21 @@ impl From<&ExternalIdp> for GraphIdentityProvider {
     }
 }
 
-pub async fn identity_providers(tenant: &Tenant, caller: &Caller) -> Result<Vec<GraphIdentityProvider>> {
+/// What `$filter` may test on identity providers.
+const PROVIDER_FIELDS: Fields<ExternalIdp> = Fields {
+    text: &[("id", |p| Some(p.id.as_str())), ("displayName", |p| Some(p.display_name.as_str())), ("issuer", |p| Some(p.issuer.as_str()))],
+    flags: &[],
+};
+
+pub async fn identity_providers(
+    tenant: &Tenant,
+    caller: &Caller,
+    filter: &Filter,
+    request: &PageRequest,
+) -> Result<Page<GraphIdentityProvider>> {
     caller.require(MANAGE_POLICY)?;
-    Ok(tenant.identity_providers.iter().map(GraphIdentityProvider::from).collect())
+    let page = paging::slice(tenant.identity_providers.clone(), request, &filter.matcher(&PROVIDER_FIELDS)?)?;
+    Ok(Page { value: page.value.iter().map(GraphIdentityProvider::from).collect(), skiptoken: page.skiptoken })
 }
 
 /// Adds (or, for a known issuer, replaces) an external identity provider.

@@ -5,14 +5,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::audit::change::Target;
-use crate::directory::access::{Caller, MANAGE_GROUPS};
+use crate::directory::access::{Caller, MANAGE_GROUPS, READ_GROUPS};
+use crate::directory::filter::{Fields, Filter};
+use crate::directory::paging::{self, Page, PageRequest};
 use crate::directory::replica::Replica;
 use crate::directory::users::GraphUser;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::model::Group;
 use crate::model::{Tenant, User};
-use crate::store::UserPages;
 use crate::util::{now, now_ms};
 
 /// Graph's `group`, as the API shows it.
@@ -116,15 +117,24 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewGroup) 
     Ok(GraphGroup::from(&group))
 }
 
-pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller) -> Result<Vec<GraphGroup>> {
-    caller.require(MANAGE_GROUPS)?;
-    let groups = idp.store.groups(&tenant.id).await?;
+/// What `$filter` may test on groups.
+const GROUP_FIELDS: Fields<Group> = Fields {
+    text: &[("id", |g| Some(g.id.as_str())), ("displayName", |g| Some(g.display_name.as_str())), ("mail", |g| g.mail.as_deref())],
+    flags: &[("securityEnabled", |g| g.security_enabled), ("mailEnabled", |g| g.mail_enabled)],
+};
+
+/// One page of groups, in id order.
+pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, request: &PageRequest) -> Result<Page<GraphGroup>> {
+    caller.require(READ_GROUPS)?;
     let replica = replica(idp);
-    Ok(groups.iter().filter(|g| replica.visible(g.written_at_ms, "").is_ok()).map(GraphGroup::from).collect())
+    let matcher = filter.matcher(&GROUP_FIELDS)?.and(move |g: &Group| replica.visible(g.written_at_ms, "").is_ok());
+    let fetch = |after: Option<String>, limit| async move { idp.store.groups_page(&tenant.id, after.as_deref(), limit).await };
+    let page = paging::scan(request, &matcher, |g: &Group| g.id.as_str(), fetch).await?;
+    Ok(Page { value: page.value.iter().map(GraphGroup::from).collect(), skiptoken: page.skiptoken })
 }
 
 pub async fn get(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<GraphGroup> {
-    caller.require(MANAGE_GROUPS)?;
+    caller.require(READ_GROUPS)?;
     let group = load(idp, tenant, id).await?;
     replica(idp).visible(group.written_at_ms, &format!("group {id}"))?;
     Ok(GraphGroup::from(&group))
@@ -194,24 +204,41 @@ async fn change_members(idp: &Idp, tenant: &Tenant, id: &str, change: impl Fn(&m
     Err(Error::Conflict(format!("group {id} is changing too often right now; try again")))
 }
 
-pub async fn members(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<Vec<GraphUser>> {
-    caller.require(MANAGE_GROUPS)?;
+/// One page of a group's members (`$filter` as on users): a dynamic
+/// group's by walking the directory, an assigned group's from its list.
+pub async fn members(
+    idp: &Idp,
+    tenant: &Tenant,
+    caller: &Caller,
+    id: &str,
+    filter: &Filter,
+    request: &PageRequest,
+) -> Result<Page<GraphUser>> {
+    caller.require(READ_GROUPS)?;
     let group = load(idp, tenant, id).await?;
+    let matcher = filter.matcher(&crate::directory::users::USER_FIELDS)?;
     if group.membership_rule.is_some() {
-        let mut members = vec![];
-        let mut pages = UserPages::new(idp.store.as_ref(), &tenant.id, 500);
-        while let Some(page) = pages.next().await? {
-            members.extend(page.iter().filter(|u| group.has_member(u)).map(GraphUser::from));
-        }
-        return Ok(members);
+        let matcher = matcher.and(move |u: &User| group.has_member(u));
+        let fetch = |after: Option<String>, limit| async move { idp.store.users_page(&tenant.id, after.as_deref(), limit).await };
+        let page = paging::scan(request, &matcher, |u: &User| u.id.as_str(), fetch).await?;
+        return Ok(Page { value: page.value.iter().map(GraphUser::from).collect(), skiptoken: page.skiptoken });
     }
-    let mut users = Vec::with_capacity(group.members.len());
-    for user_id in &group.members {
-        if let Some(user) = idp.store.user(&tenant.id, user_id).await? {
-            users.push(GraphUser::from(&user));
+    // The list is the group's own, in the order members were added; the
+    // cursor is a position in it.
+    let start = match &request.after {
+        None => 0,
+        Some(at) => at.parse::<usize>().map_err(|_| Error::Invalid("$skiptoken is not one this server gave out".into()))?,
+    };
+    let mut value = Vec::new();
+    for (i, user_id) in group.members.iter().enumerate().skip(start) {
+        if value.len() == request.top || i - start == paging::MAX_READ {
+            return Ok(Page { value, skiptoken: Some(paging::skiptoken(&i.to_string())) });
+        }
+        if let Some(user) = idp.store.user(&tenant.id, user_id).await?.filter(|u| matcher.matches(u)) {
+            value.push(GraphUser::from(&user));
         }
     }
-    Ok(users)
+    Ok(Page { value, skiptoken: None })
 }
 
 /// `GET /v1.0/me/memberOf`: the groups the signed-in person is in

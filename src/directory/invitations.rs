@@ -124,15 +124,6 @@ pub struct Invited {
     pub mail_error: Option<String>,
 }
 
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 /// Invites one person. Everything is checked before anything is written, so
 /// a refusal never leaves a half-created user behind. Two concurrent
 /// invitations of a new person: the one that loses the race to create the
@@ -174,7 +165,7 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     let domain = email_domain(&email).ok_or_else(|| Error::Invalid(format!("invitedUserEmailAddress '{email}' has no domain")))?;
     let redirect = url::Url::parse(new.invite_redirect_url.trim())
         .ok()
-        .filter(|u| u.scheme() == "https" || (u.scheme() == "http" && is_loopback(u)))
+        .filter(address::is_web_url)
         .ok_or_else(|| Error::Invalid("inviteRedirectUrl must be an absolute https URL (http only for localhost)".into()))?;
     if new.reset_redemption {
         // Rebinding a guest to another account is a user administrator's call.

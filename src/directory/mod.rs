@@ -2,10 +2,12 @@
 //! Knows nothing of HTTP; the store persists these types as they are.
 
 pub mod access;
+pub mod apps;
 pub mod audit;
 pub mod bulk;
 pub mod collaboration;
 pub mod etag;
+pub mod filter;
 pub mod groups;
 pub mod invitations;
 pub mod lifecycle;
@@ -13,6 +15,7 @@ pub mod paging;
 pub mod realm;
 pub mod replica;
 pub mod reset;
+pub mod roles;
 pub mod tenants;
 pub mod users;
 

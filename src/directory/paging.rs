@@ -5,7 +5,11 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
+use std::future::Future;
+
+use crate::directory::filter::Matcher;
 use crate::error::{Error, Result};
+use crate::store::StoreResult;
 
 pub const DEFAULT_TOP: usize = 100;
 pub const MAX_TOP: usize = 999;
@@ -52,6 +56,66 @@ pub struct Page<T> {
 /// The `$skiptoken` that continues after `key`.
 pub fn skiptoken(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key)
+}
+
+/// Most records one list request reads while filtering: a filter that
+/// matches few records answers a short page with a next link rather than
+/// reading a whole directory in one request.
+pub const MAX_READ: usize = 2000;
+
+/// One page of a (filtered) list: reads the store's pages (`fetch(after,
+/// limit)`, in key order) from the request's cursor, keeping the records
+/// `matcher` accepts, until `top` are kept, the records end, or
+/// `MAX_READ` were read. The next page starts after the last record read.
+pub async fn scan<T, F, Fut>(request: &PageRequest, matcher: &Matcher<T>, key: fn(&T) -> &str, mut fetch: F) -> Result<Page<T>>
+where
+    F: FnMut(Option<String>, usize) -> Fut,
+    Fut: Future<Output = StoreResult<Vec<T>>>,
+{
+    let (mut after, mut value, mut read) = (request.after.clone(), Vec::new(), 0);
+    loop {
+        let wanted = request.top - value.len();
+        let limit = if matcher.is_everything() { wanted } else { wanted.max(200).min(MAX_READ - read) };
+        let records = fetch(after.clone(), limit).await?;
+        let more = records.len() == limit;
+        let count = records.len();
+        for (i, record) in records.into_iter().enumerate() {
+            read += 1;
+            after = Some(key(&record).to_string());
+            if matcher.matches(&record) {
+                value.push(record);
+                if value.len() == request.top {
+                    let last = !more && i + 1 == count;
+                    return Ok(Page { value, skiptoken: after.filter(|_| !last).map(|a| skiptoken(&a)) });
+                }
+            }
+        }
+        if !more {
+            return Ok(Page { value, skiptoken: None });
+        }
+        if read >= MAX_READ {
+            return Ok(Page { value, skiptoken: after.map(|a| skiptoken(&a)) });
+        }
+    }
+}
+
+/// One page of a list held in one record (a tenant's policies or
+/// providers: read whole anyway, and short), from its position.
+pub fn slice<T>(items: Vec<T>, request: &PageRequest, matcher: &Matcher<T>) -> Result<Page<T>> {
+    let start = match &request.after {
+        None => 0,
+        Some(at) => at.parse::<usize>().map_err(|_| Error::Invalid("$skiptoken is not one this server gave out".into()))?,
+    };
+    let mut value = Vec::new();
+    for (i, item) in items.into_iter().enumerate().skip(start) {
+        if value.len() == request.top {
+            return Ok(Page { value, skiptoken: Some(skiptoken(&i.to_string())) });
+        }
+        if matcher.matches(&item) {
+            value.push(item);
+        }
+    }
+    Ok(Page { value, skiptoken: None })
 }
 
 #[cfg(test)]

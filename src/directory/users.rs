@@ -5,7 +5,8 @@ use serde_json::json;
 
 use crate::audit::change::Target;
 use crate::config::UserSeed;
-use crate::directory::access::{Caller, MANAGE_PRIVILEGED_USERS, READ_WRITE_USERS};
+use crate::directory::access::{Caller, MANAGE_PRIVILEGE, READ_USERS, READ_WRITE_USERS};
+use crate::directory::filter::{Fields, Filter};
 use crate::directory::groups;
 use crate::directory::paging::{self, Page, PageRequest};
 use crate::directory::replica::Replica;
@@ -111,14 +112,42 @@ fn replica(idp: &Idp) -> Replica {
     Replica { lag_ms: idp.config.store.replication_lag_ms }
 }
 
-/// One page of the tenant's users (`$top`, `$skiptoken`).
-pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, page: &PageRequest) -> Result<Page<GraphUser>> {
-    caller.require(READ_WRITE_USERS)?;
-    let users = idp.store.users_page(&tenant.id, page.after.as_deref(), page.top).await?;
-    // A full page may have more after it; the token names where it ended.
-    let skiptoken = users.last().filter(|_| users.len() == page.top).map(|u| paging::skiptoken(&u.id));
-    let value = replica(idp).list(users).iter().map(GraphUser::from).collect();
-    Ok(Page { value, skiptoken })
+/// What `$filter` may test on users.
+pub const USER_FIELDS: Fields<User> = Fields {
+    text: &[
+        ("id", |u| Some(u.id.as_str())),
+        ("displayName", |u| Some(u.display_name.as_str())),
+        ("mail", |u| Some(u.email.as_str())),
+        ("userPrincipalName", |u| Some(u.email.as_str())),
+        ("givenName", |u| u.given_name.as_deref()),
+        ("surname", |u| u.surname.as_deref()),
+        ("userType", |u| Some(u.user_type.as_str())),
+        ("externalUserState", |u| u.external.as_ref().map(|e| e.state.as_str())),
+    ],
+    flags: &[("accountEnabled", |u| u.enabled)],
+};
+
+/// One page of the tenant's users (`$top`, `$skiptoken`, `$filter`). An
+/// `eq` on the id or address is one lookup; other filters read the
+/// directory in id order, at most `paging::MAX_READ` users per page.
+pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, request: &PageRequest) -> Result<Page<GraphUser>> {
+    caller.require(READ_USERS)?;
+    let matcher = filter.matcher(&USER_FIELDS)?;
+    let page = match filter.key(&["id", "mail", "userPrincipalName"]) {
+        Some(key) => {
+            let found = match idp.store.user(&tenant.id, key).await? {
+                Some(user) => Some(user),
+                None => idp.store.user_by_email(&tenant.id, &address::lookup_form(key)).await?,
+            };
+            Page { value: found.into_iter().filter(|u| matcher.matches(u)).collect(), skiptoken: None }
+        }
+        None => {
+            let fetch = |after: Option<String>, limit| async move { idp.store.users_page(&tenant.id, after.as_deref(), limit).await };
+            paging::scan(request, &matcher, |u: &User| u.id.as_str(), fetch).await?
+        }
+    };
+    let value = replica(idp).list(page.value).iter().map(GraphUser::from).collect();
+    Ok(Page { value, skiptoken: page.skiptoken })
 }
 
 /// `GET /v1.0/me`: the signed-in person of a delegated token, as Graph's
@@ -135,7 +164,7 @@ pub fn not_delegated() -> Error {
 }
 
 pub async fn get(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<GraphUser> {
-    caller.require(READ_WRITE_USERS)?;
+    caller.require(READ_USERS)?;
     let user = idp.store.user(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
     Ok(GraphUser::from(&replica(idp).read(user)?))
 }
@@ -226,7 +255,7 @@ fn check_display_name(name: &str) -> Result<String> {
 /// A user holding a directory role is a Global Administrator's to change.
 fn require_rights_over(caller: &Caller, user: &User) -> Result<()> {
     if !user.roles.is_empty() {
-        caller.require(MANAGE_PRIVILEGED_USERS)?;
+        caller.require(MANAGE_PRIVILEGE)?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use crate::idp::Idp;
 use crate::model::Interaction;
 use crate::model::Purpose;
 use crate::model::Step;
-use crate::model::{App, GrantType, Tenant, User};
+use crate::model::{App, GrantType, Platform, Tenant, User};
 use crate::model::{AuthRequest, Session};
 use crate::model::{ExternalIdp, HomeAccount, HomeMethod};
 use crate::model::{Invitation, InvitationStatus};
@@ -88,6 +88,8 @@ async fn same_server_registration(idp: &Idp, home: &Tenant, resource: &Tenant) -
         client_id: client_id.clone(),
         display_name: format!("{} (B2B collaboration)", resource.display_name),
         secret_hash: Some(sha256_hex(&secret)),
+        passwords: vec![],
+        platform: Some(Platform::Web),
         redirect_uris: vec![redirect_uri.clone()],
         post_logout_redirect_uris: vec![],
         grant_types: vec![GrantType::AuthorizationCode],

@@ -34,15 +34,69 @@ impl GrantType {
     }
 }
 
+/// What kind of client an app is, named after Graph's platforms: a `Web`
+/// app is confidential (it authenticates with a secret), `Spa` and
+/// `PublicClient` apps are public (PKCE instead). One kind per app: its
+/// redirect URIs are all of that platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    Web,
+    Spa,
+    PublicClient,
+}
+
+impl Platform {
+    /// The Graph property the platform's redirect URIs are under.
+    pub fn graph_name(self) -> &'static str {
+        match self {
+            Platform::Web => "web",
+            Platform::Spa => "spa",
+            Platform::PublicClient => "publicClient",
+        }
+    }
+}
+
+/// A client secret added through the admin API (Graph's
+/// `passwordCredential`): stored as its hash, shown once, valid until
+/// `end_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasswordCredential {
+    pub key_id: String,
+    pub display_name: Option<String>,
+    /// The first three characters, so an admin can tell secrets apart.
+    pub hint: String,
+    pub secret_hash: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+/// How a presented client secret compares with an app's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretCheck {
+    Valid,
+    /// It was one of the app's secrets, but that one has expired.
+    Expired,
+    Wrong,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct App {
     pub tenant_id: String,
     pub client_id: String,
     pub display_name: String,
-    /// Hex SHA-256 of the client secret; `None` marks a public client.
-    /// Client secrets are high-entropy, so a fast hash compared in constant
-    /// time is the right tool (argon2 is for human passwords).
+    /// Hex SHA-256 of the secret config or the command line registered
+    /// (it does not expire). Client secrets are high-entropy, so a fast
+    /// hash compared in constant time is the right tool (argon2 is for
+    /// human passwords).
     pub secret_hash: Option<String>,
+    /// Secrets added through the admin API (`addPassword`).
+    #[serde(default)]
+    pub passwords: Vec<PasswordCredential>,
+    /// `None` in records written before 0.7.2, where a client without a
+    /// secret was public: `platform()` reads those.
+    #[serde(default)]
+    pub platform: Option<Platform>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
@@ -60,14 +114,49 @@ pub struct App {
 }
 
 impl App {
+    pub fn platform(&self) -> Platform {
+        match self.platform {
+            Some(platform) => platform,
+            None if self.secret_hash.is_none() => Platform::Spa,
+            None => Platform::Web,
+        }
+    }
+
     pub fn is_public(&self) -> bool {
-        self.secret_hash.is_none()
+        self.platform() != Platform::Web
+    }
+
+    /// Compares `given` with every secret of the app, each in constant
+    /// time, so the answer's timing tells nothing about which came close.
+    pub fn check_secret(&self, given: &str, now_ms: i64) -> SecretCheck {
+        use subtle::ConstantTimeEq;
+        let given = crate::util::sha256_hex(given);
+        let matches = |hash: &str| -> bool { given.as_bytes().ct_eq(hash.as_bytes()).into() };
+        let registered = self.secret_hash.as_deref().is_some_and(matches);
+        let mut check = if registered { SecretCheck::Valid } else { SecretCheck::Wrong };
+        for password in &self.passwords {
+            if matches(&password.secret_hash) && check != SecretCheck::Valid {
+                check = if password.end_ms > now_ms { SecretCheck::Valid } else { SecretCheck::Expired };
+            }
+        }
+        check
+    }
+
+    /// Whether the app has a secret it can authenticate with.
+    pub fn has_secret(&self) -> bool {
+        self.secret_hash.is_some() || !self.passwords.is_empty()
     }
 
     /// Whether `uri` is one of the registered redirect URIs: an exact string
     /// match (RFC 9700 §4.1.3), no normalisation, prefix or wildcard.
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
         self.redirect_uris.iter().any(|registered| registered == uri)
+    }
+
+    /// The app's canonical resource URI (a token's `aud`): its identifier
+    /// URI, else its client id.
+    pub fn audience(&self) -> String {
+        self.identifier_uri.clone().unwrap_or_else(|| self.client_id.clone())
     }
 
     pub fn allows(&self, grant: GrantType) -> bool {
@@ -85,6 +174,8 @@ impl App {
             client_id: client_id.into(),
             display_name: client_id.into(),
             secret_hash: Some("hash".into()),
+            passwords: vec![],
+            platform: Some(Platform::Web),
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             grant_types: vec![GrantType::AuthorizationCode],

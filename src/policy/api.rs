@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::audit::change::{Change, Target};
 use crate::directory::access::{Caller, MANAGE_POLICY};
 use crate::directory::etag::IfMatch;
+use crate::directory::filter::{Fields, Filter};
+use crate::directory::paging::{self, Page, PageRequest};
 use crate::error::{Error, Result};
 use crate::graph;
 use crate::idp::Idp;
@@ -36,9 +38,19 @@ pub fn check(policy: &ConditionalAccessPolicy) -> Result<()> {
     Ok(())
 }
 
-pub async fn list(tenant: &Tenant, caller: &Caller) -> Result<Vec<graph::ConditionalAccessPolicy>> {
+/// What `$filter` may test on policies.
+const POLICY_FIELDS: Fields<ConditionalAccessPolicy> =
+    Fields { text: &[("id", |p| Some(p.id.as_str())), ("displayName", |p| Some(p.display_name.as_str()))], flags: &[] };
+
+pub async fn list(
+    tenant: &Tenant,
+    caller: &Caller,
+    filter: &Filter,
+    request: &PageRequest,
+) -> Result<Page<graph::ConditionalAccessPolicy>> {
     caller.require(MANAGE_POLICY)?;
-    Ok(tenant.conditional_access.iter().map(graph::ConditionalAccessPolicy::from).collect())
+    let page = paging::slice(tenant.conditional_access.clone(), request, &filter.matcher(&POLICY_FIELDS)?)?;
+    Ok(Page { value: page.value.iter().map(graph::ConditionalAccessPolicy::from).collect(), skiptoken: page.skiptoken })
 }
 
 pub async fn get(tenant: &Tenant, caller: &Caller, id: &str) -> Result<graph::ConditionalAccessPolicy> {

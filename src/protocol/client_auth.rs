@@ -4,14 +4,12 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use subtle::ConstantTimeEq;
 
 use crate::audit::signin::{code, SignIn, Subject};
 use crate::error::OAuthError;
 use crate::error::Result;
 use crate::idp::Idp;
-use crate::model::{App, Tenant};
-use crate::util::sha256_hex;
+use crate::model::{App, SecretCheck, Tenant};
 
 /// Credentials as the request presented them.
 #[derive(Debug, Default, Clone)]
@@ -63,23 +61,26 @@ pub fn basic_credentials(authorization: Option<&str>) -> Result<Option<(String, 
     Ok(Some((part(id)?, part(secret)?)))
 }
 
-/// The authenticated client, or `invalid_client`. Every failure reads the same.
+/// The authenticated client, or `invalid_client`. Every failure reads the
+/// same to the client; the sign-in log tells an expired secret apart.
 pub async fn authenticate(idp: &Idp, tenant: &Tenant, creds: &ClientCredentials) -> Result<App> {
     let failed = || OAuthError::invalid_client("client authentication failed");
     let client_id = creds.client_id.as_deref().ok_or_else(failed)?;
     let app = idp.store.app(&tenant.id, client_id).await?.ok_or_else(failed)?;
-    let ok = match (&app.secret_hash, &creds.secret) {
-        (Some(expected), Some(given)) => sha256_hex(given).as_bytes().ct_eq(expected.as_bytes()).into(),
-        (None, None) => true,
-        _ => false,
+    let check = match (&creds.secret, app.is_public()) {
+        (None, true) => SecretCheck::Valid,
+        (Some(given), false) => app.check_secret(given, crate::util::now_ms()),
+        _ => SecretCheck::Wrong,
     };
-    if !ok {
-        crate::telemetry::security_event("client_auth_failed", &format!("client {client_id} sent a wrong or no secret"));
-        let sign_in = SignIn::new(tenant, Subject::App, &app.client_id, &app.display_name).non_interactive();
-        crate::signin::log::failure(idp, sign_in.failed(code::INVALID_CLIENT_SECRET, "Invalid client secret provided")).await;
-        return Err(failed().into());
-    }
-    Ok(app)
+    let (error_code, reason) = match check {
+        SecretCheck::Valid => return Ok(app),
+        SecretCheck::Expired => (code::CLIENT_SECRET_EXPIRED, "The provided client secret keys are expired"),
+        SecretCheck::Wrong => (code::INVALID_CLIENT_SECRET, "Invalid client secret provided"),
+    };
+    crate::telemetry::security_event("client_auth_failed", &format!("client {client_id}: {reason}"));
+    let sign_in = SignIn::new(tenant, Subject::App, &app.client_id, &app.display_name).non_interactive();
+    crate::signin::log::failure(idp, sign_in.failed(error_code, reason)).await;
+    Err(failed().into())
 }
 
 #[cfg(test)]

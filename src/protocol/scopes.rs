@@ -74,7 +74,7 @@ pub async fn resolve(idp: &Idp, tenant: &Tenant, client: &App, raw: &str, acting
             Some(app) => Some(app),
             None => idp.store.app(&tenant.id, prefix).await?,
         };
-        audiences.insert(prefix.to_string(), app.as_ref().map(audience_of));
+        audiences.insert(prefix.to_string(), app.as_ref().map(App::audience));
     }
     decide(client, raw, acting, |prefix| match prefix {
         ADMIN_RESOURCE => Some(ADMIN_RESOURCE.to_string()),
@@ -101,7 +101,7 @@ pub fn decide(client: &App, raw: &str, acting: Acting, audience: impl Fn(&str) -
         if requested.resource.as_ref().is_some_and(|r| *r != aud) {
             return Err(OAuthError::invalid_scope("scopes name more than one resource; request one resource per token").into());
         }
-        let granted = if aud == audience_of(client) {
+        let granted = if aud == client.audience() {
             // An app may always ask for a token for itself, as itself.
             Some(vec![])
         } else {
@@ -127,11 +127,6 @@ pub fn decide(client: &App, raw: &str, acting: Acting, audience: impl Fn(&str) -
     requested.scp.sort();
     requested.scp.dedup();
     Ok(requested)
-}
-
-/// An app's canonical resource URI: its identifier URI, else its client id.
-pub fn audience_of(app: &App) -> String {
-    app.identifier_uri.clone().unwrap_or_else(|| app.client_id.clone())
 }
 
 #[cfg(test)]

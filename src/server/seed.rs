@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::keys;
 use crate::model::ExternalIdp;
-use crate::model::{App, GrantType, Tenant};
+use crate::model::{App, GrantType, Platform, Tenant};
 use crate::model::{ConditionalAccessPolicy, CrossTenantAccess};
 use crate::policy::api as policy_api;
 use crate::util::{address, now, sha256_hex};
@@ -29,8 +29,13 @@ async fn apply_each(idp: &Idp, seeds: &[TenantSeed]) -> Result<()> {
         for user in &seed.users {
             create_user_once(idp, &tenant, user).await?;
         }
-        for app in &seed.apps {
-            idp.store.put_app(&app_from_seed(&tenant, app)?).await?;
+        for declared in &seed.apps {
+            let mut app = app_from_seed(&tenant, declared)?;
+            // Secrets added through the admin API outlive restarts.
+            if let Some(stored) = idp.store.app(&tenant.id, &app.client_id).await? {
+                app.passwords = stored.passwords;
+            }
+            idp.store.put_app(&app).await?;
         }
         if let Some(path) = &seed.signing_key_file {
             keys::install(idp.store.as_ref(), &idp.vault, &keys::from_pem_file(&tenant.id, path)?).await?;
@@ -188,7 +193,9 @@ pub fn app_from_seed(tenant: &Tenant, seed: &AppSeed) -> Result<App> {
         tenant_id: tenant.id.clone(),
         client_id: seed.client_id.clone(),
         display_name: seed.display_name.clone().unwrap_or_else(|| seed.client_id.clone()),
+        platform: Some(if secret_hash.is_some() { Platform::Web } else { Platform::Spa }),
         secret_hash,
+        passwords: vec![],
         redirect_uris: seed.redirect_uris.clone(),
         post_logout_redirect_uris: seed.post_logout_redirect_uris.clone(),
         grant_types,

@@ -45,7 +45,7 @@ const OPERATIONS: &[&str] = &[
     "put_group",
     "replace_group",
     "group",
-    "groups",
+    "groups_page",
     "groups_of",
     "groups_by_mail",
     "delete_group",
@@ -54,7 +54,9 @@ const OPERATIONS: &[&str] = &[
     "invitation_by_ticket",
     "put_app",
     "app",
-    "apps",
+    "apps_page",
+    "replace_app",
+    "delete_app",
     "app_by_identifier_uri",
     "put_key",
     "replace_key",
@@ -220,8 +222,8 @@ impl DirectoryStore for Measured {
         timed!(self, "group", self.inner.group(tenant_id, id))
     }
 
-    async fn groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>> {
-        timed!(self, "groups", self.inner.groups(tenant_id))
+    async fn groups_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<Group>> {
+        timed!(self, "groups_page", self.inner.groups_page(tenant_id, after, limit))
     }
 
     async fn groups_of(&self, tenant_id: &str, user_id: &str) -> StoreResult<Vec<Group>> {
@@ -256,8 +258,16 @@ impl DirectoryStore for Measured {
         timed!(self, "app", self.inner.app(tenant_id, client_id))
     }
 
-    async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>> {
-        timed!(self, "apps", self.inner.apps(tenant_id))
+    async fn apps_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<App>> {
+        timed!(self, "apps_page", self.inner.apps_page(tenant_id, after, limit))
+    }
+
+    async fn replace_app(&self, read: &App, next: &App) -> StoreResult<bool> {
+        timed!(self, "replace_app", self.inner.replace_app(read, next))
+    }
+
+    async fn delete_app(&self, tenant_id: &str, client_id: &str) -> StoreResult<bool> {
+        timed!(self, "delete_app", self.inner.delete_app(tenant_id, client_id))
     }
 
     async fn app_by_identifier_uri(&self, tenant_id: &str, identifier_uri: &str) -> StoreResult<Option<App>> {

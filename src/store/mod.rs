@@ -90,7 +90,8 @@ pub trait DirectoryStore: Send + Sync {
     /// `read`; of concurrent changes from the same `read`, one gets true.
     async fn replace_group(&self, read: &Group, next: &Group) -> StoreResult<bool>;
     async fn group(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Group>>;
-    async fn groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>>;
+    /// Up to `limit` groups of the tenant in id order, after `after`.
+    async fn groups_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<Group>>;
     /// The groups that list `user_id` as a member, and every group with a
     /// membership rule (the caller evaluates those), in id order.
     async fn groups_of(&self, tenant_id: &str, user_id: &str) -> StoreResult<Vec<Group>>;
@@ -105,7 +106,11 @@ pub trait DirectoryStore: Send + Sync {
 
     async fn put_app(&self, app: &App) -> StoreResult<()>;
     async fn app(&self, tenant_id: &str, client_id: &str) -> StoreResult<Option<App>>;
-    async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>>;
+    /// Up to `limit` apps of the tenant in client id order, after `after`.
+    async fn apps_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<App>>;
+    /// Compare-and-swap: stores `next` only if the app is still exactly `read`.
+    async fn replace_app(&self, read: &App, next: &App) -> StoreResult<bool>;
+    async fn delete_app(&self, tenant_id: &str, client_id: &str) -> StoreResult<bool>;
     /// The app registered under `identifier_uri` (`api://…`); of several, the first by client id.
     async fn app_by_identifier_uri(&self, tenant_id: &str, identifier_uri: &str) -> StoreResult<Option<App>>;
 

@@ -197,6 +197,32 @@ impl PgStore {
         client.query(&statement, params).await.map_err(db)
     }
 
+    /// Compare-and-swap of a tenant's record in `table` (keyed by
+    /// `tenant_id` and `id_column`): stores `next` only if the record is
+    /// still `read`.
+    async fn swap<T: serde::Serialize + DeserializeOwned + PartialEq + std::fmt::Debug + Sync>(
+        &self,
+        table: &'static str,
+        id_column: &'static str,
+        tenant: &str,
+        id: &str,
+        read: &T,
+        next: &T,
+    ) -> StoreResult<bool> {
+        // jsonb equality compares content, not bytes.
+        let update = format!("UPDATE {table} SET data = $4 WHERE tenant_id = $1 AND {id_column} = $2 AND data = $3");
+        if self.execute(&update, &[&tenant, &id, &json(read), &json(next)]).await? == 1 {
+            return Ok(true);
+        }
+        // The same record as an older version wrote it (without fields it
+        // did not know): swap against what is stored.
+        let select = format!("SELECT data FROM {table} WHERE tenant_id = $1 AND {id_column} = $2");
+        let rows = self.rows(&select, &[&tenant, &id]).await?;
+        let Some(stored) = rows.first().map(|r| r.get::<_, serde_json::Value>(0)) else { return Ok(false) };
+        let same = serde_json::from_value::<T>(stored.clone()).is_ok_and(|r| r == *read);
+        Ok(same && self.execute(&update, &[&tenant, &id, &stored, &json(next)]).await? == 1)
+    }
+
     async fn one<T: DeserializeOwned>(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<T>> {
         match self.rows(sql, params).await?.first() {
             Some(row) => record(row).map(Some),
@@ -331,26 +357,16 @@ impl DirectoryStore for PgStore {
     }
 
     async fn replace_group(&self, read: &Group, next: &Group) -> StoreResult<bool> {
-        // jsonb equality compares content, not bytes.
-        const SWAP: &str = "UPDATE groups SET data = $4 WHERE tenant_id = $1 AND id = $2 AND data = $3";
-        let (tenant, id) = (&read.tenant_id, &read.id);
-        if self.execute(SWAP, &[tenant, id, &json(read), &json(next)]).await? == 1 {
-            return Ok(true);
-        }
-        // The same record as an older version wrote it (without fields it
-        // did not know): swap against what is stored.
-        let rows = self.rows("SELECT data FROM groups WHERE tenant_id = $1 AND id = $2", &[tenant, id]).await?;
-        let Some(stored) = rows.first().map(|r| r.get::<_, serde_json::Value>(0)) else { return Ok(false) };
-        let same = serde_json::from_value::<Group>(stored.clone()).is_ok_and(|g| g == *read);
-        Ok(same && self.execute(SWAP, &[tenant, id, &stored, &json(next)]).await? == 1)
+        self.swap("groups", "id", &read.tenant_id, &read.id, read, next).await
     }
 
     async fn group(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Group>> {
         self.one("SELECT data FROM groups WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await
     }
 
-    async fn groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>> {
-        self.all("SELECT data FROM groups WHERE tenant_id = $1 ORDER BY id", &[&tenant_id]).await
+    async fn groups_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<Group>> {
+        let sql = "SELECT data FROM groups WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+        self.all(sql, &[&tenant_id, &after.unwrap_or(""), &(limit as i64)]).await
     }
 
     async fn groups_of(&self, tenant_id: &str, user_id: &str) -> StoreResult<Vec<Group>> {
@@ -402,8 +418,17 @@ impl DirectoryStore for PgStore {
         self.one("SELECT data FROM apps WHERE tenant_id = $1 AND client_id = $2", &[&tenant_id, &client_id]).await
     }
 
-    async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>> {
-        self.all("SELECT data FROM apps WHERE tenant_id = $1 ORDER BY client_id", &[&tenant_id]).await
+    async fn apps_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<App>> {
+        let sql = "SELECT data FROM apps WHERE tenant_id = $1 AND client_id > $2 ORDER BY client_id LIMIT $3";
+        self.all(sql, &[&tenant_id, &after.unwrap_or(""), &(limit as i64)]).await
+    }
+
+    async fn replace_app(&self, read: &App, next: &App) -> StoreResult<bool> {
+        self.swap("apps", "client_id", &read.tenant_id, &read.client_id, read, next).await
+    }
+
+    async fn delete_app(&self, tenant_id: &str, client_id: &str) -> StoreResult<bool> {
+        Ok(self.execute("DELETE FROM apps WHERE tenant_id = $1 AND client_id = $2", &[&tenant_id, &client_id]).await? > 0)
     }
 
     async fn app_by_identifier_uri(&self, tenant_id: &str, identifier_uri: &str) -> StoreResult<Option<App>> {

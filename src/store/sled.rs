@@ -121,6 +121,10 @@ impl<T: Clone + DeserializeOwned> Decoded<T> {
     fn replace(&self, k: &[u8], record: &T) {
         self.records.write().unwrap_or_else(PoisonError::into_inner).insert(k.to_vec(), record.clone());
     }
+
+    fn forget(&self, k: &[u8]) {
+        self.records.write().unwrap_or_else(PoisonError::into_inner).remove(k);
+    }
 }
 
 fn backend(e: sled::Error) -> StoreError {
@@ -146,6 +150,15 @@ fn get<T: DeserializeOwned>(tree: &sled::Tree, k: &[u8]) -> StoreResult<Option<T
 fn put<T: Serialize>(tree: &sled::Tree, k: &[u8], value: &T) -> StoreResult<()> {
     tree.insert(k, encode(value)?).map_err(backend)?;
     Ok(())
+}
+
+/// Up to `limit` of a tenant's records in key order, after the key `after`.
+fn page<T: DeserializeOwned>(tree: &sled::Tree, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<T>> {
+    // No id is empty, so "" comes before the first.
+    let start = Bound::Excluded(key(&[tenant_id, after.unwrap_or("")]));
+    // Just past every `{tenant} NUL …` key.
+    let end = Bound::Excluded([tenant_id.as_bytes(), b"\x01"].concat());
+    tree.range::<Vec<u8>, _>((start, end)).take(limit).map(|item| decode(&item.map_err(backend)?.1)).collect()
 }
 
 /// Every record under `prefix` (a tenant id and the separator).
@@ -513,11 +526,7 @@ impl DirectoryStore for SledStore {
     }
 
     async fn users_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>> {
-        // No id is empty, so "" comes before the first.
-        let start = Bound::Excluded(key(&[tenant_id, after.unwrap_or("")]));
-        // Just past every `{tenant} NUL …` key.
-        let end = Bound::Excluded([tenant_id.as_bytes(), b"\x01"].concat());
-        self.users.range::<Vec<u8>, _>((start, end)).take(limit).map(|item| decode(&item.map_err(backend)?.1)).collect()
+        page(&self.users, tenant_id, after, limit)
     }
 
     async fn delete_user(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
@@ -563,8 +572,8 @@ impl DirectoryStore for SledStore {
         get(&self.groups, &key(&[tenant_id, id]))
     }
 
-    async fn groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>> {
-        scan(&self.groups, tenant_id)
+    async fn groups_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<Group>> {
+        page(&self.groups, tenant_id, after, limit)
     }
 
     async fn groups_of(&self, tenant_id: &str, user_id: &str) -> StoreResult<Vec<Group>> {
@@ -635,8 +644,39 @@ impl DirectoryStore for SledStore {
         self.decoded_apps.get(&self.apps, &key(&[tenant_id, client_id]))
     }
 
-    async fn apps(&self, tenant_id: &str) -> StoreResult<Vec<App>> {
-        scan(&self.apps, tenant_id)
+    async fn apps_page(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<App>> {
+        page(&self.apps, tenant_id, after, limit)
+    }
+
+    async fn replace_app(&self, read: &App, next: &App) -> StoreResult<bool> {
+        let swapped = {
+            let k = key(&[&read.tenant_id, &read.client_id]);
+            let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
+            let uris = identifier_uris(next);
+            index_add(&self.app_uris, &[&next.tenant_id], &uris, &next.client_id)?;
+            let swapped = compare_and_swap(&self.apps, &k, read, next)?;
+            if swapped {
+                self.decoded_apps.replace(&k, next);
+                index_drop(&self.app_uris, &[&read.tenant_id], &identifier_uris(read), &uris, &read.client_id)?;
+            }
+            swapped
+        };
+        if swapped {
+            self.durable().await?;
+        }
+        Ok(swapped)
+    }
+
+    async fn delete_app(&self, tenant_id: &str, client_id: &str) -> StoreResult<bool> {
+        let k = key(&[tenant_id, client_id]);
+        {
+            let _writing = self.directory_writes.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(old) = self.apps.remove(&k).map_err(backend)? else { return Ok(false) };
+            self.decoded_apps.forget(&k);
+            index_drop(&self.app_uris, &[tenant_id], &identifier_uris(&decode(&old)?), &[], client_id)?;
+        }
+        self.durable().await?;
+        Ok(true)
     }
 
     async fn app_by_identifier_uri(&self, tenant_id: &str, identifier_uri: &str) -> StoreResult<Option<App>> {

@@ -79,6 +79,18 @@ pub fn email_domain(email: &str) -> Option<String> {
     domain(host)
 }
 
+/// An address a browser may be sent to: https, or http on this machine
+/// (loopback, where no one else can listen).
+pub fn is_web_url(url: &url::Url) -> bool {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    url.scheme() == "https" || (url.scheme() == "http" && loopback)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

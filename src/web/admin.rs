@@ -11,8 +11,9 @@ use serde_json::json;
 use tokio::io::AsyncSeekExt;
 
 use crate::directory::etag::{self, IfMatch};
-use crate::directory::paging::{Page, PageRequest};
-use crate::directory::{access, audit, bulk, collaboration, groups, invitations, users};
+use crate::directory::filter::Filter;
+use crate::directory::paging::{Page, PageRequest, DEFAULT_TOP};
+use crate::directory::{access, apps, audit, bulk, collaboration, groups, invitations, roles, users};
 use crate::error::Error;
 use crate::idp::Idp;
 use crate::model::{LogKind, Tenant};
@@ -125,51 +126,46 @@ impl Paging {
     }
 }
 
-/// A page as Graph answers it: `value`, and `@odata.nextLink` while there is more.
-fn page_response<T: serde::Serialize>(idp: &Idp, tenant: &Tenant, list: &str, request: &PageRequest, page: Page<T>) -> HttpResponse {
-    filtered_page_response(idp, tenant, list, None, request, page)
-}
-
-/// A page of a `$filter`ed list: the next link keeps the filter.
-fn filtered_page_response<T: serde::Serialize>(
-    idp: &Idp,
-    tenant: &Tenant,
-    list: &str,
-    filter: Option<&str>,
-    request: &PageRequest,
-    page: Page<T>,
-) -> HttpResponse {
-    let mut body = json!({ "value": page.value });
-    if let Some(token) = page.skiptoken {
-        let mut params = vec![("$top", request.top.to_string())];
-        params.extend(filter.map(|f| ("$filter", f.to_string())));
-        params.push(("$skiptoken", token));
-        let query = serde_urlencoded::to_string(params).unwrap_or_default();
-        body["@odata.nextLink"] = json!(idp.tenant_url(tenant, &format!("{list}?{query}")));
-    }
-    HttpResponse::Ok().json(body)
-}
-
-/// A log's query: paging and `$filter`.
+/// A list's query: paging and `$filter`.
 #[derive(serde::Deserialize)]
-pub struct LogParams {
+pub struct ListParams {
     #[serde(flatten)]
     paging: Paging,
     #[serde(rename = "$filter")]
     filter: Option<String>,
 }
 
-async fn list_log(idp: &Idp, admin: Admin, kind: LogKind, params: LogParams, list: &str) -> GraphResult {
-    let request = params.paging.request()?;
-    let page = audit::list(idp, &admin.tenant, &admin.caller, kind, params.filter.as_deref(), &request).await?;
-    Ok(filtered_page_response(idp, &admin.tenant, list, params.filter.as_deref(), &request, page))
+impl ListParams {
+    fn parse(&self) -> Result<(PageRequest, Filter), GraphFailure> {
+        Ok((self.paging.request()?, Filter::parse(self.filter.as_deref())?))
+    }
+
+    /// A page as Graph answers it: `value`, and `@odata.nextLink` (with
+    /// the same `$top` and `$filter`) while there is more.
+    fn response<T: serde::Serialize>(&self, idp: &Idp, tenant: &Tenant, list: &str, page: Page<T>) -> HttpResponse {
+        let mut body = json!({ "value": page.value });
+        if let Some(token) = page.skiptoken {
+            let mut params = vec![("$top", self.paging.top.clone().unwrap_or_else(|| DEFAULT_TOP.to_string()))];
+            params.extend(self.filter.as_ref().map(|f| ("$filter", f.clone())));
+            params.push(("$skiptoken", token));
+            let query = serde_urlencoded::to_string(params).unwrap_or_default();
+            body["@odata.nextLink"] = json!(idp.tenant_url(tenant, &format!("{list}?{query}")));
+        }
+        HttpResponse::Ok().json(body)
+    }
 }
 
-pub async fn sign_ins(idp: web::Data<Idp>, admin: Admin, params: web::Query<LogParams>) -> GraphResult {
+async fn list_log(idp: &Idp, admin: Admin, kind: LogKind, params: ListParams, list: &str) -> GraphResult {
+    let request = params.paging.request()?;
+    let page = audit::list(idp, &admin.tenant, &admin.caller, kind, params.filter.as_deref(), &request).await?;
+    Ok(params.response(idp, &admin.tenant, list, page))
+}
+
+pub async fn sign_ins(idp: web::Data<Idp>, admin: Admin, params: web::Query<ListParams>) -> GraphResult {
     list_log(&idp, admin, LogKind::SignIn, params.into_inner(), "v1.0/auditLogs/signIns").await
 }
 
-pub async fn directory_audits(idp: web::Data<Idp>, admin: Admin, params: web::Query<LogParams>) -> GraphResult {
+pub async fn directory_audits(idp: web::Data<Idp>, admin: Admin, params: web::Query<ListParams>) -> GraphResult {
     list_log(&idp, admin, LogKind::DirectoryAudit, params.into_inner(), "v1.0/auditLogs/directoryAudits").await
 }
 
@@ -180,10 +176,10 @@ pub async fn unlock_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, p
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn list_users(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, paging: web::Query<Paging>) -> GraphResult {
-    let request = paging.request()?;
-    let page = users::list(&idp, &tenant, &caller, &request).await?;
-    Ok(page_response(&idp, &tenant, "v1.0/users", &request, page))
+pub async fn list_users(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, params: web::Query<ListParams>) -> GraphResult {
+    let (request, filter) = params.parse()?;
+    let page = users::list(&idp, &tenant, &caller, &filter, &request).await?;
+    Ok(params.response(&idp, &tenant, "v1.0/users", page))
 }
 
 pub async fn get_user(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
@@ -275,9 +271,10 @@ pub async fn invite_bulk(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, b
         .streaming(tokio_util::io::ReaderStream::new(report)))
 }
 
-pub async fn list_identity_providers(Admin { tenant, caller }: Admin) -> GraphResult {
-    let value = collaboration::identity_providers(&tenant, &caller).await?;
-    Ok(HttpResponse::Ok().json(json!({ "value": value })))
+pub async fn list_identity_providers(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, params: web::Query<ListParams>) -> GraphResult {
+    let (request, filter) = params.parse()?;
+    let page = collaboration::identity_providers(&tenant, &caller, &filter, &request).await?;
+    Ok(params.response(&idp, &tenant, "v1.0/identity/identityProviders", page))
 }
 
 pub async fn add_identity_provider(
@@ -289,8 +286,10 @@ pub async fn add_identity_provider(
     Ok(HttpResponse::Created().json(added))
 }
 
-pub async fn list_groups(idp: web::Data<Idp>, Admin { tenant, caller }: Admin) -> GraphResult {
-    Ok(HttpResponse::Ok().json(json!({ "value": groups::list(&idp, &tenant, &caller).await? })))
+pub async fn list_groups(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, params: web::Query<ListParams>) -> GraphResult {
+    let (request, filter) = params.parse()?;
+    let page = groups::list(&idp, &tenant, &caller, &filter, &request).await?;
+    Ok(params.response(&idp, &tenant, "v1.0/groups", page))
 }
 
 pub async fn create_group(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: Body<groups::NewGroup>) -> GraphResult {
@@ -308,9 +307,16 @@ pub async fn delete_group(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, 
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn group_members(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+pub async fn group_members(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+    params: web::Query<ListParams>,
+) -> GraphResult {
     let (_, id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(json!({ "value": groups::members(&idp, &tenant, &caller, &id).await? })))
+    let (request, filter) = params.parse()?;
+    let page = groups::members(&idp, &tenant, &caller, &id, &filter, &request).await?;
+    Ok(params.response(&idp, &tenant, &format!("v1.0/groups/{id}/members"), page))
 }
 
 pub async fn add_group_member(
@@ -334,8 +340,10 @@ pub async fn remove_group_member(
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn list_policies(Admin { tenant, caller }: Admin) -> GraphResult {
-    Ok(HttpResponse::Ok().json(json!({ "value": policy_api::list(&tenant, &caller).await? })))
+pub async fn list_policies(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, params: web::Query<ListParams>) -> GraphResult {
+    let (request, filter) = params.parse()?;
+    let page = policy_api::list(&tenant, &caller, &filter, &request).await?;
+    Ok(params.response(&idp, &tenant, "v1.0/identity/conditionalAccess/policies", page))
 }
 
 pub async fn create_policy(
@@ -425,5 +433,95 @@ pub async fn delete_authenticator(
 ) -> GraphResult {
     let (_, user, method) = path.into_inner();
     users::remove_authenticator(&idp, &tenant, &caller, &user, &method).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn list_applications(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, params: web::Query<ListParams>) -> GraphResult {
+    let (request, filter) = params.parse()?;
+    let page = apps::list(&idp, &tenant, &caller, &filter, &request).await?;
+    Ok(params.response(&idp, &tenant, "v1.0/applications", page))
+}
+
+pub async fn create_application(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: Body<apps::ApplicationFields>) -> GraphResult {
+    Ok(HttpResponse::Created().json(apps::create(&idp, &tenant, &caller, body.into_inner()).await?))
+}
+
+pub async fn get_application(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(apps::get(&idp, &tenant, &caller, &id).await?))
+}
+
+/// `PATCH …/applications/{id}` (204, as Graph answers).
+pub async fn update_application(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+    body: Body<apps::ApplicationFields>,
+) -> GraphResult {
+    let (_, id) = path.into_inner();
+    apps::update(&idp, &tenant, &caller, &id, body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn delete_application(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    apps::delete(&idp, &tenant, &caller, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST …/addPassword`: the new secret, its text shown this once.
+pub async fn add_password(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+    body: Body<apps::AddPassword>,
+) -> GraphResult {
+    let (_, id) = path.into_inner();
+    let added = apps::add_password(&idp, &tenant, &caller, &id, body.into_inner().password_credential).await?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(added))
+}
+
+pub async fn remove_password(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+    body: Body<apps::RemovePassword>,
+) -> GraphResult {
+    let (_, id) = path.into_inner();
+    apps::remove_password(&idp, &tenant, &caller, &id, &body.into_inner().key_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn role_definitions(Admin { caller, .. }: Admin) -> GraphResult {
+    Ok(HttpResponse::Ok().json(json!({ "value": roles::definitions(&caller)? })))
+}
+
+pub async fn role_definition(Admin { caller, .. }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(roles::definition(&caller, &id)?))
+}
+
+pub async fn list_role_assignments(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, params: web::Query<ListParams>) -> GraphResult {
+    let (request, filter) = params.parse()?;
+    let page = roles::list(&idp, &tenant, &caller, &filter, &request).await?;
+    Ok(params.response(&idp, &tenant, "v1.0/roleManagement/directory/roleAssignments", page))
+}
+
+pub async fn assign_role(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: Body<roles::NewRoleAssignment>) -> GraphResult {
+    Ok(HttpResponse::Created().json(roles::assign(&idp, &tenant, &caller, body.into_inner()).await?))
+}
+
+pub async fn get_role_assignment(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(roles::get(&idp, &tenant, &caller, &id).await?))
+}
+
+pub async fn remove_role_assignment(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+) -> GraphResult {
+    let (_, id) = path.into_inner();
+    roles::remove(&idp, &tenant, &caller, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

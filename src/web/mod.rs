@@ -122,6 +122,30 @@ fn admin_api() -> actix_web::Scope {
             "/identity/identityProviders",
             vec![(Method::GET, web::to(admin::list_identity_providers)), (Method::POST, web::to(admin::add_identity_provider))],
         ))
+        .service(graph_resource(
+            "/applications",
+            vec![(Method::GET, web::to(admin::list_applications)), (Method::POST, web::to(admin::create_application))],
+        ))
+        .service(graph_resource(
+            "/applications/{id}",
+            vec![
+                (Method::GET, web::to(admin::get_application)),
+                (Method::PATCH, web::to(admin::update_application)),
+                (Method::DELETE, web::to(admin::delete_application)),
+            ],
+        ))
+        .service(graph_resource("/applications/{id}/addPassword", vec![(Method::POST, web::to(admin::add_password))]))
+        .service(graph_resource("/applications/{id}/removePassword", vec![(Method::POST, web::to(admin::remove_password))]))
+        .service(graph_resource("/roleManagement/directory/roleDefinitions", vec![(Method::GET, web::to(admin::role_definitions))]))
+        .service(graph_resource("/roleManagement/directory/roleDefinitions/{id}", vec![(Method::GET, web::to(admin::role_definition))]))
+        .service(graph_resource(
+            "/roleManagement/directory/roleAssignments",
+            vec![(Method::GET, web::to(admin::list_role_assignments)), (Method::POST, web::to(admin::assign_role))],
+        ))
+        .service(graph_resource(
+            "/roleManagement/directory/roleAssignments/{id}",
+            vec![(Method::GET, web::to(admin::get_role_assignment)), (Method::DELETE, web::to(admin::remove_role_assignment))],
+        ))
         .default_service(web::to(admin::unknown_route))
 }
 

@@ -6,6 +6,8 @@ use std::time::Duration;
 use openidconnect::OAuth2TokenResponse;
 use serde_json::{json, Value};
 
+use b2b_idp::model::{User, UserType};
+
 use crate::harness::*;
 
 async fn users_crud_with_an_app_token(backend: Backend) {
@@ -259,41 +261,129 @@ async fn if_match_guards_setting_changes(backend: Backend) {
     server.stop().await;
 }
 
-/// `GET /users` pages (`$top`, `@odata.nextLink`): following the links
-/// visits every user once; what paging cannot take is a 400 naming it.
-async fn users_are_listed_in_pages(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    let token = app_token(&server, CONTOSO).await;
-    for i in 0..30 {
-        let body = json!({"displayName": format!("P{i}"), "userPrincipalName": format!("p{i}@contoso.example")});
-        let (status, _, user) = call(reqwest::Method::POST, server.url("/contoso/v1.0/users"), &token, Some(body)).await;
-        assert_eq!(status, 201, "{user}");
-    }
-    let (_, _, everyone) = call(reqwest::Method::GET, server.url("/contoso/v1.0/users?$top=999"), &token, None).await;
-    let total = everyone["value"].as_array().expect("value").len();
-    assert!(total >= 30 && everyone.get("@odata.nextLink").is_none(), "one page holds them all: {total}");
-
-    let (mut next, mut seen, mut pages) = (Some(server.url("/contoso/v1.0/users?$top=7")), vec![], 0);
+/// Every page of a list, following `@odata.nextLink` from `url`: the
+/// items' ids, and how many pages it took.
+async fn walk(url: String, token: &str, top: usize) -> (Vec<String>, usize) {
+    let (mut next, mut seen, mut pages) = (Some(url), vec![], 0);
     while let Some(url) = next.take() {
-        let (status, _, page) = call(reqwest::Method::GET, url, &token, None).await;
+        let (status, _, page) = call(reqwest::Method::GET, url, token, None).await;
         assert_eq!(status, 200, "{page}");
         let value = page["value"].as_array().expect("value");
-        assert!(value.len() <= 7);
+        assert!(value.len() <= top, "{} on a page of {top}", value.len());
         seen.extend(value.iter().map(|u| u["id"].as_str().expect("id").to_string()));
         next = page["@odata.nextLink"].as_str().map(str::to_string);
         pages += 1;
-        assert!(pages <= total, "the links end");
+        assert!(pages <= 20_000, "the links end");
     }
+    (seen, pages)
+}
+
+fn encoded(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// `GET /users` pages (`$top`, `@odata.nextLink`): following the links
+/// through 10,001 users visits each exactly once; `$filter` narrows, an
+/// `eq` on the address is one lookup; what cannot be taken is a 400
+/// naming it.
+async fn users_are_listed_in_pages(backend: Backend) {
+    use futures_util::StreamExt;
+    let server = TestServer::start(backend).await;
+    let token = app_token(&server, CONTOSO).await;
+    let store = server.idp().store.clone();
+    futures_util::stream::iter(0..10_001)
+        .for_each_concurrent(16, |i| {
+            let store = store.clone();
+            async move {
+                let mut user = User::new(CONTOSO_ID, &format!("p{i:05}@contoso.example"), &format!("P{i:05}"), UserType::Member);
+                user.enabled = i % 1000 != 7;
+                store.create_user(&user).await.expect("create user");
+            }
+        })
+        .await;
+    let (_, _, first) = call(reqwest::Method::GET, server.url("/contoso/v1.0/users"), &token, None).await;
+    assert_eq!(first["value"].as_array().map(Vec::len), Some(100), "100 by default");
+
+    let (seen, pages) = walk(server.url("/contoso/v1.0/users?$top=999"), &token, 999).await;
+    let total = seen.len();
+    assert!(total >= 10_001 + 2, "{total}");
+    assert_eq!(pages, total.div_ceil(999), "full pages until the last");
     let mut unique = seen.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!((seen.len(), unique.len()), (total, total), "every user once");
+    assert_eq!(unique.len(), total, "every user exactly once");
 
-    for (query, named) in [("$top=0", "$top"), ("$top=1000", "$top"), ("$top=x", "$top"), ("$skiptoken=%25%25", "$skiptoken")] {
+    // Filters: the next link keeps the filter; a sparse filter still ends.
+    let filtered = |f: &str, top: usize| walk(server.url(&format!("/contoso/v1.0/users?$top={top}&$filter={}", encoded(f))), &token, top);
+    assert_eq!(filtered("startswith(displayName,'p0001')", 3).await.0.len(), 10, "P00010 to P00019");
+    assert_eq!(filtered("accountEnabled eq false and startswith(mail,'p')", 5).await.0.len(), 10, "p00007, p01007, … p09007 are disabled");
+    assert_eq!(filtered("userType eq 'Guest'", 50).await.0.len(), 0);
+    let (one, pages) = filtered("mail eq 'P00042@Contoso.example'", 10).await;
+    assert_eq!((one.len(), pages), (1, 1), "one lookup");
+    for (query, named) in [
+        ("$top=0", "$top"),
+        ("$top=1000", "$top"),
+        ("$top=x", "$top"),
+        ("$skiptoken=%25%25", "$skiptoken"),
+        ("$filter=jobTitle%20eq%20'x'", "startswith(displayName, '…')"),
+        ("$filter=userType%20ne%20'Guest'", "operator 'ne'"),
+        ("$filter=mail%20eq%20'x'%20or%20mail%20eq%20'y'", "'or'"),
+    ] {
         let (status, _, refused) = call(reqwest::Method::GET, server.url(&format!("/contoso/v1.0/users?{query}")), &token, None).await;
         let message = refused["error"]["message"].as_str().unwrap_or_default();
         assert!(status == 400 && message.contains(named), "{query}: {status} {refused}");
     }
+    server.stop().await;
+}
+
+/// Groups, a group's members, applications, policies and providers page
+/// and filter like users.
+async fn every_list_pages_and_filters(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = app_token(&server, CONTOSO).await;
+    let groups = server.url("/contoso/v1.0/groups");
+    let mut ids = vec![];
+    for name in ["Sales", "Support", "Engineering", "Security", "Finance"] {
+        let (status, _, group) = call(reqwest::Method::POST, groups.clone(), &token, Some(json!({"displayName": name}))).await;
+        assert_eq!(status, 201, "{group}");
+        ids.push(group["id"].as_str().expect("id").to_string());
+    }
+    let (seen, pages) = walk(format!("{groups}?$top=2"), &token, 2).await;
+    assert_eq!((seen.len(), pages), (5, 3));
+    let (seen, _) = walk(format!("{groups}?$top=1&$filter={}", encoded("startswith(displayName,'s')")), &token, 1).await;
+    assert_eq!(seen.len(), 3, "Sales, Support, Security");
+
+    let members = server.url(&format!("/contoso/v1.0/groups/{}/members", ids[0]));
+    for i in 0..5 {
+        let body = json!({"displayName": format!("M{i}"), "userPrincipalName": format!("m{i}@contoso.example")});
+        let (_, _, user) = call(reqwest::Method::POST, server.url("/contoso/v1.0/users"), &token, Some(body)).await;
+        let reference =
+            json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{}", user["id"].as_str().expect("id"))});
+        let (status, _, _) = call(reqwest::Method::POST, format!("{members}/$ref"), &token, Some(reference)).await;
+        assert_eq!(status, 204);
+    }
+    let (seen, pages) = walk(format!("{members}?$top=2"), &token, 2).await;
+    assert_eq!((seen.len(), pages), (5, 3));
+    let (seen, _) = walk(format!("{members}?$filter={}", encoded("mail eq 'm3@contoso.example'")), &token, 100).await;
+    assert_eq!(seen.len(), 1);
+
+    let apps = server.url("/contoso/v1.0/applications");
+    let (seen, _) = walk(format!("{apps}?$top=1"), &token, 1).await;
+    assert!(seen.contains(&DEMO_APP.to_string()) && seen.contains(&ADMIN_CLI.to_string()), "{seen:?}");
+    let (seen, pages) = walk(format!("{apps}?$filter={}", encoded(&format!("appId eq '{DEMO_SPA}'"))), &token, 100).await;
+    assert_eq!((seen, pages), (vec![DEMO_SPA.to_string()], 1));
+    let (seen, _) = walk(format!("{apps}?$filter={}", encoded("startswith(displayName,'contoso demo')")), &token, 100).await;
+    assert_eq!(seen, [DEMO_APP, DEMO_SPA]);
+
+    let policies = server.url("/contoso/v1.0/identity/conditionalAccess/policies");
+    let (seen, pages) = walk(format!("{policies}?$top=1"), &token, 1).await;
+    assert_eq!((seen.len(), pages), (2, 2), "the demo's two policies");
+    let (seen, _) = walk(format!("{policies}?$filter={}", encoded("displayName eq 'guests need mfa'")), &token, 100).await;
+    assert_eq!(seen.len(), 1);
+    let (seen, _) = walk(server.url("/contoso/v1.0/identity/identityProviders?$top=5"), &token, 5).await;
+    assert!(seen.is_empty());
+    let (status, _, _) = call(reqwest::Method::GET, format!("{policies}?$skiptoken=bm90LWEtbnVtYmVy"), &token, None).await;
+    assert_eq!(status, 400, "a skiptoken of another list");
     server.stop().await;
 }
 
@@ -409,15 +499,7 @@ async fn user_commands_from_the_command_line() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     terminate(serve(dir.path(), port, &base, &[]).await).await;
-    let cli = |args: &[&str]| {
-        let mut command = idp_command(dir.path(), port, &base);
-        command.arg("--config").arg(demo_config_path()).args(args);
-        async move {
-            let output = command.output().await.expect("b2b-idp");
-            let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-            (output.status.success(), text)
-        }
-    };
+    let cli = |args: &'static [&'static str]| idp_cli(dir.path(), port, &base, args);
     let (ok, text) = cli(&["user", "disable", "--tenant", "contoso", "--user", ALICE.0]).await;
     assert!(ok && text.contains("disabled"), "{text}");
     let (ok, text) =
@@ -440,6 +522,7 @@ async fn user_commands_from_the_command_line() {
 }
 
 on_both_backends!(
+    every_list_pages_and_filters,
     users_are_changed_and_disabled,
     unknown_admin_routes_answer_graph_errors,
     users_are_listed_in_pages,

@@ -671,6 +671,16 @@ pub fn idp_command(dir: &Path, port: u16, public: &str) -> tokio::process::Comma
     cmd
 }
 
+/// Runs a `b2b-idp` command with the demo config on the store under `dir`:
+/// whether it succeeded, and what it printed (stdout, then stderr).
+pub async fn idp_cli(dir: &Path, port: u16, public: &str, args: &[&str]) -> (bool, String) {
+    let mut command = idp_command(dir, port, public);
+    command.arg("--config").arg(demo_config_path()).args(args);
+    let output = command.output().await.expect("b2b-idp");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
 /// Waits until `url` answers 200, or panics after ten seconds.
 pub async fn wait_ready(url: &str) {
     for _ in 0..200 {

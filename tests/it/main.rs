@@ -7,6 +7,7 @@
 mod harness;
 
 mod admin;
+mod apps;
 mod audit;
 mod b2b;
 mod bulk;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use b2b_idp::keys;
 use b2b_idp::model::Alg;
 use b2b_idp::model::Group;
-use b2b_idp::model::{App, Cloud, GrantType, Tenant, User, UserType};
+use b2b_idp::model::{App, Cloud, GrantType, PasswordCredential, Platform, Tenant, User, UserType};
 use b2b_idp::model::{AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session};
 use b2b_idp::model::{AuthStep, LogEntry, LogKind};
 use b2b_idp::model::{Interaction, Purpose, Step};
@@ -102,7 +102,7 @@ async fn app_writes_are_read_back(store: Arc<dyn Store>, app: &App) {
     }
     let by_id = store.app("t1", "c1").await.expect("get").expect("found");
     assert_eq!(by_id.display_name, "v39", "the last write is what reads see");
-    assert_eq!(store.apps("t1").await.expect("list"), vec![by_id], "the lookup agrees with the stored record");
+    assert_eq!(store.apps_page("t1", None, 10).await.expect("list"), vec![by_id], "the lookup agrees with the stored record");
     store.put_app(app).await.expect("restore app");
 }
 
@@ -171,6 +171,15 @@ fn app() -> App {
         client_id: "c1".into(),
         display_name: "C1".into(),
         secret_hash: None,
+        passwords: vec![PasswordCredential {
+            key_id: "k1".into(),
+            display_name: Some("ci".into()),
+            hint: "abc".into(),
+            secret_hash: "h".into(),
+            start_ms: 1,
+            end_ms: 2,
+        }],
+        platform: Some(Platform::Web),
         redirect_uris: vec!["http://localhost/cb".into()],
         post_logout_redirect_uris: vec![],
         grant_types: vec![GrantType::AuthorizationCode],
@@ -187,7 +196,8 @@ async fn apps_and_keys(store: Arc<dyn Store>) {
     store.put_app(&app).await.expect("put app");
     assert_eq!(store.app("t1", "c1").await.expect("get"), Some(app.clone()));
     assert!(store.app("t2", "c1").await.expect("get").is_none(), "apps are per tenant");
-    assert_eq!(store.apps("t1").await.expect("list"), vec![app.clone()]);
+    assert_eq!(store.apps_page("t1", None, 10).await.expect("list"), vec![app.clone()]);
+    apps_change_and_go(store.clone(), &app).await;
 
     let key = keys::generate("t1", Alg::ES256).expect("key");
     store.put_key(&key).await.expect("put key");
@@ -198,6 +208,34 @@ async fn apps_and_keys(store: Arc<dyn Store>) {
     assert!(!store.replace_key(&key, &key).await.expect("swap"), "a swap from a stale read does not");
     assert_eq!(store.keys("t1").await.expect("keys"), vec![retired]);
     app_writes_are_read_back(store.clone(), &app).await;
+}
+
+/// Pages, compare-and-swap and delete of apps, with the identifier URI
+/// lookup following each change.
+async fn apps_change_and_go(store: Arc<dyn Store>, app: &App) {
+    let mut second = App { client_id: "c2".into(), identifier_uri: Some("api://two".into()), ..app.clone() };
+    store.put_app(&second).await.expect("put c2");
+    let first_page = store.apps_page("t1", None, 1).await.expect("page");
+    assert_eq!(first_page.iter().map(|a| a.client_id.as_str()).collect::<Vec<_>>(), ["c1"]);
+    let second_page = store.apps_page("t1", Some("c1"), 1).await.expect("page");
+    assert_eq!(second_page.iter().map(|a| a.client_id.as_str()).collect::<Vec<_>>(), ["c2"]);
+    assert!(store.apps_page("t1", Some("c2"), 1).await.expect("page").is_empty());
+    assert!(store.apps_page("t0", None, 10).await.expect("page").is_empty(), "another tenant's apps are not listed");
+
+    let renamed = App { identifier_uri: Some("api://renamed".into()), display_name: "Two".into(), ..second.clone() };
+    assert!(store.replace_app(&second, &renamed).await.expect("swap"), "a swap from the stored app lands");
+    assert!(!store.replace_app(&second, &second).await.expect("swap"), "a swap from a stale read does not");
+    assert_eq!(store.app("t1", "c2").await.expect("get"), Some(renamed.clone()));
+    assert!(store.app_by_identifier_uri("t1", "api://two").await.expect("by uri").is_none(), "the old URI is forgotten");
+    assert_eq!(store.app_by_identifier_uri("t1", "api://renamed").await.expect("by uri"), Some(renamed.clone()));
+    second = renamed;
+
+    assert!(store.delete_app("t1", "c2").await.expect("delete"));
+    assert!(!store.delete_app("t1", "c2").await.expect("delete again"), "nothing left to delete");
+    assert!(store.app("t1", "c2").await.expect("get").is_none());
+    assert!(store.app_by_identifier_uri("t1", "api://renamed").await.expect("by uri").is_none(), "nor found by its URI");
+    assert!(!store.replace_app(&second, &second).await.expect("swap"), "a late write does not bring a deleted app back");
+    assert!(store.app("t1", "c2").await.expect("get").is_none());
 }
 
 async fn groups(store: Arc<dyn Store>) {
@@ -221,8 +259,9 @@ async fn groups(store: Arc<dyn Store>) {
     assert!(store.replace_group(&group, &grown).await.expect("swap"), "a swap from the stored record lands");
     assert!(!store.replace_group(&group, &grown).await.expect("swap"), "a swap from a stale read does not");
     let group = grown;
-    assert_eq!(store.groups("t1").await.expect("list"), vec![group]);
-    assert!(store.groups("t2").await.expect("list").is_empty(), "groups are per tenant");
+    assert_eq!(store.groups_page("t1", None, 10).await.expect("list"), vec![group.clone()]);
+    assert!(store.groups_page("t1", Some(&group.id), 10).await.expect("list").is_empty(), "nothing after the last");
+    assert!(store.groups_page("t2", None, 10).await.expect("list").is_empty(), "groups are per tenant");
     assert!(store.delete_group("t1", "g1").await.expect("delete"));
     assert!(!store.delete_group("t1", "g1").await.expect("delete again"));
 }
@@ -469,7 +508,17 @@ async fn concurrent_writers_all_land(store: Arc<dyn Store>) {
         writer.await.expect("writer");
     }
     drop(done);
-    assert_eq!(store.apps("t1").await.expect("list").len(), 1 + 8 * 25, "every app write landed");
+    let mut apps = 0;
+    let mut after = None;
+    loop {
+        let page = store.apps_page("t1", after.as_deref(), 37).await.expect("list");
+        apps += page.len();
+        match page.last() {
+            Some(last) if page.len() == 37 => after = Some(last.client_id.clone()),
+            _ => break,
+        }
+    }
+    assert_eq!(apps, 1 + 8 * 25, "every app write landed, and paging reads each once");
     let users = all_users(store.as_ref(), "t2").await;
     assert_eq!(users.iter().filter(|u| u.display_name == "writer" && !u.enabled).count(), 8 * 25, "every user write landed");
     for w in 0..8 {

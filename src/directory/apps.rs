@@ -1,0 +1,622 @@
+//! Applications (OAuth clients) as the admin API registers and changes
+//! them (Microsoft Graph's `application`). An application's `id` is its
+//! `appId` (the client id): config names its apps, so a second identifier
+//! would only be one more thing to look up.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::audit::change::Target;
+use crate::directory::access::{Caller, ADMIN_RESOURCE, MANAGE_APPS, MANAGE_PRIVILEGE, READ_APPS};
+use crate::directory::filter::{Fields, Filter};
+use crate::directory::paging::{self, Page, PageRequest};
+use crate::directory::MAX_DISPLAY_NAME_CHARS;
+use crate::error::{Error, Result};
+use crate::idp::Idp;
+use crate::model::{App, GrantType, PasswordCredential, Platform, Tenant};
+use crate::util::{address, now_ms, random_token, sha256_hex};
+
+/// Entra's limits: redirect URIs per app, and characters per URI.
+const MAX_REDIRECT_URIS: usize = 256;
+const MAX_URI_CHARS: usize = 256;
+/// Secrets an app may hold at once (each is checked at every token request).
+const MAX_PASSWORDS: usize = 16;
+/// Graph's default lifetime of a secret without `endDateTime`: two years.
+const DEFAULT_SECRET_LIFETIME_MS: i64 = 2 * 365 * 24 * 3600 * 1000;
+/// The most permissions one app may hold on one resource.
+const MAX_PERMISSIONS: usize = 64;
+
+/// Graph's `application`, the parts this server has.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphApplication {
+    pub id: String,
+    pub app_id: String,
+    pub display_name: String,
+    pub sign_in_audience: &'static str,
+    pub identifier_uris: Vec<String>,
+    pub is_fallback_public_client: bool,
+    pub web: RedirectUris,
+    pub spa: RedirectUris,
+    pub public_client: RedirectUris,
+    pub required_resource_access: Vec<RequiredResourceAccess>,
+    pub password_credentials: Vec<GraphPasswordCredential>,
+    /// Certificates and keys for `private_key_jwt` are not registered here yet.
+    pub key_credentials: Vec<serde_json::Value>,
+    #[serde(skip)]
+    pub platform: Platform,
+}
+
+/// A platform's redirect URIs (Graph's `webApplication`, `spaApplication`,
+/// `publicClientApplication`). Other properties (`logoutUrl`,
+/// `implicitGrantSettings`) are refused by name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedirectUris {
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+}
+
+/// Permissions an app holds on one resource: `resourceAppId` is the
+/// resource's identifier URI or client id (`api://b2b-idp-admin` for the
+/// admin API), each `id` a permission's name (`User.Read.All`) where Graph
+/// has a GUID. Registered here means granted (admin consent included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequiredResourceAccess {
+    pub resource_app_id: String,
+    pub resource_access: Vec<ResourceAccess>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceAccess {
+    pub id: String,
+    /// `Role` (an application permission, client credentials) or `Scope`
+    /// (a delegated permission, for a signed-in user).
+    #[serde(rename = "type")]
+    pub kind: AccessKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccessKind {
+    Role,
+    Scope,
+}
+
+/// Graph's `passwordCredential`; `secretText` only in `addPassword`'s answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphPasswordCredential {
+    pub key_id: String,
+    pub display_name: Option<String>,
+    pub hint: Option<String>,
+    pub start_date_time: Option<String>,
+    pub end_date_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_text: Option<String>,
+}
+
+/// `POST /applications` and `PATCH /applications/{id}`: absent properties
+/// are left as they are (a POST needs `displayName`); others are refused by
+/// name.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationFields {
+    pub display_name: Option<String>,
+    /// Only `AzureADMyOrg`: guests are in this directory, so they are its org.
+    pub sign_in_audience: Option<String>,
+    /// At most one (`api://…` or https), unique in the tenant.
+    pub identifier_uris: Option<Vec<String>>,
+    pub is_fallback_public_client: Option<bool>,
+    pub web: Option<RedirectUris>,
+    pub spa: Option<RedirectUris>,
+    pub public_client: Option<RedirectUris>,
+    pub required_resource_access: Option<Vec<RequiredResourceAccess>>,
+}
+
+/// `POST …/addPassword`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddPassword {
+    #[serde(default)]
+    pub password_credential: NewPassword,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewPassword {
+    pub display_name: Option<String>,
+    /// Default: two years from now.
+    pub end_date_time: Option<String>,
+}
+
+/// `POST …/removePassword`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RemovePassword {
+    pub key_id: String,
+}
+
+/// The key id under which the secret of config or the command line is
+/// listed (stable, so `removePassword` can name it).
+fn registered_secret_key_id(app: &App) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{}/{}/secret", app.tenant_id, app.client_id).as_bytes()).to_string()
+}
+
+impl From<&App> for GraphApplication {
+    fn from(app: &App) -> GraphApplication {
+        let uris = RedirectUris { redirect_uris: app.redirect_uris.clone() };
+        let (mut web, mut spa, mut public_client) = (RedirectUris::default(), RedirectUris::default(), RedirectUris::default());
+        match app.platform() {
+            Platform::Web => web = uris,
+            Platform::Spa => spa = uris,
+            Platform::PublicClient => public_client = uris,
+        }
+        let mut password_credentials: Vec<GraphPasswordCredential> = app
+            .secret_hash
+            .iter()
+            .map(|_| GraphPasswordCredential {
+                key_id: registered_secret_key_id(app),
+                display_name: Some("registered by config or the command line".into()),
+                hint: None,
+                start_date_time: None,
+                end_date_time: None,
+                secret_text: None,
+            })
+            .collect();
+        password_credentials.extend(app.passwords.iter().map(|p| GraphPasswordCredential {
+            key_id: p.key_id.clone(),
+            display_name: p.display_name.clone(),
+            hint: Some(p.hint.clone()),
+            start_date_time: Some(crate::util::rfc3339_ms(p.start_ms)),
+            end_date_time: Some(crate::util::rfc3339_ms(p.end_ms)),
+            secret_text: None,
+        }));
+        GraphApplication {
+            id: app.client_id.clone(),
+            app_id: app.client_id.clone(),
+            display_name: app.display_name.clone(),
+            sign_in_audience: "AzureADMyOrg",
+            identifier_uris: app.identifier_uri.iter().cloned().collect(),
+            is_fallback_public_client: app.platform() == Platform::PublicClient,
+            web,
+            spa,
+            public_client,
+            required_resource_access: resource_access(app),
+            password_credentials,
+            key_credentials: vec![],
+            platform: app.platform(),
+        }
+    }
+}
+
+/// The app's grants as Graph lists them: one entry per resource.
+fn resource_access(app: &App) -> Vec<RequiredResourceAccess> {
+    let mut by_resource: BTreeMap<&str, Vec<ResourceAccess>> = BTreeMap::new();
+    for (grants, kind) in [(&app.api_permissions, AccessKind::Role), (&app.delegated_permissions, AccessKind::Scope)] {
+        for (resource, permissions) in grants {
+            let list = by_resource.entry(resource).or_default();
+            list.extend(permissions.iter().map(|id| ResourceAccess { id: id.clone(), kind }));
+        }
+    }
+    by_resource
+        .into_iter()
+        .map(|(resource, access)| RequiredResourceAccess { resource_app_id: resource.into(), resource_access: access })
+        .collect()
+}
+
+/// Whether the app holds any admin API permission: such an app is as
+/// powerful as an administrator, so only `MANAGE_PRIVILEGE` changes it.
+fn is_privileged(app: &App) -> bool {
+    [&app.api_permissions, &app.delegated_permissions].iter().any(|grants| grants.get(ADMIN_RESOURCE).is_some_and(|p| !p.is_empty()))
+}
+
+async fn stored(idp: &Idp, tenant: &Tenant, id: &str) -> Result<App> {
+    idp.store.app(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("application {id}")))
+}
+
+/// The right to change `app`: `MANAGE_APPS`, and `MANAGE_PRIVILEGE` too for
+/// an app that holds admin API permissions.
+fn require_rights_over(caller: &Caller, app: &App) -> Result<()> {
+    caller.require(MANAGE_APPS)?;
+    if is_privileged(app) {
+        caller.require(MANAGE_PRIVILEGE)?;
+    }
+    Ok(())
+}
+
+/// What `$filter` may test on applications.
+const APP_FIELDS: Fields<App> = Fields {
+    text: &[
+        ("appId", |a| Some(a.client_id.as_str())),
+        ("id", |a| Some(a.client_id.as_str())),
+        ("displayName", |a| Some(a.display_name.as_str())),
+    ],
+    flags: &[],
+};
+
+/// One page of applications, in client id order; `appId eq '…'` is one lookup.
+pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, request: &PageRequest) -> Result<Page<GraphApplication>> {
+    caller.require(READ_APPS)?;
+    let matcher = filter.matcher(&APP_FIELDS)?;
+    let page = match filter.key(&["appId", "id"]) {
+        Some(id) => {
+            let found = idp.store.app(&tenant.id, id).await?;
+            Page { value: found.into_iter().filter(|a| matcher.matches(a)).collect(), skiptoken: None }
+        }
+        None => {
+            let fetch = |after: Option<String>, limit| async move { idp.store.apps_page(&tenant.id, after.as_deref(), limit).await };
+            paging::scan(request, &matcher, |a: &App| a.client_id.as_str(), fetch).await?
+        }
+    };
+    Ok(Page { value: page.value.iter().map(GraphApplication::from).collect(), skiptoken: page.skiptoken })
+}
+
+pub async fn get(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<GraphApplication> {
+    caller.require(READ_APPS)?;
+    Ok(GraphApplication::from(&stored(idp, tenant, id).await?))
+}
+
+/// Registers an application under a new client id. A `web` app (or one
+/// with no redirect URIs: a daemon) is confidential and needs a secret
+/// from `addPassword` before it can authenticate; `spa` and `publicClient`
+/// apps are public and use PKCE.
+pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, fields: ApplicationFields) -> Result<GraphApplication> {
+    caller.require(MANAGE_APPS)?;
+    if fields.display_name.is_none() {
+        return Err(Error::Invalid("displayName: required".into()));
+    }
+    let mut app = App {
+        tenant_id: tenant.id.clone(),
+        client_id: uuid::Uuid::new_v4().to_string(),
+        display_name: String::new(),
+        secret_hash: None,
+        passwords: vec![],
+        platform: Some(Platform::Web),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        grant_types: grants_of(Platform::Web),
+        signing_alg: None,
+        identifier_uri: None,
+        api_permissions: BTreeMap::new(),
+        delegated_permissions: BTreeMap::new(),
+        require_consent: false,
+    };
+    let modified = apply(idp, tenant, caller, &mut app, fields).await?;
+    idp.store.put_app(&app).await?;
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, app = %app.client_id, "application registered");
+    let target = Target { modified, ..Target::new("Application", &app.client_id, &app.display_name) };
+    caller.changed(idp, &tenant.id, "ApplicationManagement", "Add application", vec![target]);
+    Ok(GraphApplication::from(&app))
+}
+
+pub async fn update(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, fields: ApplicationFields) -> Result<()> {
+    let read = stored(idp, tenant, id).await?;
+    require_rights_over(caller, &read)?;
+    let mut app = read.clone();
+    app.platform = Some(read.platform());
+    let modified = apply(idp, tenant, caller, &mut app, fields).await?;
+    if modified.is_empty() {
+        return Ok(());
+    }
+    swap(idp, &read, &app).await?;
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, app = %id, "application updated");
+    let target = Target { modified, ..Target::new("Application", id, &app.display_name) };
+    caller.changed(idp, &tenant.id, "ApplicationManagement", "Update application", vec![target]);
+    Ok(())
+}
+
+/// Deletes an application: its clients can no longer authenticate or
+/// refresh. Tokens already issued live out their (short) lifetime. An app
+/// declared in config comes back at the next start (config owns it).
+pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<()> {
+    let app = stored(idp, tenant, id).await?;
+    require_rights_over(caller, &app)?;
+    if !idp.store.delete_app(&tenant.id, id).await? {
+        return Err(Error::NotFound(format!("application {id}")));
+    }
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, app = %id, "application deleted");
+    caller.changed(idp, &tenant.id, "ApplicationManagement", "Delete application", vec![Target::new("Application", id, &app.display_name)]);
+    Ok(())
+}
+
+/// Adds a client secret: returned once in `secretText`, stored as its
+/// hash, refused at the token endpoint after `endDateTime`.
+pub async fn add_password(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, new: NewPassword) -> Result<GraphPasswordCredential> {
+    let read = stored(idp, tenant, id).await?;
+    require_rights_over(caller, &read)?;
+    if read.is_public() {
+        return Err(Error::Invalid(format!(
+            "application {id} is a public client (spa or publicClient): it uses PKCE, not a secret; register its redirect URIs under web to make it confidential"
+        )));
+    }
+    if read.passwords.len() >= MAX_PASSWORDS {
+        return Err(Error::Invalid(format!("an application holds at most {MAX_PASSWORDS} secrets; remove one first")));
+    }
+    let display_name = new.display_name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if display_name.as_ref().is_some_and(|n| n.chars().count() > MAX_DISPLAY_NAME_CHARS) {
+        return Err(Error::Invalid(format!("passwordCredential.displayName: at most {MAX_DISPLAY_NAME_CHARS} characters")));
+    }
+    let now = now_ms();
+    let end_ms = match new.end_date_time {
+        None => now + DEFAULT_SECRET_LIFETIME_MS,
+        Some(text) => crate::util::parse_rfc3339_ms(&text)
+            .filter(|end| *end > now)
+            .ok_or_else(|| Error::Invalid(format!("passwordCredential.endDateTime: '{text}' is not a time in the future (RFC 3339)")))?,
+    };
+    let secret = random_token();
+    let credential = PasswordCredential {
+        key_id: uuid::Uuid::new_v4().to_string(),
+        display_name,
+        hint: secret.chars().take(3).collect(),
+        secret_hash: sha256_hex(&secret),
+        start_ms: now,
+        end_ms,
+    };
+    let mut app = read.clone();
+    app.platform = Some(read.platform());
+    app.passwords.push(credential.clone());
+    swap(idp, &read, &app).await?;
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, app = %id, key = %credential.key_id, "client secret added");
+    let target = Target {
+        modified: vec![("KeyDescription", json!([]), json!([credential.key_id]))],
+        ..Target::new("Application", id, &app.display_name)
+    };
+    caller.changed(idp, &tenant.id, "ApplicationManagement", "Update application – Certificates and secrets management", vec![target]);
+    Ok(GraphPasswordCredential {
+        key_id: credential.key_id,
+        display_name: credential.display_name,
+        hint: Some(credential.hint),
+        start_date_time: Some(crate::util::rfc3339_ms(credential.start_ms)),
+        end_date_time: Some(crate::util::rfc3339_ms(credential.end_ms)),
+        secret_text: Some(secret),
+    })
+}
+
+/// Removes a client secret at once (the one config or the command line
+/// registered too; config's comes back at the next start).
+pub async fn remove_password(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, key_id: &str) -> Result<()> {
+    let read = stored(idp, tenant, id).await?;
+    require_rights_over(caller, &read)?;
+    let mut app = read.clone();
+    app.platform = Some(read.platform());
+    if read.secret_hash.is_some() && key_id == registered_secret_key_id(&read) {
+        app.secret_hash = None;
+    } else if let Some(at) = read.passwords.iter().position(|p| p.key_id == key_id) {
+        app.passwords.remove(at);
+    } else {
+        return Err(Error::NotFound(format!("password credential {key_id} of application {id}")));
+    }
+    swap(idp, &read, &app).await?;
+    tracing::info!(tenant = %tenant.id, by = %caller.subject, app = %id, key = %key_id, "client secret removed");
+    let target =
+        Target { modified: vec![("KeyDescription", json!([key_id]), json!([]))], ..Target::new("Application", id, &app.display_name) };
+    caller.changed(idp, &tenant.id, "ApplicationManagement", "Update application – Certificates and secrets management", vec![target]);
+    Ok(())
+}
+
+async fn swap(idp: &Idp, read: &App, next: &App) -> Result<()> {
+    if !idp.store.replace_app(read, next).await? {
+        return Err(Error::Conflict(format!("application {} changed meanwhile; try again", read.client_id)));
+    }
+    Ok(())
+}
+
+fn grants_of(platform: Platform) -> Vec<GrantType> {
+    match platform {
+        Platform::Web => vec![GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials],
+        Platform::Spa | Platform::PublicClient => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+    }
+}
+
+type Modified = Vec<(&'static str, serde_json::Value, serde_json::Value)>;
+
+/// Checks `fields` and applies them to `app`; returns what changed.
+async fn apply(idp: &Idp, tenant: &Tenant, caller: &Caller, app: &mut App, fields: ApplicationFields) -> Result<Modified> {
+    let mut modified = Modified::new();
+    if let Some(audience) = fields.sign_in_audience.filter(|a| a != "AzureADMyOrg") {
+        return Err(Error::Invalid(format!(
+            "signInAudience: only AzureADMyOrg ('{audience}' given); guests of other organisations are invited into this directory"
+        )));
+    }
+    if let Some(name) = fields.display_name {
+        let name = name.trim().to_string();
+        if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+            return Err(Error::Invalid(format!("displayName must be 1 to {MAX_DISPLAY_NAME_CHARS} characters")));
+        }
+        if name != app.display_name {
+            modified.push(("DisplayName", json!(app.display_name), json!(name)));
+            app.display_name = name;
+        }
+    }
+    apply_platform(app, &fields.web, &fields.spa, &fields.public_client, fields.is_fallback_public_client, &mut modified)?;
+    if let Some(uris) = fields.identifier_uris {
+        let uri = identifier_uri(idp, tenant, app, uris).await?;
+        if uri != app.identifier_uri {
+            modified.push(("IdentifierUris", json!(app.identifier_uri), json!(uri)));
+            app.identifier_uri = uri;
+        }
+    }
+    if let Some(access) = fields.required_resource_access {
+        let (roles, scopes) = grants(idp, tenant, access).await?;
+        let grants_admin = |g: &BTreeMap<String, Vec<String>>| g.contains_key(ADMIN_RESOURCE);
+        if grants_admin(&roles) || grants_admin(&scopes) {
+            // Granting admin API permissions makes an administrator.
+            caller.require(MANAGE_PRIVILEGE)?;
+        }
+        if roles != app.api_permissions || scopes != app.delegated_permissions {
+            let before = json!(resource_access(app));
+            app.api_permissions = roles;
+            app.delegated_permissions = scopes;
+            modified.push(("RequiredResourceAccess", before, json!(resource_access(app))));
+        }
+    }
+    Ok(modified)
+}
+
+/// The redirect URIs of `web`, `spa` or `publicClient` (one platform per
+/// app here) and `isFallbackPublicClient`.
+fn apply_platform(
+    app: &mut App,
+    web: &Option<RedirectUris>,
+    spa: &Option<RedirectUris>,
+    public_client: &Option<RedirectUris>,
+    fallback_public: Option<bool>,
+    modified: &mut Modified,
+) -> Result<()> {
+    let given = [(Platform::Web, "web", web), (Platform::Spa, "spa", spa), (Platform::PublicClient, "publicClient", public_client)];
+    let with_uris: Vec<_> = given.iter().filter(|(_, _, g)| g.as_ref().is_some_and(|g| !g.redirect_uris.is_empty())).collect();
+    if with_uris.len() > 1 {
+        return Err(Error::Invalid(
+            "an application here is one kind of client: give its redirect URIs under one of web, spa or publicClient".into(),
+        ));
+    }
+    let current = app.platform();
+    let (platform, uris) = match (with_uris.first(), fallback_public) {
+        (Some((Platform::Web, ..)), Some(true)) => {
+            return Err(Error::Invalid("isFallbackPublicClient: a web application is confidential; use publicClient redirect URIs".into()))
+        }
+        (Some((platform, field, uris)), _) => (*platform, Some(checked_uris(field, *platform, &uris.as_ref().map(|u| &u.redirect_uris))?)),
+        (None, _) => {
+            // Emptied lists clear the current platform's URIs; the others say nothing.
+            let cleared = given.iter().any(|(p, _, g)| *p == current && g.is_some());
+            let platform = match fallback_public {
+                Some(true) if current == Platform::Web => Platform::PublicClient,
+                Some(false) if current == Platform::PublicClient => Platform::Web,
+                _ => current,
+            };
+            (platform, cleared.then(Vec::new))
+        }
+    };
+    if platform != current {
+        if platform != Platform::Web && app.has_secret() {
+            return Err(Error::Invalid("a public client has no secrets: remove this application's secrets first".into()));
+        }
+        modified.push(("Platform", json!(current), json!(platform)));
+        app.platform = Some(platform);
+        app.grant_types = grants_of(platform);
+        if uris.is_none() && !app.redirect_uris.is_empty() {
+            // The URIs move with the app to its new platform.
+            check_uris_for(platform, &app.redirect_uris).map_err(Error::Invalid)?;
+        }
+    }
+    if let Some(uris) = uris.filter(|u| *u != app.redirect_uris) {
+        modified.push(("RedirectUris", json!(app.redirect_uris), json!(uris)));
+        // Entra's rule: a post-logout redirect must be a registered redirect URI.
+        app.post_logout_redirect_uris = uris.clone();
+        app.redirect_uris = uris;
+    }
+    Ok(())
+}
+
+fn checked_uris(field: &str, platform: Platform, uris: &Option<&Vec<String>>) -> Result<Vec<String>> {
+    let uris: Vec<String> = uris.map(|u| u.iter().map(|u| u.trim().to_string()).collect()).unwrap_or_default();
+    if uris.len() > MAX_REDIRECT_URIS {
+        return Err(Error::Invalid(format!("{field}.redirectUris: at most {MAX_REDIRECT_URIS}")));
+    }
+    check_uris_for(platform, &uris).map_err(|e| Error::Invalid(format!("{field}.redirectUris: {e}")))?;
+    let mut unique = uris.clone();
+    unique.sort();
+    unique.dedup();
+    if unique.len() != uris.len() {
+        return Err(Error::Invalid(format!("{field}.redirectUris: listed twice")));
+    }
+    Ok(uris)
+}
+
+/// Redirect URIs are matched exactly, so they must be exact: absolute, no
+/// fragment, no wildcard; https, or http on loopback. A native app
+/// (`publicClient`) may also use its own scheme (`msal{appId}://auth`).
+pub fn check_uris_for(platform: Platform, uris: &[String]) -> std::result::Result<(), String> {
+    const NEVER: &[&str] = &["javascript", "data", "file", "vbscript", "blob", "about", "http", "https"];
+    for uri in uris {
+        let parsed = url::Url::parse(uri).map_err(|e| format!("'{uri}': {e}"))?;
+        let custom_scheme = platform == Platform::PublicClient && !NEVER.contains(&parsed.scheme());
+        let problem = if uri.chars().count() > MAX_URI_CHARS {
+            Some(format!("at most {MAX_URI_CHARS} characters"))
+        } else if parsed.fragment().is_some() {
+            Some("no fragment (#)".to_string())
+        } else if uri.contains('*') {
+            Some("no wildcards".to_string())
+        } else if !custom_scheme && !address::is_web_url(&parsed) {
+            Some("https, or http only on localhost or a loopback address".to_string())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(format!("'{}': {problem}", uri.chars().take(80).collect::<String>()));
+        }
+    }
+    Ok(())
+}
+
+/// An app's identifier URI: `api://…` or https, at most one, never the
+/// admin API's and never another app's name (scopes find resources by it).
+async fn identifier_uri(idp: &Idp, tenant: &Tenant, app: &App, uris: Vec<String>) -> Result<Option<String>> {
+    let [uri] = uris.as_slice() else {
+        return match uris.len() {
+            0 => Ok(None),
+            _ => Err(Error::Invalid("identifierUris: one identifier URI per application here".into())),
+        };
+    };
+    let uri = uri.trim().trim_end_matches('/').to_string();
+    let well_formed =
+        url::Url::parse(&uri).is_ok_and(|u| matches!(u.scheme(), "api" | "https") && u.fragment().is_none() && u.query().is_none());
+    if !well_formed || uri.chars().count() > MAX_URI_CHARS || uri.contains('*') {
+        return Err(Error::Invalid(format!("identifierUris: '{uri}' is not an api:// or https URI without query or fragment")));
+    }
+    if uri == ADMIN_RESOURCE {
+        return Err(Error::Invalid(format!("identifierUris: {ADMIN_RESOURCE} is the admin API's")));
+    }
+    let taken = match idp.store.app_by_identifier_uri(&tenant.id, &uri).await? {
+        Some(other) => Some(other),
+        None => idp.store.app(&tenant.id, &uri).await?,
+    };
+    if taken.is_some_and(|other| other.client_id != app.client_id) {
+        return Err(Error::Conflict(format!("identifierUris: another application is '{uri}'")));
+    }
+    Ok(Some(uri))
+}
+
+type Grants = BTreeMap<String, Vec<String>>;
+
+/// `requiredResourceAccess` as grants (application, delegated) keyed by
+/// each resource's audience; every resource must exist here.
+async fn grants(idp: &Idp, tenant: &Tenant, access: Vec<RequiredResourceAccess>) -> Result<(Grants, Grants)> {
+    let (mut roles, mut scopes) = (Grants::new(), Grants::new());
+    for entry in access {
+        let named = entry.resource_app_id.trim();
+        let audience = if named == ADMIN_RESOURCE {
+            ADMIN_RESOURCE.to_string()
+        } else {
+            let resource = match idp.store.app_by_identifier_uri(&tenant.id, named).await? {
+                Some(app) => Some(app),
+                None => idp.store.app(&tenant.id, named).await?,
+            };
+            resource
+                .map(|app| app.audience())
+                .ok_or_else(|| Error::Invalid(format!("requiredResourceAccess: no resource '{named}' in this tenant")))?
+        };
+        if entry.resource_access.len() > MAX_PERMISSIONS {
+            return Err(Error::Invalid(format!("requiredResourceAccess: at most {MAX_PERMISSIONS} permissions per resource")));
+        }
+        for permission in entry.resource_access {
+            let name = permission.id.trim();
+            let well_formed = (1..=128).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
+            if !well_formed || name == ".default" {
+                return Err(Error::Invalid(format!("requiredResourceAccess: '{name}' is not a permission name")));
+            }
+            let list = match permission.kind {
+                AccessKind::Role => roles.entry(audience.clone()).or_default(),
+                AccessKind::Scope => scopes.entry(audience.clone()).or_default(),
+            };
+            if !list.iter().any(|p| p == name) {
+                list.push(name.to_string());
+            }
+        }
+    }
+    Ok((roles, scopes))
+}
