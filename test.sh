@@ -60,6 +60,22 @@ if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
   as_root apt-get install -y -qq curl jq
 fi
 
+# The admin API's OpenAPI document is checked by tools from PyPI
+# (tests/it/openapi.rs): openapi-spec-validator validates it, schemathesis
+# fuzzes the API from it, openapi-python-client generates a client that
+# docs/examples/admin_client.py uses. Pinned, in a virtualenv under target/.
+export B2B_IDP_TEST_PYTHON_BIN="${B2B_IDP_TEST_PYTHON_BIN:-$PWD/target/pyenv/bin}"
+if ! "$B2B_IDP_TEST_PYTHON_BIN/st" --version 2>/dev/null | grep -q 4.32.5 || [ ! -x "$B2B_IDP_TEST_PYTHON_BIN/openapi-spec-validator" ] \
+  || [ ! -x "$B2B_IDP_TEST_PYTHON_BIN/openapi-python-client" ]; then
+  echo "== installing schemathesis, openapi-spec-validator and openapi-python-client (PyPI)"
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq python3-venv
+  fi
+  python3 -m venv "$(dirname "$B2B_IDP_TEST_PYTHON_BIN")"
+  "$B2B_IDP_TEST_PYTHON_BIN/pip" install -q --disable-pip-version-check schemathesis==4.32.5 openapi-spec-validator==0.9.0 openapi-python-client==0.29.1
+fi
+
 # Everything is built first: the bench's smoke run starts the server binary.
 # The server's own suite runs last, so its summary closes the output.
 cargo test --workspace --locked --no-run

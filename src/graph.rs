@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{self, BuiltInControl, PolicyState};
 
 /// Graph's `conditionalAccessPolicy`, the parts this server evaluates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConditionalAccessPolicy {
     #[serde(default)]
@@ -24,7 +24,7 @@ pub struct ConditionalAccessPolicy {
     pub grant_controls: GrantControls,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Conditions {
     pub users: UserConditions,
@@ -33,7 +33,7 @@ pub struct Conditions {
 }
 
 /// `All`, `None`, `GuestsOrExternalUsers` or user ids; groups by id.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct UserConditions {
     pub include_users: Vec<String>,
@@ -43,7 +43,7 @@ pub struct UserConditions {
 }
 
 /// `All` or client ids.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct AppConditions {
     pub include_applications: Vec<String>,
@@ -57,7 +57,7 @@ impl Default for AppConditions {
 }
 
 /// `builtInControls`: `mfa` or `block`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GrantControls {
     #[serde(default = "or")]
@@ -71,7 +71,7 @@ fn or() -> String {
 
 /// Graph's `inboundTrust` of a cross-tenant access setting (the part this
 /// server evaluates; other fields are refused, not ignored).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct InboundTrust {
     pub is_mfa_accepted: bool,

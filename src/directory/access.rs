@@ -10,8 +10,7 @@ use crate::idp::Idp;
 use crate::model::InvitePolicy;
 use crate::model::{Tenant, User, UserType};
 
-/// The admin API as an OAuth resource: the `aud` of the tokens it takes.
-pub const ADMIN_RESOURCE: &str = "api://b2b-idp-admin";
+pub use crate::model::ADMIN_RESOURCE;
 
 pub const GLOBAL_ADMINISTRATOR: &str = "Global Administrator";
 pub const USER_ADMINISTRATOR: &str = "User Administrator";

@@ -25,11 +25,13 @@ const MAX_URI_CHARS: usize = 256;
 const MAX_PASSWORDS: usize = 16;
 /// Graph's default lifetime of a secret without `endDateTime`: two years.
 const DEFAULT_SECRET_LIFETIME_MS: i64 = 2 * 365 * 24 * 3600 * 1000;
-/// The most permissions one app may hold on one resource.
+/// The most permissions of each type one app may hold on one resource, and
+/// the most resources it may hold permissions on.
 const MAX_PERMISSIONS: usize = 64;
+const MAX_RESOURCES: usize = 32;
 
 /// Graph's `application`, the parts this server has.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GraphApplication {
     pub id: String,
@@ -52,7 +54,7 @@ pub struct GraphApplication {
 /// A platform's redirect URIs (Graph's `webApplication`, `spaApplication`,
 /// `publicClientApplication`). Other properties (`logoutUrl`,
 /// `implicitGrantSettings`) are refused by name.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RedirectUris {
     #[serde(default)]
@@ -63,14 +65,14 @@ pub struct RedirectUris {
 /// resource's identifier URI or client id (`api://b2b-idp-admin` for the
 /// admin API), each `id` a permission's name (`User.Read.All`) where Graph
 /// has a GUID. Registered here means granted (admin consent included).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequiredResourceAccess {
     pub resource_app_id: String,
     pub resource_access: Vec<ResourceAccess>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceAccess {
     pub id: String,
@@ -80,14 +82,14 @@ pub struct ResourceAccess {
     pub kind: AccessKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum AccessKind {
     Role,
     Scope,
 }
 
 /// Graph's `passwordCredential`; `secretText` only in `addPassword`'s answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GraphPasswordCredential {
     pub key_id: String,
@@ -102,7 +104,7 @@ pub struct GraphPasswordCredential {
 /// `POST /applications` and `PATCH /applications/{id}`: absent properties
 /// are left as they are (a POST needs `displayName`); others are refused by
 /// name.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplicationFields {
     pub display_name: Option<String>,
@@ -118,14 +120,14 @@ pub struct ApplicationFields {
 }
 
 /// `POST …/addPassword`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddPassword {
     #[serde(default)]
     pub password_credential: NewPassword,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewPassword {
     pub display_name: Option<String>,
@@ -134,7 +136,7 @@ pub struct NewPassword {
 }
 
 /// `POST …/removePassword`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RemovePassword {
     pub key_id: String,
@@ -208,12 +210,6 @@ fn resource_access(app: &App) -> Vec<RequiredResourceAccess> {
         .collect()
 }
 
-/// Whether the app holds any admin API permission: such an app is as
-/// powerful as an administrator, so only `MANAGE_PRIVILEGE` changes it.
-fn is_privileged(app: &App) -> bool {
-    [&app.api_permissions, &app.delegated_permissions].iter().any(|grants| grants.get(ADMIN_RESOURCE).is_some_and(|p| !p.is_empty()))
-}
-
 async fn stored(idp: &Idp, tenant: &Tenant, id: &str) -> Result<App> {
     idp.store.app(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("application {id}")))
 }
@@ -222,7 +218,7 @@ async fn stored(idp: &Idp, tenant: &Tenant, id: &str) -> Result<App> {
 /// an app that holds admin API permissions.
 fn require_rights_over(caller: &Caller, app: &App) -> Result<()> {
     caller.require(MANAGE_APPS)?;
-    if is_privileged(app) {
+    if app.holds_admin_permissions() {
         caller.require(MANAGE_PRIVILEGE)?;
     }
     Ok(())
@@ -294,6 +290,7 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, fields: Applica
 }
 
 pub async fn update(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, fields: ApplicationFields) -> Result<()> {
+    caller.require(MANAGE_APPS)?;
     let read = stored(idp, tenant, id).await?;
     require_rights_over(caller, &read)?;
     let mut app = read.clone();
@@ -313,6 +310,7 @@ pub async fn update(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, field
 /// refresh. Tokens already issued live out their (short) lifetime. An app
 /// declared in config comes back at the next start (config owns it).
 pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<()> {
+    caller.require(MANAGE_APPS)?;
     let app = stored(idp, tenant, id).await?;
     require_rights_over(caller, &app)?;
     if !idp.store.delete_app(&tenant.id, id).await? {
@@ -326,6 +324,7 @@ pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Re
 /// Adds a client secret: returned once in `secretText`, stored as its
 /// hash, refused at the token endpoint after `endDateTime`.
 pub async fn add_password(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, new: NewPassword) -> Result<GraphPasswordCredential> {
+    caller.require(MANAGE_APPS)?;
     let read = stored(idp, tenant, id).await?;
     require_rights_over(caller, &read)?;
     if read.is_public() {
@@ -379,6 +378,7 @@ pub async fn add_password(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str,
 /// Removes a client secret at once (the one config or the command line
 /// registered too; config's comes back at the next start).
 pub async fn remove_password(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, key_id: &str) -> Result<()> {
+    caller.require(MANAGE_APPS)?;
     let read = stored(idp, tenant, id).await?;
     require_rights_over(caller, &read)?;
     let mut app = read.clone();
@@ -447,11 +447,19 @@ async fn apply(idp: &Idp, tenant: &Tenant, caller: &Caller, app: &mut App, field
             // Granting admin API permissions makes an administrator.
             caller.require(MANAGE_PRIVILEGE)?;
         }
+        let was_privileged = app.holds_admin_permissions();
         if roles != app.api_permissions || scopes != app.delegated_permissions {
             let before = json!(resource_access(app));
             app.api_permissions = roles;
             app.delegated_permissions = scopes;
             modified.push(("RequiredResourceAccess", before, json!(resource_access(app))));
+            if !was_privileged && app.holds_admin_permissions() && !app.passwords.is_empty() {
+                // Someone without the right to hold admin power may have added
+                // them: the grant waits until they are gone.
+                return Err(Error::Invalid(
+                    "granting api://b2b-idp-admin permissions to an application with secrets added through the admin API: remove its secrets first (removePassword), then add new ones".into(),
+                ));
+            }
         }
     }
     Ok(modified)
@@ -568,6 +576,13 @@ async fn identifier_uri(idp: &Idp, tenant: &Tenant, app: &App, uris: Vec<String>
     if !well_formed || uri.chars().count() > MAX_URI_CHARS || uri.contains('*') {
         return Err(Error::Invalid(format!("identifierUris: '{uri}' is not an api:// or https URI without query or fragment")));
     }
+    let host = url::Url::parse(&uri).ok().filter(|u| u.scheme() == "https").and_then(|u| u.host_str().map(str::to_string));
+    if let Some(host) = host.filter(|h| !tenant.owns_domain(h)) {
+        return Err(Error::Invalid(format!(
+            "identifierUris: an https identifier URI must be on one of the tenant's domains ({}), not {host}; or use api://",
+            tenant.domains.join(", ")
+        )));
+    }
     if uri == ADMIN_RESOURCE {
         return Err(Error::Invalid(format!("identifierUris: {ADMIN_RESOURCE} is the admin API's")));
     }
@@ -586,6 +601,9 @@ type Grants = BTreeMap<String, Vec<String>>;
 /// `requiredResourceAccess` as grants (application, delegated) keyed by
 /// each resource's audience; every resource must exist here.
 async fn grants(idp: &Idp, tenant: &Tenant, access: Vec<RequiredResourceAccess>) -> Result<(Grants, Grants)> {
+    if access.len() > MAX_RESOURCES {
+        return Err(Error::Invalid(format!("requiredResourceAccess: at most {MAX_RESOURCES} resources")));
+    }
     let (mut roles, mut scopes) = (Grants::new(), Grants::new());
     for entry in access {
         let named = entry.resource_app_id.trim();
@@ -615,6 +633,11 @@ async fn grants(idp: &Idp, tenant: &Tenant, access: Vec<RequiredResourceAccess>)
             };
             if !list.iter().any(|p| p == name) {
                 list.push(name.to_string());
+            }
+            if list.len() > MAX_PERMISSIONS {
+                return Err(Error::Invalid(format!(
+                    "requiredResourceAccess: at most {MAX_PERMISSIONS} permissions of each type per resource"
+                )));
             }
         }
     }

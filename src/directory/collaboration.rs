@@ -17,7 +17,7 @@ use crate::util::Secret;
 use crate::vault::context;
 
 /// Graph's `openIdConnectIdentityProvider` as the admin API takes and shows it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GraphIdentityProvider {
     #[serde(rename = "@odata.type", default = "odata_type")]
@@ -28,10 +28,16 @@ pub struct GraphIdentityProvider {
     pub display_name: String,
     pub issuer: String,
     pub client_id: String,
-    /// Write-only: never returned.
-    #[serde(default, skip_serializing)]
+    /// Write-only: never returned (the schema still lists it, for requests).
+    #[serde(default, skip_serializing_if = "write_only")]
+    #[schema(value_type = Option<String>, write_only)]
     pub client_secret: Option<Secret>,
     pub domains: Vec<String>,
+}
+
+/// Never serialized (`skip_serializing` would hide the field from the schema too).
+fn write_only<T>(_: &T) -> bool {
+    true
 }
 
 fn odata_type() -> String {

@@ -17,7 +17,7 @@ use crate::model::{Tenant, User};
 use crate::util::{now, now_ms};
 
 /// Graph's `group`, as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GraphGroup {
     pub id: String,
@@ -48,7 +48,7 @@ impl From<&Group> for GraphGroup {
 }
 
 /// `POST /v1.0/groups`. Unknown Graph fields (mailNickname, groupTypes…) are ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewGroup {
     pub display_name: String,
@@ -70,7 +70,7 @@ fn yes() -> bool {
 }
 
 /// `POST /v1.0/groups/{id}/members/$ref`: `{"@odata.id": "…/directoryObjects/{id}"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MemberRef {
     #[serde(rename = "@odata.id")]
     pub odata_id: String,

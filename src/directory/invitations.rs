@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::audit::change::{Actor, Change, Target};
-use crate::directory::access::{Caller, ADMIN_INVITE};
+use crate::directory::access::{Caller, ADMIN_INVITE, MANAGE_PRIVILEGE};
 use crate::directory::groups;
 use crate::directory::realm::{self, HomeRoute};
 use crate::directory::replica::Replica;
@@ -19,7 +19,7 @@ use crate::store::StoreError;
 use crate::util::{address, email_domain, now, now_ms, random_token, sha256_hex};
 
 /// Graph's `invitation` request body. Unknown fields are ignored.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewInvitation {
     pub invited_user_email_address: String,
@@ -38,7 +38,7 @@ pub struct NewInvitation {
     pub invited_user: Option<UserRef>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageInfo {
     #[serde(default)]
@@ -47,26 +47,26 @@ pub struct MessageInfo {
     pub cc_recipients: Vec<Recipient>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Recipient {
     pub email_address: EmailAddress,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EmailAddress {
     pub address: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserRef {
     pub id: String,
 }
 
 /// Graph's `invitation` response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GraphInvitation {
     pub id: String,
@@ -234,7 +234,7 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
             ))
         }
         None => (new_external_user(tenant, &email, new.invited_user_display_name.as_deref(), user_type, caller), Effect::Created),
-        Some(user) => (reinvite(user, &new)?, Effect::AlreadyInvited),
+        Some(user) => (reinvite(caller, user, &new)?, Effect::AlreadyInvited),
     };
     let ticket = random_token();
     let mut invitation = Invitation {
@@ -341,7 +341,7 @@ fn new_external_user(tenant: &Tenant, email: &str, name: Option<&str>, user_type
 
 /// A second invitation for someone already in the directory: a resend, or
 /// with `resetRedemption` a fresh start that keeps the user object.
-fn reinvite(mut user: User, new: &NewInvitation) -> Result<User> {
+fn reinvite(caller: &Caller, mut user: User, new: &NewInvitation) -> Result<User> {
     let Some(external) = user.external.as_mut() else {
         return Err(Error::Conflict(format!("{} is already a member of this tenant", user.email)));
     };
@@ -350,6 +350,11 @@ fn reinvite(mut user: User, new: &NewInvitation) -> Result<User> {
             return Err(Error::Invalid(
                 "resetRedemption needs invitedUser.id, and it must be the user invited at invitedUserEmailAddress (changing the address is not supported)".into(),
             ));
+        }
+        // Resetting a role holder's sign-in would lock out an administrator:
+        // a Global Administrator's call (as every change to them is).
+        if !user.roles.is_empty() {
+            caller.require(MANAGE_PRIVILEGE)?;
         }
         // The old home account loses its sessions and refresh tokens, and
         // older invitation links stop working.

@@ -17,7 +17,7 @@ use crate::idp::Idp;
 use crate::model::{Tenant, User};
 
 /// Graph's `unifiedRoleDefinition`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleDefinition {
     pub id: &'static str,
@@ -29,7 +29,7 @@ pub struct RoleDefinition {
 }
 
 /// Graph's `unifiedRoleAssignment`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleAssignment {
     pub id: String,
@@ -39,7 +39,7 @@ pub struct RoleAssignment {
 }
 
 /// `POST …/roleAssignments`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewRoleAssignment {
     pub principal_id: String,

@@ -20,7 +20,7 @@ use crate::util::Secret;
 use crate::util::{address, email_domain};
 
 /// Graph's `user` resource, the fields this directory has.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GraphUser {
     pub id: String,
@@ -63,14 +63,14 @@ impl From<&User> for GraphUser {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordProfile {
     pub password: Option<String>,
 }
 
 /// `POST /v1.0/users`: a member. Unknown Graph fields are accepted and ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewUser {
     pub display_name: String,
@@ -83,7 +83,7 @@ pub struct NewUser {
 /// `PATCH /v1.0/users/{id}`: what an admin may change. Other properties
 /// are refused by name rather than ignored: a PATCH that quietly kept
 /// `userType` or `mail` as they were would mislead its caller.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserChanges {
     /// False ends the user's sessions and refresh grants at once and

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Alg;
 
+/// The admin API as an OAuth resource: the `aud` of the tokens it takes.
+pub const ADMIN_RESOURCE: &str = "api://b2b-idp-admin";
+
 /// Grant types an app may use at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -140,6 +143,13 @@ impl App {
             }
         }
         check
+    }
+
+    /// Whether the app holds any permission on the admin API
+    /// (`api://b2b-idp-admin`): such an app is as powerful as an
+    /// administrator.
+    pub fn holds_admin_permissions(&self) -> bool {
+        [&self.api_permissions, &self.delegated_permissions].iter().any(|grants| grants.get(ADMIN_RESOURCE).is_some_and(|p| !p.is_empty()))
     }
 
     /// Whether the app has a secret it can authenticate with.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::UserType;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum InvitationStatus {
     PendingAcceptance,
     Completed,

@@ -22,7 +22,7 @@ pub struct ConditionalAccessPolicy {
 }
 
 /// Graph's policy `state`, the values this server evaluates.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum PolicyState {
     #[default]
@@ -35,7 +35,7 @@ pub enum PolicyState {
 }
 
 /// Graph's `builtInControls`, the ones this server enforces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum BuiltInControl {
     Mfa,

@@ -145,7 +145,7 @@ pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, if_ma
 }
 
 /// Graph's `crossTenantAccessPolicyConfigurationPartner` (and the default).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PartnerSetting {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -31,8 +31,10 @@ async fn apply_each(idp: &Idp, seeds: &[TenantSeed]) -> Result<()> {
         }
         for declared in &seed.apps {
             let mut app = app_from_seed(&tenant, declared)?;
-            // Secrets added through the admin API outlive restarts.
-            if let Some(stored) = idp.store.app(&tenant.id, &app.client_id).await? {
+            // Secrets added through the admin API outlive restarts, except
+            // on an app config makes an admin API client: the admin API
+            // would not have let them stay there (`directory::apps`).
+            if let Some(stored) = idp.store.app(&tenant.id, &app.client_id).await?.filter(|_| !app.holds_admin_permissions()) {
                 app.passwords = stored.passwords;
             }
             idp.store.put_app(&app).await?;

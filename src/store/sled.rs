@@ -112,10 +112,14 @@ impl<T: Clone + DeserializeOwned> Decoded<T> {
         if let Some(record) = self.records.read().unwrap_or_else(PoisonError::into_inner).get(k) {
             return Ok(Some(record.clone()));
         }
-        let Some(record) = get::<T>(tree, k)? else { return Ok(None) };
+        if get::<T>(tree, k)?.is_none() {
+            return Ok(None);
+        }
+        // Read again under the lock `forget` takes: a record deleted since
+        // the read above is not put back.
         let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
-        records.entry(k.to_vec()).or_insert_with(|| record.clone());
-        Ok(Some(record))
+        let Some(record) = get::<T>(tree, k)? else { return Ok(None) };
+        Ok(Some(records.entry(k.to_vec()).or_insert(record).clone()))
     }
 
     fn replace(&self, k: &[u8], record: &T) {

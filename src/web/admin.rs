@@ -77,6 +77,10 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Body<T> {
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             let bytes = bytes.await.map_err(|e| Error::Invalid(format!("the request body: {e}")))?;
+            // serde would read a struct from an array too (`[null, null]`).
+            if bytes.trim_ascii_start().first() != Some(&b'{') {
+                return Err(Error::Invalid("the request body must be a JSON object".into()).into());
+            }
             let mut json = serde_json::Deserializer::from_slice(&bytes);
             let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
                 let at = e.path().to_string();
@@ -264,6 +268,9 @@ pub async fn invite_bulk(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, b
     let spill = tempfile::tempfile().map_err(|e| Error::Internal(format!("temporary file: {e}")))?;
     let mut report = tokio::fs::File::from_std(spill);
     let tally = bulk::run(&idp, &tenant, &caller, input, &mut report, |_| {}).await?;
+    if tally.rows == 0 {
+        return Err(Error::Invalid("the CSV file has no rows to invite".into()).into());
+    }
     report.rewind().await.map_err(|e| Error::Internal(format!("temporary file: {e}")))?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
@@ -524,4 +531,12 @@ pub async fn remove_role_assignment(
     let (_, id) = path.into_inner();
     roles::remove(&idp, &tenant, &caller, &id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /openapi.json`: the admin API's OpenAPI 3.1 document, for this
+/// server's public address and tenants.
+pub async fn openapi(idp: web::Data<Idp>) -> GraphResult {
+    let tenants: Vec<String> = idp.store.tenants().await.map_err(Error::from)?.into_iter().map(|t| t.name).collect();
+    let document = crate::web::openapi::document(&crate::web::admin_operations(), idp.base_url(), &tenants);
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "max-age=60")).json(document))
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod federation;
 pub mod mfa;
 pub mod oidc;
+pub mod openapi;
 pub mod pages;
 pub mod templates;
 
@@ -21,13 +22,15 @@ use crate::audit;
 use crate::audit::context::RequestContext;
 use crate::error::OAuthError;
 use crate::idp::Idp;
-use crate::web::error::OAuthFailure;
+use crate::web::error::{GraphFailure, OAuthFailure};
+use crate::web::openapi::Operation;
 
 /// Every route of the server (docs/contract.md, "URLs", names the public ones).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(oidc::healthz))
         .route("/readyz", web::get().to(oidc::readyz))
         .route("/metrics", web::get().to(oidc::metrics))
+        .route("/openapi.json", web::get().to(admin::openapi))
         .service(
             web::scope("/{tenant}")
                 .route("/v2.0/.well-known/openid-configuration", web::get().to(oidc::discovery))
@@ -58,95 +61,282 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// The admin API (Graph's shapes) under `/{tenant}/v1.0`. A path it does
-/// not have answers Graph's 404, a method a resource lacks Graph's 405
-/// with `Allow`, both in JSON like every other admin API error.
+/// The admin API (Graph's shapes) under `/{tenant}/v1.0`, from the table
+/// of its operations. A path it does not have answers Graph's 404, a
+/// method a resource lacks Graph's 405 with `Allow`, both in JSON like
+/// every other admin API error.
 fn admin_api() -> actix_web::Scope {
-    web::scope("/v1.0")
-        .service(graph_resource("/users", vec![(Method::GET, web::to(admin::list_users)), (Method::POST, web::to(admin::create_user))]))
-        .service(graph_resource(
-            "/users/{id}",
-            vec![
-                (Method::GET, web::to(admin::get_user)),
-                (Method::PATCH, web::to(admin::update_user)),
-                (Method::DELETE, web::to(admin::delete_user)),
-            ],
-        ))
-        .service(graph_resource("/me", vec![(Method::GET, web::to(admin::me))]))
-        .service(graph_resource("/me/memberOf", vec![(Method::GET, web::to(admin::my_groups))]))
-        .service(graph_resource("/users/{id}/unlock", vec![(Method::POST, web::to(admin::unlock_user))]))
-        .service(graph_resource("/auditLogs/signIns", vec![(Method::GET, web::to(admin::sign_ins))]))
-        .service(graph_resource("/auditLogs/directoryAudits", vec![(Method::GET, web::to(admin::directory_audits))]))
-        .service(graph_resource("/groups", vec![(Method::GET, web::to(admin::list_groups)), (Method::POST, web::to(admin::create_group))]))
-        .service(graph_resource(
-            "/groups/{id}",
-            vec![(Method::GET, web::to(admin::get_group)), (Method::DELETE, web::to(admin::delete_group))],
-        ))
-        .service(graph_resource("/groups/{id}/members", vec![(Method::GET, web::to(admin::group_members))]))
-        .service(graph_resource("/groups/{id}/members/$ref", vec![(Method::POST, web::to(admin::add_group_member))]))
-        .service(graph_resource("/groups/{id}/members/{user}/$ref", vec![(Method::DELETE, web::to(admin::remove_group_member))]))
-        .service(graph_resource("/users/{id}/authentication/softwareOathMethods", vec![(Method::GET, web::to(admin::list_authenticators))]))
-        .service(graph_resource(
+    let mut resources: Vec<(&'static str, Vec<(Method, actix_web::Route)>)> = Vec::new();
+    for op in admin_operations() {
+        match resources.iter_mut().find(|(path, _)| *path == op.path) {
+            Some((_, routes)) => routes.push((op.method, op.route)),
+            None => resources.push((op.path, vec![(op.method, op.route)])),
+        }
+    }
+    // A malformed query (`$top=1&$top=2`) is a Graph 400 here, not OAuth's.
+    let queries = web::QueryConfig::default()
+        .error_handler(|e, _| GraphFailure::from(crate::error::Error::Invalid(format!("malformed query: {e}"))).into());
+    let scope = web::scope("/v1.0").app_data(queries);
+    let scope = resources.into_iter().fold(scope, |scope, (path, routes)| scope.service(graph_resource(path, routes)));
+    scope.default_service(web::to(admin::unknown_route))
+}
+
+/// Every operation of the admin API: its route, and what `/openapi.json`
+/// says of it (`web::openapi`).
+pub fn admin_operations() -> Vec<Operation> {
+    use crate::directory::{apps, groups, invitations, roles, users};
+    use crate::policy::api::PartnerSetting;
+    use openapi::{object, schema, Answer::*};
+    type User = users::GraphUser;
+    type Group = groups::GraphGroup;
+    type Policy = crate::graph::ConditionalAccessPolicy;
+    type Provider = crate::directory::collaboration::GraphIdentityProvider;
+    type App = apps::GraphApplication;
+    let op = Operation::new;
+    let (get, post, put, patch, delete) = (Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE);
+    vec![
+        op(get.clone(), "/users", web::to(admin::list_users), "List users", Page(schema::<User>)).needs("User.Read.All"),
+        op(post.clone(), "/users", web::to(admin::create_user), "Create a member", Json(201, schema::<User>))
+            .body(schema::<users::NewUser>)
+            .needs("User.ReadWrite.All"),
+        op(get.clone(), "/users/{id}", web::to(admin::get_user), "Get a user", Json(200, schema::<User>)).needs("User.Read.All"),
+        op(patch.clone(), "/users/{id}", web::to(admin::update_user), "Change or disable a user", NoContent)
+            .body(schema::<users::UserChanges>)
+            .needs("User.ReadWrite.All"),
+        op(delete.clone(), "/users/{id}", web::to(admin::delete_user), "Delete a user", NoContent).needs("User.ReadWrite.All"),
+        op(get.clone(), "/me", web::to(admin::me), "The signed-in person", Json(200, schema::<User>)).needs("a person's token"),
+        op(get.clone(), "/me/memberOf", web::to(admin::my_groups), "The signed-in person's groups", All(schema::<Group>))
+            .needs("a person's token"),
+        op(post.clone(), "/users/{id}/unlock", web::to(admin::unlock_user), "End a user's sign-in lockouts", NoContent)
+            .needs("User.ReadWrite.All"),
+        op(get.clone(), "/auditLogs/signIns", web::to(admin::sign_ins), "The sign-in log", Page(object)).needs("AuditLog.Read.All"),
+        op(get.clone(), "/auditLogs/directoryAudits", web::to(admin::directory_audits), "The directory audit log", Page(object))
+            .needs("AuditLog.Read.All"),
+        op(get.clone(), "/groups", web::to(admin::list_groups), "List groups", Page(schema::<Group>)).needs("Group.Read.All"),
+        op(post.clone(), "/groups", web::to(admin::create_group), "Create a group", Json(201, schema::<Group>))
+            .body(schema::<groups::NewGroup>)
+            .needs("Group.ReadWrite.All"),
+        op(get.clone(), "/groups/{id}", web::to(admin::get_group), "Get a group", Json(200, schema::<Group>)).needs("Group.Read.All"),
+        op(delete.clone(), "/groups/{id}", web::to(admin::delete_group), "Delete a group", NoContent).needs("Group.ReadWrite.All"),
+        op(get.clone(), "/groups/{id}/members", web::to(admin::group_members), "List a group's members", Page(schema::<User>))
+            .needs("Group.Read.All"),
+        op(post.clone(), "/groups/{id}/members/$ref", web::to(admin::add_group_member), "Add a member to a group", NoContent)
+            .body(schema::<groups::MemberRef>)
+            .needs("Group.ReadWrite.All"),
+        op(
+            delete.clone(),
+            "/groups/{id}/members/{user}/$ref",
+            web::to(admin::remove_group_member),
+            "Remove a member from a group",
+            NoContent,
+        )
+        .needs("Group.ReadWrite.All"),
+        op(
+            get.clone(),
+            "/users/{id}/authentication/softwareOathMethods",
+            web::to(admin::list_authenticators),
+            "A user's authenticator app",
+            All(object),
+        )
+        .needs("User.ReadWrite.All"),
+        op(
+            delete.clone(),
             "/users/{id}/authentication/softwareOathMethods/{method}",
-            vec![(Method::DELETE, web::to(admin::delete_authenticator))],
-        ))
-        .service(graph_resource(
+            web::to(admin::delete_authenticator),
+            "Reset a user's authenticator app",
+            NoContent,
+        )
+        .needs("User.ReadWrite.All"),
+        op(
+            get.clone(),
             "/identity/conditionalAccess/policies",
-            vec![(Method::GET, web::to(admin::list_policies)), (Method::POST, web::to(admin::create_policy))],
-        ))
-        .service(graph_resource(
+            web::to(admin::list_policies),
+            "List conditional access policies",
+            Page(schema::<Policy>),
+        )
+        .needs("Policy.ReadWrite.All"),
+        op(
+            post.clone(),
+            "/identity/conditionalAccess/policies",
+            web::to(admin::create_policy),
+            "Create a policy",
+            Json(201, schema::<Policy>),
+        )
+        .body(schema::<Policy>)
+        .needs("Policy.ReadWrite.All"),
+        op(
+            get.clone(),
             "/identity/conditionalAccess/policies/{id}",
-            vec![
-                (Method::GET, web::to(admin::get_policy)),
-                (Method::PATCH, web::to(admin::update_policy)),
-                (Method::DELETE, web::to(admin::delete_policy)),
-            ],
-        ))
-        .service(graph_resource(
+            web::to(admin::get_policy),
+            "Get a policy",
+            Json(200, schema::<Policy>),
+        )
+        .needs("Policy.ReadWrite.All"),
+        op(
+            patch.clone(),
+            "/identity/conditionalAccess/policies/{id}",
+            web::to(admin::update_policy),
+            "Change a policy",
+            Json(200, schema::<Policy>),
+        )
+        .body(object)
+        .needs("Policy.ReadWrite.All"),
+        op(delete.clone(), "/identity/conditionalAccess/policies/{id}", web::to(admin::delete_policy), "Delete a policy", NoContent)
+            .needs("Policy.ReadWrite.All"),
+        op(
+            get.clone(),
             "/policies/crossTenantAccessPolicy/default",
-            vec![(Method::GET, web::to(admin::get_cross_tenant_default)), (Method::PATCH, web::to(admin::set_cross_tenant_default))],
-        ))
-        .service(graph_resource(
+            web::to(admin::get_cross_tenant_default),
+            "The default inbound trust",
+            Json(200, schema::<PartnerSetting>),
+        )
+        .needs("Policy.ReadWrite.All"),
+        op(
+            patch.clone(),
+            "/policies/crossTenantAccessPolicy/default",
+            web::to(admin::set_cross_tenant_default),
+            "Change the default inbound trust",
+            Json(200, schema::<PartnerSetting>),
+        )
+        .body(schema::<PartnerSetting>)
+        .needs("Policy.ReadWrite.All"),
+        op(
+            get.clone(),
             "/policies/crossTenantAccessPolicy/partners/{partner}",
-            vec![
-                (Method::GET, web::to(admin::get_partner)),
-                (Method::PUT, web::to(admin::set_partner)),
-                (Method::PATCH, web::to(admin::set_partner)),
-                (Method::DELETE, web::to(admin::delete_partner)),
-            ],
-        ))
-        .service(graph_resource("/invitations", vec![(Method::POST, web::to(admin::invite))]))
-        .service(graph_resource("/invitations/bulk", vec![(Method::POST, web::to(admin::invite_bulk))]))
-        .service(graph_resource("/invitations/{id}", vec![(Method::GET, web::to(admin::get_invitation))]))
-        .service(graph_resource(
+            web::to(admin::get_partner),
+            "A partner's inbound trust",
+            Json(200, schema::<PartnerSetting>),
+        )
+        .needs("Policy.ReadWrite.All"),
+        op(
+            put,
+            "/policies/crossTenantAccessPolicy/partners/{partner}",
+            web::to(admin::set_partner),
+            "Set a partner's inbound trust",
+            Json(200, schema::<PartnerSetting>),
+        )
+        .body(schema::<PartnerSetting>)
+        .needs("Policy.ReadWrite.All"),
+        op(
+            patch.clone(),
+            "/policies/crossTenantAccessPolicy/partners/{partner}",
+            web::to(admin::set_partner),
+            "Change a partner's inbound trust",
+            Json(200, schema::<PartnerSetting>),
+        )
+        .body(schema::<PartnerSetting>)
+        .needs("Policy.ReadWrite.All"),
+        op(
+            delete.clone(),
+            "/policies/crossTenantAccessPolicy/partners/{partner}",
+            web::to(admin::delete_partner),
+            "Forget a partner",
+            NoContent,
+        )
+        .needs("Policy.ReadWrite.All"),
+        op(post.clone(), "/invitations", web::to(admin::invite), "Invite a guest", Json(201, schema::<invitations::GraphInvitation>))
+            .body(schema::<invitations::NewInvitation>)
+            .needs("User.Invite.All"),
+        op(post.clone(), "/invitations/bulk", web::to(admin::invite_bulk), "Invite from a CSV file", Csv).needs("User.Invite.All"),
+        op(
+            get.clone(),
+            "/invitations/{id}",
+            web::to(admin::get_invitation),
+            "Get an invitation",
+            Json(200, schema::<invitations::GraphInvitation>),
+        )
+        .needs("User.Invite.All"),
+        op(
+            get.clone(),
             "/identity/identityProviders",
-            vec![(Method::GET, web::to(admin::list_identity_providers)), (Method::POST, web::to(admin::add_identity_provider))],
-        ))
-        .service(graph_resource(
-            "/applications",
-            vec![(Method::GET, web::to(admin::list_applications)), (Method::POST, web::to(admin::create_application))],
-        ))
-        .service(graph_resource(
-            "/applications/{id}",
-            vec![
-                (Method::GET, web::to(admin::get_application)),
-                (Method::PATCH, web::to(admin::update_application)),
-                (Method::DELETE, web::to(admin::delete_application)),
-            ],
-        ))
-        .service(graph_resource("/applications/{id}/addPassword", vec![(Method::POST, web::to(admin::add_password))]))
-        .service(graph_resource("/applications/{id}/removePassword", vec![(Method::POST, web::to(admin::remove_password))]))
-        .service(graph_resource("/roleManagement/directory/roleDefinitions", vec![(Method::GET, web::to(admin::role_definitions))]))
-        .service(graph_resource("/roleManagement/directory/roleDefinitions/{id}", vec![(Method::GET, web::to(admin::role_definition))]))
-        .service(graph_resource(
+            web::to(admin::list_identity_providers),
+            "List external identity providers",
+            Page(schema::<Provider>),
+        )
+        .needs("Policy.ReadWrite.All"),
+        op(
+            post.clone(),
+            "/identity/identityProviders",
+            web::to(admin::add_identity_provider),
+            "Add an external identity provider",
+            Json(201, schema::<Provider>),
+        )
+        .body(schema::<Provider>)
+        .needs("Policy.ReadWrite.All"),
+        op(get.clone(), "/applications", web::to(admin::list_applications), "List applications", Page(schema::<App>))
+            .needs("Application.Read.All"),
+        op(post.clone(), "/applications", web::to(admin::create_application), "Register an application", Json(201, schema::<App>))
+            .body(schema::<apps::ApplicationFields>)
+            .needs("Application.ReadWrite.All"),
+        op(get.clone(), "/applications/{id}", web::to(admin::get_application), "Get an application", Json(200, schema::<App>))
+            .needs("Application.Read.All"),
+        op(patch, "/applications/{id}", web::to(admin::update_application), "Change an application", NoContent)
+            .body(schema::<apps::ApplicationFields>)
+            .needs("Application.ReadWrite.All"),
+        op(delete.clone(), "/applications/{id}", web::to(admin::delete_application), "Delete an application", NoContent)
+            .needs("Application.ReadWrite.All"),
+        op(
+            post.clone(),
+            "/applications/{id}/addPassword",
+            web::to(admin::add_password),
+            "Add a client secret",
+            Json(200, schema::<apps::GraphPasswordCredential>),
+        )
+        .body(schema::<apps::AddPassword>)
+        .needs("Application.ReadWrite.All"),
+        op(post.clone(), "/applications/{id}/removePassword", web::to(admin::remove_password), "Remove a client secret", NoContent)
+            .body(schema::<apps::RemovePassword>)
+            .needs("Application.ReadWrite.All"),
+        op(
+            get.clone(),
+            "/roleManagement/directory/roleDefinitions",
+            web::to(admin::role_definitions),
+            "List directory roles",
+            All(schema::<roles::RoleDefinition>),
+        )
+        .needs("RoleManagement.Read.Directory"),
+        op(
+            get.clone(),
+            "/roleManagement/directory/roleDefinitions/{id}",
+            web::to(admin::role_definition),
+            "Get a directory role",
+            Json(200, schema::<roles::RoleDefinition>),
+        )
+        .needs("RoleManagement.Read.Directory"),
+        op(
+            get.clone(),
             "/roleManagement/directory/roleAssignments",
-            vec![(Method::GET, web::to(admin::list_role_assignments)), (Method::POST, web::to(admin::assign_role))],
-        ))
-        .service(graph_resource(
+            web::to(admin::list_role_assignments),
+            "List role assignments",
+            Page(schema::<roles::RoleAssignment>),
+        )
+        .needs("RoleManagement.Read.Directory"),
+        op(
+            post,
+            "/roleManagement/directory/roleAssignments",
+            web::to(admin::assign_role),
+            "Assign a role",
+            Json(201, schema::<roles::RoleAssignment>),
+        )
+        .body(schema::<roles::NewRoleAssignment>)
+        .needs("RoleManagement.ReadWrite.Directory"),
+        op(
+            get,
             "/roleManagement/directory/roleAssignments/{id}",
-            vec![(Method::GET, web::to(admin::get_role_assignment)), (Method::DELETE, web::to(admin::remove_role_assignment))],
-        ))
-        .default_service(web::to(admin::unknown_route))
+            web::to(admin::get_role_assignment),
+            "Get a role assignment",
+            Json(200, schema::<roles::RoleAssignment>),
+        )
+        .needs("RoleManagement.Read.Directory"),
+        op(
+            delete,
+            "/roleManagement/directory/roleAssignments/{id}",
+            web::to(admin::remove_role_assignment),
+            "Remove a role assignment",
+            NoContent,
+        )
+        .needs("RoleManagement.ReadWrite.Directory"),
+    ]
 }
 
 /// A resource of the admin API and its methods (each route is given its

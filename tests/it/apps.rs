@@ -107,6 +107,9 @@ async fn applications_are_registered_and_used(backend: Backend) {
         (json!({"displayName": ""}), "displayName"),
         (json!({"appRoles": []}), "appRoles"),
         (json!({"requiredResourceAccess": [{"resourceAppId": "api://nowhere", "resourceAccess": []}]}), "api://nowhere"),
+        (json!({"requiredResourceAccess": vec![json!({"resourceAppId": "api://demo-app", "resourceAccess": []}); 33]}), "at most 32"),
+        (json!({"identifierUris": ["https://api.fabrikam.example/payroll"]}), "tenant's domains"),
+        (json!([null, null]), "JSON object"),
     ] {
         let (status, _, body) = call(reqwest::Method::PATCH, this.clone(), &token, Some(bad.clone())).await;
         assert_eq!(status, 400, "{bad}: {body}");
@@ -220,8 +223,22 @@ async fn only_the_right_admins_change_apps_and_roles(backend: Backend) {
     let (status, _, body) = call(reqwest::Method::POST, assignments.clone(), &user_admin, Some(make_admin.clone())).await;
     assert!(status == 403 && message(&body).contains("Global Administrator"), "{body}");
 
-    // The Global Administrator may do all of it.
+    // Neither changing nor probing apps without the right: a 403, whether the app exists or not.
+    for id in [created["appId"].as_str().expect("appId"), "no-such-app"] {
+        let url = server.url(&format!("/contoso/v1.0/applications/{id}"));
+        assert_eq!(call(reqwest::Method::PATCH, url, &user_admin, Some(json!({"displayName": "X"}))).await.0, 403, "{id}");
+    }
+
+    // The Global Administrator may do all of it, but does not grant admin
+    // power to an app holding secrets someone else added.
+    let rota_secret = format!("{rota}/addPassword");
+    let (status, _, lesser) = call(reqwest::Method::POST, rota_secret, &app_admin, Some(json!({}))).await;
+    assert_eq!(status, 200, "{lesser}");
     let global = person_token(&server, CONTOSO_ADMIN).await;
+    let (status, _, body) = call(reqwest::Method::PATCH, rota.clone(), &global, Some(admin_grant.clone())).await;
+    assert!(status == 400 && message(&body).contains("remove its secrets first"), "{body}");
+    let remove = json!({"keyId": lesser["keyId"]});
+    assert_eq!(call(reqwest::Method::POST, format!("{rota}/removePassword"), &global, Some(remove)).await.0, 204);
     assert_eq!(call(reqwest::Method::PATCH, rota, &global, Some(admin_grant)).await.0, 204);
     assert_eq!(call(reqwest::Method::POST, cli_secret, &global, Some(json!({}))).await.0, 200);
     let (status, _, made) = call(reqwest::Method::POST, assignments.clone(), &global, Some(make_admin.clone())).await;
@@ -279,6 +296,10 @@ async fn guests_hold_limited_admin_roles(backend: Backend) {
     assert_eq!(call(reqwest::Method::POST, assignments.clone(), &token, Some(inviter)).await.0, 201);
     let (status, invited) = invite(&server, &guest, "dave@partner.example", json!({})).await;
     assert_eq!((status, invited["invitedUserType"].as_str()), (201, Some("Guest")), "{invited}");
+    // Resetting a role holder's sign-in is a Global Administrator's call, not a User Administrator's.
+    let reset = json!({"resetRedemption": true, "invitedUser": {"id": bob}, "sendInvitationMessage": false});
+    let (status, refused) = invite(&server, &person_token(&server, USER_ADMIN).await, BOB.0, reset).await;
+    assert_eq!(status, 403, "{refused}");
     let held = list_all(format!("{assignments}?$filter={}", encoded(&format!("principalId eq '{bob}'"))), &token).await;
     let mut held: Vec<&str> = held.iter().filter_map(|a| a["roleDefinitionId"].as_str()).collect();
     held.sort_unstable();

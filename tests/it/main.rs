@@ -19,6 +19,7 @@ mod layers;
 mod logs;
 mod mfa;
 mod negatives;
+mod openapi;
 mod readme;
 mod restart;
 mod scale;
