@@ -610,7 +610,7 @@ async fn app_command(idp: Idp, command: AppCommand) -> anyhow::Result<()> {
         }
         AppCommand::List { tenant } => {
             let tenant = idp.tenant(&tenant).await?;
-            let mut request = PageRequest { top: MAX_TOP, after: None };
+            let mut request = PageRequest { top: MAX_TOP, after: None, count: false };
             loop {
                 let page = apps::list(&idp, &tenant, &operator, &Filter::default(), &request).await?;
                 for app in &page.value {

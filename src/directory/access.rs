@@ -42,6 +42,25 @@ pub fn check_roles(roles: &[String]) -> Result<()> {
     }
 }
 
+/// Refuses a change that would leave the tenant without an enabled Global
+/// Administrator (`user` losing the role, being disabled or deleted): no
+/// one could then assign roles or change administrators again.
+pub async fn keep_a_global_administrator(idp: &Idp, tenant: &Tenant, user: &User) -> Result<()> {
+    if !user.enabled || !user.roles.iter().any(|r| r == GLOBAL_ADMINISTRATOR) {
+        return Ok(());
+    }
+    let mut pages = crate::store::UserPages::new(idp.store.as_ref(), &tenant.id, 500);
+    while let Some(page) = pages.next().await? {
+        if page.iter().any(|u| u.id != user.id && u.enabled && u.roles.iter().any(|r| r == GLOBAL_ADMINISTRATOR)) {
+            return Ok(());
+        }
+    }
+    Err(Error::Invalid(format!(
+        "{} is the last Global Administrator of {}: assign the role to someone else first",
+        user.email, tenant.name
+    )))
+}
+
 /// An authenticated admin API caller.
 #[derive(Debug, Clone)]
 pub struct Caller {

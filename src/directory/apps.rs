@@ -15,7 +15,7 @@ use crate::directory::paging::{self, Page, PageRequest};
 use crate::directory::MAX_DISPLAY_NAME_CHARS;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
-use crate::model::{App, GrantType, PasswordCredential, Platform, Tenant};
+use crate::model::{App, AppRole, GrantType, PasswordCredential, Platform, Tenant};
 use crate::util::{address, now_ms, random_token, sha256_hex};
 
 /// Entra's limits: redirect URIs per app, and characters per URI.
@@ -44,6 +44,7 @@ pub struct GraphApplication {
     pub spa: RedirectUris,
     pub public_client: RedirectUris,
     pub required_resource_access: Vec<RequiredResourceAccess>,
+    pub app_roles: Vec<GraphAppRole>,
     pub password_credentials: Vec<GraphPasswordCredential>,
     /// Certificates and keys for `private_key_jwt` are not registered here yet.
     pub key_credentials: Vec<serde_json::Value>,
@@ -59,6 +60,33 @@ pub struct GraphApplication {
 pub struct RedirectUris {
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+}
+
+/// Graph's `appRole`: a role the app defines as an API. Other apps are
+/// granted it (`requiredResourceAccess` of `type` `Role`, by its `id` or
+/// `value`) and get its `value` in their tokens' `roles`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GraphAppRole {
+    /// A GUID; a new role without one gets one.
+    #[serde(default)]
+    pub id: String,
+    pub value: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub description: String,
+    /// `Application` and/or `User` (users are not assigned app roles here yet).
+    pub allowed_member_types: Vec<String>,
+    #[serde(default = "enabled")]
+    pub is_enabled: bool,
+    /// Graph's `Application` for roles an app defines itself (taken and
+    /// ignored in requests, so a read object can be sent back).
+    #[serde(default)]
+    pub origin: Option<String>,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 /// Permissions an app holds on one resource: `resourceAppId` is the
@@ -117,6 +145,9 @@ pub struct ApplicationFields {
     pub spa: Option<RedirectUris>,
     pub public_client: Option<RedirectUris>,
     pub required_resource_access: Option<Vec<RequiredResourceAccess>>,
+    /// Replaces the app's roles; an enabled role must be disabled
+    /// (`isEnabled: false`) in one change before it is removed in another.
+    pub app_roles: Option<Vec<GraphAppRole>>,
 }
 
 /// `POST …/addPassword`.
@@ -188,6 +219,7 @@ impl From<&App> for GraphApplication {
             spa,
             public_client,
             required_resource_access: resource_access(app),
+            app_roles: app.app_roles.iter().map(GraphAppRole::from).collect(),
             password_credentials,
             key_credentials: vec![],
             platform: app.platform(),
@@ -214,14 +246,16 @@ async fn stored(idp: &Idp, tenant: &Tenant, id: &str) -> Result<App> {
     idp.store.app(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("application {id}")))
 }
 
-/// The right to change `app`: `MANAGE_APPS`, and `MANAGE_PRIVILEGE` too for
-/// an app that holds admin API permissions.
-fn require_rights_over(caller: &Caller, app: &App) -> Result<()> {
+/// The app `id`, for `caller` to change: `MANAGE_APPS` (checked before
+/// the lookup, so a caller without it cannot probe which apps exist), and
+/// `MANAGE_PRIVILEGE` too for an app that holds admin API permissions.
+async fn changeable(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<App> {
     caller.require(MANAGE_APPS)?;
+    let app = stored(idp, tenant, id).await?;
     if app.holds_admin_permissions() {
         caller.require(MANAGE_PRIVILEGE)?;
     }
-    Ok(())
+    Ok(app)
 }
 
 /// What `$filter` may test on applications.
@@ -241,14 +275,14 @@ pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, 
     let page = match filter.key(&["appId", "id"]) {
         Some(id) => {
             let found = idp.store.app(&tenant.id, id).await?;
-            Page { value: found.into_iter().filter(|a| matcher.matches(a)).collect(), skiptoken: None }
+            Page::whole(found.into_iter().filter(|a| matcher.matches(a)).collect(), request)
         }
         None => {
             let fetch = |after: Option<String>, limit| async move { idp.store.apps_page(&tenant.id, after.as_deref(), limit).await };
             paging::scan(request, &matcher, |a: &App| a.client_id.as_str(), fetch).await?
         }
     };
-    Ok(Page { value: page.value.iter().map(GraphApplication::from).collect(), skiptoken: page.skiptoken })
+    Ok(page.map(|a| GraphApplication::from(a)))
 }
 
 pub async fn get(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<GraphApplication> {
@@ -280,6 +314,7 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, fields: Applica
         api_permissions: BTreeMap::new(),
         delegated_permissions: BTreeMap::new(),
         require_consent: false,
+        app_roles: vec![],
     };
     let modified = apply(idp, tenant, caller, &mut app, fields).await?;
     idp.store.put_app(&app).await?;
@@ -290,9 +325,7 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, fields: Applica
 }
 
 pub async fn update(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, fields: ApplicationFields) -> Result<()> {
-    caller.require(MANAGE_APPS)?;
-    let read = stored(idp, tenant, id).await?;
-    require_rights_over(caller, &read)?;
+    let read = changeable(idp, tenant, caller, id).await?;
     let mut app = read.clone();
     app.platform = Some(read.platform());
     let modified = apply(idp, tenant, caller, &mut app, fields).await?;
@@ -310,9 +343,7 @@ pub async fn update(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, field
 /// refresh. Tokens already issued live out their (short) lifetime. An app
 /// declared in config comes back at the next start (config owns it).
 pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<()> {
-    caller.require(MANAGE_APPS)?;
-    let app = stored(idp, tenant, id).await?;
-    require_rights_over(caller, &app)?;
+    let app = changeable(idp, tenant, caller, id).await?;
     if !idp.store.delete_app(&tenant.id, id).await? {
         return Err(Error::NotFound(format!("application {id}")));
     }
@@ -324,9 +355,7 @@ pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Re
 /// Adds a client secret: returned once in `secretText`, stored as its
 /// hash, refused at the token endpoint after `endDateTime`.
 pub async fn add_password(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, new: NewPassword) -> Result<GraphPasswordCredential> {
-    caller.require(MANAGE_APPS)?;
-    let read = stored(idp, tenant, id).await?;
-    require_rights_over(caller, &read)?;
+    let read = changeable(idp, tenant, caller, id).await?;
     if read.is_public() {
         return Err(Error::Invalid(format!(
             "application {id} is a public client (spa or publicClient): it uses PKCE, not a secret; register its redirect URIs under web to make it confidential"
@@ -378,9 +407,7 @@ pub async fn add_password(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str,
 /// Removes a client secret at once (the one config or the command line
 /// registered too; config's comes back at the next start).
 pub async fn remove_password(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, key_id: &str) -> Result<()> {
-    caller.require(MANAGE_APPS)?;
-    let read = stored(idp, tenant, id).await?;
-    require_rights_over(caller, &read)?;
+    let read = changeable(idp, tenant, caller, id).await?;
     let mut app = read.clone();
     app.platform = Some(read.platform());
     if read.secret_hash.is_some() && key_id == registered_secret_key_id(&read) {
@@ -440,8 +467,16 @@ async fn apply(idp: &Idp, tenant: &Tenant, caller: &Caller, app: &mut App, field
             app.identifier_uri = uri;
         }
     }
+    if let Some(roles) = fields.app_roles {
+        let roles = checked_app_roles(app, roles)?;
+        if roles != app.app_roles {
+            let shown = |roles: &[AppRole]| json!(roles.iter().map(|r| &r.value).collect::<Vec<_>>());
+            modified.push(("AppRoles", shown(&app.app_roles), shown(&roles)));
+            app.app_roles = roles;
+        }
+    }
     if let Some(access) = fields.required_resource_access {
-        let (roles, scopes) = grants(idp, tenant, access).await?;
+        let (roles, scopes) = grants(idp, tenant, app, access).await?;
         let grants_admin = |g: &BTreeMap<String, Vec<String>>| g.contains_key(ADMIN_RESOURCE);
         if grants_admin(&roles) || grants_admin(&scopes) {
             // Granting admin API permissions makes an administrator.
@@ -600,23 +635,24 @@ type Grants = BTreeMap<String, Vec<String>>;
 
 /// `requiredResourceAccess` as grants (application, delegated) keyed by
 /// each resource's audience; every resource must exist here.
-async fn grants(idp: &Idp, tenant: &Tenant, access: Vec<RequiredResourceAccess>) -> Result<(Grants, Grants)> {
+async fn grants(idp: &Idp, tenant: &Tenant, app: &App, access: Vec<RequiredResourceAccess>) -> Result<(Grants, Grants)> {
     if access.len() > MAX_RESOURCES {
         return Err(Error::Invalid(format!("requiredResourceAccess: at most {MAX_RESOURCES} resources")));
     }
     let (mut roles, mut scopes) = (Grants::new(), Grants::new());
     for entry in access {
         let named = entry.resource_app_id.trim();
-        let audience = if named == ADMIN_RESOURCE {
-            ADMIN_RESOURCE.to_string()
+        let (audience, defined) = if named == ADMIN_RESOURCE {
+            (ADMIN_RESOURCE.to_string(), vec![])
         } else {
             let resource = match idp.store.app_by_identifier_uri(&tenant.id, named).await? {
-                Some(app) => Some(app),
+                Some(found) => Some(found),
+                None if named == app.client_id || app.identifier_uri.as_deref() == Some(named) => Some(app.clone()),
                 None => idp.store.app(&tenant.id, named).await?,
             };
-            resource
-                .map(|app| app.audience())
-                .ok_or_else(|| Error::Invalid(format!("requiredResourceAccess: no resource '{named}' in this tenant")))?
+            let resource =
+                resource.ok_or_else(|| Error::Invalid(format!("requiredResourceAccess: no resource '{named}' in this tenant")))?;
+            (resource.audience(), resource.app_roles)
         };
         if entry.resource_access.len() > MAX_PERMISSIONS {
             return Err(Error::Invalid(format!("requiredResourceAccess: at most {MAX_PERMISSIONS} permissions per resource")));
@@ -627,6 +663,18 @@ async fn grants(idp: &Idp, tenant: &Tenant, access: Vec<RequiredResourceAccess>)
             if !well_formed || name == ".default" {
                 return Err(Error::Invalid(format!("requiredResourceAccess: '{name}' is not a permission name")));
             }
+            // A resource that defines app roles is granted only those (by
+            // id, as Graph names them, or by value), as their value.
+            let name = match permission.kind {
+                AccessKind::Role if !defined.is_empty() => defined
+                    .iter()
+                    .find(|r| {
+                        (r.id == name || r.value == name) && r.is_enabled && r.allowed_member_types.iter().any(|t| t == "Application")
+                    })
+                    .map(|r| r.value.as_str())
+                    .ok_or_else(|| Error::Invalid(format!("requiredResourceAccess: '{named}' has no enabled application role '{name}'")))?,
+                _ => name,
+            };
             let list = match permission.kind {
                 AccessKind::Role => roles.entry(audience.clone()).or_default(),
                 AccessKind::Scope => scopes.entry(audience.clone()).or_default(),
@@ -642,4 +690,73 @@ async fn grants(idp: &Idp, tenant: &Tenant, access: Vec<RequiredResourceAccess>)
         }
     }
     Ok((roles, scopes))
+}
+
+impl From<&AppRole> for GraphAppRole {
+    fn from(role: &AppRole) -> GraphAppRole {
+        GraphAppRole {
+            id: role.id.clone(),
+            value: role.value.clone(),
+            display_name: role.display_name.clone(),
+            description: role.description.clone(),
+            allowed_member_types: role.allowed_member_types.clone(),
+            is_enabled: role.is_enabled,
+            origin: Some("Application".into()),
+        }
+    }
+}
+
+/// Entra's limits on app roles.
+const MAX_APP_ROLES: usize = 100;
+const MAX_ROLE_VALUE_CHARS: usize = 120;
+
+/// The app roles an app may define: each with a unique id and value (no
+/// spaces, as it lands in tokens), a name, and members it allows; an
+/// enabled role is disabled before it is removed (Graph's rule), so no
+/// grant of it vanishes by accident.
+fn checked_app_roles(app: &App, given: Vec<GraphAppRole>) -> Result<Vec<AppRole>> {
+    if given.len() > MAX_APP_ROLES {
+        return Err(Error::Invalid(format!("appRoles: at most {MAX_APP_ROLES}")));
+    }
+    let mut roles: Vec<AppRole> = Vec::with_capacity(given.len());
+    for role in given {
+        let value = role.value.trim().to_string();
+        let well_formed = (1..=MAX_ROLE_VALUE_CHARS).contains(&value.chars().count())
+            && value.chars().all(|c| c.is_ascii_graphic())
+            && !value.starts_with('.');
+        if !well_formed {
+            return Err(Error::Invalid(format!(
+                "appRoles.value '{value}': 1 to {MAX_ROLE_VALUE_CHARS} printable characters without spaces, not starting with '.'"
+            )));
+        }
+        let display_name = role.display_name.trim().to_string();
+        if display_name.is_empty() || display_name.chars().count() > MAX_DISPLAY_NAME_CHARS || role.description.chars().count() > 1000 {
+            return Err(Error::Invalid(format!(
+                "appRoles '{value}': a displayName of 1 to {MAX_DISPLAY_NAME_CHARS} characters, a description of at most 1000"
+            )));
+        }
+        let kinds = &role.allowed_member_types;
+        if kinds.is_empty() || kinds.len() > 2 || kinds.iter().any(|k| k != "Application" && k != "User") {
+            return Err(Error::Invalid(format!("appRoles '{value}': allowedMemberTypes is Application and/or User")));
+        }
+        let id = match role.id.trim() {
+            "" => uuid::Uuid::new_v4().to_string(),
+            id => uuid::Uuid::parse_str(id).map_err(|_| Error::Invalid(format!("appRoles '{value}': id must be a GUID")))?.to_string(),
+        };
+        if roles.iter().any(|r| r.id == id || r.value == value) {
+            return Err(Error::Invalid(format!("appRoles: '{value}' (or its id) is listed twice")));
+        }
+        roles.push(AppRole {
+            id,
+            value,
+            display_name,
+            description: role.description,
+            allowed_member_types: kinds.clone(),
+            is_enabled: role.is_enabled,
+        });
+    }
+    if let Some(dropped) = app.app_roles.iter().find(|old| old.is_enabled && !roles.iter().any(|r| r.id == old.id)) {
+        return Err(Error::Invalid(format!("appRoles: disable '{}' (isEnabled false) before removing it", dropped.value)));
+    }
+    Ok(roles)
 }

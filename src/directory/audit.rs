@@ -95,6 +95,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<serde_json::Value>> {
     caller.require(READ_AUDIT_LOGS)?;
+    page.refuse_count()?;
     let mut query = parse_filter(&tenant.id, kind, filter)?;
     if let Some(after) = &page.after {
         let cursor = after.split_once(':').and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id.to_string())));
@@ -105,7 +106,7 @@ pub async fn list(
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), idp.audit.flush()).await;
     let read = idp.store.log_page(&query, page.top).await?;
     let skiptoken = read.next.map(|(created_ms, id)| skiptoken(&format!("{created_ms}:{id}")));
-    Ok(Page { value: read.entries.into_iter().map(|e| e.record).collect(), skiptoken })
+    Ok(Page::new(read.entries.into_iter().map(|e| e.record).collect(), skiptoken))
 }
 
 #[cfg(test)]

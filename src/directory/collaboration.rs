@@ -72,7 +72,7 @@ pub async fn identity_providers(
 ) -> Result<Page<GraphIdentityProvider>> {
     caller.require(MANAGE_POLICY)?;
     let page = paging::slice(tenant.identity_providers.clone(), request, &filter.matcher(&PROVIDER_FIELDS)?)?;
-    Ok(Page { value: page.value.iter().map(GraphIdentityProvider::from).collect(), skiptoken: page.skiptoken })
+    Ok(page.map(|p| GraphIdentityProvider::from(p)))
 }
 
 /// Adds (or, for a known issuer, replaces) an external identity provider.

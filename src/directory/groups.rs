@@ -130,7 +130,7 @@ pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, 
     let matcher = filter.matcher(&GROUP_FIELDS)?.and(move |g: &Group| replica.visible(g.written_at_ms, "").is_ok());
     let fetch = |after: Option<String>, limit| async move { idp.store.groups_page(&tenant.id, after.as_deref(), limit).await };
     let page = paging::scan(request, &matcher, |g: &Group| g.id.as_str(), fetch).await?;
-    Ok(Page { value: page.value.iter().map(GraphGroup::from).collect(), skiptoken: page.skiptoken })
+    Ok(page.map(|g| GraphGroup::from(g)))
 }
 
 pub async fn get(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<GraphGroup> {
@@ -215,13 +215,14 @@ pub async fn members(
     request: &PageRequest,
 ) -> Result<Page<GraphUser>> {
     caller.require(READ_GROUPS)?;
+    request.refuse_count()?;
     let group = load(idp, tenant, id).await?;
     let matcher = filter.matcher(&crate::directory::users::USER_FIELDS)?;
     if group.membership_rule.is_some() {
         let matcher = matcher.and(move |u: &User| group.has_member(u));
         let fetch = |after: Option<String>, limit| async move { idp.store.users_page(&tenant.id, after.as_deref(), limit).await };
         let page = paging::scan(request, &matcher, |u: &User| u.id.as_str(), fetch).await?;
-        return Ok(Page { value: page.value.iter().map(GraphUser::from).collect(), skiptoken: page.skiptoken });
+        return Ok(page.map(|u| GraphUser::from(u)));
     }
     // The list is the group's own, in the order members were added; the
     // cursor is a position in it.
@@ -232,13 +233,13 @@ pub async fn members(
     let mut value = Vec::new();
     for (i, user_id) in group.members.iter().enumerate().skip(start) {
         if value.len() == request.top || i - start == paging::MAX_READ {
-            return Ok(Page { value, skiptoken: Some(paging::skiptoken(&i.to_string())) });
+            return Ok(Page::new(value, Some(paging::skiptoken(&i.to_string()))));
         }
         if let Some(user) = idp.store.user(&tenant.id, user_id).await?.filter(|u| matcher.matches(u)) {
             value.push(GraphUser::from(&user));
         }
     }
-    Ok(Page { value, skiptoken: None })
+    Ok(Page::new(value, None))
 }
 
 /// `GET /v1.0/me/memberOf`: the groups the signed-in person is in

@@ -117,6 +117,7 @@ const MAX_USERS_READ: usize = 2000;
 /// `roleDefinitionId eq '…'`.
 pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, page: &PageRequest) -> Result<Page<RoleAssignment>> {
     caller.require(READ_ROLES)?;
+    page.refuse_count()?;
     let (mut principal, mut definition) = (None, None);
     for clause in &filter.clauses {
         match clause {
@@ -129,7 +130,7 @@ pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, 
     if let Some(principal) = principal {
         let user = idp.store.user(&tenant.id, &principal).await?;
         let value = user.iter().flat_map(assignments_of).filter(wanted).collect();
-        return Ok(Page { value, skiptoken: None });
+        return Ok(Page::new(value, None));
     }
     // The cursor: the user id to read after, and how many assignments of
     // the next user were shown already.
@@ -144,7 +145,7 @@ pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, 
     loop {
         let users = idp.store.users_page(&tenant.id, after.as_deref(), 100).await?;
         if users.is_empty() {
-            return Ok(Page { value, skiptoken: None });
+            return Ok(Page::new(value, None));
         }
         for user in &users {
             let skipped = std::mem::take(&mut skip);
@@ -152,13 +153,13 @@ pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, 
             let room = page.top - value.len();
             if mine.len() > room {
                 value.extend(mine.into_iter().take(room));
-                return Ok(Page { value, skiptoken: cursor(&after, skipped + room) });
+                return Ok(Page::new(value, cursor(&after, skipped + room)));
             }
             value.extend(mine);
             after = Some(user.id.clone());
             read += 1;
             if value.len() == page.top || read >= MAX_USERS_READ {
-                return Ok(Page { value, skiptoken: cursor(&after, 0) });
+                return Ok(Page::new(value, cursor(&after, 0)));
             }
         }
     }
@@ -218,6 +219,9 @@ pub async fn remove(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Re
     caller.require(MANAGE_PRIVILEGE)?;
     let (mut user, definition_id) = assigned(idp, tenant, id).await?;
     let name = role_named(definition_id).unwrap_or_default();
+    if name == access::GLOBAL_ADMINISTRATOR {
+        access::keep_a_global_administrator(idp, tenant, &user).await?;
+    }
     let read = user.version;
     let before = user.roles.clone();
     user.roles.retain(|r| r != name);

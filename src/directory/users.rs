@@ -139,7 +139,7 @@ pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, 
                 Some(user) => Some(user),
                 None => idp.store.user_by_email(&tenant.id, &address::lookup_form(key)).await?,
             };
-            Page { value: found.into_iter().filter(|u| matcher.matches(u)).collect(), skiptoken: None }
+            Page::whole(found.into_iter().filter(|u| matcher.matches(u)).collect(), request)
         }
         None => {
             let fetch = |after: Option<String>, limit| async move { idp.store.users_page(&tenant.id, after.as_deref(), limit).await };
@@ -147,7 +147,7 @@ pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, 
         }
     };
     let value = replica(idp).list(page.value).iter().map(GraphUser::from).collect();
-    Ok(Page { value, skiptoken: page.skiptoken })
+    Ok(Page { value, skiptoken: page.skiptoken, count: page.count })
 }
 
 /// `GET /v1.0/me`: the signed-in person of a delegated token, as Graph's
@@ -221,6 +221,9 @@ pub async fn update(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, chang
         }
     }
     let mut activity = "Update user";
+    if changes.account_enabled == Some(false) {
+        crate::directory::access::keep_a_global_administrator(idp, tenant, &user).await?;
+    }
     if let Some(enabled) = changes.account_enabled.filter(|e| *e != user.enabled) {
         modified.push(("AccountEnabled", json!(user.enabled), json!(enabled)));
         user.enabled = enabled;
@@ -264,6 +267,7 @@ pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Re
     caller.require(READ_WRITE_USERS)?;
     let user = idp.store.user(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
     require_rights_over(caller, &user)?;
+    crate::directory::access::keep_a_global_administrator(idp, tenant, &user).await?;
     if !idp.store.delete_user(&tenant.id, id).await? {
         return Err(Error::NotFound(format!("user {id}")));
     }

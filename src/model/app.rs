@@ -74,6 +74,19 @@ pub struct PasswordCredential {
     pub end_ms: i64,
 }
 
+/// A role an app defines as an API (Graph's `appRole`): what other apps
+/// (client credentials) may be granted on it, by `value`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppRole {
+    pub id: String,
+    pub value: String,
+    pub display_name: String,
+    pub description: String,
+    /// `Application` and/or `User`.
+    pub allowed_member_types: Vec<String>,
+    pub is_enabled: bool,
+}
+
 /// How a presented client secret compares with an app's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretCheck {
@@ -114,6 +127,10 @@ pub struct App {
     #[serde(default)]
     pub delegated_permissions: BTreeMap<String, Vec<String>>,
     pub require_consent: bool,
+    /// The roles this app defines as an API. When it defines any, the
+    /// application permissions granted on it must be among them.
+    #[serde(default)]
+    pub app_roles: Vec<AppRole>,
 }
 
 impl App {
@@ -194,6 +211,7 @@ impl App {
             api_permissions: BTreeMap::new(),
             delegated_permissions: BTreeMap::new(),
             require_consent: false,
+            app_roles: vec![],
         }
     }
 }

@@ -50,7 +50,7 @@ pub async fn list(
 ) -> Result<Page<graph::ConditionalAccessPolicy>> {
     caller.require(MANAGE_POLICY)?;
     let page = paging::slice(tenant.conditional_access.clone(), request, &filter.matcher(&POLICY_FIELDS)?)?;
-    Ok(Page { value: page.value.iter().map(graph::ConditionalAccessPolicy::from).collect(), skiptoken: page.skiptoken })
+    Ok(page.map(|p| graph::ConditionalAccessPolicy::from(p)))
 }
 
 pub async fn get(tenant: &Tenant, caller: &Caller, id: &str) -> Result<graph::ConditionalAccessPolicy> {

@@ -31,11 +31,15 @@ async fn apply_each(idp: &Idp, seeds: &[TenantSeed]) -> Result<()> {
         }
         for declared in &seed.apps {
             let mut app = app_from_seed(&tenant, declared)?;
-            // Secrets added through the admin API outlive restarts, except
-            // on an app config makes an admin API client: the admin API
-            // would not have let them stay there (`directory::apps`).
-            if let Some(stored) = idp.store.app(&tenant.id, &app.client_id).await?.filter(|_| !app.holds_admin_permissions()) {
-                app.passwords = stored.passwords;
+            // What config cannot declare and the admin API added outlives
+            // restarts: app roles, and secrets (except on an app config
+            // makes an admin API client: the admin API would not have let
+            // them stay there, `directory::apps`).
+            if let Some(stored) = idp.store.app(&tenant.id, &app.client_id).await? {
+                app.app_roles = stored.app_roles;
+                if !app.holds_admin_permissions() {
+                    app.passwords = stored.passwords;
+                }
             }
             idp.store.put_app(&app).await?;
         }
@@ -206,5 +210,6 @@ pub fn app_from_seed(tenant: &Tenant, seed: &AppSeed) -> Result<App> {
         api_permissions: seed.api_permissions.clone(),
         delegated_permissions: seed.delegated_permissions.clone(),
         require_consent: seed.require_consent,
+        app_roles: vec![],
     })
 }

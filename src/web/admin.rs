@@ -122,11 +122,13 @@ pub struct Paging {
     top: Option<String>,
     #[serde(rename = "$skiptoken")]
     skiptoken: Option<String>,
+    #[serde(rename = "$count")]
+    count: Option<String>,
 }
 
 impl Paging {
     fn request(&self) -> Result<PageRequest, GraphFailure> {
-        Ok(PageRequest::parse(self.top.as_deref(), self.skiptoken.as_deref())?)
+        Ok(PageRequest::parse(self.top.as_deref(), self.skiptoken.as_deref(), self.count.as_deref())?)
     }
 }
 
@@ -148,6 +150,9 @@ impl ListParams {
     /// the same `$top` and `$filter`) while there is more.
     fn response<T: serde::Serialize>(&self, idp: &Idp, tenant: &Tenant, list: &str, page: Page<T>) -> HttpResponse {
         let mut body = json!({ "value": page.value });
+        if let Some(count) = page.count {
+            body["@odata.count"] = json!(count);
+        }
         if let Some(token) = page.skiptoken {
             let mut params = vec![("$top", self.paging.top.clone().unwrap_or_else(|| DEFAULT_TOP.to_string()))];
             params.extend(self.filter.as_ref().map(|f| ("$filter", f.clone())));

@@ -105,7 +105,9 @@ fn graph_error() -> Schema {
 fn page_of(item: RefOr<Schema>, next_link: bool) -> RefOr<Schema> {
     let mut page = ObjectBuilder::new().property("value", ArrayBuilder::new().items(item)).required("value");
     if next_link {
-        page = page.property("@odata.nextLink", ObjectBuilder::new().schema_type(Type::String));
+        page = page
+            .property("@odata.nextLink", ObjectBuilder::new().schema_type(Type::String))
+            .property("@odata.count", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)));
     }
     RefOr::T(Schema::Object(page.build()))
 }
@@ -154,6 +156,11 @@ pub fn document(operations: &[Operation], base: &str, tenants: &[String]) -> Ope
                     "$skiptoken",
                     "Where to continue: from `@odata.nextLink`.",
                     ObjectBuilder::new().schema_type(Type::String),
+                ))
+                .parameter(query(
+                    "$count",
+                    "`true`: the first page also gives `@odata.count`, how many match in all (users, groups, applications, policies, providers).",
+                    ObjectBuilder::new().schema_type(Type::Boolean),
                 ))
                 .parameter(query(
                     "$filter",

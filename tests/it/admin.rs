@@ -320,6 +320,21 @@ async fn users_are_listed_in_pages(backend: Backend) {
     assert_eq!(filtered("userType eq 'Guest'", 50).await.0.len(), 0);
     let (one, pages) = filtered("mail eq 'P00042@Contoso.example'", 10).await;
     assert_eq!((one.len(), pages), (1, 1), "one lookup");
+
+    // $count: the first page says how many match in all.
+    let counted = |query: String| {
+        let url = server.url(&format!("/contoso/v1.0/users?{query}"));
+        let token = token.clone();
+        async move { call(reqwest::Method::GET, url, &token, None).await.2 }
+    };
+    let page = counted(format!("$count=true&$top=3&$filter={}", encoded("accountEnabled eq false"))).await;
+    // (A sparse filter's page may hold fewer than $top: at most 2,000 users are read per page.)
+    assert_eq!(page["@odata.count"].as_u64(), Some(10), "{page}");
+    assert!(page["value"].as_array().is_some_and(|v| v.len() <= 3), "{page}");
+    assert_eq!(counted("$count=true&$top=1".into()).await["@odata.count"].as_u64(), Some(total as u64));
+    let page = counted(format!("$count=true&$filter={}", encoded("mail eq 'p00042@contoso.example'"))).await;
+    assert_eq!(page["@odata.count"].as_u64(), Some(1), "{page}");
+    assert!(counted("$top=1".into()).await.get("@odata.count").is_none(), "only when asked");
     for (query, named) in [
         ("$top=0", "$top"),
         ("$top=1000", "$top"),
@@ -328,6 +343,7 @@ async fn users_are_listed_in_pages(backend: Backend) {
         ("$filter=jobTitle%20eq%20'x'", "startswith(displayName, '…')"),
         ("$filter=userType%20ne%20'Guest'", "operator 'ne'"),
         ("$filter=mail%20eq%20'x'%20or%20mail%20eq%20'y'", "'or'"),
+        ("$count=maybe", "$count"),
     ] {
         let (status, _, refused) = call(reqwest::Method::GET, server.url(&format!("/contoso/v1.0/users?{query}")), &token, None).await;
         let message = refused["error"]["message"].as_str().unwrap_or_default();
@@ -352,6 +368,10 @@ async fn every_list_pages_and_filters(backend: Backend) {
     assert_eq!((seen.len(), pages), (5, 3));
     let (seen, _) = walk(format!("{groups}?$top=1&$filter={}", encoded("startswith(displayName,'s')")), &token, 1).await;
     assert_eq!(seen.len(), 3, "Sales, Support, Security");
+    let (_, _, counted) = call(reqwest::Method::GET, format!("{groups}?$top=1&$count=true"), &token, None).await;
+    assert_eq!(counted["@odata.count"].as_u64(), Some(5), "{counted}");
+    let (status, _, refused) = call(reqwest::Method::GET, server.url("/contoso/v1.0/auditLogs/signIns?$count=true"), &token, None).await;
+    assert!(status == 400 && refused["error"]["message"].as_str().is_some_and(|m| m.contains("$count")), "{refused}");
 
     let members = server.url(&format!("/contoso/v1.0/groups/{}/members", ids[0]));
     for i in 0..5 {

@@ -91,6 +91,35 @@ async fn applications_are_registered_and_used(backend: Backend) {
     let listed = list_all(apps.clone(), &token).await;
     assert!(listed.iter().any(|a| a["appId"] == app_id.as_str()) && listed.iter().any(|a| a["appId"] == DEMO_APP), "{listed:?}");
 
+    // An API that defines its app roles is granted only those, by id (as
+    // Graph names them) or value; an enabled role is disabled before it goes.
+    let api = json!({"displayName": "Invoices API", "identifierUris": ["api://invoices"], "appRoles": [
+        {"value": "Invoices.Read", "displayName": "Read invoices", "allowedMemberTypes": ["Application"]},
+        {"value": "Invoices.Approve", "displayName": "Approve invoices", "allowedMemberTypes": ["User"]}
+    ]});
+    let (status, _, invoices) = call(reqwest::Method::POST, apps.clone(), &token, Some(api)).await;
+    assert_eq!(status, 201, "{invoices}");
+    let read_role = invoices["appRoles"][0]["id"].as_str().expect("a role id").to_string();
+    assert!(uuid::Uuid::parse_str(&read_role).is_ok() && invoices["appRoles"][0]["origin"] == "Application", "{invoices}");
+    let grant =
+        |id: &str| json!({"requiredResourceAccess": [{"resourceAppId": "api://invoices", "resourceAccess": [{"id": id, "type": "Role"}]}]});
+    for (undefined, why) in [("Invoices.Write", "no such role"), ("Invoices.Approve", "a role for users")] {
+        let (status, _, body) = call(reqwest::Method::PATCH, this.clone(), &token, Some(grant(undefined))).await;
+        assert!(status == 400 && message(&body).contains("no enabled application role"), "{why}: {body}");
+    }
+    assert_eq!(call(reqwest::Method::PATCH, this.clone(), &token, Some(grant(&read_role))).await.0, 204);
+    let (status, granted) = token_request(&server, CONTOSO, &client_credentials(&app_id, &secret_text, "api://invoices/.default")).await;
+    assert_eq!(status, 200, "{granted}");
+    assert_eq!(jwt_payload(granted["access_token"].as_str().expect("token"))["roles"], json!(["Invoices.Read"]), "the role's value");
+    let invoices_url = server.url(&format!("/contoso/v1.0/applications/{}", invoices["appId"].as_str().expect("appId")));
+    let (status, _, body) = call(reqwest::Method::PATCH, invoices_url.clone(), &token, Some(json!({"appRoles": []}))).await;
+    assert!(status == 400 && message(&body).contains("disable"), "{body}");
+    let mut disabled = invoices["appRoles"].clone();
+    disabled[0]["isEnabled"] = json!(false);
+    disabled[1]["isEnabled"] = json!(false);
+    assert_eq!(call(reqwest::Method::PATCH, invoices_url.clone(), &token, Some(json!({"appRoles": disabled}))).await.0, 204);
+    assert_eq!(call(reqwest::Method::PATCH, invoices_url, &token, Some(json!({"appRoles": []}))).await.0, 204);
+
     // PATCH: a new name; what cannot be honoured is refused by name.
     let (status, _, _) = call(reqwest::Method::PATCH, this.clone(), &token, Some(json!({"displayName": "Payroll 2"}))).await;
     assert_eq!(status, 204);
@@ -105,7 +134,8 @@ async fn applications_are_registered_and_used(backend: Backend) {
         (json!({"identifierUris": ["demo-app"]}), "api://"),
         (json!({"signInAudience": "AzureADMultipleOrgs"}), "AzureADMyOrg"),
         (json!({"displayName": ""}), "displayName"),
-        (json!({"appRoles": []}), "appRoles"),
+        (json!({"appRoles": [{"value": "has space", "displayName": "X", "allowedMemberTypes": ["Application"]}]}), "without spaces"),
+        (json!({"keyCredentials": []}), "keyCredentials"),
         (json!({"requiredResourceAccess": [{"resourceAppId": "api://nowhere", "resourceAccess": []}]}), "api://nowhere"),
         (json!({"requiredResourceAccess": vec![json!({"resourceAppId": "api://demo-app", "resourceAccess": []}); 33]}), "at most 32"),
         (json!({"identifierUris": ["https://api.fabrikam.example/payroll"]}), "tenant's domains"),
@@ -249,6 +279,16 @@ async fn only_the_right_admins_change_apps_and_roles(backend: Backend) {
     assert!(status == 400 && message(&body).contains(DIRECTORY_READERS_ID), "the 400 lists the roles: {body}");
     let assignment = server.url(&format!("/contoso/v1.0/roleManagement/directory/roleAssignments/{}", made["id"].as_str().expect("id")));
     assert_eq!(call(reqwest::Method::DELETE, assignment.clone(), &global, None).await.0, 204);
+
+    // The last Global Administrator stays: not removed from the role, disabled or deleted.
+    let admin = crate::audit::user_id(&server, &app_token(&server, CONTOSO).await, CONTOSO_ADMIN.0).await;
+    let own = server.url(&format!("/contoso/v1.0/roleManagement/directory/roleAssignments/{GLOBAL_ADMINISTRATOR_ID}_{admin}"));
+    let (status, _, body) = call(reqwest::Method::DELETE, own, &global, None).await;
+    assert!(status == 400 && message(&body).contains("last Global Administrator"), "{body}");
+    let admin_url = server.url(&format!("/contoso/v1.0/users/{admin}"));
+    let (status, _, body) = call(reqwest::Method::PATCH, admin_url.clone(), &global, Some(json!({"accountEnabled": false}))).await;
+    assert!(status == 400 && message(&body).contains("last Global Administrator"), "{body}");
+    assert_eq!(call(reqwest::Method::DELETE, admin_url, &global, None).await.0, 400);
     assert_eq!(call(reqwest::Method::GET, assignment, &global, None).await.0, 404);
     server.stop().await;
 }

@@ -188,6 +188,14 @@ fn app() -> App {
         api_permissions: Default::default(),
         delegated_permissions: Default::default(),
         require_consent: false,
+        app_roles: vec![b2b_idp::model::AppRole {
+            id: "r1".into(),
+            value: "Invoices.Read".into(),
+            display_name: "Read invoices".into(),
+            description: String::new(),
+            allowed_member_types: vec!["Application".into()],
+            is_enabled: true,
+        }],
     }
 }
 
