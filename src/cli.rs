@@ -572,10 +572,7 @@ async fn set_enabled(idp: &Idp, tenant: &str, user: &str, enable: bool) -> anyho
 /// A tenant's user named by object id or email address.
 async fn find_user(idp: &Idp, tenant: &str, user: &str) -> anyhow::Result<(crate::model::Tenant, crate::model::User)> {
     let tenant = idp.tenant(tenant).await?;
-    let found = match idp.store.user(&tenant.id, user).await? {
-        Some(found) => Some(found),
-        None => idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(user)).await?,
-    };
+    let found = crate::directory::users::find(idp, &tenant, user).await?;
     let found = found.with_context(|| format!("no user {user} in {}", tenant.name))?;
     Ok((tenant, found))
 }

@@ -242,6 +242,15 @@ fn resource_access(app: &App) -> Vec<RequiredResourceAccess> {
         .collect()
 }
 
+/// The app a resource name denotes: its identifier URI (`api://…`), else
+/// its client id (how scopes and grants name resources).
+pub async fn resource_named(idp: &Idp, tenant: &Tenant, name: &str) -> Result<Option<App>> {
+    match idp.store.app_by_identifier_uri(&tenant.id, name).await? {
+        Some(app) => Ok(Some(app)),
+        None => Ok(idp.store.app(&tenant.id, name).await?),
+    }
+}
+
 async fn stored(idp: &Idp, tenant: &Tenant, id: &str) -> Result<App> {
     idp.store.app(&tenant.id, id).await?.ok_or_else(|| Error::NotFound(format!("application {id}")))
 }
@@ -621,10 +630,7 @@ async fn identifier_uri(idp: &Idp, tenant: &Tenant, app: &App, uris: Vec<String>
     if uri == ADMIN_RESOURCE {
         return Err(Error::Invalid(format!("identifierUris: {ADMIN_RESOURCE} is the admin API's")));
     }
-    let taken = match idp.store.app_by_identifier_uri(&tenant.id, &uri).await? {
-        Some(other) => Some(other),
-        None => idp.store.app(&tenant.id, &uri).await?,
-    };
+    let taken = resource_named(idp, tenant, &uri).await?;
     if taken.is_some_and(|other| other.client_id != app.client_id) {
         return Err(Error::Conflict(format!("identifierUris: another application is '{uri}'")));
     }
@@ -645,10 +651,10 @@ async fn grants(idp: &Idp, tenant: &Tenant, app: &App, access: Vec<RequiredResou
         let (audience, defined) = if named == ADMIN_RESOURCE {
             (ADMIN_RESOURCE.to_string(), vec![])
         } else {
-            let resource = match idp.store.app_by_identifier_uri(&tenant.id, named).await? {
-                Some(found) => Some(found),
-                None if named == app.client_id || app.identifier_uri.as_deref() == Some(named) => Some(app.clone()),
-                None => idp.store.app(&tenant.id, named).await?,
+            // The app itself as this change leaves it (its stored record may be older).
+            let resource = match named == app.client_id || app.identifier_uri.as_deref() == Some(named) {
+                true => Some(app.clone()),
+                false => resource_named(idp, tenant, named).await?,
             };
             let resource =
                 resource.ok_or_else(|| Error::Invalid(format!("requiredResourceAccess: no resource '{named}' in this tenant")))?;

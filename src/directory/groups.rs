@@ -226,10 +226,7 @@ pub async fn members(
     }
     // The list is the group's own, in the order members were added; the
     // cursor is a position in it.
-    let start = match &request.after {
-        None => 0,
-        Some(at) => at.parse::<usize>().map_err(|_| Error::Invalid("$skiptoken is not one this server gave out".into()))?,
-    };
+    let start = request.position()?;
     let mut value = Vec::new();
     for (i, user_id) in group.members.iter().enumerate().skip(start) {
         if value.len() == request.top || i - start == paging::MAX_READ {

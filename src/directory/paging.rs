@@ -58,6 +58,15 @@ impl PageRequest {
         self.count && self.after.is_none()
     }
 
+    /// Where a list held in one record continues: the position the
+    /// previous page ended at (0 for the first page).
+    pub fn position(&self) -> Result<usize> {
+        match &self.after {
+            None => Ok(0),
+            Some(at) => at.parse::<usize>().map_err(|_| Error::Invalid("$skiptoken is not one this server gave out".into())),
+        }
+    }
+
     /// For lists that cannot count.
     pub fn refuse_count(&self) -> Result<()> {
         match self.count {
@@ -181,10 +190,7 @@ where
 /// One page of a list held in one record (a tenant's policies or
 /// providers: read whole anyway, and short), from its position.
 pub fn slice<T>(items: Vec<T>, request: &PageRequest, matcher: &Matcher<T>) -> Result<Page<T>> {
-    let start = match &request.after {
-        None => 0,
-        Some(at) => at.parse::<usize>().map_err(|_| Error::Invalid("$skiptoken is not one this server gave out".into()))?,
-    };
+    let start = request.position()?;
     let count = request.counting().then(|| items.iter().filter(|item| matcher.matches(item)).count());
     let mut value = Vec::new();
     for (i, item) in items.into_iter().enumerate().skip(start) {

@@ -135,10 +135,7 @@ pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, 
     let matcher = filter.matcher(&USER_FIELDS)?;
     let page = match filter.key(&["id", "mail", "userPrincipalName"]) {
         Some(key) => {
-            let found = match idp.store.user(&tenant.id, key).await? {
-                Some(user) => Some(user),
-                None => idp.store.user_by_email(&tenant.id, &address::lookup_form(key)).await?,
-            };
+            let found = find(idp, tenant, key).await?;
             Page::whole(found.into_iter().filter(|u| matcher.matches(u)).collect(), request)
         }
         None => {
@@ -148,6 +145,14 @@ pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, 
     };
     let value = replica(idp).list(page.value).iter().map(GraphUser::from).collect();
     Ok(Page { value, skiptoken: page.skiptoken, count: page.count })
+}
+
+/// A user named by object id or email address.
+pub async fn find(idp: &Idp, tenant: &Tenant, id_or_email: &str) -> Result<Option<User>> {
+    match idp.store.user(&tenant.id, id_or_email).await? {
+        Some(user) => Ok(Some(user)),
+        None => Ok(idp.store.user_by_email(&tenant.id, &address::lookup_form(id_or_email)).await?),
+    }
 }
 
 /// `GET /v1.0/me`: the signed-in person of a delegated token, as Graph's

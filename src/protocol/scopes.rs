@@ -70,10 +70,7 @@ pub async fn resolve(idp: &Idp, tenant: &Tenant, client: &App, raw: &str, acting
     }
     let mut audiences = std::collections::HashMap::new();
     for prefix in prefixes {
-        let app = match idp.store.app_by_identifier_uri(&tenant.id, prefix).await? {
-            Some(app) => Some(app),
-            None => idp.store.app(&tenant.id, prefix).await?,
-        };
+        let app = crate::directory::apps::resource_named(idp, tenant, prefix).await?;
         audiences.insert(prefix.to_string(), app.as_ref().map(App::audience));
     }
     decide(client, raw, acting, |prefix| match prefix {
