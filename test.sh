@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: sets up what the tests need
-# (PostgreSQL on 127.0.0.1:5432, Node.js and bench/peer's npm packages),
+# (PostgreSQL on 127.0.0.1:5432, Node.js and bench/peer's npm packages,
+# Chromium and axe-core, the Python tools),
 # then runs the workspace's tests (the test kit, the bench's smoke run, the
 # server). Arguments go to cargo test, e.g. `./test.sh b2b::`.
 # Where the services are already there, plain `cargo test` tests the server
@@ -52,6 +53,17 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 echo "== Node.js $(node --version): npm ci in bench/peer"
 npm ci --prefix bench/peer --no-audit --no-fund --loglevel=error
+
+# The pages are tested in a real browser (tests/it/browser.rs): Debian's
+# Chromium driven over WebDriver by chromedriver, each page checked with
+# axe-core from the npm registry (tests/browser, locked by package-lock.json).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "== installing Chromium and ChromeDriver (Debian)"
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq chromium chromium-driver
+fi
+echo "== $(chromium --version 2>/dev/null | head -1); npm ci in tests/browser"
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 # The README's walk-through runs as written (tests/it/readme.rs): curl and jq.
 if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then

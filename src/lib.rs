@@ -8,6 +8,7 @@
 //! - `allocator`: the binaries' memory allocator
 //! - `util`: time, random tokens, hashing, email addresses, the redacting `Secret`
 //! - `telemetry`: Prometheus metrics (`/metrics`): the recorder and the label sets
+//! - `i18n`: message catalogs (Fluent: en, de, fr) and the language of the request being answered
 //! - `model`: the records the store keeps (tenants, users, apps, grants, sessions…)
 //! - `graph`: Microsoft Graph's JSON shapes that the admin API and config share
 //! - `config`: typed settings and the tenants config seeds
@@ -39,6 +40,7 @@ pub mod egress;
 pub mod error;
 pub mod federation;
 pub mod graph;
+pub mod i18n;
 pub mod idp;
 pub mod keys;
 pub mod mail;

@@ -62,10 +62,27 @@ impl Purpose {
 #[derive(Debug)]
 pub enum Next {
     GoHome(String),
-    Passcode { interaction_id: String, email: String, retry: Option<String> },
-    ConfirmRedemption { interaction_id: String, invitation: Box<Invitation>, home: HomeAccount },
-    Redeemed { session: Session, redirect_url: String },
-    SignedIn { session: Session, request_id: String },
+    /// Ask for the mailed code: after a wrong one, `attempts_left` says how
+    /// many tries remain; `resent` when it replaces a code sent before.
+    Passcode {
+        interaction_id: String,
+        email: String,
+        attempts_left: Option<u32>,
+        resent: bool,
+    },
+    ConfirmRedemption {
+        interaction_id: String,
+        invitation: Box<Invitation>,
+        home: HomeAccount,
+    },
+    Redeemed {
+        session: Session,
+        redirect_url: String,
+    },
+    SignedIn {
+        session: Session,
+        request_id: String,
+    },
 }
 
 /// The resource tenant's redirect URI at home IdPs (docs/contract.md, "URLs").

@@ -44,7 +44,22 @@ pub async fn send(idp: &Idp, tenant: &Tenant, purpose: Purpose, email: &str, bro
     idp.store.put_interaction(&interaction).await?;
     idp.mailer.passcode(tenant, email, &code, idp.config.b2b.otp_ttl_secs / 60).await?;
     tracing::info!(tenant = %tenant.id, "one-time passcode sent");
-    Ok(Next::Passcode { interaction_id: id, email: email.to_string(), retry: None })
+    Ok(Next::Passcode { interaction_id: id, email: email.to_string(), attempts_left: None, resent: false })
+}
+
+/// "Send a new code": the waiting code is void and a fresh one is mailed,
+/// within the same per-address limit as the first.
+pub async fn resend(idp: &Idp, tenant: &Tenant, id: &str, browser: &str) -> Result<Next> {
+    let ix = interaction(idp, tenant, id, browser).await?;
+    let Step::Passcode { email, .. } = &ix.step else {
+        return Err(Error::Invalid("This step is out of order. Start again.".into()));
+    };
+    let email = email.clone();
+    idp.store.delete_interaction(&ix.id).await?;
+    match send(idp, tenant, ix.purpose, &email, browser).await? {
+        Next::Passcode { interaction_id, email, .. } => Ok(Next::Passcode { interaction_id, email, attempts_left: None, resent: true }),
+        other => Ok(other),
+    }
 }
 
 /// Checks a typed passcode. Every try is counted atomically before the
@@ -57,6 +72,10 @@ pub async fn check(idp: &Idp, tenant: &Tenant, id: &str, browser: &str, typed: &
         return Err(Error::Invalid("This step is out of order. Start again.".into()));
     };
     let email = email.clone();
+    if typed.trim().is_empty() {
+        // Nothing typed is no guess: it costs no attempt.
+        return Ok(Next::Passcode { interaction_id: ix.id, email, attempts_left: None, resent: false });
+    }
     let max = idp.config.b2b.otp_max_attempts;
     let tries = idp.store.bump_counter(&format!("otp-try|{}", ix.id), idp.config.b2b.otp_ttl_secs).await?;
     let void = || Error::TooManyAttempts("Too many wrong codes. Start again to get a new code.".into());
@@ -79,8 +98,7 @@ pub async fn check(idp: &Idp, tenant: &Tenant, id: &str, browser: &str, typed: &
                     .await;
             }
         }
-        let retry = Some(format!("That code is not right. {} attempt(s) left.", max - tries));
-        return Ok(Next::Passcode { interaction_id: ix.id, email, retry });
+        return Ok(Next::Passcode { interaction_id: ix.id, email, attempts_left: Some(max - tries), resent: false });
     }
     idp.store.delete_interaction(&ix.id).await?;
     let home = home_account(idp, tenant, &email).await?;

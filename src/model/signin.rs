@@ -23,6 +23,9 @@ pub struct AuthRequest {
     pub prompt_consent: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// OIDC `ui_locales`, for the pages of this sign-in.
+    #[serde(default)]
+    pub ui_locales: Option<String>,
     /// `acr_values=2`: the client asks for multi-factor authentication.
     #[serde(default)]
     pub require_mfa: bool,

@@ -33,6 +33,8 @@ pub struct AuthorizeParams {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
+    /// OIDC `ui_locales`: the languages the pages should be in.
+    pub ui_locales: Option<String>,
     pub acr_values: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
@@ -44,7 +46,7 @@ pub const MAX_PARAM_BYTES: usize = 2048;
 pub const MAX_REQUEST_BYTES: usize = 8192;
 
 impl AuthorizeParams {
-    fn values(&self) -> [(&'static str, Option<&String>); 15] {
+    fn values(&self) -> [(&'static str, Option<&String>); 16] {
         [
             ("client_id", self.client_id.as_ref()),
             ("redirect_uri", self.redirect_uri.as_ref()),
@@ -58,6 +60,7 @@ impl AuthorizeParams {
             ("prompt", self.prompt.as_ref()),
             ("max_age", self.max_age.as_ref()),
             ("login_hint", self.login_hint.as_ref()),
+            ("ui_locales", self.ui_locales.as_ref()),
             ("acr_values", self.acr_values.as_ref()),
             ("request", self.request.as_ref()),
             ("request_uri", self.request_uri.as_ref()),
@@ -203,6 +206,7 @@ pub async fn validate(
         prompt_consent: false,
         max_age: None,
         login_hint: p.login_hint.clone(),
+        ui_locales: p.ui_locales.clone(),
         require_mfa: mfa_only(p.acr_values.as_deref()),
         expires_at: now() + idp.config.tokens.interaction_ttl,
         source: source.to_string(),
@@ -405,6 +409,15 @@ pub async fn pending(idp: &Idp, tenant: &Tenant, id: &str) -> Result<(AuthReques
 
 /// A member's password on the sign-in page: a new session, or why not
 /// (shown on the page again). Failures go to the sign-in log.
+/// Why a password sign-in was refused (the page words it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordRefused {
+    /// Wrong password, or no such member: the two are not told apart.
+    Incorrect,
+    Disabled,
+    LockedOut,
+}
+
 pub async fn sign_in_with_password(
     idp: &Idp,
     tenant: &Tenant,
@@ -412,7 +425,7 @@ pub async fn sign_in_with_password(
     username: &str,
     password: &str,
     source: &str,
-) -> Result<std::result::Result<Session, String>> {
+) -> Result<std::result::Result<Session, PasswordRefused>> {
     let failed = |code: i64, reason: &str, known: Option<&User>| {
         let subject = known.map_or_else(|| Subject::unknown(&crate::util::address::lookup_form(username)), Subject::user);
         let step = step("Password", "Password in the cloud", false, false, reason.to_string());
@@ -422,7 +435,7 @@ pub async fn sign_in_with_password(
     match session::check_password(idp, tenant, username, password, source).await {
         Ok(Some(user)) if !user.enabled => {
             failed(code::ACCOUNT_DISABLED, "User account is disabled.", Some(&user)).await;
-            Ok(Err("Your account has been disabled. Contact your administrator to enable it.".into()))
+            Ok(Err(PasswordRefused::Disabled))
         }
         Ok(Some(user)) => {
             tracing::info!(tenant = %tenant.id, user = %user.id, "signed in with password");
@@ -430,12 +443,12 @@ pub async fn sign_in_with_password(
         }
         Ok(None) => {
             failed(code::INVALID_PASSWORD, "Invalid username or password", known().await.as_ref()).await;
-            Ok(Err("Incorrect email or password.".into()))
+            Ok(Err(PasswordRefused::Incorrect))
         }
-        Err(e @ Error::TooManyAttempts(_)) => {
+        Err(Error::TooManyAttempts(_)) => {
             let reason = "Locked out: too many failed sign-ins for this account from this address, or from this address";
             failed(code::LOCKED, reason, known().await.as_ref()).await;
-            Ok(Err(e.to_string()))
+            Ok(Err(PasswordRefused::LockedOut))
         }
         Err(e) => Err(e),
     }

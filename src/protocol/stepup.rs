@@ -62,7 +62,29 @@ pub enum Checked {
     /// Enrolled: show the recovery codes once, then continue.
     Enrolled { session: Session, request_id: String, recovery_codes: Vec<String> },
     /// Wrong code: ask again (enrolment shown again if it was one).
-    Retry { interaction_id: String, error: String, enrolment: Option<Enrolment> },
+    Retry { interaction_id: String, why: Retry, enrolment: Option<Enrolment> },
+}
+
+/// Why the second-factor page is shown again (the page words it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    WrongCode,
+    /// The first code of a new app was wrong: often the phone's clock.
+    WrongEnrolmentCode,
+    WrongRecoveryCode,
+    /// A recovery code worked: the lost app is gone, enrol a new one.
+    OldAppRemoved,
+}
+
+impl Retry {
+    /// For the sign-in log.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Retry::WrongCode | Retry::WrongEnrolmentCode => "That code is not right.",
+            Retry::WrongRecoveryCode => "That recovery code is not valid.",
+            Retry::OldAppRemoved => "Your old authenticator app is removed. Set up the new one now.",
+        }
+    }
 }
 
 /// Where a form came from: the browser (cookie) and the client address.
@@ -100,18 +122,18 @@ pub async fn check(
 
     if let Some(code) = recovery_code.filter(|c| !c.trim().is_empty()) {
         if !mfa::recover(idp, tenant, &user, code, source).await? {
-            return Ok(Checked::Retry { interaction_id: ix.id, error: "That recovery code is not valid.".into(), enrolment: None });
+            return Ok(Checked::Retry { interaction_id: ix.id, why: Retry::WrongRecoveryCode, enrolment: None });
         }
         let secret = mfa::new_secret();
         ix.step = Step::Mfa { enrol_secret: Some(idp.vault.seal(&secret, &context::totp(&tenant.id, &user.id))?) };
         idp.store.put_interaction(&ix).await?;
-        let error = "Your old authenticator app is removed. Set up the new one now.".to_string();
-        return Ok(Checked::Retry { interaction_id: ix.id, error, enrolment: Some(mfa::enrolment(tenant, &user, &secret)?) });
+        let enrolment = Some(mfa::enrolment(tenant, &user, &secret)?);
+        return Ok(Checked::Retry { interaction_id: ix.id, why: Retry::OldAppRemoved, enrolment });
     }
     let otp = otp.unwrap_or_default();
     let result = second_factor(idp, tenant, ix, &user, session, enrol_secret, otp, source).await;
     let failed = match &result {
-        Ok(Checked::Retry { error, .. }) => Some((code::MFA_FAILED, error.clone())),
+        Ok(Checked::Retry { why, .. }) => Some((code::MFA_FAILED, why.reason().to_string())),
         Err(e @ Error::TooManyAttempts(_)) => Some((code::LOCKED, e.to_string())),
         Ok(_) => {
             let label = crate::telemetry::tenant_label(&tenant.name, tenant.unmanaged);
@@ -155,13 +177,13 @@ async fn second_factor(
             }
             None => Ok(Checked::Retry {
                 interaction_id: ix.id,
-                error: "That code is not right. Check the time on your phone and enter the current code.".into(),
+                why: Retry::WrongEnrolmentCode,
                 enrolment: Some(mfa::enrolment(tenant, user, secret.expose())?),
             }),
         },
         None => {
             if !mfa::verify(idp, tenant, user, otp, source).await? {
-                return Ok(Checked::Retry { interaction_id: ix.id, error: "That code is not right.".into(), enrolment: None });
+                return Ok(Checked::Retry { interaction_id: ix.id, why: Retry::WrongCode, enrolment: None });
             }
             idp.store.delete_interaction(&ix.id).await?;
             tracing::info!(tenant = %tenant.id, user = %user.id, "second factor verified");

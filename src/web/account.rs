@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::directory::reset;
 use crate::error::Error;
+use crate::i18n;
 use crate::idp::Idp;
 use crate::model::Tenant;
 use crate::util::sha256_hex;
@@ -66,14 +67,14 @@ pub async fn reset(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpReque
         templates::page_response(
             StatusCode::OK,
             "message.html",
-            json!({"title": title, "message": text, "tenant_name": tenant.display_name}),
+            json!({"title": i18n::text(title, &[]), "message": i18n::text(text, &[]), "tenant_name": tenant.display_name}),
         )
     };
     match (&form.token, &form.password, &form.username) {
         (Some(token), Some(password), _) => {
             check_csrf(&idp, &req, &sha256_hex(token), &form.csrf_token)?;
             match reset::complete(&idp, &tenant, token, password, &crate::web::client_address(&idp, &req)).await {
-                Ok(()) => Ok(message("Password changed", "Sign in with your new password. Every other session of yours has ended.")),
+                Ok(()) => Ok(message("password-changed-title", "password-changed")),
                 Err(Error::Invalid(why)) => {
                     let user = reset::holder(&idp, &tenant, token).await?;
                     Ok(form_page(&idp, &tenant, &req, Some(token), &user.email, Some(why)))
@@ -84,7 +85,7 @@ pub async fn reset(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpReque
         (None, None, Some(email)) => {
             check_csrf(&idp, &req, REQUEST_BINDING, &form.csrf_token)?;
             reset::request(&idp.clone().into_inner(), &tenant, email, &crate::web::client_address(&idp, &req)).await?;
-            Ok(message("Check your mail", "If this address belongs to a member with a password here, a reset link is on its way."))
+            Ok(message("check-mail-title", "check-mail"))
         }
         _ => Err(PageFailure::from(Error::Invalid("Fill in the form on the password reset page.".into()))),
     }

@@ -1,7 +1,8 @@
 //! The one place domain errors become HTTP responses: one response type per
-//! surface (OAuth endpoints, admin API, pages), unknown tenants as JSON 404,
-//! everything unexpected as a 500 that shows only a reference id (the
-//! details, with their sources, go to the log). Also the extractors that
+//! surface (OAuth endpoints, admin API, pages: a page in the person's
+//! language), everything unexpected as a 500 that shows only a reference id
+//! (the details, with their sources, go to the log). A path nothing serves
+//! answers a browser with a page and anything else with JSON. Also the extractors that
 //! resolve the tenant of a route, so handlers need not.
 
 use std::future::Future;
@@ -15,6 +16,7 @@ use serde_json::json;
 
 use crate::error::Error;
 use crate::error::OAuthCode;
+use crate::i18n;
 use crate::idp::Idp;
 use crate::model::Tenant;
 use crate::store::StoreError;
@@ -63,6 +65,9 @@ impl Surface for Page {
 #[derive(Debug)]
 pub struct Failure<S> {
     pub error: Error,
+    /// A page's caller that did not ask for HTML (a script probing an
+    /// unknown tenant): it gets the JSON error instead of a page.
+    json_caller: bool,
     surface: PhantomData<S>,
 }
 
@@ -81,7 +86,7 @@ impl<S> std::fmt::Display for Failure<S> {
 
 impl<S, E: Into<Error>> From<E> for Failure<S> {
     fn from(error: E) -> Failure<S> {
-        Failure { error: error.into(), surface: PhantomData }
+        Failure { error: error.into(), json_caller: false, surface: PhantomData }
     }
 }
 
@@ -144,15 +149,44 @@ impl<S: Surface + std::fmt::Debug> ResponseError for Failure<S> {
                 response.insert_header((header::WWW_AUTHENTICATE, value));
             }
         }
-        // Unknown tenants answer JSON everywhere (docs/contract.md); other page errors are pages.
-        if audience == Audience::Person && !matches!(self.error, Error::TenantNotFound(_)) {
-            return templates::page_response(status, "error.html", json!({ "title": "Something went wrong", "message": description }));
+        if audience == Audience::Person && !self.json_caller {
+            return match &self.error {
+                Error::TenantNotFound(name) => error_page(
+                    status,
+                    &i18n::text("unknown-tenant-title", &[]),
+                    &i18n::text("unknown-tenant", &[("tenant", &name.chars().take(64).collect::<String>())]),
+                ),
+                _ if status.is_server_error() && code == "server_error" => {
+                    error_page(status, &i18n::text("error-title", &[]), &i18n::text("internal-error", &[]))
+                }
+                _ => error_page(status, &i18n::text("error-title", &[]), &description),
+            };
         }
         if audience == Audience::Graph {
             return response.json(json!({ "error": { "code": graph_code(&self.error), "message": description } }));
         }
         response.json(json!({ "error": code, "error_description": description }))
     }
+}
+
+/// An error page (`error.html`) with the request id people can quote.
+pub(crate) fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
+    let request_id = crate::audit::context::current().request_id.clone();
+    templates::page_response(status, "error.html", json!({"title": title, "message": message, "request_id": request_id}))
+}
+
+/// A path no route serves: a page for a browser (it asked for HTML), JSON
+/// for everything else, as an OAuth endpoint would answer.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    if wants_html(&req) {
+        return error_page(StatusCode::NOT_FOUND, &i18n::text("not-found-title", &[]), &i18n::text("not-found", &[]));
+    }
+    HttpResponse::NotFound().json(json!({"error": "not_found", "error_description": format!("nothing is served at {}", req.path())}))
+}
+
+/// A browser: its `Accept` names HTML.
+fn wants_html(req: &HttpRequest) -> bool {
+    req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
 }
 
 /// Microsoft Graph's error codes for the admin API.
@@ -194,9 +228,14 @@ impl<S: Surface + std::fmt::Debug + 'static> FromRequest for PathTenant<S> {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let found = idp_and_segment(req);
+        let json_caller = !wants_html(req);
         Box::pin(async move {
             let (idp, segment) = found?;
-            Ok(PathTenant(idp.tenant(&segment).await?, PhantomData))
+            match idp.tenant(&segment).await {
+                Ok(tenant) => Ok(PathTenant(tenant, PhantomData)),
+                Err(error @ Error::TenantNotFound(_)) => Err(Failure { error, json_caller, surface: PhantomData }),
+                Err(error) => Err(error.into()),
+            }
         })
     }
 }

@@ -12,10 +12,11 @@ use crate::directory::invitations;
 use crate::directory::lifecycle;
 use crate::error::Error;
 use crate::federation::{self, passcode, Next};
+use crate::i18n;
 use crate::idp::Idp;
-use crate::model::HomeMethod;
 use crate::model::InvitationStatus;
 use crate::model::Session;
+use crate::model::{HomeAccount, HomeMethod};
 use crate::model::{Tenant, User};
 use crate::signin::session;
 use crate::web::error::{Page, PageFailure, PathTenant};
@@ -35,8 +36,8 @@ pub async fn redeem_page(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: Htt
             StatusCode::OK,
             "message.html",
             json!({
-                "title": "Invitation already accepted",
-                "message": format!("This invitation to {} has already been accepted. Sign in to the application with the account that accepted it.", tenant.display_name),
+                "title": i18n::text("already-redeemed-title", &[]),
+                "message": i18n::text("already-redeemed", &[("tenant", &tenant.display_name)]),
                 "tenant_name": tenant.display_name,
                 "link": invitation.redirect_url,
             }),
@@ -92,10 +93,24 @@ pub async fn callback(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRe
 }
 
 #[derive(Deserialize)]
+pub struct Interaction {
+    ix: String,
+    csrf_token: String,
+}
+
+#[derive(Deserialize)]
 pub struct PasscodeForm {
     ix: String,
     csrf_token: String,
     otp: String,
+}
+
+/// "Send a new code" on the passcode page.
+pub async fn passcode_resend(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<Interaction>) -> PageResult {
+    check_csrf(&idp, &req, &form.ix, &form.csrf_token)?;
+    let (browser, _) = cookies::browser_id(&req, https(&idp));
+    let next = passcode::resend(&idp, &tenant, &form.ix, &browser).await?;
+    render_next(&idp, &tenant, &req, next, None).await
 }
 
 pub async fn passcode(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<PasscodeForm>) -> PageResult {
@@ -136,14 +151,16 @@ pub async fn render_next(idp: &Idp, tenant: &Tenant, req: &HttpRequest, next: Ne
     let browser = cookie.as_ref().map_or(browser, |c| c.value().to_string());
     let mut response = match next {
         Next::GoHome(url) => redirect(&url),
-        Next::Passcode { interaction_id, email, retry } => templates::page_response(
+        Next::Passcode { interaction_id, email, attempts_left, resent } => templates::page_response(
             StatusCode::OK,
             "passcode.html",
             json!({
                 "tenant_name": tenant.display_name,
                 "email": email,
-                "error": retry,
+                "error": attempts_left.map(|left| i18n::text("passcode-wrong", &[("left", &left.to_string())])),
+                "notice": resent.then(|| i18n::text("passcode-resent", &[])),
                 "action": format!("{}/{}/passcode", idp.base_url(), tenant.name),
+                "resend_action": format!("{}/{}/passcode/resend", idp.base_url(), tenant.name),
                 "ix": interaction_id,
                 "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &interaction_id),
             }),
@@ -155,8 +172,7 @@ pub async fn render_next(idp: &Idp, tenant: &Tenant, req: &HttpRequest, next: Ne
                 "tenant_name": tenant.display_name,
                 "privacy_url": tenant.collaboration.privacy_url,
                 "email": invitation.email,
-                "name": invitation.display_name,
-                "home": match home.method { HomeMethod::EmailOtp => "a one-time passcode sent to your email".to_string(), HomeMethod::Federation => home.issuer },
+                "home": home_name(idp, tenant, &home).await,
                 "action": format!("{}/{}/redeem/consent", idp.base_url(), tenant.name),
                 "ix": interaction_id,
                 "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &interaction_id),
@@ -176,6 +192,21 @@ pub async fn render_next(idp: &Idp, tenant: &Tenant, req: &HttpRequest, next: Ne
         let _ = response.add_cookie(&cookie);
     }
     Ok(response)
+}
+
+/// The guest's home organisation as people know it: the provider's
+/// display name, a tenant's here, else the host of its issuer.
+async fn home_name(idp: &Idp, tenant: &Tenant, home: &HomeAccount) -> String {
+    if home.method == HomeMethod::EmailOtp {
+        return i18n::text("redeem-home-passcode", &[]);
+    }
+    if let Some(provider) = tenant.identity_providers.iter().find(|p| p.issuer == home.issuer && !p.display_name.is_empty()) {
+        return provider.display_name.clone();
+    }
+    if let Ok(home_tenant) = idp.tenant(&home.tenant_id).await {
+        return home_tenant.display_name;
+    }
+    url::Url::parse(&home.issuer).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| home.issuer.clone())
 }
 
 /// CSRF binding of the leave form: the session it acts on.
@@ -226,7 +257,11 @@ pub async fn leave(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpReque
     let mut response = templates::page_response(
         StatusCode::OK,
         "message.html",
-        json!({"title": format!("You have left {}", tenant.display_name), "message": "Your guest account there is gone.", "tenant_name": tenant.display_name}),
+        json!({
+            "title": i18n::text("left-title", &[("tenant", &tenant.display_name)]),
+            "message": i18n::text("left", &[]),
+            "tenant_name": tenant.display_name
+        }),
     );
     let _ = response.add_cookie(&cookies::session_removal(&tenant, https(&idp)));
     Ok(response)

@@ -7,11 +7,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::i18n;
 use crate::idp::Idp;
 use crate::mfa::Enrolment;
 use crate::model::{Tenant, User};
 use crate::protocol::authorize;
-use crate::protocol::stepup::{self, Checked, StepUp};
+use crate::protocol::stepup::{self, Checked, Retry, StepUp};
 use crate::signin::session;
 use crate::web::error::{Page, PathTenant};
 use crate::web::pages::{check_csrf, continue_with, https, render, PageResult, Shown};
@@ -79,8 +80,14 @@ pub async fn submit(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequ
     let checked = stepup::check(&idp, &tenant, &form.ix, origin, session, form.otp.as_deref(), form.recovery_code.as_deref()).await?;
     let user = user.ok_or_else(|| crate::error::Error::Invalid("Your sign-in session ended.".into()))?;
     match checked {
-        Checked::Retry { interaction_id, error, enrolment } => {
-            Ok(page_for(&idp, &tenant, &user, &browser, &interaction_id, enrolment.as_ref(), Some(&error)))
+        Checked::Retry { interaction_id, why, enrolment } => {
+            let key = match why {
+                Retry::WrongCode => "mfa-wrong-code",
+                Retry::WrongEnrolmentCode => "mfa-wrong-enrolment-code",
+                Retry::WrongRecoveryCode => "mfa-wrong-recovery-code",
+                Retry::OldAppRemoved => "mfa-old-app-removed",
+            };
+            Ok(page_for(&idp, &tenant, &user, &browser, &interaction_id, enrolment.as_ref(), Some(&i18n::text(key, &[]))))
         }
         Checked::Enrolled { session, request_id, recovery_codes } => {
             let mut response = templates::page_response(

@@ -31,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(oidc::readyz))
         .route("/metrics", web::get().to(oidc::metrics))
         .route("/openapi.json", web::get().to(admin::openapi))
+        .default_service(web::to(error::not_found))
         .service(
             web::scope("/{tenant}")
                 .route("/v2.0/.well-known/openid-configuration", web::get().to(oidc::discovery))
@@ -45,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/openid/userinfo", web::get().to(oidc::userinfo))
                 .route("/openid/userinfo", web::post().to(oidc::userinfo))
                 .service(admin_api())
+                .route("/login", web::get().to(pages::sign_in_page))
                 .route("/login", web::post().to(pages::sign_in))
                 .route("/consent", web::post().to(pages::consent))
                 .route("/redeem", web::get().to(federation::redeem_page))
@@ -52,6 +54,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/redeem/consent", web::post().to(federation::redeem_consent))
                 .route("/federation/callback", web::get().to(federation::callback))
                 .route("/passcode", web::post().to(federation::passcode))
+                .route("/passcode/resend", web::post().to(federation::passcode_resend))
                 .route("/mfa", web::post().to(mfa::submit))
                 .route("/password/reset", web::get().to(account::reset_page))
                 .route("/password/reset", web::post().to(account::reset))
@@ -452,7 +455,9 @@ where
     let context =
         RequestContext { request_id: request_id.clone(), client_request_id: client_request_id.clone(), ip_address: client_ip, user_agent };
     let logged = span.clone();
-    audit::context::scope(context, srv.call(req)).instrument(span).map(move |result| {
+    let lang = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(crate::i18n::from_accept_language);
+    let work = crate::i18n::scope(lang.unwrap_or_default(), audit::context::scope(context, srv.call(req)));
+    work.instrument(span).map(move |result| {
         let mut response = result?;
         let elapsed = started.elapsed().as_secs_f64();
         // The route's template, never the path itself: bounded labels.

@@ -7,17 +7,21 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::directory::apps;
 use crate::error::Error;
 use crate::federation;
+use crate::i18n;
 use crate::idp::Idp;
 use crate::model::Tenant;
+use crate::model::{App, AuthRequest};
 use crate::model::{ResponseMode, Session};
-use crate::protocol::authorize::{self, AuthorizeParams, ClientResponse, Outcome, Rejection};
+use crate::protocol::authorize::{self, AuthorizeParams, ClientResponse, Outcome, PasswordRefused, Rejection};
 use crate::protocol::logout::{self, Logout, LogoutParams};
+use crate::protocol::scopes::OPENID_SCOPES;
 use crate::signin::session;
 use crate::util::random_token;
 use crate::web::client_address;
-use crate::web::error::{Page, PageFailure, PathTenant};
+use crate::web::error::{error_page, Page, PageFailure, PathTenant};
 use crate::web::{cookies, federation as web_federation, mfa as web_mfa, templates};
 
 pub(crate) type PageResult = Result<HttpResponse, PageFailure>;
@@ -31,21 +35,42 @@ pub async fn authorize_post(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: 
 }
 
 async fn authorize(idp: &Idp, tenant: &Tenant, req: &HttpRequest, params: AuthorizeParams) -> PageResult {
+    crate::i18n::prefer(params.ui_locales.as_deref());
     let (request, app) = match authorize::validate(idp, tenant, params, &crate::web::client_address(idp, req)).await {
         Ok(valid) => valid,
         Err(Rejection::Page(message)) => {
-            return Ok(templates::page_response(
-                StatusCode::BAD_REQUEST,
-                "error.html",
-                json!({"title": "This sign-in request is not valid", "message": message, "tenant_name": tenant.display_name}),
-            ))
+            return Ok(error_page(StatusCode::BAD_REQUEST, &i18n::text("invalid-request-title", &[]), &message))
         }
         Err(Rejection::Client(response)) => return Ok(respond(response)),
         Err(Rejection::Failed(e)) => return Err(e.into()),
     };
     let session_cookie = cookies::read(req, &cookies::session_name(tenant, https(idp)));
-    let outcome = authorize::proceed(idp, tenant, request, app, session_cookie.as_deref()).await?;
-    render(idp, tenant, req, outcome, Shown::default()).await
+    match authorize::proceed(idp, tenant, request, app, session_cookie.as_deref()).await? {
+        // `login_hint` names the account: skip the identifier page.
+        Outcome::SignIn(request) if request.login_hint.as_deref().is_some_and(|h| !h.trim().is_empty()) => {
+            let hint = request.login_hint.clone().unwrap_or_default();
+            identified(idp, tenant, req, request, hint.trim()).await
+        }
+        outcome => render(idp, tenant, req, outcome, Shown::default()).await,
+    }
+}
+
+/// A pending sign-in request, its pages in the language it asked for.
+async fn pending(idp: &Idp, tenant: &Tenant, request_id: &str) -> Result<(AuthRequest, App), PageFailure> {
+    let (request, app) = authorize::pending(idp, tenant, request_id).await?;
+    i18n::prefer(request.ui_locales.as_deref());
+    Ok((request, app))
+}
+
+#[derive(Deserialize)]
+pub struct RestartForm {
+    req: String,
+}
+
+/// "Use another account": the identifier page again, for the same request.
+pub async fn sign_in_page(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, q: web::Query<RestartForm>) -> PageResult {
+    let (request, _) = pending(&idp, &tenant, &q.req).await?;
+    render(&idp, &tenant, &req, Outcome::SignIn(request), Shown { username: Some(String::new()), ..Default::default() }).await
 }
 
 #[derive(Deserialize)]
@@ -53,38 +78,73 @@ pub struct SignInForm {
     req: String,
     csrf_token: String,
     username: String,
-    /// Guests leave it empty: they are sent home.
-    #[serde(default)]
-    password: String,
+    /// Absent on the identifier page; form-driven clients may send both at once.
+    password: Option<String>,
 }
 
-/// Home realm discovery, then the password: a guest is sent to their home
-/// identity provider, a member checks their password here.
+/// Identifier first (Entra's flow): the email alone decides where the
+/// person signs in. A guest goes to their home identity provider and never
+/// sees a password field here; anyone else gets this tenant's password page.
 pub async fn sign_in(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<SignInForm>) -> PageResult {
     check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
-    let (request, app) = authorize::pending(&idp, &tenant, &form.req).await?;
-    let again = |error: String| Shown { error: Some(error), username: Some(form.username.clone()), ..Default::default() };
-    let known = idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(&form.username)).await?;
-    if let Some(guest) = known.filter(|u| u.external.is_some() && u.enabled) {
-        let (browser, cookie) = cookies::browser_id(&req, https(&idp));
-        return match federation::start_sign_in(&idp, &tenant, &request, &guest, &browser).await {
-            Ok(next) => web_federation::render_next(&idp, &tenant, &req, next, cookie).await,
-            Err(e @ (Error::Invalid(_) | Error::Upstream(_))) => {
-                render(&idp, &tenant, &req, Outcome::SignIn(request), again(e.to_string())).await
-            }
-            Err(e) => Err(e.into()),
-        };
+    let (request, app) = pending(&idp, &tenant, &form.req).await?;
+    let username = form.username.trim();
+    if username.is_empty() {
+        let shown = Shown { error: Some(i18n::text("error-enter-email", &[])), ..Default::default() };
+        return render(&idp, &tenant, &req, Outcome::SignIn(request), shown).await;
     }
-    if form.password.is_empty() {
-        return render(&idp, &tenant, &req, Outcome::SignIn(request), again("Enter your password.".into())).await;
+    let password = match form.password.as_deref() {
+        None => return identified(&idp, &tenant, &req, request, username).await,
+        Some(password) => password,
+    };
+    if let Some(home) = send_guest_home(&idp, &tenant, &req, &request, username).await {
+        return home;
     }
-    let session =
-        match authorize::sign_in_with_password(&idp, &tenant, &app, &form.username, &form.password, &client_address(&idp, &req)).await? {
-            Ok(session) => session,
-            Err(why) => return render(&idp, &tenant, &req, Outcome::SignIn(request), again(why)).await,
-        };
+    let ask_again = |key: &str| Shown { error: Some(i18n::text(key, &[])), password_for: Some(username.to_string()), ..Default::default() };
+    if password.is_empty() {
+        return render(&idp, &tenant, &req, Outcome::SignIn(request), ask_again("error-enter-password")).await;
+    }
+    let session = match authorize::sign_in_with_password(&idp, &tenant, &app, username, password, &client_address(&idp, &req)).await? {
+        Ok(session) => session,
+        Err(refused) => {
+            let key = match refused {
+                PasswordRefused::Incorrect => "error-incorrect-password",
+                PasswordRefused::Disabled => "error-account-disabled",
+                PasswordRefused::LockedOut => "error-locked-out",
+            };
+            return render(&idp, &tenant, &req, Outcome::SignIn(request), ask_again(key)).await;
+        }
+    };
     let outcome = authorize::after_sign_in(&idp, &tenant, request, app, &session).await?;
     render(&idp, &tenant, &req, outcome, Shown { new_session: Some(session), ..Default::default() }).await
+}
+
+/// The account is named: a guest is sent home, anyone else is asked for
+/// a password (an unknown address too, so the page tells nobody who is a member).
+async fn identified(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request: AuthRequest, username: &str) -> PageResult {
+    if let Some(home) = send_guest_home(idp, tenant, req, &request, username).await {
+        return home;
+    }
+    render(idp, tenant, req, Outcome::SignIn(request), Shown { password_for: Some(username.to_string()), ..Default::default() }).await
+}
+
+/// Home realm discovery: `Some` (the way home, or the identifier page with
+/// why not) when `username` is an enabled guest of this tenant.
+async fn send_guest_home(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request: &AuthRequest, username: &str) -> Option<PageResult> {
+    let known = match idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(username)).await {
+        Ok(known) => known,
+        Err(e) => return Some(Err(Error::from(e).into())),
+    };
+    let guest = known.filter(|u| u.external.is_some() && u.enabled)?;
+    let (browser, cookie) = cookies::browser_id(req, https(idp));
+    Some(match federation::start_sign_in(idp, tenant, request, &guest, &browser).await {
+        Ok(next) => web_federation::render_next(idp, tenant, req, next, cookie).await,
+        Err(e @ (Error::Invalid(_) | Error::Upstream(_))) => {
+            let shown = Shown { error: Some(e.to_string()), username: Some(username.to_string()), ..Default::default() };
+            render(idp, tenant, req, Outcome::SignIn(request.clone()), shown).await
+        }
+        Err(e) => Err(e.into()),
+    })
 }
 
 #[derive(Deserialize)]
@@ -96,7 +156,7 @@ pub struct ConsentForm {
 
 pub async fn consent(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<ConsentForm>) -> PageResult {
     check_csrf(&idp, &req, &form.req, &form.csrf_token)?;
-    let (request, app) = authorize::pending(&idp, &tenant, &form.req).await?;
+    let (request, app) = pending(&idp, &tenant, &form.req).await?;
     let session_cookie = cookies::read(&req, &cookies::session_name(&tenant, https(&idp)));
     let accepted = form.decision == "accept";
     let outcome = authorize::after_consent(&idp, &tenant, request, app, session_cookie.as_deref(), accepted).await?;
@@ -151,7 +211,7 @@ async fn end_session(idp: &Idp, tenant: &Tenant, req: &HttpRequest, form: Logout
         Logout::Done(None) => templates::page_response(
             StatusCode::OK,
             "message.html",
-            json!({"title": "You have signed out", "message": "You can close this window.", "tenant_name": tenant.display_name}),
+            json!({"title": i18n::text("signed-out-title", &[]), "message": i18n::text("signed-out", &[]), "tenant_name": tenant.display_name}),
         ),
     };
     let _ = response.add_cookie(&cookies::session_removal(tenant, https));
@@ -176,7 +236,10 @@ pub(crate) fn check_csrf(idp: &Idp, req: &HttpRequest, request_id: &str, token: 
 #[derive(Default)]
 pub(crate) struct Shown {
     pub error: Option<String>,
+    /// What the identifier page's email field holds (else `login_hint`).
     pub username: Option<String>,
+    /// The account is named: ask for its password instead of an identifier.
+    pub password_for: Option<String>,
     pub new_session: Option<Session>,
 }
 
@@ -193,34 +256,30 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
             let (browser, cookie) = cookies::browser_id(req, https);
             set.extend(cookie);
             let app_name = idp.store.app(&tenant.id, &request.client_id).await?.map(|a| a.display_name);
-            templates::page_response(
-                StatusCode::OK,
-                "login.html",
-                json!({
-                    "tenant_name": tenant.display_name,
-                    "app_name": app_name.unwrap_or_else(|| request.client_id.clone()),
-                    "action": format!("{}/{}/login", idp.base_url(), tenant.name),
-                    "reset_url": format!("{}/{}/password/reset", idp.base_url(), tenant.name),
-                    "req": request.id,
-                    "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &request.id),
-                    "username": shown.username.or(request.login_hint.clone()).unwrap_or_default(),
-                    "error": shown.error,
-                }),
-            )
+            let base = format!("{}/{}", idp.base_url(), tenant.name);
+            let context = json!({
+                "tenant_name": tenant.display_name,
+                "app_name": app_name.unwrap_or_else(|| request.client_id.clone()),
+                "action": format!("{base}/login"),
+                "reset_url": format!("{base}/password/reset"),
+                "switch_url": format!("{base}/login?req={}", request.id),
+                "req": request.id,
+                "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &request.id),
+                "username": shown.password_for.clone().or(shown.username).or(request.login_hint.clone()).unwrap_or_default(),
+                "error": shown.error,
+            });
+            let page = if shown.password_for.is_some() { "password.html" } else { "login.html" };
+            templates::page_response(StatusCode::OK, page, context)
         }
         Outcome::SecondFactor { request, user } => {
             let (browser, cookie) = cookies::browser_id(req, https);
             set.extend(cookie);
             web_mfa::begin(idp, tenant, req, &request, &user, &browser).await?
         }
-        Outcome::Blocked { policy, app_name } => templates::page_response(
+        Outcome::Blocked { policy, app_name } => error_page(
             StatusCode::FORBIDDEN,
-            "error.html",
-            json!({
-                "title": "Access blocked",
-                "message": format!("{} does not allow you to use {app_name} (conditional access policy \"{policy}\"). Contact its administrators if you need access.", tenant.display_name),
-                "tenant_name": tenant.display_name,
-            }),
+            &i18n::text("access-blocked-title", &[]),
+            &i18n::text("access-blocked", &[("tenant", &tenant.display_name), ("app", &app_name), ("policy", &policy)]),
         ),
         Outcome::Consent { request, app, user } => {
             let (browser, cookie) = cookies::browser_id(req, https);
@@ -231,8 +290,9 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
                 json!({
                     "tenant_name": tenant.display_name,
                     "app_name": app.display_name,
+                    "publisher": tenant.domains.first().unwrap_or(&tenant.name),
                     "user_email": user.email,
-                    "scopes": request.scopes,
+                    "scopes": scope_words(idp, tenant, &request.scopes).await?,
                     "action": format!("{}/{}/consent", idp.base_url(), tenant.name),
                     "req": request.id,
                     "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &request.id),
@@ -247,10 +307,32 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
     Ok(response)
 }
 
+/// What each requested scope lets the app do, in words: OpenID scopes from
+/// the catalog, a resource's by the display name of the app that is it.
+async fn scope_words(idp: &Idp, tenant: &Tenant, scopes: &[String]) -> Result<Vec<String>, PageFailure> {
+    let mut words = vec![];
+    for scope in scopes {
+        if OPENID_SCOPES.contains(&scope.as_str()) {
+            words.push(i18n::text(&format!("scope-{scope}"), &[]));
+            continue;
+        }
+        let Some((resource, permission)) = scope.rsplit_once('/').filter(|(r, _)| !r.ends_with(':') && !r.ends_with(":/")) else {
+            words.push(scope.clone());
+            continue;
+        };
+        let app = apps::resource_named(idp, tenant, resource).await?.map_or_else(|| resource.to_string(), |a| a.display_name);
+        words.push(match permission {
+            ".default" => i18n::text("scope-resource-default", &[("app", &app)]),
+            permission => i18n::text("scope-resource", &[("app", &app), ("permission", permission)]),
+        });
+    }
+    Ok(words)
+}
+
 /// Continues the pending sign-in request `request_id` with a session just
 /// minted (a second factor here, a sign-in at home) and sets its cookie.
 pub(crate) async fn continue_with(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request_id: &str, session: Session) -> PageResult {
-    let (request, app) = authorize::pending(idp, tenant, request_id).await?;
+    let (request, app) = pending(idp, tenant, request_id).await?;
     let outcome = authorize::after_sign_in(idp, tenant, request, app, &session).await?;
     render(idp, tenant, req, outcome, Shown { new_session: Some(session), ..Default::default() }).await
 }
@@ -278,7 +360,7 @@ fn respond(response: ClientResponse) -> HttpResponse {
             templates::page_with_nonce(
                 StatusCode::OK,
                 "form_post.html",
-                json!({"title": "Continue", "action": response.redirect_uri, "params": response.params, "nonce": nonce}),
+                json!({"title": i18n::text("continue", &[]), "action": response.redirect_uri, "params": response.params, "nonce": nonce}),
                 Some(&nonce),
             )
         }

@@ -1,35 +1,54 @@
 //! Server-rendered pages: minijinja templates compiled into the binary,
-//! auto-escaped because their names end in `.html`.
+//! auto-escaped because their names end in `.html`. Their words come from
+//! the catalogs (`t("key", arg=…)`, see `crate::i18n`) in the request's
+//! language, which `<html lang>` names.
 
 use std::sync::LazyLock;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
-use minijinja::Environment;
+use minijinja::value::Kwargs;
+use minijinja::{context, Environment, Value};
 use serde::Serialize;
+
+/// The built-in templates, by name.
+const SOURCES: [(&str, &str); 15] = [
+    ("base.html", include_str!("templates/base.html")),
+    ("login.html", include_str!("templates/login.html")),
+    ("password.html", include_str!("templates/password.html")),
+    ("consent.html", include_str!("templates/consent.html")),
+    ("form_post.html", include_str!("templates/form_post.html")),
+    ("message.html", include_str!("templates/message.html")),
+    ("logout.html", include_str!("templates/logout.html")),
+    ("error.html", include_str!("templates/error.html")),
+    ("redeem.html", include_str!("templates/redeem.html")),
+    ("redeem_consent.html", include_str!("templates/redeem_consent.html")),
+    ("passcode.html", include_str!("templates/passcode.html")),
+    ("leave.html", include_str!("templates/leave.html")),
+    ("mfa.html", include_str!("templates/mfa.html")),
+    ("password_reset.html", include_str!("templates/password_reset.html")),
+    ("recovery_codes.html", include_str!("templates/recovery_codes.html")),
+];
 
 static TEMPLATES: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    for (name, source) in [
-        ("base.html", include_str!("templates/base.html")),
-        ("login.html", include_str!("templates/login.html")),
-        ("consent.html", include_str!("templates/consent.html")),
-        ("form_post.html", include_str!("templates/form_post.html")),
-        ("message.html", include_str!("templates/message.html")),
-        ("logout.html", include_str!("templates/logout.html")),
-        ("error.html", include_str!("templates/error.html")),
-        ("redeem.html", include_str!("templates/redeem.html")),
-        ("redeem_consent.html", include_str!("templates/redeem_consent.html")),
-        ("passcode.html", include_str!("templates/passcode.html")),
-        ("leave.html", include_str!("templates/leave.html")),
-        ("mfa.html", include_str!("templates/mfa.html")),
-        ("password_reset.html", include_str!("templates/password_reset.html")),
-        ("recovery_codes.html", include_str!("templates/recovery_codes.html")),
-    ] {
+    env.add_function("t", translate);
+    for (name, source) in SOURCES {
         env.add_template(name, source).map_err(|e| format!("{e:#}"))?;
     }
     Ok(env)
 });
+
+/// `t("key", name=value, …)`: the catalog's message in the request's language.
+fn translate(key: &str, args: Kwargs) -> Result<String, minijinja::Error> {
+    let mut pairs: Vec<(&str, String)> = vec![];
+    for name in args.args() {
+        let value: Value = args.get(name)?;
+        pairs.push((name, value.to_string()));
+    }
+    let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    Ok(crate::i18n::text(key, &borrowed))
+}
 
 /// Parses the built-in templates; start-up calls this to fail fast.
 pub fn check() -> Result<(), String> {
@@ -44,6 +63,8 @@ fn csp(script_nonce: Option<&str>) -> String {
 
 pub fn render(name: &str, context: impl Serialize) -> Result<String, String> {
     let env = TEMPLATES.as_ref().map_err(Clone::clone)?;
+    let lang = crate::i18n::current().tag();
+    let context = context! { lang, ..Value::from_serialize(context) };
     env.get_template(name).and_then(|t| t.render(context)).map_err(|e| format!("{e:#}"))
 }
 
@@ -62,5 +83,23 @@ pub fn page_with_nonce(status: StatusCode, name: &str, context: impl Serialize, 
             tracing::error!(template = name, error = %e, "template failed to render");
             HttpResponse::InternalServerError().body("internal error")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SOURCES;
+
+    /// Every `t("key")` of a template is a message of the English catalog
+    /// (the catalog tests keep the other languages level with English).
+    #[test]
+    fn templates_use_only_catalogued_messages() {
+        let known = crate::i18n::keys(crate::i18n::Lang::En);
+        for (name, source) in SOURCES {
+            for used in source.split("t(\"").skip(1).filter_map(|rest| rest.split('"').next()) {
+                assert!(known.iter().any(|k| k == used), "{name} uses {used:?}, which en.ftl lacks");
+            }
+        }
+        super::check().expect("templates parse");
     }
 }

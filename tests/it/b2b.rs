@@ -178,8 +178,22 @@ async fn a_consumer_redeems_by_passcode_into_a_jit_tenant(backend: Backend) {
     let wrong = if code == "00000000" { "11111111" } else { "00000000" };
     let landing = browser.submit(&form, &[("otp", wrong)], None, WELCOME).await;
     let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
-    assert!(body.contains("attempt(s) left"), "{body}");
+    assert!(body.contains("4 attempts left"), "{body}");
+    // "Send a new code": the first code is void, a new one is mailed.
+    let resend = post_forms(&body).into_iter().find(|f| f.action.ends_with("/passcode/resend")).expect("a send-a-new-code form");
+    let landing = browser.submit(&resend, &[], None, WELCOME).await;
+    let Landing::Page { body, .. } = landing else { panic!("{landing:?}") };
+    assert!(body.contains("We sent a new code"), "{body}");
+    let mails = outbox(&server.outbox()).into_iter().filter(|m| m.to.contains(dana) && m.subject.contains("verification code")).count();
+    assert_eq!(mails, 2, "a second code was mailed");
+    let new_code = last_mail_to(&server.outbox(), dana, "verification code").code().expect("a new code");
     let form = post_forms(&body).into_iter().find(|f| f.has("otp")).expect("passcode form again");
+    // The first code does not answer for the new one; an empty submit is no guess.
+    let Landing::Page { body, .. } = browser.submit(&form, &[("otp", &code)], None, WELCOME).await else { panic!("a page") };
+    assert!(body.contains("4 attempts left"), "{body}");
+    let Landing::Page { body, .. } = browser.submit(&form, &[("otp", "")], None, WELCOME).await else { panic!("a page") };
+    assert!(!body.contains("attempts left") && body.contains("name=\"otp\""), "{body}");
+    let code = new_code;
     let landing = browser.submit(&form, &[("otp", &code)], None, WELCOME).await;
     assert_eq!(landing.client().as_str(), WELCOME);
 

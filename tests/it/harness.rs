@@ -428,10 +428,20 @@ impl Browser {
             let forms = post_forms(&body);
             let Some(form) = forms.first() else { return Landing::Page { status, body } };
             let action = form.action.split('?').next().unwrap_or_default().to_string();
-            let fields = if form.has("username") && form.has("password") {
-                let Some((email, password)) = user.filter(|_| !answered.contains(&action)) else { return Landing::Page { status, body } };
-                answered.push(action);
-                form.filled(&[("username", email), ("password", password)])
+            // Sign-in is identifier first: the email page, then (for a member) the password page.
+            let sign_in_step = match (form.has("username"), form.has("password")) {
+                (true, true) => Some("password"),
+                (true, false) if form.value("csrf_token").is_some() && form.has("req") => Some("identifier"),
+                _ => None,
+            };
+            let fields = if let Some(step) = sign_in_step {
+                let step_key = format!("{step} {action}");
+                let Some((email, password)) = user.filter(|_| !answered.contains(&step_key)) else { return Landing::Page { status, body } };
+                answered.push(step_key);
+                match step {
+                    "password" => form.filled(&[("username", email), ("password", password)]),
+                    _ => form.filled(&[("username", email)]),
+                }
             } else if form.action.starts_with(client_prefix) {
                 // response_mode=form_post: what the browser would post to the client.
                 let mut url = url::Url::parse(&form.action).expect("form_post action");

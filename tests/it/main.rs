@@ -10,6 +10,7 @@ mod admin;
 mod apps;
 mod audit;
 mod b2b;
+mod browser;
 mod bulk;
 mod config;
 mod external_idp;

@@ -332,6 +332,7 @@ async fn grants(store: Arc<dyn Store>) {
         prompt_consent: false,
         max_age: None,
         login_hint: None,
+        ui_locales: None,
         require_mfa: false,
         expires_at: now() + 60,
         source: "192.0.2.1".into(),

@@ -11,18 +11,25 @@ use crate::harness::*;
 async fn a_store_failure_answers_in_each_surfaces_shape() {
     let server = TestServer::start(Backend::Postgres).await;
     let token = app_token(&server, CONTOSO).await;
-    // An unknown tenant is JSON everywhere, pages included.
+    // An unknown tenant is JSON for scripts, a page for a browser.
     let unknown = api().get(server.url("/nosuch/password/reset")).send().await.expect("page");
     assert_eq!(unknown.status().as_u16(), 404);
     assert_eq!(unknown.json::<Value>().await.expect("json")["error"], "tenant_not_found");
+    let browser = api().get(server.url("/nosuch/password/reset")).header("accept", "text/html,*/*;q=0.8").send().await.expect("page");
+    assert_eq!(browser.status().as_u16(), 404);
+    let request_id = browser.headers()["request-id"].to_str().expect("request id").to_string();
+    let body = browser.text().await.expect("body");
+    assert_eq!(select_text(&body, "#request-id"), [request_id], "the page quotes the request id: {body}");
+    assert!(body.contains("Organisation not found") && body.contains("nosuch"), "{body}");
 
     drop_pg_schema(server.pg_schema.as_deref().expect("a PostgreSQL schema")).await;
 
     let page = api().get(server.url("/contoso/password/reset")).send().await.expect("page");
     assert_eq!(page.status().as_u16(), 500);
     assert!(page.headers()["content-type"].to_str().unwrap_or_default().starts_with("text/html"), "a person gets a page");
+    let request_id = page.headers()["request-id"].to_str().expect("request id").to_string();
     let body = page.text().await.expect("body");
-    assert!(body.contains("Reference"), "the page shows only a reference id: {body}");
+    assert_eq!(select_text(&body, "#request-id"), [request_id], "the page shows the request id: {body}");
     assert!(!body.contains("relation") && !body.contains("schema"), "no database detail on the page: {body}");
 
     let (status, oauth) = token_request(&server, CONTOSO, &[("grant_type", "client_credentials"), ("client_id", ADMIN_CLI)]).await;

@@ -1,0 +1,188 @@
+//! The words people read, in their language: Fluent message catalogs
+//! (`en.ftl`, `de.ftl`, `fr.ftl`, compiled in) and the language of the
+//! request being answered. The web layer runs each request inside a scope
+//! holding the language negotiated from `Accept-Language`; a sign-in request
+//! that carries OIDC `ui_locales` overrides it with [`prefer`]. Outside a
+//! request (the command line, background mail) the language is English.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::LazyLock;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource};
+use fluent_langneg::{negotiate_languages, NegotiationStrategy};
+use unic_langid::LanguageIdentifier;
+
+/// A language the catalogs cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    De,
+    Fr,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::En, Lang::De, Lang::Fr];
+
+    /// The BCP 47 tag, as `<html lang>` wants it.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+            Lang::Fr => "fr",
+        }
+    }
+
+    fn catalog(self) -> &'static str {
+        match self {
+            Lang::En => include_str!("en.ftl"),
+            Lang::De => include_str!("de.ftl"),
+            Lang::Fr => include_str!("fr.ftl"),
+        }
+    }
+
+    fn from_tag(tag: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.tag() == tag)
+    }
+}
+
+static BUNDLES: LazyLock<Vec<(Lang, FluentBundle<FluentResource>)>> = LazyLock::new(|| {
+    Lang::ALL
+        .into_iter()
+        .map(|lang| {
+            let id: LanguageIdentifier = lang.tag().parse().unwrap_or_default();
+            let mut bundle = FluentBundle::new_concurrent(vec![id]);
+            // No bidi isolation marks around arguments: en, de and fr are
+            // left-to-right, and the marks would end up inside addresses.
+            bundle.set_use_isolating(false);
+            // A catalog that fails to parse is caught by the unit tests below;
+            // the messages that did parse are still used.
+            let resource = FluentResource::try_new(lang.catalog().to_string()).unwrap_or_else(|(partial, _)| partial);
+            let _ = bundle.add_resource(resource);
+            (lang, bundle)
+        })
+        .collect()
+});
+
+fn bundle(lang: Lang) -> &'static FluentBundle<FluentResource> {
+    &BUNDLES.iter().find(|(l, _)| *l == lang).unwrap_or(&BUNDLES[0]).1
+}
+
+/// The best language for a person who asked for `wanted` (most preferred
+/// first); English when none of them is covered.
+pub fn negotiate(wanted: &[LanguageIdentifier]) -> Lang {
+    let available: Vec<LanguageIdentifier> = Lang::ALL.iter().filter_map(|l| l.tag().parse().ok()).collect();
+    let chosen = negotiate_languages(wanted, &available, None, NegotiationStrategy::Lookup);
+    chosen.first().and_then(|id| Lang::from_tag(id.language.as_str())).unwrap_or_default()
+}
+
+/// OIDC `ui_locales`: space-separated BCP 47 tags, most preferred first.
+/// `None` when none of them is covered, so the browser's choice stands.
+pub fn from_ui_locales(ui_locales: &str) -> Option<Lang> {
+    let wanted: Vec<LanguageIdentifier> =
+        ui_locales.split_whitespace().take(10).filter_map(|t| LanguageIdentifier::from_str(t).ok()).collect();
+    let available: Vec<LanguageIdentifier> = Lang::ALL.iter().filter_map(|l| l.tag().parse().ok()).collect();
+    let chosen = negotiate_languages(&wanted, &available, None, NegotiationStrategy::Lookup);
+    chosen.first().and_then(|id| Lang::from_tag(id.language.as_str()))
+}
+
+/// An `Accept-Language` header's choice.
+pub fn from_accept_language(header: &str) -> Lang {
+    negotiate(&fluent_langneg::accepted_languages::parse(header))
+}
+
+tokio::task_local! {
+    static CURRENT: Cell<Lang>;
+}
+
+/// Runs `work` answering in `lang`.
+pub fn scope<F: Future>(lang: Lang, work: F) -> impl Future<Output = F::Output> {
+    CURRENT.scope(Cell::new(lang), work)
+}
+
+/// The language of the request being answered.
+pub fn current() -> Lang {
+    CURRENT.try_with(Cell::get).unwrap_or_default()
+}
+
+/// The client asked for `ui_locales` (OIDC Core 3.1.2.1): it wins over the
+/// browser's `Accept-Language` for the rest of this request when it names a
+/// covered language.
+pub fn prefer(ui_locales: Option<&str>) {
+    if let Some(lang) = ui_locales.and_then(from_ui_locales) {
+        let _ = CURRENT.try_with(|current| current.set(lang));
+    }
+}
+
+/// The message `key` in the current language, with `args` filled in.
+pub fn text(key: &str, args: &[(&str, &str)]) -> String {
+    text_in(current(), key, args)
+}
+
+/// The message `key` in `lang` (English where `lang`'s catalog lacks it;
+/// the key itself where English does too, so a gap shows, not a blank).
+pub fn text_in(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    let mut fluent_args = FluentArgs::new();
+    for (name, value) in args {
+        // Numbers stay numbers, so plural forms can be chosen by them.
+        match value.parse::<i64>() {
+            Ok(number) => fluent_args.set(*name, number),
+            Err(_) => fluent_args.set(*name, *value),
+        }
+    }
+    for lang in [lang, Lang::En] {
+        let bundle = bundle(lang);
+        if let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) {
+            let mut errors = vec![];
+            return bundle.format_pattern(pattern, Some(&fluent_args), &mut errors).into_owned();
+        }
+    }
+    key.to_string()
+}
+
+/// The message keys of a catalog, for the tests that keep catalogs complete.
+pub fn keys(lang: Lang) -> Vec<String> {
+    let resource = FluentResource::try_new(lang.catalog().to_string()).unwrap_or_else(|(partial, _)| partial);
+    resource
+        .entries()
+        .filter_map(|entry| match entry {
+            fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogs_parse_and_cover_the_same_messages() {
+        for lang in Lang::ALL {
+            assert!(FluentResource::try_new(lang.catalog().to_string()).is_ok(), "{} does not parse", lang.tag());
+        }
+        let english = keys(Lang::En);
+        assert!(english.len() > 50);
+        for lang in [Lang::De, Lang::Fr] {
+            let theirs = keys(lang);
+            let missing: Vec<&String> = english.iter().filter(|k| !theirs.contains(k)).collect();
+            let extra: Vec<&String> = theirs.iter().filter(|k| !english.contains(k)).collect();
+            assert!(missing.is_empty() && extra.is_empty(), "{}: missing {missing:?}, extra {extra:?}", lang.tag());
+        }
+    }
+
+    #[test]
+    fn languages_are_negotiated() {
+        assert_eq!(from_accept_language("fr-CH, fr;q=0.9, en;q=0.8"), Lang::Fr);
+        assert_eq!(from_accept_language("es, de;q=0.5"), Lang::De);
+        assert_eq!(from_accept_language("ja"), Lang::En);
+        assert_eq!(from_accept_language(""), Lang::En);
+        assert_eq!(from_ui_locales("de-AT en"), Some(Lang::De));
+        assert_eq!(from_ui_locales("es"), None);
+        assert_eq!(text_in(Lang::De, "sign-in", &[]), "Anmelden");
+        assert_eq!(text_in(Lang::Fr, "no-such-message", &[]), "no-such-message");
+    }
+}

@@ -1,0 +1,252 @@
+//! The pages in a real browser: Debian's Chromium, headless, driven over
+//! WebDriver (chromedriver) by fantoccini, each test with its own server.
+//! Every page a flow visits is checked by axe-core (WCAG 2.2 A/AA rules,
+//! in the light and the dark theme; serious and critical violations fail),
+//! and the main pages are saved under `docs/screenshots/` (desktop and a
+//! 390 px phone, light and dark) for the README.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+/// A headless Chromium behind its own chromedriver; dropping it ends both.
+struct Chromium {
+    client: Client,
+    _driver: tokio::process::Child,
+}
+
+/// Chrome DevTools commands through chromedriver (`goog/cdp/execute`):
+/// how a test switches `prefers-color-scheme`.
+#[derive(Debug)]
+struct Cdp(Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.0.to_string()))
+    }
+}
+
+const DESKTOP: (u32, u32) = (1280, 900);
+const PHONE: (u32, u32) = (390, 844);
+
+impl Chromium {
+    /// A browser whose `Accept-Language` is `languages`.
+    async fn start(languages: &str) -> Chromium {
+        let driver_path = std::env::var("B2B_IDP_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let port = free_port();
+        let driver = tokio::process::Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{driver_path} does not run ({e}): test.sh installs Debian's chromium and chromium-driver"));
+        let args = [
+            "--headless=new".to_string(),
+            // The tests run as root in CI: Chromium's sandbox refuses root.
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
+            format!("--accept-lang={languages}"),
+        ];
+        let chromium = std::env::var("B2B_IDP_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": chromium, "args": args, "prefs": {"intl.accept_languages": languages}},
+        });
+        let Value::Object(capabilities) = capabilities else { unreachable!() };
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let mut last_error = String::new();
+        for _ in 0..100 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&webdriver).await {
+                Ok(client) => return Chromium { client, _driver: driver },
+                Err(e) => last_error = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no WebDriver session from {driver_path}: {last_error}");
+    }
+
+    async fn open(&self, url: &str) {
+        self.client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
+    }
+
+    async fn text(&self, selector: &str) -> String {
+        let url = self.url().await;
+        let element = self.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("no {selector} on {url}: {e}"));
+        element.text().await.expect("text")
+    }
+
+    async fn body(&self) -> String {
+        self.text("body").await
+    }
+
+    async fn lang(&self) -> String {
+        let html = self.client.find(Locator::Css("html")).await.expect("html");
+        html.attr("lang").await.expect("lang attribute").unwrap_or_default()
+    }
+
+    async fn has(&self, selector: &str) -> bool {
+        !self.client.find_all(Locator::Css(selector)).await.expect("find").is_empty()
+    }
+
+    async fn type_into(&self, selector: &str, text: &str) {
+        let field = self.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("no {selector}: {e}"));
+        field.send_keys(text).await.expect("type");
+    }
+
+    /// Presses the submit button of the page's first form, as a person would.
+    async fn submit(&self) {
+        let button = self.client.find(Locator::Css("form button[type=submit]")).await.expect("a submit button");
+        button.click().await.expect("click");
+    }
+
+    async fn url(&self) -> url::Url {
+        self.client.current_url().await.expect("current URL")
+    }
+
+    async fn color_scheme(&self, dark: bool) {
+        let value = if dark { "dark" } else { "light" };
+        let command =
+            json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": [{"name": "prefers-color-scheme", "value": value}]}});
+        self.client.issue_cmd(Cdp(command)).await.expect("emulate the color scheme");
+    }
+
+    /// axe-core's WCAG 2.x A and AA rules on the page as shown now.
+    async fn serious_violations(&self) -> Vec<Value> {
+        self.client.execute(&axe_source(), vec![]).await.expect("inject axe-core");
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})
+              .then(r => done(r.violations
+                .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))))
+              .catch(e => done([{id: 'axe-failed', help: String(e)}]));"#;
+        let result = self.client.execute_async(script, vec![]).await.expect("run axe-core");
+        result.as_array().cloned().unwrap_or_else(|| panic!("axe-core answered {result}"))
+    }
+
+    /// Checks the page in both themes (axe-core), and saves it as `name`
+    /// when given: desktop and phone, light and dark.
+    async fn check_page(&self, name: Option<&str>) {
+        for dark in [false, true] {
+            self.color_scheme(dark).await;
+            let violations = self.serious_violations().await;
+            let scheme = if dark { "dark" } else { "light" };
+            assert!(violations.is_empty(), "{} ({scheme}) is not accessible: {:#}", self.url().await, Value::from(violations));
+            let Some(name) = name else { continue };
+            for (size, label) in [(PHONE, "phone"), (DESKTOP, "desktop")] {
+                self.client.set_window_size(size.0, size.1).await.expect("resize");
+                let png = self.client.screenshot().await.expect("screenshot");
+                let path = screenshots().join(format!("{name}-{label}-{scheme}.png"));
+                std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+            }
+        }
+        self.color_scheme(false).await;
+    }
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).expect("docs/screenshots");
+    dir
+}
+
+/// axe-core from npm (`tests/browser`, installed by test.sh).
+fn axe_source() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}; run `npm ci --prefix tests/browser` (test.sh does)", path.display()))
+}
+
+/// A member signs in as Entra's pages do it: the email alone first, then
+/// the password on a page of its own, then consent in words, and the code
+/// reaches the relying party (the `openidconnect` crate), which redeems it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_signs_in_identifier_first() {
+    let server = TestServer::start(Backend::Sled).await;
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let pending = rp.authorize(&["profile", "offline_access"], true);
+    let browser = Chromium::start("en-US,en").await;
+    browser.open(&format!("{}&prompt=consent", pending.url)).await;
+
+    assert_eq!(browser.lang().await, "en");
+    assert_eq!(browser.text("h1").await, "Sign in");
+    assert!(browser.has("input#username[type=email]").await && !browser.has("input[type=password]").await, "the email alone first");
+    assert!(browser.body().await.contains("Contoso Demo App"), "the app is named");
+    browser.check_page(Some("sign-in")).await;
+    browser.type_into("#username", ALICE.0).await;
+    browser.submit().await;
+
+    assert_eq!(browser.text("h1").await, "Enter password");
+    assert_eq!(browser.text(".identity").await, ALICE.0);
+    browser.type_into("#password", "not her password").await;
+    browser.submit().await;
+    assert_eq!(browser.text("#password-error").await, "Incorrect email or password.");
+    let described = browser.client.find(Locator::Css("#password")).await.expect("field").attr("aria-describedby").await.expect("attr");
+    assert_eq!(described.as_deref(), Some("password-error"), "the error is tied to its field");
+    browser.check_page(Some("password")).await;
+    browser.type_into("#password", ALICE.1).await;
+    browser.submit().await;
+
+    assert_eq!(browser.text("h1").await, "Permissions requested");
+    let consent = browser.body().await;
+    for words in ["Contoso Demo App", "Sign you in", "Read your profile", "Keep access when you are not present", "contoso.example"] {
+        assert!(consent.contains(words), "consent says {words:?}: {consent}");
+    }
+    assert!(!consent.contains("offline_access"), "no raw scope strings: {consent}");
+    browser.check_page(Some("consent")).await;
+    browser.submit().await;
+
+    let landed = browser.url().await;
+    assert!(landed.as_str().starts_with(REDIRECT_URI), "back at the client: {landed}");
+    let param = |name: &str| landed.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.to_string());
+    assert_eq!(param("state").as_deref(), Some(pending.state.secret().as_str()));
+    let code = param("code").expect("a code");
+    let tokens = rp.exchange(&code, pending.verifier).await.expect("the RP redeems the code");
+    assert!(openidconnect::OAuth2TokenResponse::refresh_token(&tokens).is_some(), "offline_access was granted");
+    server.stop().await;
+}
+
+/// `ui_locales` first, then the browser's `Accept-Language`; the language
+/// stays with the sign-in across its pages; error pages are pages too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_speak_the_language_asked_for() {
+    let server = TestServer::start(Backend::Sled).await;
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let browser = Chromium::start("fr-FR,fr;q=0.9").await;
+
+    browser.open(&rp.authorize(&["profile"], true).url).await;
+    assert_eq!((browser.lang().await, browser.text("h1").await), ("fr".to_string(), "Se connecter".to_string()));
+    browser.check_page(None).await;
+
+    browser.open(&format!("{}&ui_locales=de-DE%20en", rp.authorize(&["profile"], true).url)).await;
+    assert_eq!((browser.lang().await, browser.text("h1").await), ("de".to_string(), "Anmelden".to_string()));
+    browser.type_into("#username", ALICE.0).await;
+    browser.submit().await;
+    assert_eq!((browser.lang().await, browser.text("h1").await), ("de".to_string(), "Kennwort eingeben".to_string()));
+    browser.type_into("#password", "falsch").await;
+    browser.submit().await;
+    assert_eq!(browser.text("#password-error").await, "E-Mail-Adresse oder Kennwort ist falsch.");
+    browser.check_page(None).await;
+
+    // A tenant that does not exist: a page in French with the request id.
+    browser.open(&server.url("/nowhere/oauth2/v2.0/authorize?client_id=demo-app")).await;
+    assert_eq!((browser.lang().await, browser.text("h1").await), ("fr".to_string(), "Organisation introuvable".to_string()));
+    assert_eq!(browser.text("#request-id").await.len(), 36, "a request id people can quote");
+    browser.check_page(Some("error")).await;
+    browser.open(&server.url("/contoso/no/such/page")).await;
+    assert_eq!(browser.text("h1").await, "Page introuvable");
+    server.stop().await;
+}
