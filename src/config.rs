@@ -422,6 +422,9 @@ pub struct TenantSeed {
     /// Email domains the tenant owns (home realm discovery).
     #[serde(default)]
     pub domains: Vec<String>,
+    /// The language of its mails when the reader's is unknown (`en`, `de`, `fr`).
+    #[serde(default)]
+    pub preferred_language: Option<String>,
     #[serde(default, deserialize_with = "strict::collaboration")]
     pub collaboration: CollaborationSettings,
     /// External identity providers for this tenant's guests.
@@ -550,6 +553,11 @@ impl Config {
             }
             (Some(_), None) | (None, Some(_)) => problems.push("server.tls_cert and server.tls_key must be set together".into()),
             _ => {}
+        }
+        for tenant in &self.tenants {
+            if let Some(tag) = tenant.preferred_language.as_deref().filter(|tag| crate::i18n::Lang::for_tag(tag).is_none()) {
+                problems.push(format!("tenants.preferred_language '{tag}' (tenant {}): one of en, de, fr", tenant.name));
+            }
         }
         if self.audit.retention_days == 0 || self.audit.queue == 0 {
             problems.push("audit.retention_days and audit.queue must be at least 1".into());

@@ -52,7 +52,7 @@ impl Idp {
                 "secrets written before 0.6.2 are still stored in clear: run `b2b-idp store rekey` (README, \"Secrets at rest\")"
             );
         }
-        let mailer = Mailer::new(&config.mail)?;
+        let mailer = Mailer::new(&config.mail, config.server.base_url())?;
         let home = HomeProviders::new(Egress::new(crate::config::networks(
             "b2b.allowed_internal_networks",
             &config.b2b.allowed_internal_networks,

@@ -88,7 +88,7 @@ fn parse_row(cells: &[String]) -> std::result::Result<NewInvitation, String> {
         send_invitation_message: parse_bool(&cell(3))?,
         invited_user_message_info: Some(MessageInfo {
             customized_message_body: Some(message).filter(|m| !m.is_empty()),
-            cc_recipients: vec![],
+            ..Default::default()
         }),
         ..Default::default()
     })

@@ -10,6 +10,7 @@ use crate::directory::groups;
 use crate::directory::realm::{self, HomeRoute};
 use crate::directory::replica::Replica;
 use crate::error::{Error, Result};
+use crate::i18n::Lang;
 use crate::idp::Idp;
 use crate::model::Invitation;
 use crate::model::InvitationStatus;
@@ -43,6 +44,9 @@ pub struct NewInvitation {
 pub struct MessageInfo {
     #[serde(default)]
     pub customized_message_body: Option<String>,
+    /// The invitee's language (`de-DE`): their mails are in it, where covered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_language: Option<String>,
     #[serde(default)]
     pub cc_recipients: Vec<Recipient>,
 }
@@ -98,6 +102,7 @@ impl GraphInvitation {
             invited_user: UserRef { id: inv.user_id.clone() },
             invited_user_message_info: MessageInfo {
                 customized_message_body: inv.message.clone(),
+                message_language: inv.language.clone(),
                 cc_recipients: inv
                     .cc
                     .iter()
@@ -184,6 +189,12 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     if info.customized_message_body.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
         return Err(Error::Invalid(format!("customizedMessageBody is longer than {MAX_MESSAGE_CHARS} characters")));
     }
+    let language = match info.message_language.as_deref().filter(|l| !l.trim().is_empty()) {
+        None => None,
+        Some(tag) => Some(
+            crate::i18n::language_tag(tag).ok_or_else(|| Error::Invalid("messageLanguage is not a language tag (such as de-DE)".into()))?,
+        ),
+    };
     if new.invited_user_display_name.as_ref().is_some_and(|n| n.chars().count() > super::MAX_DISPLAY_NAME_CHARS) {
         return Err(Error::Invalid(format!("invitedUserDisplayName is longer than {} characters", super::MAX_DISPLAY_NAME_CHARS)));
     }
@@ -252,6 +263,7 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
         message: info.customized_message_body.clone().filter(|m| !m.trim().is_empty()),
         cc,
         reset_redemption: new.reset_redemption,
+        language,
         created_at: now(),
         written_at_ms: now_ms(),
     };
@@ -287,13 +299,20 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     let mut mail_error = None;
     if invitation.send_message && invitation.status == InvitationStatus::PendingAcceptance {
         // The invitation stands even if the mail fails: it can be resent.
-        if let Err(e) = idp.mailer.invitation(tenant, &invitation, &inviter_name(caller), &redeem_url).await {
+        if let Err(e) =
+            idp.mailer.invitation(tenant, &invitation, mail_language(tenant, &invitation), &inviter_name(caller), &redeem_url).await
+        {
             tracing::warn!(tenant = %tenant.id, invitation = %invitation.id, error = %crate::util::error_chain(&e), "invitation mail not sent");
             mail_error = Some(e.to_string());
         }
     }
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %user.id, invitation = %invitation.id, status = ?invitation.status, "invited");
     Ok(Invited { invitation: GraphInvitation::new(&invitation, Some(redeem_url)), effect, mail_error })
+}
+
+/// The invitee's language where the inviter gave it, else the tenant's.
+fn mail_language(tenant: &Tenant, invitation: &Invitation) -> Lang {
+    [&invitation.language, &tenant.preferred_language].into_iter().flatten().find_map(|tag| Lang::for_tag(tag)).unwrap_or_default()
 }
 
 /// Counts `mails` against the hourly invitation-mail limits of the inviter

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod apps;
 pub mod audit;
+pub mod branding;
 pub mod bulk;
 pub mod collaboration;
 pub mod etag;

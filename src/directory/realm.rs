@@ -11,7 +11,7 @@ use crate::util::email_domain;
 #[derive(Debug, Clone)]
 pub enum HomeRoute {
     /// A tenant on this server that owns the domain.
-    Tenant(Tenant),
+    Tenant(Box<Tenant>),
     /// An external OIDC identity provider configured for the domain.
     External(ExternalIdp),
     /// Nobody serves the domain: one-time passcodes by mail.
@@ -35,7 +35,7 @@ impl HomeRoute {
 pub async fn home_route(idp: &Idp, resource: &Tenant, email: &str) -> Result<HomeRoute> {
     let domain = email_domain(email).ok_or_else(|| Error::Invalid(format!("'{email}' is not an email address")))?;
     if let Some(home) = idp.store.tenants_by_domain(&domain).await?.into_iter().next() {
-        return Ok(HomeRoute::Tenant(home));
+        return Ok(HomeRoute::Tenant(Box::new(home)));
     }
     let external = resource.identity_providers.iter().chain(&idp.config.b2b.identity_providers).find(|x| x.serves(&domain));
     Ok(external.map_or(HomeRoute::EmailOtp, |x| HomeRoute::External(x.clone())))

@@ -31,15 +31,17 @@ pub async fn request(idp: &Arc<Idp>, tenant: &Tenant, email: &str, source: &str)
         return Err(Error::TooManyAttempts("Too many reset links were asked for this address. Try again in an hour.".into()));
     }
     let (idp, tenant) = (idp.clone(), tenant.clone());
+    // In the language of the page that asked (the task below is not the request's).
+    let lang = crate::i18n::current();
     tokio::spawn(async move {
-        if let Err(e) = send_link(&idp, &tenant, &email).await {
+        if let Err(e) = send_link(&idp, &tenant, &email, lang).await {
             tracing::warn!(tenant = %tenant.id, error = %crate::util::error_chain(&e), "password reset link not sent");
         }
     });
     Ok(())
 }
 
-async fn send_link(idp: &Idp, tenant: &Tenant, email: &str) -> Result<()> {
+async fn send_link(idp: &Idp, tenant: &Tenant, email: &str, lang: crate::i18n::Lang) -> Result<()> {
     let user = idp.store.user_by_email(&tenant.id, email).await?;
     let Some(user) = user.filter(|u| u.enabled && u.external.is_none() && u.password_hash.is_some()) else {
         tracing::info!(tenant = %tenant.id, "password reset asked for an address that is not a member with a password");
@@ -56,7 +58,7 @@ async fn send_link(idp: &Idp, tenant: &Tenant, email: &str) -> Result<()> {
     };
     idp.store.put_interaction(&link).await?;
     let url = format!("{}?token={token}", idp.tenant_url(tenant, "password/reset"));
-    idp.mailer.password_reset(tenant, &user.email, &url, LINK_TTL / 60).await?;
+    idp.mailer.password_reset(tenant, lang, &user.email, &url, LINK_TTL / 60).await?;
     tracing::info!(tenant = %tenant.id, user = %user.id, "password reset link sent");
     Ok(())
 }

@@ -33,7 +33,7 @@ async fn bound_route(idp: &Idp, resource: &Tenant, home: &HomeAccount) -> Result
     }
     if let Some(tenant) = idp.store.tenant(&home.tenant_id).await? {
         if idp.issuer(&tenant) == home.issuer {
-            return Ok(HomeRoute::Tenant(tenant));
+            return Ok(HomeRoute::Tenant(Box::new(tenant)));
         }
     }
     external_by_issuer(idp, resource, &home.issuer)
@@ -256,7 +256,9 @@ async fn from_home(idp: &Idp, tenant: &Tenant, ix: Interaction, code: Option<&st
     }
     let code = code.ok_or_else(|| Error::Invalid("The home organisation's answer has no code.".into()))?;
     let route = match home_tenant_id {
-        Some(id) => HomeRoute::Tenant(idp.store.tenant(id).await?.ok_or_else(|| Error::Upstream("the home tenant is gone".into()))?),
+        Some(id) => {
+            HomeRoute::Tenant(Box::new(idp.store.tenant(id).await?.ok_or_else(|| Error::Upstream("the home tenant is gone".into()))?))
+        }
         None => external_by_issuer(idp, tenant, issuer)?,
     };
     let reg = registration(idp, tenant, &route).await?;

@@ -42,7 +42,7 @@ pub async fn send(idp: &Idp, tenant: &Tenant, purpose: Purpose, email: &str, bro
         expires_at: now() + idp.config.b2b.otp_ttl_secs,
     };
     idp.store.put_interaction(&interaction).await?;
-    idp.mailer.passcode(tenant, email, &code, idp.config.b2b.otp_ttl_secs / 60).await?;
+    idp.mailer.passcode(tenant, crate::i18n::current(), email, &code, idp.config.b2b.otp_ttl_secs / 60).await?;
     tracing::info!(tenant = %tenant.id, "one-time passcode sent");
     Ok(Next::Passcode { interaction_id: id, email: email.to_string(), attempts_left: None, resent: false })
 }
@@ -55,8 +55,11 @@ pub async fn resend(idp: &Idp, tenant: &Tenant, id: &str, browser: &str) -> Resu
         return Err(Error::Invalid("This step is out of order. Start again.".into()));
     };
     let email = email.clone();
+    // The new code first: when it cannot be sent (the hourly limit), the
+    // waiting one still works.
+    let next = send(idp, tenant, ix.purpose.clone(), &email, browser).await?;
     idp.store.delete_interaction(&ix.id).await?;
-    match send(idp, tenant, ix.purpose, &email, browser).await? {
+    match next {
         Next::Passcode { interaction_id, email, .. } => Ok(Next::Passcode { interaction_id, email, attempts_left: None, resent: true }),
         other => Ok(other),
     }
@@ -152,6 +155,8 @@ async fn jit_tenant(idp: &Idp, resource: &Tenant, domain: &str) -> Result<Tenant
         identity_providers: vec![],
         conditional_access: vec![],
         cross_tenant_access: Default::default(),
+        preferred_language: None,
+        branding: Default::default(),
         version: 0,
     };
     match idp.store.put_tenant(&tenant).await {

@@ -46,7 +46,7 @@ access-blocked = { $tenant } erlaubt Ihnen nicht, { $app } zu verwenden (Richtli
 not-found-title = Seite nicht gefunden
 not-found = Unter dieser Adresse gibt es nichts. Prüfen Sie den Link, dem Sie gefolgt sind.
 unknown-tenant-title = Organisation nicht gefunden
-unknown-tenant = Hier gibt es keine Organisation „{ $tenant }“. Prüfen Sie den Link, dem Sie gefolgt sind.
+unknown-tenant = Diese Organisation gibt es hier nicht. Prüfen Sie den Link, dem Sie gefolgt sind.
 internal-error = Bei uns ist etwas schiefgegangen. Wenn es wieder passiert, nennen Sie den Administratoren die Anforderungs-ID unten.
 
 ## Sign-out
@@ -115,3 +115,24 @@ password-changed-title = Kennwort geändert
 password-changed = Melden Sie sich mit Ihrem neuen Kennwort an. Alle anderen Sitzungen von Ihnen wurden beendet.
 check-mail-title = Prüfen Sie Ihre E-Mails
 check-mail = Wenn diese Adresse zu einem Mitglied mit Kennwort gehört, ist ein Link zum Zurücksetzen unterwegs.
+
+## Mail
+mail-message-from = Nachricht von { $inviter }:
+mail-invitation-subject = Sie sind eingeladen, mit { $tenant } zusammenzuarbeiten
+mail-invitation-intro = { $inviter } hat Sie eingeladen, mit { $tenant } zusammenzuarbeiten.
+mail-invitation-accept = Nehmen Sie die Einladung hier an:
+mail-invitation-button = Einladung annehmen
+mail-invitation-how = Sie melden sich mit dem Konto Ihrer eigenen Organisation an (oder, wenn Sie keines haben, mit einem Einmalcode, der an diese Adresse gesendet wird). { $tenant } sieht dann Ihren Namen und Ihre E-Mail-Adresse.
+mail-invitation-unexpected = Wenn Sie diese Einladung nicht erwartet haben, können Sie diese Nachricht ignorieren.
+mail-invitation-cc-subject = { $invitee } wurde zu { $tenant } eingeladen
+mail-invitation-cc-intro = { $inviter } hat { $invitee } eingeladen, mit { $tenant } zusammenzuarbeiten, und gebeten, Sie zu informieren.
+mail-invitation-cc-only = Die Einladung selbst ging nur an { $invitee }.
+mail-passcode-subject = Bestätigungscode für Ihr Konto bei { $tenant }
+mail-passcode-intro = Ihr Bestätigungscode für { $tenant }:
+mail-passcode-valid = Er ist { $minutes } Minuten gültig. Geben Sie ihn auf der Seite ein, die danach gefragt hat.
+mail-passcode-unexpected = Wenn Sie nicht versucht haben, sich bei { $tenant } anzumelden, ignorieren Sie diese Nachricht; ohne diesen Code kann sich niemand anmelden.
+mail-reset-subject = Kennwort zurücksetzen bei { $tenant }
+mail-reset-intro = Jemand (hoffentlich Sie) hat darum gebeten, das Kennwort Ihres Kontos bei { $tenant } zurückzusetzen.
+mail-reset-choose = Wählen Sie hier ein neues Kennwort:
+mail-reset-button = Neues Kennwort wählen
+mail-reset-valid = Der Link funktioniert einmal, { $minutes } Minuten lang. Wenn Sie nicht darum gebeten haben, ignorieren Sie diese Nachricht; Ihr Kennwort bleibt, wie es ist.

@@ -47,7 +47,7 @@ access-blocked = { $tenant } does not allow you to use { $app } (conditional acc
 not-found-title = Page not found
 not-found = There is nothing at this address. Check the link you followed.
 unknown-tenant-title = Organisation not found
-unknown-tenant = There is no organisation “{ $tenant }” here. Check the link you followed.
+unknown-tenant = There is no such organisation here. Check the link you followed.
 internal-error = Something went wrong on our side. If it happens again, give the request id below to the administrators.
 
 ## Sign-out
@@ -116,3 +116,24 @@ password-changed-title = Password changed
 password-changed = Sign in with your new password. Every other session of yours has ended.
 check-mail-title = Check your mail
 check-mail = If this address belongs to a member with a password here, a reset link is on its way.
+
+## Mail
+mail-message-from = Message from { $inviter }:
+mail-invitation-subject = You're invited to collaborate with { $tenant }
+mail-invitation-intro = { $inviter } invited you to collaborate with { $tenant }.
+mail-invitation-accept = Accept the invitation here:
+mail-invitation-button = Accept the invitation
+mail-invitation-how = You will sign in with your own organisation's account (or, if you have none, with a one-time passcode sent to this address). { $tenant } will then see your name and email address.
+mail-invitation-unexpected = If you did not expect this invitation, you can ignore this message.
+mail-invitation-cc-subject = { $invitee } was invited to { $tenant }
+mail-invitation-cc-intro = { $inviter } invited { $invitee } to collaborate with { $tenant }, and asked that you be told.
+mail-invitation-cc-only = The invitation itself went to { $invitee } only.
+mail-passcode-subject = { $tenant } account verification code
+mail-passcode-intro = Your verification code for { $tenant }:
+mail-passcode-valid = It is valid for { $minutes } minutes. Enter it on the page that asked for it.
+mail-passcode-unexpected = If you did not try to sign in to { $tenant }, ignore this message; nobody can sign in without this code.
+mail-reset-subject = { $tenant } password reset
+mail-reset-intro = Someone (hopefully you) asked to reset the password of your { $tenant } account.
+mail-reset-choose = Choose a new password here:
+mail-reset-button = Choose a new password
+mail-reset-valid = The link works once, for { $minutes } minutes. If you did not ask for it, ignore this message; your password stays as it is.

@@ -46,7 +46,7 @@ access-blocked = { $tenant } ne vous autorise pas à utiliser { $app } (stratég
 not-found-title = Page introuvable
 not-found = Il n’y a rien à cette adresse. Vérifiez le lien que vous avez suivi.
 unknown-tenant-title = Organisation introuvable
-unknown-tenant = Il n’y a pas d’organisation « { $tenant } » ici. Vérifiez le lien que vous avez suivi.
+unknown-tenant = Cette organisation n’existe pas ici. Vérifiez le lien que vous avez suivi.
 internal-error = Un problème est survenu de notre côté. Si cela se reproduit, donnez l’identifiant de requête ci-dessous aux administrateurs.
 
 ## Sign-out
@@ -115,3 +115,24 @@ password-changed-title = Mot de passe modifié
 password-changed = Connectez-vous avec votre nouveau mot de passe. Toutes vos autres sessions ont pris fin.
 check-mail-title = Consultez vos e-mails
 check-mail = Si cette adresse appartient à un membre disposant d’un mot de passe ici, un lien de réinitialisation est en route.
+
+## Mail
+mail-message-from = Message de { $inviter } :
+mail-invitation-subject = Vous êtes invité à collaborer avec { $tenant }
+mail-invitation-intro = { $inviter } vous a invité à collaborer avec { $tenant }.
+mail-invitation-accept = Acceptez l’invitation ici :
+mail-invitation-button = Accepter l’invitation
+mail-invitation-how = Vous vous connecterez avec le compte de votre propre organisation (ou, si vous n’en avez pas, avec un code à usage unique envoyé à cette adresse). { $tenant } verra alors votre nom et votre adresse e-mail.
+mail-invitation-unexpected = Si vous n’attendiez pas cette invitation, vous pouvez ignorer ce message.
+mail-invitation-cc-subject = { $invitee } a été invité à { $tenant }
+mail-invitation-cc-intro = { $inviter } a invité { $invitee } à collaborer avec { $tenant } et a demandé que vous en soyez informé.
+mail-invitation-cc-only = L’invitation elle-même n’a été envoyée qu’à { $invitee }.
+mail-passcode-subject = Code de vérification du compte { $tenant }
+mail-passcode-intro = Votre code de vérification pour { $tenant } :
+mail-passcode-valid = Il est valable { $minutes } minutes. Saisissez-le sur la page qui l’a demandé.
+mail-passcode-unexpected = Si vous n’avez pas essayé de vous connecter à { $tenant }, ignorez ce message ; personne ne peut se connecter sans ce code.
+mail-reset-subject = Réinitialisation du mot de passe { $tenant }
+mail-reset-intro = Quelqu’un (vous, espérons-le) a demandé la réinitialisation du mot de passe de votre compte { $tenant }.
+mail-reset-choose = Choisissez un nouveau mot de passe ici :
+mail-reset-button = Choisir un nouveau mot de passe
+mail-reset-valid = Le lien fonctionne une fois, pendant { $minutes } minutes. Si vous ne l’avez pas demandé, ignorez ce message ; votre mot de passe reste inchangé.

@@ -47,6 +47,11 @@ impl Lang {
     fn from_tag(tag: &str) -> Option<Lang> {
         Lang::ALL.into_iter().find(|l| l.tag() == tag)
     }
+
+    /// The covered language for a tag such as `de-AT`, if any.
+    pub fn for_tag(tag: &str) -> Option<Lang> {
+        from_ui_locales(tag)
+    }
 }
 
 static BUNDLES: LazyLock<Vec<(Lang, FluentBundle<FluentResource>)>> = LazyLock::new(|| {
@@ -89,9 +94,20 @@ pub fn from_ui_locales(ui_locales: &str) -> Option<Lang> {
     chosen.first().and_then(|id| Lang::from_tag(id.language.as_str()))
 }
 
-/// An `Accept-Language` header's choice.
+/// A language tag as stored (`de-de` → `de-DE`): language, script and
+/// region only, at most 35 bytes (variants would let one tag grow without bound).
+pub fn language_tag(raw: &str) -> Option<String> {
+    let tag: LanguageIdentifier = raw.parse().ok().filter(|_| raw.len() <= 35)?;
+    let plain = tag.variants().len() == 0;
+    plain.then(|| tag.to_string())
+}
+
+/// An `Accept-Language` header's choice, from its first 256 bytes (every
+/// request pays for this parse; browsers send a few dozen bytes).
 pub fn from_accept_language(header: &str) -> Lang {
-    negotiate(&fluent_langneg::accepted_languages::parse(header))
+    let end = header.char_indices().map(|(i, _)| i).take_while(|i| *i <= 256).last().unwrap_or(0);
+    let head = if header.len() <= 256 { header } else { &header[..end] };
+    negotiate(&fluent_langneg::accepted_languages::parse(head))
 }
 
 tokio::task_local! {
@@ -127,10 +143,11 @@ pub fn text(key: &str, args: &[(&str, &str)]) -> String {
 pub fn text_in(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     let mut fluent_args = FluentArgs::new();
     for (name, value) in args {
-        // Numbers stay numbers, so plural forms can be chosen by them.
-        match value.parse::<i64>() {
-            Ok(number) => fluent_args.set(*name, number),
-            Err(_) => fluent_args.set(*name, *value),
+        // Numbers (written as Rust writes them, so "007" stays text) stay
+        // numbers, so plural forms can be chosen by them.
+        match value.parse::<i32>() {
+            Ok(number) if number.to_string() == *value => fluent_args.set(*name, number),
+            _ => fluent_args.set(*name, *value),
         }
     }
     for lang in [lang, Lang::En] {
@@ -141,6 +158,19 @@ pub fn text_in(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
         }
     }
     key.to_string()
+}
+
+/// `t("key", name=value, …)` in templates (pages and mails alike): the
+/// message in the template's `lang` (else the request's language).
+pub fn template_function(state: &minijinja::State, key: &str, args: minijinja::value::Kwargs) -> Result<String, minijinja::Error> {
+    let lang = state.lookup("lang").and_then(|l| l.as_str().and_then(Lang::from_tag)).unwrap_or_else(current);
+    let mut pairs: Vec<(&str, String)> = vec![];
+    for name in args.args() {
+        let value: minijinja::Value = args.get(name)?;
+        pairs.push((name, value.to_string()));
+    }
+    let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    Ok(text_in(lang, key, &borrowed))
 }
 
 /// The message keys of a catalog, for the tests that keep catalogs complete.
@@ -182,7 +212,13 @@ mod tests {
         assert_eq!(from_accept_language(""), Lang::En);
         assert_eq!(from_ui_locales("de-AT en"), Some(Lang::De));
         assert_eq!(from_ui_locales("es"), None);
+        assert_eq!(language_tag("de-de").as_deref(), Some("de-DE"));
+        assert_eq!(language_tag("de-aaaaa-aaaab"), None, "no variants");
+        assert_eq!(language_tag("not a tag"), None);
         assert_eq!(text_in(Lang::De, "sign-in", &[]), "Anmelden");
         assert_eq!(text_in(Lang::Fr, "no-such-message", &[]), "no-such-message");
+        assert_eq!(text_in(Lang::En, "passcode-wrong", &[("left", "1")]), "That code is not right. One attempt left.");
+        assert_eq!(text_in(Lang::En, "signed-in-as", &[("email", "007")]), "Signed in as 007.");
+        assert_eq!(from_accept_language(&format!("{}de", "x-aa,".repeat(2000))), Lang::En, "only the head is read");
     }
 }

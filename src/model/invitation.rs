@@ -27,6 +27,9 @@ pub struct Invitation {
     pub message: Option<String>,
     pub cc: Vec<String>,
     pub reset_redemption: bool,
+    /// The invitee's language (Graph's `messageLanguage`), for their mails.
+    #[serde(default)]
+    pub language: Option<String>,
     pub created_at: i64,
     pub written_at_ms: i64,
 }

@@ -3,6 +3,7 @@
 //! they use only `util`. What an API shows is shaped elsewhere.
 
 mod app;
+mod branding;
 mod collaboration;
 mod group;
 mod interaction;
@@ -16,6 +17,7 @@ mod tenant;
 mod user;
 
 pub use app::*;
+pub use branding::*;
 pub use collaboration::*;
 pub use group::*;
 pub use interaction::*;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Alg, CollaborationSettings, ConditionalAccessPolicy, CrossTenantAccess, ExternalIdp};
+use crate::model::{Alg, Branding, CollaborationSettings, ConditionalAccessPolicy, CrossTenantAccess, ExternalIdp};
 use crate::util::address;
 
 /// National clouds are isolated from each other (as Entra's: no invitations across clouds).
@@ -55,6 +55,12 @@ pub struct Tenant {
     pub conditional_access: Vec<ConditionalAccessPolicy>,
     #[serde(default)]
     pub cross_tenant_access: CrossTenantAccess,
+    /// The language of mails whose reader's language is unknown (a tag).
+    #[serde(default)]
+    pub preferred_language: Option<String>,
+    /// Company branding: logo, colours, sign-in text.
+    #[serde(default)]
+    pub branding: Branding,
     /// Bumped by every change of the record (`Store::replace_tenant`): two
     /// admins changing different settings at once both keep their change.
     #[serde(default)]

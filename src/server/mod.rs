@@ -57,8 +57,18 @@ impl Running {
         let _ = self.task.await;
         self.idp.audit.flush().await;
         self.idp.store.flush().await?;
-        for _ in 0..500 {
+        for _ in 0..1500 {
             if Arc::strong_count(&self.idp) == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // The store closes (sled's file lock goes) when its last holder lets
+        // go: a log write in flight may hold it a moment after the context.
+        let store = Arc::downgrade(&self.idp.store);
+        drop(self.idp);
+        for _ in 0..500 {
+            if store.strong_count() == 0 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;

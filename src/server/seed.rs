@@ -94,6 +94,9 @@ async fn try_upsert_tenant(idp: &Idp, seed: &TenantSeed) -> Result<Option<Tenant
         identity_providers: merged_idps(idp, &id, seed, existing.as_ref())?,
         conditional_access: merged_policies(&id, seed, existing.as_ref())?,
         cross_tenant_access: merged_cross_tenant(seed, existing.as_ref()),
+        preferred_language: seed.preferred_language.clone(),
+        // Branding is set through the admin API only.
+        branding: existing.as_ref().map(|t| t.branding.clone()).unwrap_or_default(),
         version: existing.as_ref().map_or(0, |t| t.version),
     };
     for domain in &tenant.domains {

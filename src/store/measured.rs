@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use metrics::Histogram;
 
 use super::{DirectoryStore, GrantStore, LogPage, LogQuery, LogStore, SeedingLock, Spend, Store, StoreResult};
+use crate::model::Asset;
 use crate::model::Group;
 use crate::model::Interaction;
 use crate::model::Invitation;
@@ -58,6 +59,9 @@ const OPERATIONS: &[&str] = &[
     "replace_app",
     "delete_app",
     "app_by_identifier_uri",
+    "put_asset",
+    "asset",
+    "delete_asset",
     "put_key",
     "replace_key",
     "keys",
@@ -272,6 +276,18 @@ impl DirectoryStore for Measured {
 
     async fn app_by_identifier_uri(&self, tenant_id: &str, identifier_uri: &str) -> StoreResult<Option<App>> {
         timed!(self, "app_by_identifier_uri", self.inner.app_by_identifier_uri(tenant_id, identifier_uri))
+    }
+
+    async fn put_asset(&self, asset: &Asset) -> StoreResult<()> {
+        timed!(self, "put_asset", self.inner.put_asset(asset))
+    }
+
+    async fn asset(&self, tenant_id: &str, hash: &str) -> StoreResult<Option<Asset>> {
+        timed!(self, "asset", self.inner.asset(tenant_id, hash))
+    }
+
+    async fn delete_asset(&self, tenant_id: &str, hash: &str) -> StoreResult<()> {
+        timed!(self, "delete_asset", self.inner.delete_asset(tenant_id, hash))
     }
 
     async fn put_key(&self, key: &StoredKey) -> StoreResult<()> {

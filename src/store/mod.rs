@@ -12,6 +12,7 @@ pub mod sled;
 
 use async_trait::async_trait;
 
+use crate::model::Asset;
 use crate::model::Group;
 use crate::model::Interaction;
 use crate::model::Invitation;
@@ -113,6 +114,11 @@ pub trait DirectoryStore: Send + Sync {
     async fn delete_app(&self, tenant_id: &str, client_id: &str) -> StoreResult<bool>;
     /// The app registered under `identifier_uri` (`api://…`); of several, the first by client id.
     async fn app_by_identifier_uri(&self, tenant_id: &str, identifier_uri: &str) -> StoreResult<Option<App>>;
+
+    /// A branding image, kept by content hash: written once, never changed.
+    async fn put_asset(&self, asset: &Asset) -> StoreResult<()>;
+    async fn asset(&self, tenant_id: &str, hash: &str) -> StoreResult<Option<Asset>>;
+    async fn delete_asset(&self, tenant_id: &str, hash: &str) -> StoreResult<()>;
 
     async fn put_key(&self, key: &StoredKey) -> StoreResult<()>;
     /// Compare-and-swap: stores `next` only if the key is still exactly `read`.

@@ -15,6 +15,7 @@ use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 use super::{Cause, DirectoryStore, GrantStore, LogPage, LogQuery, LogStore, SeedingLock, Spend, Store, StoreError, StoreResult};
+use crate::model::Asset;
 use crate::model::Group;
 use crate::model::Interaction;
 use crate::model::Invitation;
@@ -88,6 +89,14 @@ const MIGRATIONS: &[(i32, &str)] = &[
                             PRIMARY KEY (tenant_id, kind, created_ms, id));
     CREATE INDEX audit_log_by_time ON audit_log (created_ms);
     CREATE INDEX audit_log_by_user ON audit_log (tenant_id, kind, user_id, created_ms);
+    "#,
+    ),
+    (
+        6,
+        // 0.7.3: company branding's images, by content hash.
+        r#"
+    CREATE TABLE assets (tenant_id text NOT NULL, hash text NOT NULL, content_type text NOT NULL, bytes bytea NOT NULL,
+                         PRIMARY KEY (tenant_id, hash));
     "#,
     ),
 ];
@@ -434,6 +443,27 @@ impl DirectoryStore for PgStore {
     async fn app_by_identifier_uri(&self, tenant_id: &str, identifier_uri: &str) -> StoreResult<Option<App>> {
         let sql = "SELECT data FROM apps WHERE tenant_id = $1 AND data->>'identifier_uri' = $2 ORDER BY client_id LIMIT 1";
         self.one(sql, &[&tenant_id, &identifier_uri]).await
+    }
+
+    async fn put_asset(&self, asset: &Asset) -> StoreResult<()> {
+        let sql = "INSERT INTO assets (tenant_id, hash, content_type, bytes) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        self.execute(sql, &[&asset.tenant_id, &asset.hash, &asset.content_type, &asset.bytes]).await?;
+        Ok(())
+    }
+
+    async fn asset(&self, tenant_id: &str, hash: &str) -> StoreResult<Option<Asset>> {
+        let rows = self.rows("SELECT content_type, bytes FROM assets WHERE tenant_id = $1 AND hash = $2", &[&tenant_id, &hash]).await?;
+        Ok(rows.first().map(|row| Asset {
+            tenant_id: tenant_id.to_string(),
+            hash: hash.to_string(),
+            content_type: row.get(0),
+            bytes: row.get(1),
+        }))
+    }
+
+    async fn delete_asset(&self, tenant_id: &str, hash: &str) -> StoreResult<()> {
+        self.execute("DELETE FROM assets WHERE tenant_id = $1 AND hash = $2", &[&tenant_id, &hash]).await?;
+        Ok(())
     }
 
     async fn put_key(&self, key: &StoredKey) -> StoreResult<()> {

@@ -26,6 +26,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{DirectoryStore, GrantStore, LogPage, LogQuery, LogStore, SeedingLock, Spend, Store, StoreError, StoreResult};
+use crate::model::Asset;
 use crate::model::Group;
 use crate::model::Interaction;
 use crate::model::Invitation;
@@ -76,6 +77,8 @@ pub struct SledStore {
     invitation_tickets: sled::Tree,
     interactions: sled::Tree,
     keys: sled::Tree,
+    /// tenant NUL hash → content type NUL bytes.
+    assets: sled::Tree,
     secrets: sled::Tree,
     auth_requests: sled::Tree,
     codes: sled::Tree,
@@ -276,6 +279,7 @@ impl SledStore {
             invitation_tickets: tree("invitation_tickets")?,
             interactions: tree("interactions")?,
             keys: tree("keys")?,
+            assets: tree("assets")?,
             secrets: tree("secrets")?,
             auth_requests: tree("auth_requests")?,
             codes: tree("codes")?,
@@ -691,6 +695,28 @@ impl DirectoryStore for SledStore {
             }
         }
         Ok(None)
+    }
+
+    async fn put_asset(&self, asset: &Asset) -> StoreResult<()> {
+        let value = [asset.content_type.as_bytes(), &[0], &asset.bytes].concat();
+        self.assets.insert(key(&[&asset.tenant_id, &asset.hash]), value).map_err(backend)?;
+        self.durable().await
+    }
+
+    async fn asset(&self, tenant_id: &str, hash: &str) -> StoreResult<Option<Asset>> {
+        let Some(value) = self.assets.get(key(&[tenant_id, hash])).map_err(backend)? else { return Ok(None) };
+        let split = value.iter().position(|b| *b == 0).ok_or_else(|| StoreError::Backend("an asset without a content type".into()))?;
+        Ok(Some(Asset {
+            tenant_id: tenant_id.to_string(),
+            hash: hash.to_string(),
+            content_type: String::from_utf8_lossy(&value[..split]).into_owned(),
+            bytes: value[split + 1..].to_vec(),
+        }))
+    }
+
+    async fn delete_asset(&self, tenant_id: &str, hash: &str) -> StoreResult<()> {
+        self.assets.remove(key(&[tenant_id, hash])).map_err(backend)?;
+        self.durable().await
     }
 
     async fn put_key(&self, stored: &StoredKey) -> StoreResult<()> {

@@ -9,8 +9,12 @@ pub use address::email_domain;
 
 /// Hex SHA-256, used for client secrets and for codes and tokens at rest.
 pub fn sha256_hex(value: &str) -> String {
+    sha256_hex_bytes(value.as_bytes())
+}
+
+pub fn sha256_hex_bytes(value: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(value.as_bytes()))
+    hex::encode(Sha256::digest(value))
 }
 
 /// A fresh 256-bit random value, base64url: codes, tokens, session ids.

@@ -26,11 +26,12 @@ pub struct ResetQuery {
 fn form_page(idp: &Idp, tenant: &Tenant, req: &HttpRequest, token: Option<&str>, email: &str, error: Option<String>) -> HttpResponse {
     let (browser, cookie) = cookies::browser_id(req, https(idp));
     let binding = token.map_or(REQUEST_BINDING.to_string(), sha256_hex);
-    let mut response = templates::page_response(
+    let mut response = templates::tenant_page(
+        idp,
+        tenant,
         if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK },
         "password_reset.html",
         json!({
-            "tenant_name": tenant.display_name,
             "token": token,
             "email": email,
             "error": error,
@@ -64,10 +65,12 @@ pub struct ResetForm {
 
 pub async fn reset(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, form: web::Form<ResetForm>) -> PageResult {
     let message = |title: &str, text: &str| {
-        templates::page_response(
+        templates::tenant_page(
+            &idp,
+            &tenant,
             StatusCode::OK,
             "message.html",
-            json!({"title": i18n::text(title, &[]), "message": i18n::text(text, &[]), "tenant_name": tenant.display_name}),
+            json!({"title": i18n::text(title, &[]), "message": i18n::text(text, &[]), }),
         )
     };
     match (&form.token, &form.password, &form.username) {

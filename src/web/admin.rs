@@ -10,6 +10,7 @@ use serde_json::json;
 
 use tokio::io::AsyncSeekExt;
 
+use crate::directory::branding::{self, BrandingChange, ImageKind};
 use crate::directory::etag::{self, IfMatch};
 use crate::directory::filter::Filter;
 use crate::directory::paging::{Page, PageRequest, DEFAULT_TOP};
@@ -544,4 +545,120 @@ pub async fn openapi(idp: web::Data<Idp>) -> GraphResult {
     let tenants: Vec<String> = idp.store.tenants().await.map_err(Error::from)?.into_iter().map(|t| t.name).collect();
     let document = crate::web::openapi::document(&crate::web::admin_operations(), idp.base_url(), &tenants);
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "max-age=60")).json(document))
+}
+
+/// `/organization/{id}`: Graph's organization is the tenant itself.
+fn organization(tenant: &Tenant, id: &str) -> Result<(), GraphFailure> {
+    if id == tenant.id {
+        return Ok(());
+    }
+    Err(Error::NotFound(format!("organization {id}; this tenant's is {}", tenant.id)).into())
+}
+
+/// The look a branding path names: the default, or `localizations/{lang}`.
+fn branding_look(tenant: &Tenant, org: &str, lang: Option<&str>) -> Result<Option<String>, GraphFailure> {
+    organization(tenant, org)?;
+    Ok(lang.map(branding::look_id).transpose()?.flatten())
+}
+
+pub async fn get_branding(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let lang = branding_look(&tenant, &path.1, None)?;
+    Ok(HttpResponse::Ok().json(branding::get(&idp, &tenant, &caller, lang.as_deref()).await?))
+}
+
+pub async fn update_branding(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+    body: Body<BrandingChange>,
+) -> GraphResult {
+    let lang = branding_look(&tenant, &path.1, None)?;
+    Ok(HttpResponse::Ok().json(branding::update(&idp, &tenant, &caller, lang.as_deref(), body.into_inner()).await?))
+}
+
+pub async fn list_branding_localizations(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+    params: web::Query<ListParams>,
+) -> GraphResult {
+    organization(&tenant, &path.1)?;
+    let (request, _) = params.parse()?;
+    let page = branding::localizations(&idp, &tenant, &caller, &request).await?;
+    Ok(params.response(&idp, &tenant, &format!("v1.0/organization/{}/branding/localizations", tenant.id), page))
+}
+
+pub async fn get_branding_localization(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String, String)>,
+) -> GraphResult {
+    let lang = branding_look(&tenant, &path.1, Some(&path.2))?;
+    Ok(HttpResponse::Ok().json(branding::get(&idp, &tenant, &caller, lang.as_deref()).await?))
+}
+
+pub async fn update_branding_localization(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String, String)>,
+    body: Body<BrandingChange>,
+) -> GraphResult {
+    let lang = branding_look(&tenant, &path.1, Some(&path.2))?;
+    Ok(HttpResponse::Ok().json(branding::update(&idp, &tenant, &caller, lang.as_deref(), body.into_inner()).await?))
+}
+
+pub async fn delete_branding_localization(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String, String)>,
+) -> GraphResult {
+    match branding_look(&tenant, &path.1, Some(&path.2))? {
+        Some(lang) => branding::remove_localization(&idp, &tenant, &caller, &lang).await?,
+        None => return Err(Error::Invalid("the default branding cannot be deleted; PATCH its fields to null".into()).into()),
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `…/branding/{image}` or `…/branding/localizations/{lang}/{image}`.
+fn image_path(tenant: &Tenant, segments: &[String]) -> Result<(Option<String>, ImageKind), GraphFailure> {
+    match segments {
+        [org, kind] => Ok((branding_look(tenant, org, None)?, ImageKind::parse(kind)?)),
+        [org, lang, kind] => Ok((branding_look(tenant, org, Some(lang))?, ImageKind::parse(kind)?)),
+        _ => Err(Error::Internal("a branding image route without its segments".into()).into()),
+    }
+}
+
+fn image_segments(req: &HttpRequest) -> Vec<String> {
+    ["org", "lang", "image"].iter().filter_map(|name| req.match_info().get(name).map(str::to_string)).collect()
+}
+
+pub async fn get_branding_image(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, req: HttpRequest) -> GraphResult {
+    let (lang, kind) = image_path(&tenant, &image_segments(&req))?;
+    let asset = branding::image(&idp, &tenant, &caller, lang.as_deref(), kind).await?;
+    Ok(HttpResponse::Ok().content_type(asset.content_type).body(asset.bytes))
+}
+
+/// The image's bytes are the body (`image/png` or `image/jpeg`).
+pub async fn put_branding_image(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, req: HttpRequest, body: web::Payload) -> GraphResult {
+    use futures_util::StreamExt;
+    let (lang, kind) = image_path(&tenant, &image_segments(&req))?;
+    // Rights before reading up to 300 KiB of someone's body.
+    caller.require(branding::MANAGE_BRANDING)?;
+    let mut bytes = Vec::new();
+    let mut body = body;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| Error::Invalid(format!("the request body: {e}")))?;
+        if bytes.len() + chunk.len() > branding::MAX_IMAGE_BYTES {
+            return Err(Error::Invalid(format!("the image is larger than {} bytes", branding::MAX_IMAGE_BYTES)).into());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    branding::set_image(&idp, &tenant, &caller, lang.as_deref(), kind, &bytes).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn delete_branding_image(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, req: HttpRequest) -> GraphResult {
+    let (lang, kind) = image_path(&tenant, &image_segments(&req))?;
+    branding::remove_image(&idp, &tenant, &caller, lang.as_deref(), kind).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -151,11 +151,10 @@ impl<S: Surface + std::fmt::Debug> ResponseError for Failure<S> {
         }
         if audience == Audience::Person && !self.json_caller {
             return match &self.error {
-                Error::TenantNotFound(name) => error_page(
-                    status,
-                    &i18n::text("unknown-tenant-title", &[]),
-                    &i18n::text("unknown-tenant", &[("tenant", &name.chars().take(64).collect::<String>())]),
-                ),
+                // Not the name from the URL: the page would say what a link's author wrote.
+                Error::TenantNotFound(_) => {
+                    error_page(status, &i18n::text("unknown-tenant-title", &[]), &i18n::text("unknown-tenant", &[]))
+                }
                 _ if status.is_server_error() && code == "server_error" => {
                     error_page(status, &i18n::text("error-title", &[]), &i18n::text("internal-error", &[]))
                 }

@@ -32,23 +32,25 @@ pub struct Ticket {
 pub async fn redeem_page(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, q: web::Query<Ticket>) -> PageResult {
     let (invitation, user) = invitations::by_ticket(&idp, &tenant, &q.ticket).await?;
     if invitation.status == InvitationStatus::Completed {
-        return Ok(templates::page_response(
+        return Ok(templates::tenant_page(
+            &idp,
+            &tenant,
             StatusCode::OK,
             "message.html",
             json!({
                 "title": i18n::text("already-redeemed-title", &[]),
                 "message": i18n::text("already-redeemed", &[("tenant", &tenant.display_name)]),
-                "tenant_name": tenant.display_name,
                 "link": invitation.redirect_url,
             }),
         ));
     }
     let (browser, cookie) = cookies::browser_id(&req, https(&idp));
-    let mut response = templates::page_response(
+    let mut response = templates::tenant_page(
+        &idp,
+        &tenant,
         StatusCode::OK,
         "redeem.html",
         json!({
-            "tenant_name": tenant.display_name,
             "email": user.email,
             "message": invitation.message,
             "action": format!("{}/{}/redeem", idp.base_url(), tenant.name),
@@ -151,11 +153,12 @@ pub async fn render_next(idp: &Idp, tenant: &Tenant, req: &HttpRequest, next: Ne
     let browser = cookie.as_ref().map_or(browser, |c| c.value().to_string());
     let mut response = match next {
         Next::GoHome(url) => redirect(&url),
-        Next::Passcode { interaction_id, email, attempts_left, resent } => templates::page_response(
+        Next::Passcode { interaction_id, email, attempts_left, resent } => templates::tenant_page(
+            idp,
+            tenant,
             StatusCode::OK,
             "passcode.html",
             json!({
-                "tenant_name": tenant.display_name,
                 "email": email,
                 "error": attempts_left.map(|left| i18n::text("passcode-wrong", &[("left", &left.to_string())])),
                 "notice": resent.then(|| i18n::text("passcode-resent", &[])),
@@ -165,11 +168,12 @@ pub async fn render_next(idp: &Idp, tenant: &Tenant, req: &HttpRequest, next: Ne
                 "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &interaction_id),
             }),
         ),
-        Next::ConfirmRedemption { interaction_id, invitation, home } => templates::page_response(
+        Next::ConfirmRedemption { interaction_id, invitation, home } => templates::tenant_page(
+            idp,
+            tenant,
             StatusCode::OK,
             "redeem_consent.html",
             json!({
-                "tenant_name": tenant.display_name,
                 "privacy_url": tenant.collaboration.privacy_url,
                 "email": invitation.email,
                 "home": home_name(idp, tenant, &home).await,
@@ -228,11 +232,12 @@ async fn signed_in(idp: &Idp, tenant: &Tenant, req: &HttpRequest) -> Result<(Ses
 pub async fn leave_page(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest) -> PageResult {
     let (session, user) = signed_in(&idp, &tenant, &req).await?;
     let (browser, cookie) = cookies::browser_id(&req, https(&idp));
-    let mut response = templates::page_response(
+    let mut response = templates::tenant_page(
+        &idp,
+        &tenant,
         StatusCode::OK,
         "leave.html",
         json!({
-            "tenant_name": tenant.display_name,
             "email": user.email,
             "action": format!("{}/{}/leave", idp.base_url(), tenant.name),
             "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &leave_binding(&session)),
@@ -254,13 +259,14 @@ pub async fn leave(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpReque
     check_csrf(&idp, &req, &leave_binding(&session), &form.csrf_token)?;
     lifecycle::leave(&idp, &tenant, &user).await?;
     session::end(&idp, &session.id).await?;
-    let mut response = templates::page_response(
+    let mut response = templates::tenant_page(
+        &idp,
+        &tenant,
         StatusCode::OK,
         "message.html",
         json!({
-            "title": i18n::text("left-title", &[("tenant", &tenant.display_name)]),
-            "message": i18n::text("left", &[]),
-            "tenant_name": tenant.display_name
+        "title": i18n::text("left-title", &[("tenant", &tenant.display_name)]),
+        "message": i18n::text("left", &[]),
         }),
     );
     let _ = response.add_cookie(&cookies::session_removal(&tenant, https(&idp)));

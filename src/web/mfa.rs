@@ -28,11 +28,12 @@ pub fn page_for(
     enrolment: Option<&Enrolment>,
     error: Option<&str>,
 ) -> HttpResponse {
-    templates::page_response(
+    templates::tenant_page(
+        idp,
+        tenant,
         StatusCode::OK,
         "mfa.html",
         json!({
-            "tenant_name": tenant.display_name,
             "email": user.email,
             "enrol": enrolment.is_some(),
             "secret": enrolment.map(|e| e.secret.clone()),
@@ -90,11 +91,12 @@ pub async fn submit(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequ
             Ok(page_for(&idp, &tenant, &user, &browser, &interaction_id, enrolment.as_ref(), Some(&i18n::text(key, &[]))))
         }
         Checked::Enrolled { session, request_id, recovery_codes } => {
-            let mut response = templates::page_response(
+            let mut response = templates::tenant_page(
+                &idp,
+                &tenant,
                 StatusCode::OK,
                 "recovery_codes.html",
                 json!({
-                    "tenant_name": tenant.display_name,
                     "codes": recovery_codes,
                     "action": format!("{}/{}/resume", idp.base_url(), tenant.name),
                     "req": request_id,

@@ -59,6 +59,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/password/reset", web::get().to(account::reset_page))
                 .route("/password/reset", web::post().to(account::reset))
                 .route("/resume", web::post().to(mfa::resume))
+                .route("/branding/{file}", web::get().to(pages::branding_image))
                 .route("/leave", web::get().to(federation::leave_page))
                 .route("/leave", web::post().to(federation::leave)),
         );
@@ -87,7 +88,7 @@ fn admin_api() -> actix_web::Scope {
 /// Every operation of the admin API: its route, and what `/openapi.json`
 /// says of it (`web::openapi`).
 pub fn admin_operations() -> Vec<Operation> {
-    use crate::directory::{apps, groups, invitations, roles, users};
+    use crate::directory::{apps, branding, groups, invitations, roles, users};
     use crate::policy::api::PartnerSetting;
     use openapi::{object, schema, Answer::*};
     type User = users::GraphUser;
@@ -95,6 +96,8 @@ pub fn admin_operations() -> Vec<Operation> {
     type Policy = crate::graph::ConditionalAccessPolicy;
     type Provider = crate::directory::collaboration::GraphIdentityProvider;
     type App = apps::GraphApplication;
+    type Branding = branding::GraphBranding;
+    use branding::BrandingChange;
     let op = Operation::new;
     let (get, post, put, patch, delete) = (Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE);
     vec![
@@ -212,7 +215,7 @@ pub fn admin_operations() -> Vec<Operation> {
         )
         .needs("Policy.ReadWrite.All"),
         op(
-            put,
+            put.clone(),
             "/policies/crossTenantAccessPolicy/partners/{partner}",
             web::to(admin::set_partner),
             "Set a partner's inbound trust",
@@ -273,7 +276,7 @@ pub fn admin_operations() -> Vec<Operation> {
             .needs("Application.ReadWrite.All"),
         op(get.clone(), "/applications/{id}", web::to(admin::get_application), "Get an application", Json(200, schema::<App>))
             .needs("Application.Read.All"),
-        op(patch, "/applications/{id}", web::to(admin::update_application), "Change an application", NoContent)
+        op(patch.clone(), "/applications/{id}", web::to(admin::update_application), "Change an application", NoContent)
             .body(schema::<apps::ApplicationFields>)
             .needs("Application.ReadWrite.All"),
         op(delete.clone(), "/applications/{id}", web::to(admin::delete_application), "Delete an application", NoContent)
@@ -290,6 +293,100 @@ pub fn admin_operations() -> Vec<Operation> {
         op(post.clone(), "/applications/{id}/removePassword", web::to(admin::remove_password), "Remove a client secret", NoContent)
             .body(schema::<apps::RemovePassword>)
             .needs("Application.ReadWrite.All"),
+        op(get.clone(), "/organization/{org}/branding", web::to(admin::get_branding), "Company branding", Json(200, schema::<Branding>))
+            .needs("OrganizationalBranding.Read.All"),
+        op(
+            patch.clone(),
+            "/organization/{org}/branding",
+            web::to(admin::update_branding),
+            "Change company branding (null clears a field)",
+            Json(200, schema::<Branding>),
+        )
+        .body(schema::<BrandingChange>)
+        .needs("OrganizationalBranding.ReadWrite.All"),
+        op(
+            get.clone(),
+            "/organization/{org}/branding/localizations",
+            web::to(admin::list_branding_localizations),
+            "Company branding per language",
+            All(schema::<Branding>),
+        )
+        .needs("OrganizationalBranding.Read.All"),
+        op(
+            get.clone(),
+            "/organization/{org}/branding/localizations/{lang}",
+            web::to(admin::get_branding_localization),
+            "Company branding for one language",
+            Json(200, schema::<Branding>),
+        )
+        .needs("OrganizationalBranding.Read.All"),
+        op(
+            patch.clone(),
+            "/organization/{org}/branding/localizations/{lang}",
+            web::to(admin::update_branding_localization),
+            "Set company branding for one language (created when missing)",
+            Json(200, schema::<Branding>),
+        )
+        .body(schema::<BrandingChange>)
+        .needs("OrganizationalBranding.ReadWrite.All"),
+        op(
+            delete.clone(),
+            "/organization/{org}/branding/localizations/{lang}",
+            web::to(admin::delete_branding_localization),
+            "Remove a language's branding",
+            NoContent,
+        )
+        .needs("OrganizationalBranding.ReadWrite.All"),
+        op(
+            get.clone(),
+            "/organization/{org}/branding/{image}",
+            web::to(admin::get_branding_image),
+            "A branding image (bannerLogo, backgroundImage)",
+            Image,
+        )
+        .needs("OrganizationalBranding.Read.All"),
+        op(
+            put.clone(),
+            "/organization/{org}/branding/{image}",
+            web::to(admin::put_branding_image),
+            "Upload a branding image (PNG or JPEG)",
+            NoContent,
+        )
+        .image_body()
+        .needs("OrganizationalBranding.ReadWrite.All"),
+        op(
+            delete.clone(),
+            "/organization/{org}/branding/{image}",
+            web::to(admin::delete_branding_image),
+            "Remove a branding image",
+            NoContent,
+        )
+        .needs("OrganizationalBranding.ReadWrite.All"),
+        op(
+            get.clone(),
+            "/organization/{org}/branding/localizations/{lang}/{image}",
+            web::to(admin::get_branding_image),
+            "A language's branding image",
+            Image,
+        )
+        .needs("OrganizationalBranding.Read.All"),
+        op(
+            put.clone(),
+            "/organization/{org}/branding/localizations/{lang}/{image}",
+            web::to(admin::put_branding_image),
+            "Upload a language's branding image (PNG or JPEG)",
+            NoContent,
+        )
+        .image_body()
+        .needs("OrganizationalBranding.ReadWrite.All"),
+        op(
+            delete.clone(),
+            "/organization/{org}/branding/localizations/{lang}/{image}",
+            web::to(admin::delete_branding_image),
+            "Remove a language's branding image",
+            NoContent,
+        )
+        .needs("OrganizationalBranding.ReadWrite.All"),
         op(
             get.clone(),
             "/roleManagement/directory/roleDefinitions",

@@ -50,6 +50,8 @@ pub enum Answer {
     NoContent,
     /// 200 with a CSV report.
     Csv,
+    /// 200 with a PNG or JPEG image.
+    Image,
 }
 
 /// One operation of the admin API.
@@ -62,16 +64,23 @@ pub struct Operation {
     /// The application permission (or delegated scope) it takes, for the reader.
     pub permission: &'static str,
     pub body: Option<SchemaOf>,
+    /// The body is a PNG or JPEG image.
+    pub image_body: bool,
     pub answer: Answer,
 }
 
 impl Operation {
     pub fn new(method: Method, path: &'static str, route: actix_web::Route, summary: &'static str, answer: Answer) -> Operation {
-        Operation { method, path, route, summary, permission: "", body: None, answer }
+        Operation { method, path, route, summary, permission: "", body: None, image_body: false, answer }
     }
 
     pub fn body(mut self, body: SchemaOf) -> Operation {
         self.body = Some(body);
+        self
+    }
+
+    pub fn image_body(mut self) -> Operation {
+        self.image_body = true;
         self
     }
 
@@ -89,6 +98,14 @@ fn http_method(method: &Method) -> HttpMethod {
         Method::DELETE => HttpMethod::Delete,
         _ => HttpMethod::Get,
     }
+}
+
+const IMAGE_TYPES: [&str; 2] = ["image/png", "image/jpeg"];
+
+/// Raw bytes (an image).
+fn binary() -> utoipa::openapi::Content {
+    let bytes = ObjectBuilder::new().schema_type(Type::String).content_media_type("application/octet-stream");
+    ContentBuilder::new().schema(Some(bytes)).build()
 }
 
 fn json(schema: RefOr<Schema>) -> utoipa::openapi::Content {
@@ -171,6 +188,12 @@ pub fn document(operations: &[Operation], base: &str, tenants: &[String]) -> Ope
         if let Some(body) = op.body {
             let body = RequestBodyBuilder::new().content("application/json", json(body(&mut schemas))).required(Some(Required::True));
             operation = operation.request_body(Some(body.build()));
+        } else if op.image_body {
+            let mut body = RequestBodyBuilder::new().required(Some(Required::True));
+            for content_type in IMAGE_TYPES {
+                body = body.content(content_type, binary());
+            }
+            operation = operation.request_body(Some(body.build()));
         } else if matches!(op.answer, Answer::Csv) {
             let csv = ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::String))).build();
             operation =
@@ -181,11 +204,17 @@ pub fn document(operations: &[Operation], base: &str, tenants: &[String]) -> Ope
             Answer::Page(item) => (200, Some(("application/json", page_of(item(&mut schemas), true)))),
             Answer::All(item) => (200, Some(("application/json", page_of(item(&mut schemas), false)))),
             Answer::NoContent => (204, None),
+            Answer::Image => (200, None),
             Answer::Csv => (200, Some(("text/csv", RefOr::T(Schema::Object(ObjectBuilder::new().schema_type(Type::String).build()))))),
         };
         let mut ok = ResponseBuilder::new().description("Success");
         if let Some((content_type, schema)) = success.1 {
             ok = ok.content(content_type, json(schema));
+        }
+        if let Answer::Image = op.answer {
+            for content_type in IMAGE_TYPES {
+                ok = ok.content(content_type, binary());
+            }
         }
         let mut responses = ResponsesBuilder::new().response(success.0.to_string(), ok);
         for (status, what) in [

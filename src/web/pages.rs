@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::directory::apps;
+use crate::directory::branding as apps_branding;
 use crate::error::Error;
 use crate::federation;
 use crate::i18n;
@@ -46,13 +47,25 @@ async fn authorize(idp: &Idp, tenant: &Tenant, req: &HttpRequest, params: Author
     };
     let session_cookie = cookies::read(req, &cookies::session_name(tenant, https(idp)));
     match authorize::proceed(idp, tenant, request, app, session_cookie.as_deref()).await? {
-        // `login_hint` names the account: skip the identifier page.
-        Outcome::SignIn(request) if request.login_hint.as_deref().is_some_and(|h| !h.trim().is_empty()) => {
-            let hint = request.login_hint.clone().unwrap_or_default();
-            identified(idp, tenant, req, request, hint.trim()).await
-        }
+        Outcome::SignIn(request) => match account_hint(idp, tenant, &request).await? {
+            Some(hint) => identified(idp, tenant, req, request, &hint).await,
+            None => render(idp, tenant, req, Outcome::SignIn(request), Shown::default()).await,
+        },
         outcome => render(idp, tenant, req, outcome, Shown::default()).await,
     }
+}
+
+/// The account `login_hint` names, when it may skip the identifier page:
+/// an email address, and not of a guest who signs in with a mailed code
+/// (a link alone must not mail anyone; they press Next first).
+async fn account_hint(idp: &Idp, tenant: &Tenant, request: &AuthRequest) -> Result<Option<String>, PageFailure> {
+    let Some(hint) = request.login_hint.as_deref().and_then(|h| crate::util::address::email(h).ok()) else { return Ok(None) };
+    let user = idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(&hint)).await?;
+    let by_mailed_code = user
+        .as_ref()
+        .and_then(|u| u.external.as_ref()?.home.as_ref())
+        .is_some_and(|home| home.method == crate::model::HomeMethod::EmailOtp);
+    Ok((!by_mailed_code).then_some(hint))
 }
 
 /// A pending sign-in request, its pages in the language it asked for.
@@ -65,10 +78,14 @@ async fn pending(idp: &Idp, tenant: &Tenant, request_id: &str) -> Result<(AuthRe
 #[derive(Deserialize)]
 pub struct RestartForm {
     req: String,
+    csrf_token: String,
 }
 
 /// "Use another account": the identifier page again, for the same request.
+/// The link carries the page's CSRF token: only the browser that had the
+/// sign-in page gets a form for its request.
 pub async fn sign_in_page(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRequest, q: web::Query<RestartForm>) -> PageResult {
+    check_csrf(&idp, &req, &q.req, &q.csrf_token)?;
     let (request, _) = pending(&idp, &tenant, &q.req).await?;
     render(&idp, &tenant, &req, Outcome::SignIn(request), Shown { username: Some(String::new()), ..Default::default() }).await
 }
@@ -192,11 +209,12 @@ async fn end_session(idp: &Idp, tenant: &Tenant, req: &HttpRequest, form: Logout
     let mut response = match outcome {
         Logout::Confirm => {
             let (browser, cookie) = cookies::browser_id(req, https);
-            let mut response = templates::page_response(
+            let mut response = templates::tenant_page(
+                idp,
+                tenant,
                 StatusCode::OK,
                 "logout.html",
                 json!({
-                    "tenant_name": tenant.display_name,
                     "action": format!("{}/{}/oauth2/v2.0/logout", idp.base_url(), tenant.name),
                     "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, LOGOUT_CSRF),
                     "params": form.params.fields(),
@@ -208,14 +226,26 @@ async fn end_session(idp: &Idp, tenant: &Tenant, req: &HttpRequest, form: Logout
             return Ok(response);
         }
         Logout::Done(Some(location)) => HttpResponse::Found().insert_header((header::LOCATION, location)).finish(),
-        Logout::Done(None) => templates::page_response(
+        Logout::Done(None) => templates::tenant_page(
+            idp,
+            tenant,
             StatusCode::OK,
             "message.html",
-            json!({"title": i18n::text("signed-out-title", &[]), "message": i18n::text("signed-out", &[]), "tenant_name": tenant.display_name}),
+            json!({"title": i18n::text("signed-out-title", &[]), "message": i18n::text("signed-out", &[]), }),
         ),
     };
     let _ = response.add_cookie(&cookies::session_removal(tenant, https));
     Ok(response)
+}
+
+/// A company branding image, public like the pages that show it. Its URL
+/// names its content's hash, so it may be cached for ever.
+pub async fn branding_image(idp: web::Data<Idp>, tenant: PathTenant<Page>, file: web::Path<(String, String)>) -> PageResult {
+    let asset = apps_branding::public_image(&idp, &tenant, &file.1).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(asset.content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(asset.bytes))
 }
 
 pub(crate) fn https(idp: &Idp) -> bool {
@@ -257,19 +287,23 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
             set.extend(cookie);
             let app_name = idp.store.app(&tenant.id, &request.client_id).await?.map(|a| a.display_name);
             let base = format!("{}/{}", idp.base_url(), tenant.name);
+            let csrf_token = cookies::csrf_token(&idp.cookie_key, &browser, &request.id);
+            let switch = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("req", &request.id)
+                .append_pair("csrf_token", &csrf_token)
+                .finish();
             let context = json!({
-                "tenant_name": tenant.display_name,
                 "app_name": app_name.unwrap_or_else(|| request.client_id.clone()),
                 "action": format!("{base}/login"),
                 "reset_url": format!("{base}/password/reset"),
-                "switch_url": format!("{base}/login?req={}", request.id),
+                "switch_url": format!("{base}/login?{switch}"),
                 "req": request.id,
-                "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &request.id),
+                "csrf_token": csrf_token,
                 "username": shown.password_for.clone().or(shown.username).or(request.login_hint.clone()).unwrap_or_default(),
                 "error": shown.error,
             });
             let page = if shown.password_for.is_some() { "password.html" } else { "login.html" };
-            templates::page_response(StatusCode::OK, page, context)
+            templates::tenant_page(idp, tenant, StatusCode::OK, page, context)
         }
         Outcome::SecondFactor { request, user } => {
             let (browser, cookie) = cookies::browser_id(req, https);
@@ -284,11 +318,12 @@ pub(crate) async fn render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, outcom
         Outcome::Consent { request, app, user } => {
             let (browser, cookie) = cookies::browser_id(req, https);
             set.extend(cookie);
-            templates::page_response(
+            templates::tenant_page(
+                idp,
+                tenant,
                 StatusCode::OK,
                 "consent.html",
                 json!({
-                    "tenant_name": tenant.display_name,
                     "app_name": app.display_name,
                     "publisher": tenant.domains.first().unwrap_or(&tenant.name),
                     "user_email": user.email,

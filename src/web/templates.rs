@@ -7,9 +7,11 @@ use std::sync::LazyLock;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
-use minijinja::value::Kwargs;
 use minijinja::{context, Environment, Value};
 use serde::Serialize;
+
+use crate::idp::Idp;
+use crate::model::{Image, Tenant};
 
 /// The built-in templates, by name.
 const SOURCES: [(&str, &str); 15] = [
@@ -32,23 +34,12 @@ const SOURCES: [(&str, &str); 15] = [
 
 static TEMPLATES: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    env.add_function("t", translate);
+    env.add_function("t", crate::i18n::template_function);
     for (name, source) in SOURCES {
         env.add_template(name, source).map_err(|e| format!("{e:#}"))?;
     }
     Ok(env)
 });
-
-/// `t("key", name=value, …)`: the catalog's message in the request's language.
-fn translate(key: &str, args: Kwargs) -> Result<String, minijinja::Error> {
-    let mut pairs: Vec<(&str, String)> = vec![];
-    for name in args.args() {
-        let value: Value = args.get(name)?;
-        pairs.push((name, value.to_string()));
-    }
-    let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    Ok(crate::i18n::text(key, &borrowed))
-}
 
 /// Parses the built-in templates; start-up calls this to fail fast.
 pub fn check() -> Result<(), String> {
@@ -58,7 +49,9 @@ pub fn check() -> Result<(), String> {
 /// Pages may only load inline styles; scripts need the page's nonce.
 fn csp(script_nonce: Option<&str>) -> String {
     let script = script_nonce.map_or("'none'".to_string(), |n| format!("'nonce-{n}'"));
-    format!("default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src {script}; frame-ancestors 'none'; base-uri 'none'")
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; script-src {script}; frame-ancestors 'none'; base-uri 'none'"
+    )
 }
 
 pub fn render(name: &str, context: impl Serialize) -> Result<String, String> {
@@ -66,6 +59,34 @@ pub fn render(name: &str, context: impl Serialize) -> Result<String, String> {
     let lang = crate::i18n::current().tag();
     let context = context! { lang, ..Value::from_serialize(context) };
     env.get_template(name).and_then(|t| t.render(context)).map_err(|e| format!("{e:#}"))
+}
+
+/// What a page shows of its tenant's company branding, in the page's language.
+#[derive(Serialize)]
+struct Brand {
+    logo_url: Option<String>,
+    background_color: Option<String>,
+    background_url: Option<String>,
+    sign_in_text: Option<String>,
+    username_hint: Option<String>,
+}
+
+fn brand(idp: &Idp, tenant: &Tenant) -> Brand {
+    let look = tenant.branding.look(crate::i18n::current().tag());
+    let url = |image: &Option<Image>| image.as_ref().map(|i| format!("{}/{}", idp.base_url(), i.relative_url(&tenant.id)));
+    Brand {
+        logo_url: url(&look.banner_logo),
+        background_url: url(&look.background_image),
+        background_color: look.color(),
+        sign_in_text: look.sign_in_page_text,
+        username_hint: look.username_hint_text,
+    }
+}
+
+/// A page of `tenant`: its name and company branding come with `context`.
+pub fn tenant_page(idp: &Idp, tenant: &Tenant, status: StatusCode, name: &str, context: impl Serialize) -> HttpResponse {
+    let context = context! { tenant_name => tenant.display_name, branding => brand(idp, tenant), ..Value::from_serialize(context) };
+    page_response(status, name, context)
 }
 
 pub fn page_response(status: StatusCode, name: &str, context: impl Serialize) -> HttpResponse {

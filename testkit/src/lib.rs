@@ -82,6 +82,14 @@ pub fn select_text(html: &str, selector: &str) -> Vec<String> {
     doc.select(&sel).map(|e| e.text().collect::<String>().trim().to_string()).collect()
 }
 
+/// The attribute `name` of every element `selector` (CSS) matches (HTML
+/// entities decoded, as a browser reads them).
+pub fn select_attr(html: &str, selector: &str, name: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let Ok(sel) = scraper::Selector::parse(selector) else { return vec![] };
+    doc.select(&sel).filter_map(|e| e.value().attr(name).map(str::to_string)).collect()
+}
+
 /// A page's visible text, whitespace collapsed and cut at 240 characters:
 /// what a failed flow reports.
 pub fn page_text(html: &str) -> String {

@@ -203,8 +203,17 @@ async fn a_consumer_redeems_by_passcode_into_a_jit_tenant(backend: Backend) {
     assert!(jit.unmanaged && jit.name.starts_with("jit-"), "{jit:?}");
     assert!(server.idp().store.user_by_email(&jit.id, dana).await.expect("store").is_some());
 
-    // Signing in later: email on contoso's page, then a new passcode.
+    // A link naming her (`login_hint`) mails nothing by itself: the
+    // identifier page waits for her to press Next.
     let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let mails_before = outbox(&server.outbox()).len();
+    let hinted = format!("{}&login_hint={}", rp.authorize(&["email"], true).url, dana);
+    let page = Browser::new().http.get(&hinted).send().await.expect("authorize").text().await.expect("page");
+    let form = post_forms(&page).into_iter().next().expect("the identifier page");
+    assert_eq!((form.value("username"), form.has("password")), (Some(dana), false), "{page}");
+    assert_eq!(outbox(&server.outbox()).len(), mails_before, "no code was mailed by a link");
+
+    // Signing in later: email on contoso's page, then a new passcode.
     let pending = rp.authorize(&["email", "offline_access"], true);
     let browser = Browser::new();
     let landing = browser.run(&pending.url, Some((dana, "")), REDIRECT_URI).await;

@@ -117,6 +117,19 @@ impl Chromium {
         self.client.current_url().await.expect("current URL")
     }
 
+    /// The URL once it starts with `prefix` (a redirect to a client that
+    /// does not answer commits a little after the click returns).
+    async fn wait_for_url(&self, prefix: &str) -> url::Url {
+        for _ in 0..200 {
+            let url = self.url().await;
+            if url.as_str().starts_with(prefix) {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("never reached {prefix}: at {}", self.url().await);
+    }
+
     async fn color_scheme(&self, dark: bool) {
         let value = if dark { "dark" } else { "light" };
         let command =
@@ -209,8 +222,7 @@ async fn a_member_signs_in_identifier_first() {
     browser.check_page(Some("consent")).await;
     browser.submit().await;
 
-    let landed = browser.url().await;
-    assert!(landed.as_str().starts_with(REDIRECT_URI), "back at the client: {landed}");
+    let landed = browser.wait_for_url(REDIRECT_URI).await;
     let param = |name: &str| landed.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.to_string());
     assert_eq!(param("state").as_deref(), Some(pending.state.secret().as_str()));
     let code = param("code").expect("a code");
@@ -249,4 +261,202 @@ async fn pages_speak_the_language_asked_for() {
     browser.open(&server.url("/contoso/no/such/page")).await;
     assert_eq!(browser.text("h1").await, "Page introuvable");
     server.stop().await;
+}
+
+/// Company branding set through the admin API shows in the browser: the
+/// logo loads (the page's CSP lets it), the colour and the text apply, in
+/// the language's look where one is set; and the branded page stays accessible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn company_branding_shows() {
+    use crate::branding::{branding_url, png, put_image};
+    let server = TestServer::start(Backend::Sled).await;
+    let token = app_token(&server, CONTOSO).await;
+    let look = json!({"backgroundColor": "#0f6cbd", "signInPageText": "Contoso staff and partners only.\nNeed help? Call the service desk.", "usernameHintText": "someone@contoso.example"});
+    assert_eq!(call(reqwest::Method::PATCH, branding_url(&server, ""), &token, Some(look)).await.0, 200);
+    let german = json!({"signInPageText": "Nur für Mitarbeitende und Partner von Contoso."});
+    assert_eq!(call(reqwest::Method::PATCH, branding_url(&server, "/localizations/de"), &token, Some(german)).await.0, 200);
+    assert_eq!(put_image(&branding_url(&server, "/bannerLogo"), &token, "image/png", png(240, 36, [0x0f, 0x6c, 0xbd])).await.0, 204);
+    let background = png(64, 36, [0xdb, 0xea, 0xfe]);
+    assert_eq!(put_image(&branding_url(&server, "/backgroundImage"), &token, "image/png", background).await.0, 204);
+
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let browser = Chromium::start("en").await;
+    browser.open(&rp.authorize(&["profile"], true).url).await;
+    let logo_width = browser.client.execute("return document.getElementById('banner-logo').naturalWidth", vec![]).await.expect("js");
+    assert_eq!(logo_width, json!(240), "the logo loaded");
+    let colour = browser.client.execute("return getComputedStyle(document.body).backgroundColor", vec![]).await.expect("js");
+    assert_eq!(colour, json!("rgb(15, 108, 189)"));
+    let image = browser.client.execute("return getComputedStyle(document.body).backgroundImage", vec![]).await.expect("js");
+    assert!(image.as_str().unwrap_or_default().contains("/branding/"), "{image}");
+    assert!(browser.text("#sign-in-text").await.starts_with("Contoso staff and partners only."));
+    let hint = browser.client.find(Locator::Css("#username")).await.expect("field").attr("placeholder").await.expect("attr");
+    assert_eq!(hint.as_deref(), Some("someone@contoso.example"));
+    browser.check_page(Some("branded-sign-in")).await;
+
+    browser.open(&format!("{}&ui_locales=de", rp.authorize(&["profile"], true).url)).await;
+    assert_eq!(browser.text("#sign-in-text").await, "Nur für Mitarbeitende und Partner von Contoso.");
+    server.stop().await;
+}
+
+impl Chromium {
+    /// Answers the pages of a sign-in or redemption as `who` until the
+    /// browser reaches `target`: the email, the password, authenticator
+    /// enrolment (the key read off the page) and prompts, recovery codes,
+    /// consent. Checks each kind of page once with axe-core (saving
+    /// screenshots of those in `shoot`); returns the tenants (path
+    /// segments) where a code was typed.
+    async fn answer(&self, who: (&str, &str), target: &str, checked: &mut Vec<&'static str>, shoot: &[&str]) -> Vec<String> {
+        let mut prompts = vec![];
+        let mut waited = 0;
+        for _ in 0..200 {
+            let url = self.url().await;
+            if url.as_str().starts_with(target) {
+                return prompts;
+            }
+            // The tenant of the page, by name (issuers address tenants by id).
+            let tenant = match url.path_segments().and_then(|mut s| s.next()).unwrap_or_default() {
+                FABRIKAM_ID => FABRIKAM.to_string(),
+                CONTOSO_ID => CONTOSO.to_string(),
+                name => name.to_string(),
+            };
+            let page = if self.has("#totp-secret").await {
+                "mfa-enrol"
+            } else if self.has("#mfa-user").await {
+                "mfa-prompt"
+            } else if self.has("#recovery-codes").await {
+                "recovery-codes"
+            } else if self.has("input[name=decision]").await {
+                "consent"
+            } else if self.has("#password").await {
+                "password"
+            } else if self.has("#username").await {
+                "sign-in"
+            } else if self.has("input[name=ticket]").await {
+                "redeem"
+            } else if waited < 100 {
+                // A navigation still under way (to a client that does not answer, say).
+                waited += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            } else {
+                panic!("an unexpected page at {url}: {}", self.body().await);
+            };
+            waited = 0;
+            let page = if page == "consent" && self.has("form[action$='/redeem/consent']").await { "redeem-consent" } else { page };
+            if !checked.contains(&page) {
+                checked.push(page);
+                self.check_page(shoot.contains(&page).then_some(page)).await;
+            }
+            let key = format!("{tenant}|{}", who.0);
+            match page {
+                "mfa-enrol" | "mfa-prompt" => {
+                    if page == "mfa-enrol" {
+                        enrol_authenticator(&key, &self.text("#totp-secret").await);
+                        let label = self.client.find(Locator::Css(".qr")).await.expect("QR code").attr("aria-label").await.expect("attr");
+                        assert!(label.is_some_and(|l| l.contains(who.0)), "the QR code has an accessible name");
+                    }
+                    assert_eq!(self.text("#mfa-user").await, who.0);
+                    self.type_into("#otp", &authenticator_code(&key).await).await;
+                    prompts.push(tenant);
+                }
+                "password" => self.type_into("#password", who.1).await,
+                "sign-in" => self.type_into("#username", who.0).await,
+                _ => {}
+            }
+            self.submit().await;
+        }
+        panic!("too many pages on the way to {target}");
+    }
+}
+
+/// A guest's whole journey in the browser: Bob redeems contoso's
+/// invitation by signing in at fabrikam (its password page straight away,
+/// the email already known) and enrolling fabrikam's authenticator, then
+/// consents to what contoso will see. Signing in to contoso's app then asks
+/// for a code twice, at home and here (Entra's double MFA), until contoso
+/// trusts fabrikam's MFA: then once. Every page passes axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_redeems_and_meets_double_mfa_then_trust() {
+    const WELCOME: &str = "https://apps.contoso.example/welcome";
+    let server = TestServer::start(Backend::Sled).await;
+    let token = app_token(&server, CONTOSO).await;
+    let (status, invitation) = crate::b2b::invite(&server, &token, BOB.0, json!({})).await;
+    assert_eq!(status, 201, "{invitation}");
+    let redeem = last_mail_to(&server.outbox(), BOB.0, "invited").link().expect("the link in the mail");
+    let mut checked = vec![];
+    let shots = ["mfa-enrol", "redeem-consent", "mfa-prompt"];
+
+    let browser = Chromium::start("en").await;
+    browser.open(&redeem).await;
+    assert_eq!(browser.text("h1").await, "You're invited");
+    browser.check_page(Some("redeem")).await;
+    checked.push("redeem");
+    browser.submit().await;
+    assert_eq!(browser.text(".identity").await, BOB.0, "fabrikam's password page straight away");
+    let prompts = browser.answer(BOB, WELCOME, &mut checked, &shots).await;
+    assert_eq!(prompts, [FABRIKAM], "fabrikam enrolled its authenticator; contoso asked nothing at redemption");
+    assert!(checked.contains(&"redeem-consent"), "{checked:?}");
+
+    let browser = Chromium::start("en").await;
+    browser.open(&demo_app_sign_in(&server).await).await;
+    let prompts = browser.answer(BOB, REDIRECT_URI, &mut checked, &shots).await;
+    assert_eq!(prompts, [FABRIKAM, CONTOSO], "a code at home, and again here");
+
+    let partner = server.url(&format!("/contoso/v1.0/policies/crossTenantAccessPolicy/partners/{FABRIKAM_ID}"));
+    let trust = json!({"inboundTrust": {"isMfaAccepted": true}});
+    assert_eq!(call(reqwest::Method::PUT, partner, &token, Some(trust)).await.0, 200);
+    let browser = Chromium::start("en").await;
+    browser.open(&demo_app_sign_in(&server).await).await;
+    let prompts = browser.answer(BOB, REDIRECT_URI, &mut checked, &shots).await;
+    assert_eq!(prompts, [FABRIKAM], "contoso trusts fabrikam's MFA: one code");
+    for page in ["redeem", "password", "mfa-enrol", "recovery-codes", "redeem-consent", "sign-in", "mfa-prompt"] {
+        assert!(checked.contains(&page), "{page} was checked: {checked:?}");
+    }
+    server.stop().await;
+}
+
+/// A guest with no organisation of their own redeems with a mailed code,
+/// asks for a new one on the page, and uses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passcode_guest_asks_for_a_new_code() {
+    const WELCOME: &str = "https://apps.contoso.example/welcome";
+    let dana = "dana@mailbox.example";
+    let server = TestServer::start(Backend::Sled).await;
+    let token = app_token(&server, CONTOSO).await;
+    assert_eq!(crate::b2b::invite(&server, &token, dana, json!({})).await.0, 201);
+    let redeem = last_mail_to(&server.outbox(), dana, "invited").link().expect("link");
+    let browser = Chromium::start("en").await;
+    browser.open(&redeem).await;
+    browser.submit().await;
+    assert_eq!(browser.text("h1").await, "Enter code");
+    let first = last_mail_to(&server.outbox(), dana, "verification code").code().expect("a code");
+    browser.check_page(Some("passcode")).await;
+    let resend = browser.client.find(Locator::Css("form:nth-of-type(2) button")).await.expect("send a new code");
+    assert_eq!(resend.text().await.expect("text"), "Send a new code");
+    resend.click().await.expect("click");
+    assert_eq!(browser.text("[role=status]").await, "We sent a new code. Codes sent before no longer work.");
+    let mut second = first.clone();
+    for _ in 0..100 {
+        second = last_mail_to(&server.outbox(), dana, "verification code").code().expect("a code");
+        if second != first {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_ne!(second, first, "a new code was mailed");
+    browser.type_into("#otp", &first).await;
+    browser.submit().await;
+    assert!(browser.text("#otp-error").await.contains("attempts left"), "the first code is void");
+    browser.type_into("#otp", &second).await;
+    browser.submit().await;
+    assert_eq!(browser.text("h1").await, "Review permissions");
+    assert!(browser.body().await.contains("a one-time passcode sent to your email"));
+    browser.submit().await;
+    browser.wait_for_url(WELCOME).await;
+    server.stop().await;
+}
+
+/// Where the demo app sends a browser to sign in at contoso.
+async fn demo_app_sign_in(server: &TestServer) -> String {
+    Rp::discover(server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await.authorize(&["profile"], true).url
 }

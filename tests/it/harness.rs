@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 // The demo fixture, forms and JWT parts come from the kit the bench shares.
 pub use b2b_idp_testkit::demo::*;
-pub use b2b_idp_testkit::{jwt_part, post_forms, select_text, Form};
+pub use b2b_idp_testkit::{jwt_part, post_forms, select_attr, select_text, Form};
 
 pub fn demo_config_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml")
@@ -213,7 +213,12 @@ pub async fn list_all(url: String, token: &str) -> Vec<serde_json::Value> {
 pub struct Mail {
     pub to: String,
     pub subject: String,
+    /// The text/plain part.
     pub text: String,
+    /// The text/html part.
+    pub html: String,
+    /// How many text and HTML parts it has.
+    pub parts: usize,
 }
 
 impl Mail {
@@ -230,24 +235,26 @@ impl Mail {
     }
 }
 
-/// Every message in a file outbox (`.eml`, as lettre writes them).
+/// Every message in a file outbox (`.eml`, as lettre writes them), read
+/// by a MIME parser: the text part and the HTML part apart.
 pub fn outbox(dir: &Path) -> Vec<Mail> {
     let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
     let mut mails: Vec<(std::time::SystemTime, Mail)> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
         .map(|e| {
-            let raw = std::fs::read_to_string(e.path()).expect("mail is text").replace("\r\n", "\n");
-            let (head, text) = raw.split_once("\n\n").unwrap_or((&raw, ""));
-            let unfolded = head.replace("\n ", " ").replace("\n\t", " ");
-            let header = |name: &str| {
-                unfolded
-                    .lines()
-                    .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()))
-                    .unwrap_or_default()
+            let raw = std::fs::read(e.path()).expect("mail");
+            let message = mail_parser::MessageParser::default().parse(&raw).expect("a MIME message");
+            let to = message.to().and_then(|to| to.first()).and_then(|a| a.address()).unwrap_or_default().to_string();
+            let mail = Mail {
+                to,
+                subject: message.subject().unwrap_or_default().to_string(),
+                text: message.body_text(0).unwrap_or_default().replace("\r\n", "\n"),
+                html: message.body_html(0).unwrap_or_default().to_string(),
+                parts: message.text_body.len() + message.html_body.len(),
             };
             let modified = e.metadata().and_then(|m| m.modified()).expect("mtime");
-            (modified, Mail { to: header("To"), subject: header("Subject"), text: text.to_string() })
+            (modified, mail)
         })
         .collect();
     mails.sort_by_key(|(t, _)| *t);
@@ -330,6 +337,11 @@ pub async fn authenticator_code(key: &str) -> String {
 }
 
 /// The base32 secret `key`'s authenticator holds (what enrolment showed).
+/// Adds the key an enrolment page showed to the authenticator, as `key`.
+pub fn enrol_authenticator(key: &str, secret: &str) {
+    AUTHENTICATOR.lock().expect("lock").insert(key.to_string(), (secret.to_string(), 0));
+}
+
 pub fn authenticator_secret(key: &str) -> String {
     AUTHENTICATOR.lock().expect("lock").get(key).map(|(secret, _)| secret.clone()).unwrap_or_else(|| panic!("no authenticator for {key}"))
 }

@@ -68,7 +68,7 @@ fn with_admins(c: &mut b2b_idp::config::Config) {
 }
 
 /// A person's token for the admin API, through `client`.
-async fn person_token(server: &TestServer, client: &str, secret: Option<&str>, who: (&str, &str)) -> String {
+pub(crate) async fn person_token(server: &TestServer, client: &str, secret: Option<&str>, who: (&str, &str)) -> String {
     let rp = Rp::discover(server, CONTOSO_ID, client, secret).await;
     let pending = rp.authorize(&["api://b2b-idp-admin/.default"], true);
     let landing = Browser::new().run(&pending.url, Some(who), REDIRECT_URI).await;
@@ -795,3 +795,43 @@ on_both_backends!(
     a_replayed_code_revokes_its_access_token,
     concurrent_redemptions_speak_of_the_code,
 );
+
+/// "Use another account" links back to the identifier page of the same
+/// sign-in request; only the browser that had the request may follow it
+/// (the link carries its CSRF token), so a request id seen elsewhere is no
+/// form for someone else. `login_hint` skips to the password page only
+/// for an email address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_identifier_page_belongs_to_its_browser() {
+    let server = TestServer::start(Backend::Sled).await;
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let victim = Browser::new();
+    let page = victim.http.get(&rp.authorize(&["profile"], true).url).send().await.expect("authorize").text().await.expect("page");
+    let form = post_forms(&page).into_iter().next().expect("identifier page");
+    let password_page =
+        victim.http.post(&form.action).form(&form.filled(&[("username", ALICE.0)])).send().await.expect("next").text().await.expect("page");
+    let password_form = post_forms(&password_page).into_iter().next().expect("password page");
+    assert!(password_form.has("password") && password_form.value("username") == Some(ALICE.0), "{password_page}");
+    let switch = select_attr(&password_page, "a[href*='login?req=']", "href");
+    let switch = server.url(&switch[0].replace(&server.base, ""));
+    assert!(switch.contains("csrf_token="), "{switch}");
+
+    let attacker = Browser::new().http.get(&switch).send().await.expect("switch");
+    assert_eq!(attacker.status().as_u16(), 400, "another browser gets no form for the victim's request");
+    assert!(post_forms(&attacker.text().await.expect("page")).is_empty());
+    let tampered = victim.http.get(switch.replace("csrf_token=", "csrf_token=x")).send().await.expect("switch");
+    assert_eq!(tampered.status().as_u16(), 400);
+    let back = victim.http.get(&switch).send().await.expect("switch").text().await.expect("page");
+    let again = post_forms(&back).into_iter().next().expect("the identifier page again");
+    assert_eq!((again.value("username"), again.has("password")), (Some(""), false), "{back}");
+
+    // A hint that is no address prefills the field and skips nothing.
+    let odd = format!("{}&login_hint=Your%20account%20is%20suspended", rp.authorize(&["profile"], true).url);
+    let page = Browser::new().http.get(&odd).send().await.expect("authorize").text().await.expect("page");
+    let form = post_forms(&page).into_iter().next().expect("identifier page");
+    assert!(!form.has("password") && select_text(&page, ".identity").is_empty(), "{page}");
+    let hinted = format!("{}&login_hint={}", rp.authorize(&["profile"], true).url, ALICE.0);
+    let page = Browser::new().http.get(&hinted).send().await.expect("authorize").text().await.expect("page");
+    assert_eq!(select_text(&page, ".identity"), [ALICE.0], "a member's address goes straight to the password: {page}");
+    server.stop().await;
+}

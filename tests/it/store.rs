@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use b2b_idp::keys;
 use b2b_idp::model::Alg;
+use b2b_idp::model::Asset;
 use b2b_idp::model::Group;
 use b2b_idp::model::{App, Cloud, GrantType, PasswordCredential, Platform, Tenant, User, UserType};
 use b2b_idp::model::{AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session};
@@ -31,6 +32,8 @@ fn tenant(id: &str, name: &str) -> Tenant {
         identity_providers: vec![],
         conditional_access: vec![],
         cross_tenant_access: Default::default(),
+        preferred_language: None,
+        branding: Default::default(),
         version: 0,
     }
 }
@@ -291,6 +294,7 @@ async fn invitations(store: Arc<dyn Store>) {
         message: Some("hello".into()),
         cc: vec![],
         reset_redemption: false,
+        language: None,
         created_at: now(),
         written_at_ms: 0,
     };
@@ -314,6 +318,19 @@ async fn secrets(store: Arc<dyn Store>) {
     assert!(!store.replace_secret("hmac", b"first", b"other").await.expect("swap"), "a swap from a stale read does not");
     assert!(!store.replace_secret("none", b"", b"x").await.expect("swap"), "nor one of a secret that is not there");
     assert_eq!(store.secrets().await.expect("list"), vec![("hmac".to_string(), b"resealed".to_vec())]);
+}
+
+/// Branding images: by tenant and hash, bytes exactly as written (a NUL
+/// and high bytes included), writing one twice is harmless, deleting is final.
+async fn assets(store: Arc<dyn Store>) {
+    let logo = Asset { tenant_id: "t1".into(), hash: "h1".into(), content_type: "image/png".into(), bytes: vec![0x89, b'P', 0, 0xff, 0] };
+    store.put_asset(&logo).await.expect("put");
+    store.put_asset(&logo).await.expect("put again");
+    assert_eq!(store.asset("t1", "h1").await.expect("read"), Some(logo.clone()));
+    assert_eq!(store.asset("t2", "h1").await.expect("read"), None, "another tenant's hash is not this one's");
+    store.delete_asset("t1", "h1").await.expect("delete");
+    assert_eq!(store.asset("t1", "h1").await.expect("read"), None);
+    store.delete_asset("t1", "h1").await.expect("deleting what is gone is fine");
 }
 
 async fn grants(store: Arc<dyn Store>) {
@@ -776,6 +793,7 @@ store_contracts!(
     groups,
     invitations,
     secrets,
+    assets,
     concurrent_writers_all_land,
     grants,
     indexed_lookups,

@@ -20,7 +20,7 @@ async fn a_store_failure_answers_in_each_surfaces_shape() {
     let request_id = browser.headers()["request-id"].to_str().expect("request id").to_string();
     let body = browser.text().await.expect("body");
     assert_eq!(select_text(&body, "#request-id"), [request_id], "the page quotes the request id: {body}");
-    assert!(body.contains("Organisation not found") && body.contains("nosuch"), "{body}");
+    assert!(body.contains("Organisation not found") && !body.contains("nosuch"), "the page does not repeat the link's words: {body}");
 
     drop_pg_schema(server.pg_schema.as_deref().expect("a PostgreSQL schema")).await;
 
