@@ -255,7 +255,9 @@ impl Browser {
                 bail!("stuck at {} ({status}): {}", here.path(), page_text(&body))
             };
             let action = here.join(&form.action)?;
-            let fields = if form.has("username") && form.has("password") {
+            // Sign-in is identifier first; the first form also takes both
+            // fields at once (docs/contract.md, "Pages and forms").
+            let fields = if form.has("username") {
                 if answered.iter().any(|a| a == action.path()) {
                     bail!("sign-in refused at {}: {}", action.path(), page_text(&body));
                 }

@@ -213,14 +213,9 @@ pub async fn set_image(idp: &Idp, tenant: &Tenant, caller: &Caller, lang: Option
         Ok((before, after)) => forget_unused(idp, &tenant.id, &before, &after).await,
         Err(e) => {
             // Not shown after all: the stored copy goes, unless a change meanwhile uses it.
-            if let Ok(now) = idp.tenant(&tenant.id).await {
-                forget_unused(
-                    idp,
-                    &tenant.id,
-                    &Branding { default: BrandingLook { banner_logo: Some(image), ..Default::default() }, ..Default::default() },
-                    &now.branding,
-                )
-                .await;
+            let in_use = idp.tenant(&tenant.id).await.map_or(true, |now| now.branding.uses(&image.hash));
+            if !in_use {
+                let _ = idp.store.delete_asset(&tenant.id, &image.hash).await;
             }
             return Err(e);
         }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::directory::apps;
-use crate::directory::branding as apps_branding;
+use crate::directory::branding;
 use crate::error::Error;
 use crate::federation;
 use crate::i18n;
@@ -36,7 +36,7 @@ pub async fn authorize_post(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: 
 }
 
 async fn authorize(idp: &Idp, tenant: &Tenant, req: &HttpRequest, params: AuthorizeParams) -> PageResult {
-    crate::i18n::prefer(params.ui_locales.as_deref());
+    i18n::prefer(params.ui_locales.as_deref());
     let (request, app) = match authorize::validate(idp, tenant, params, &crate::web::client_address(idp, req)).await {
         Ok(valid) => valid,
         Err(Rejection::Page(message)) => {
@@ -231,7 +231,7 @@ async fn end_session(idp: &Idp, tenant: &Tenant, req: &HttpRequest, form: Logout
             tenant,
             StatusCode::OK,
             "message.html",
-            json!({"title": i18n::text("signed-out-title", &[]), "message": i18n::text("signed-out", &[]), }),
+            json!({"title": i18n::text("signed-out-title", &[]), "message": i18n::text("signed-out", &[])}),
         ),
     };
     let _ = response.add_cookie(&cookies::session_removal(tenant, https));
@@ -241,7 +241,7 @@ async fn end_session(idp: &Idp, tenant: &Tenant, req: &HttpRequest, form: Logout
 /// A company branding image, public like the pages that show it. Its URL
 /// names its content's hash, so it may be cached for ever.
 pub async fn branding_image(idp: web::Data<Idp>, tenant: PathTenant<Page>, file: web::Path<(String, String)>) -> PageResult {
-    let asset = apps_branding::public_image(&idp, &tenant, &file.1).await?;
+    let asset = branding::public_image(&idp, &tenant, &file.1).await?;
     Ok(HttpResponse::Ok()
         .content_type(asset.content_type)
         .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
