@@ -333,6 +333,9 @@ pub struct TokenConfig {
     pub session_ttl: i64,
     /// How long a sign-in page may stay open.
     pub interaction_ttl: i64,
+    /// How recent a sign-in the admin console's sensitive actions need;
+    /// older, they ask for the password again (`max_age`).
+    pub recent_sign_in: i64,
 }
 
 impl Default for TokenConfig {
@@ -345,6 +348,7 @@ impl Default for TokenConfig {
             refresh_family_ttl: 90 * 86400,
             session_ttl: 12 * 3600,
             interaction_ttl: 900,
+            recent_sign_in: 600,
         }
     }
 }
@@ -479,6 +483,8 @@ pub struct AppSeed {
     pub delegated_permissions: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub require_consent: bool,
+    /// Where My Apps launches the app (else the origin of its first redirect URI).
+    pub home_page_url: Option<String>,
 }
 
 impl Default for AppSeed {
@@ -495,6 +501,7 @@ impl Default for AppSeed {
             api_permissions: BTreeMap::new(),
             delegated_permissions: BTreeMap::new(),
             require_consent: false,
+            home_page_url: None,
         }
     }
 }
@@ -607,6 +614,7 @@ impl Config {
             ("refresh_family_ttl", t.refresh_family_ttl),
             ("session_ttl", t.session_ttl),
             ("interaction_ttl", t.interaction_ttl),
+            ("recent_sign_in", t.recent_sign_in),
             ("b2b.otp_ttl_secs", self.b2b.otp_ttl_secs),
         ] {
             if secs <= 0 {

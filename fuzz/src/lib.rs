@@ -90,7 +90,8 @@ pub struct Fixture {
     pub tenant: Tenant,
 }
 
-/// The fixture, prepared on first use (one sled store per process, removed at exit).
+/// The fixture, prepared once per process (one sled store, removed at exit);
+/// the targets build it in `fuzz_target!`'s `init`, before any input is timed.
 pub fn fixture() -> &'static Fixture {
     static FIXTURE_CELL: OnceLock<Fixture> = OnceLock::new();
     FIXTURE_CELL.get_or_init(|| {

@@ -239,6 +239,10 @@ pub struct VerifiedToken {
     pub(crate) roles: Vec<String>,
     /// Delegated permissions (`scp`), split.
     pub(crate) scopes: Vec<String>,
+    /// The client it was issued to (`client_id`).
+    pub(crate) client_id: String,
+    /// The sign-in session it came from (`sid`), for a person's token.
+    pub(crate) session: Option<String>,
 }
 
 /// The caller behind a bearer token: an access token of this tenant for the

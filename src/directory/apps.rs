@@ -260,6 +260,9 @@ async fn stored(idp: &Idp, tenant: &Tenant, id: &str) -> Result<App> {
 /// `MANAGE_PRIVILEGE` too for an app that holds admin API permissions.
 async fn changeable(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<App> {
     caller.require(MANAGE_APPS)?;
+    if crate::directory::portal::is_built_in(id) {
+        return Err(Error::Forbidden(format!("{id} is the built-in portal; it cannot be changed")));
+    }
     let app = stored(idp, tenant, id).await?;
     if app.holds_admin_permissions() {
         caller.require(MANAGE_PRIVILEGE)?;
@@ -324,6 +327,7 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, fields: Applica
         delegated_permissions: BTreeMap::new(),
         require_consent: false,
         app_roles: vec![],
+        home_page_url: None,
     };
     let modified = apply(idp, tenant, caller, &mut app, fields).await?;
     idp.store.put_app(&app).await?;

@@ -24,6 +24,8 @@ use crate::util::{address, email_domain, now, now_ms, random_token, sha256_hex};
 #[serde(rename_all = "camelCase")]
 pub struct NewInvitation {
     pub invited_user_email_address: String,
+    /// Where the guest lands after redeeming; My Apps here when empty.
+    #[serde(default)]
     pub invite_redirect_url: String,
     #[serde(default)]
     pub invited_user_display_name: Option<String>,
@@ -168,7 +170,12 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
     caller.may_invite(tenant)?;
     let email = address::email(&new.invited_user_email_address).map_err(|e| Error::Invalid(format!("invitedUserEmailAddress: {e}")))?;
     let domain = email_domain(&email).ok_or_else(|| Error::Invalid(format!("invitedUserEmailAddress '{email}' has no domain")))?;
-    let redirect = url::Url::parse(new.invite_redirect_url.trim())
+    // Without one, the guest lands on My Apps here (Entra's default).
+    let redirect = match new.invite_redirect_url.trim() {
+        "" => idp.tenant_url(tenant, "myapps"),
+        given => given.to_string(),
+    };
+    let redirect = url::Url::parse(&redirect)
         .ok()
         .filter(address::is_web_url)
         .ok_or_else(|| Error::Invalid("inviteRedirectUrl must be an absolute https URL (http only for localhost)".into()))?;

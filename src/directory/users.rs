@@ -131,6 +131,11 @@ pub const USER_FIELDS: Fields<User> = Fields {
 /// `eq` on the id or address is one lookup; other filters read the
 /// directory in id order, at most `paging::MAX_READ` users per page.
 pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, request: &PageRequest) -> Result<Page<GraphUser>> {
+    Ok(records(idp, tenant, caller, filter, request).await?.map(|u| GraphUser::from(u)))
+}
+
+/// [`list`]'s page as the directory's records (the admin console shows more).
+pub async fn records(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, request: &PageRequest) -> Result<Page<User>> {
     caller.require(READ_USERS)?;
     let matcher = filter.matcher(&USER_FIELDS)?;
     let page = match filter.key(&["id", "mail", "userPrincipalName"]) {
@@ -143,8 +148,7 @@ pub async fn list(idp: &Idp, tenant: &Tenant, caller: &Caller, filter: &Filter, 
             paging::scan(request, &matcher, |u: &User| u.id.as_str(), fetch).await?
         }
     };
-    let value = replica(idp).list(page.value).iter().map(GraphUser::from).collect();
-    Ok(Page { value, skiptoken: page.skiptoken, count: page.count })
+    Ok(Page { value: replica(idp).list(page.value), skiptoken: page.skiptoken, count: page.count })
 }
 
 /// A user named by object id or email address.

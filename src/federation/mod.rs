@@ -116,6 +116,7 @@ async fn same_server_registration(idp: &Idp, home: &Tenant, resource: &Tenant) -
         delegated_permissions: Default::default(),
         require_consent: false,
         app_roles: vec![],
+        home_page_url: None,
     };
     if idp.store.app(&home.id, &client_id).await?.as_ref() != Some(&app) {
         idp.store.put_app(&app).await?;

@@ -70,7 +70,22 @@ async fn reserve(idp: &Idp, tenant: &Tenant, user: &User, source: &str) -> Resul
 /// Finishes enrolment: the first code proves the app holds the secret.
 /// Returns the recovery codes, shown once.
 pub async fn enrol(idp: &Idp, tenant: &Tenant, user: &User, secret: &str, code: &str, source: &str) -> Result<Option<Vec<String>>> {
-    if user.totp.is_some() {
+    enrol_replacing(idp, tenant, user, None, secret, code, source).await
+}
+
+/// [`enrol`] in place of the app `replacing` (by its id), which the person
+/// proved they hold when they asked for a new one; `None` when they have
+/// none. An app other than that one means the page is stale: refused.
+pub async fn enrol_replacing(
+    idp: &Idp,
+    tenant: &Tenant,
+    user: &User,
+    replacing: Option<&str>,
+    secret: &str,
+    code: &str,
+    source: &str,
+) -> Result<Option<Vec<String>>> {
+    if user.totp.as_ref().map(|m| m.id.as_str()) != replacing {
         // An enrolment page left open must not replace an app enrolled since.
         return Err(Error::Conflict("An authenticator app is already set up for this account. Start the sign-in again.".into()));
     }
@@ -127,6 +142,35 @@ pub async fn verify(idp: &Idp, tenant: &Tenant, user: &User, code: &str, source:
 
 /// A recovery code removes the lost authenticator: the user enrols a new one.
 pub async fn recover(idp: &Idp, tenant: &Tenant, user: &User, code: &str, source: &str) -> Result<bool> {
+    let done = use_recovery_code(idp, tenant, user, code, source, |updated| updated.totp = None).await?;
+    if done {
+        tracing::info!(tenant = %tenant.id, user = %user.id, "authenticator removed with a recovery code");
+    }
+    Ok(done)
+}
+
+/// Spends one recovery code and keeps the authenticator: for replacing it
+/// with a new one, which only then takes its place (`enrol_replacing`).
+pub async fn spend_recovery_code(idp: &Idp, tenant: &Tenant, user: &User, code: &str, source: &str) -> Result<bool> {
+    let hash = sha256_hex(code.trim());
+    use_recovery_code(idp, tenant, user, code, source, |updated| {
+        if let Some(method) = updated.totp.as_mut() {
+            method.recovery_hashes.retain(|h| *h != hash);
+        }
+    })
+    .await
+}
+
+/// Checks `code` against the user's recovery codes (throttled like any
+/// second factor) and, if it is one, applies `change` to the user.
+async fn use_recovery_code(
+    idp: &Idp,
+    tenant: &Tenant,
+    user: &User,
+    code: &str,
+    source: &str,
+    change: impl FnOnce(&mut User),
+) -> Result<bool> {
     let attempt = reserve(idp, tenant, user, source).await?;
     let hash = sha256_hex(code.trim());
     let known = user.totp.as_ref().is_some_and(|m| m.recovery_hashes.iter().any(|h| bool::from(h.as_bytes().ct_eq(hash.as_bytes()))));
@@ -135,9 +179,7 @@ pub async fn recover(idp: &Idp, tenant: &Tenant, user: &User, code: &str, source
         return Ok(false);
     }
     let mut updated = user.clone();
-    updated.totp = None;
+    change(&mut updated);
     updated.touched();
-    let done = idp.store.replace_user(user.version, &updated).await?;
-    tracing::info!(tenant = %tenant.id, user = %user.id, "authenticator removed with a recovery code");
-    Ok(done)
+    Ok(idp.store.replace_user(user.version, &updated).await?)
 }

@@ -131,9 +131,22 @@ pub struct App {
     /// application permissions granted on it must be among them.
     #[serde(default)]
     pub app_roles: Vec<AppRole>,
+    /// Where My Apps launches the app (Graph's `web.homePageUrl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_page_url: Option<String>,
 }
 
 impl App {
+    /// Where My Apps launches the app: its home page, else the origin of
+    /// its first web redirect URI; none for an app without either.
+    pub fn home_page(&self) -> Option<String> {
+        if let Some(url) = &self.home_page_url {
+            return Some(url.clone());
+        }
+        let first = url::Url::parse(self.redirect_uris.first()?).ok()?;
+        crate::util::address::is_web_url(&first).then(|| format!("{}/", first.origin().ascii_serialization()))
+    }
+
     pub fn platform(&self) -> Platform {
         match self.platform {
             Some(platform) => platform,
@@ -212,6 +225,7 @@ impl App {
             delegated_permissions: BTreeMap::new(),
             require_consent: false,
             app_roles: vec![],
+            home_page_url: None,
         }
     }
 }

@@ -184,6 +184,12 @@ pub async fn set_default(idp: &Idp, tenant: &Tenant, caller: &Caller, body: Part
     Ok(default_shown(&updated))
 }
 
+/// Every partner with its own setting, in id order (the admin console's list).
+pub fn partners(tenant: &Tenant, caller: &Caller) -> Result<Vec<PartnerSetting>> {
+    caller.require(MANAGE_POLICY)?;
+    Ok(tenant.cross_tenant_access.partners.keys().filter_map(|p| partner_shown(tenant, p)).collect())
+}
+
 pub async fn partner(tenant: &Tenant, caller: &Caller, partner: &str) -> Result<PartnerSetting> {
     caller.require(MANAGE_POLICY)?;
     partner_shown(tenant, partner).ok_or_else(|| Error::NotFound(format!("partner {partner}")))

@@ -37,6 +37,8 @@ pub async fn bearer(idp: &Idp, tenant: &Tenant, token: Option<&str>) -> Bearer {
         None => Bearer::Invalid,
         Some(claims) => Bearer::Valid(VerifiedToken {
             scopes: claims.scp.as_deref().map(scopes::split).unwrap_or_default(),
+            client_id: claims.client_id,
+            session: claims.user.and_then(|u| u.sid),
             audience: claims.aud,
             subject: claims.sub,
             is_app: claims.idtyp == "app",

@@ -194,6 +194,14 @@ pub fn app_from_seed(tenant: &Tenant, seed: &AppSeed) -> Result<App> {
     for uri in seed.redirect_uris.iter().chain(&seed.post_logout_redirect_uris) {
         url::Url::parse(uri).map_err(|e| Error::Invalid(format!("app {}: redirect URI '{uri}': {e}", seed.client_id)))?;
     }
+    if crate::directory::portal::is_built_in(&seed.client_id) {
+        return Err(Error::Invalid(format!("app {}: that client id is the built-in portal's", seed.client_id)));
+    }
+    if let Some(home) = &seed.home_page_url {
+        url::Url::parse(home).ok().filter(crate::util::address::is_web_url).ok_or_else(|| {
+            Error::Invalid(format!("app {}: home_page_url must be an absolute https URL (http only for localhost)", seed.client_id))
+        })?;
+    }
     let secret_hash = seed.secret.as_ref().map(|s| sha256_hex(s.expose()));
     if secret_hash.is_none() && grant_types.contains(&GrantType::ClientCredentials) {
         return Err(Error::Invalid(format!("app {}: a public client (no secret) cannot use client_credentials", seed.client_id)));
@@ -214,5 +222,6 @@ pub fn app_from_seed(tenant: &Tenant, seed: &AppSeed) -> Result<App> {
         delegated_permissions: seed.delegated_permissions.clone(),
         require_consent: seed.require_consent,
         app_roles: vec![],
+        home_page_url: seed.home_page_url.clone(),
     })
 }

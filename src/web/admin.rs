@@ -249,19 +249,41 @@ pub async fn get_invitation(idp: web::Data<Idp>, Admin { tenant, caller }: Admin
     Ok(HttpResponse::Ok().json(invitations::get(&idp, &tenant, &caller, &id).await?))
 }
 
-/// `text/csv` in, the per-row report (CSV) out. The upload is read as a
-/// stream; the report goes to a temporary file so memory stays flat
-/// whatever the row count, then streams back.
+/// `text/csv` in, the per-row report (CSV) out.
 pub async fn invite_bulk(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, body: web::Payload) -> GraphResult {
-    use futures_util::StreamExt;
     caller.require(access::ADMIN_INVITE)?;
-    // The request body lives on this worker thread; a bounded channel hands
-    // it to the (thread-safe) CSV reader with backpressure, and a broken
-    // upload arrives as a read error, not as a short file.
+    let (tally, report) = bulk_report(&idp, &tenant, &caller, body).await?;
+    if tally.rows == 0 {
+        return Err(Error::Invalid("the CSV file has no rows to invite".into()).into());
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("X-Rows", tally.rows.to_string()))
+        .streaming(tokio_util::io::ReaderStream::new(report)))
+}
+
+/// Runs a bulk invitation from an uploaded CSV (the admin API's body, the
+/// console's form field) and returns its tally and the per-row report,
+/// rewound. The upload is read as a stream; the report goes to a temporary
+/// file, so memory stays flat whatever the row count.
+pub(crate) async fn bulk_report<S, E>(
+    idp: &Idp,
+    tenant: &Tenant,
+    caller: &access::Caller,
+    upload: S,
+) -> Result<(bulk::Tally, tokio::fs::File), Error>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, E>> + Unpin + 'static,
+    E: std::fmt::Display,
+{
+    use futures_util::StreamExt;
+    // The upload lives on this worker thread; a bounded channel hands it to
+    // the (thread-safe) CSV reader with backpressure, and a broken upload
+    // arrives as a read error, not as a short file.
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<web::Bytes>>(16);
-    let mut body = body;
+    let mut upload = upload;
     actix_web::rt::spawn(async move {
-        while let Some(chunk) = body.next().await {
+        while let Some(chunk) = upload.next().await {
             let chunk = chunk.map_err(|e| std::io::Error::other(e.to_string()));
             let failed = chunk.is_err();
             if tx.send(chunk).await.is_err() || failed {
@@ -273,15 +295,9 @@ pub async fn invite_bulk(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, b
     let input = tokio_util::io::StreamReader::new(Box::pin(chunks));
     let spill = tempfile::tempfile().map_err(|e| Error::Internal(format!("temporary file: {e}")))?;
     let mut report = tokio::fs::File::from_std(spill);
-    let tally = bulk::run(&idp, &tenant, &caller, input, &mut report, |_| {}).await?;
-    if tally.rows == 0 {
-        return Err(Error::Invalid("the CSV file has no rows to invite".into()).into());
-    }
+    let tally = bulk::run(idp, tenant, caller, input, &mut report, |_| {}).await?;
     report.rewind().await.map_err(|e| Error::Internal(format!("temporary file: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("X-Rows", tally.rows.to_string()))
-        .streaming(tokio_util::io::ReaderStream::new(report)))
+    Ok((tally, report))
 }
 
 pub async fn list_identity_providers(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, params: web::Query<ListParams>) -> GraphResult {

@@ -36,6 +36,15 @@ pub fn session_name(tenant: &Tenant, https: bool) -> String {
     name(&format!("b2b_session_{}", tenant.id), https)
 }
 
+/// The portal's access token (`web::portal`), per tenant like the session.
+pub fn portal_name(tenant: &Tenant, https: bool) -> String {
+    name(&format!("b2b_portal_{}", tenant.id), https)
+}
+
+pub fn portal(tenant: &Tenant, access_token: String, ttl: i64, https: bool) -> Cookie<'static> {
+    cookie(portal_name(tenant, https), access_token, Duration::seconds(ttl), https)
+}
+
 pub fn read(req: &HttpRequest, name: &str) -> Option<String> {
     req.cookie(name).map(|c| c.value().to_string())
 }

@@ -8,15 +8,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::directory::invitations;
 use crate::directory::lifecycle;
+use crate::directory::{invitations, portal};
 use crate::error::Error;
 use crate::federation::{self, passcode, Next};
 use crate::i18n;
 use crate::idp::Idp;
 use crate::model::InvitationStatus;
 use crate::model::Session;
-use crate::model::{HomeAccount, HomeMethod};
 use crate::model::{Tenant, User};
 use crate::signin::session;
 use crate::web::error::{Page, PageFailure, PathTenant};
@@ -176,7 +175,7 @@ pub async fn render_next(idp: &Idp, tenant: &Tenant, req: &HttpRequest, next: Ne
             json!({
                 "privacy_url": tenant.collaboration.privacy_url,
                 "email": invitation.email,
-                "home": home_name(idp, tenant, &home).await,
+                "home": portal::home_name(idp, tenant, &home).await,
                 "action": format!("{}/{}/redeem/consent", idp.base_url(), tenant.name),
                 "ix": interaction_id,
                 "csrf_token": cookies::csrf_token(&idp.cookie_key, &browser, &interaction_id),
@@ -196,21 +195,6 @@ pub async fn render_next(idp: &Idp, tenant: &Tenant, req: &HttpRequest, next: Ne
         let _ = response.add_cookie(&cookie);
     }
     Ok(response)
-}
-
-/// The guest's home organisation as people know it: the provider's
-/// display name, a tenant's here, else the host of its issuer.
-async fn home_name(idp: &Idp, tenant: &Tenant, home: &HomeAccount) -> String {
-    if home.method == HomeMethod::EmailOtp {
-        return i18n::text("redeem-home-passcode", &[]);
-    }
-    if let Some(provider) = tenant.identity_providers.iter().find(|p| p.issuer == home.issuer && !p.display_name.is_empty()) {
-        return provider.display_name.clone();
-    }
-    if let Ok(home_tenant) = idp.tenant(&home.tenant_id).await {
-        return home_tenant.display_name;
-    }
-    url::Url::parse(&home.issuer).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| home.issuer.clone())
 }
 
 /// CSRF binding of the leave form: the session it acts on.
@@ -270,5 +254,6 @@ pub async fn leave(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpReque
         }),
     );
     let _ = response.add_cookie(&cookies::session_removal(&tenant, https(&idp)));
+    crate::web::portal::sign_out(&idp, &tenant, &req, &mut response).await;
     Ok(response)
 }

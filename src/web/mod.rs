@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod console;
 pub mod cookies;
 pub mod error;
 pub mod federation;
@@ -10,6 +11,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod openapi;
 pub mod pages;
+pub mod portal;
 pub mod templates;
 
 use actix_web::dev::Service;
@@ -61,7 +63,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/resume", web::post().to(mfa::resume))
                 .route("/branding/{file}", web::get().to(pages::branding_image))
                 .route("/leave", web::get().to(federation::leave_page))
-                .route("/leave", web::post().to(federation::leave)),
+                .route("/leave", web::post().to(federation::leave))
+                .route("/portal/callback", web::get().to(portal::callback))
+                .route("/myapps", web::get().to(portal::myapps))
+                .route("/myapps/sign-out-everywhere", web::post().to(portal::sign_out_everywhere))
+                .route("/myapps/authenticator", web::post().to(portal::new_authenticator))
+                .route("/myapps/authenticator/confirm", web::post().to(portal::confirm_authenticator))
+                .route("/admin", web::get().to(console::overview))
+                .route("/admin/", web::get().to(console::overview))
+                .route("/admin/sign-ins", web::get().to(console::sign_ins))
+                .route("/admin/users", web::get().to(console::people::users))
+                .route("/admin/invite", web::get().to(console::people::invite_page))
+                .route("/admin/invite", web::post().to(console::people::invite))
+                .route("/admin/invite/again", web::post().to(console::people::invite_again))
+                .route("/admin/invite/bulk", web::post().to(console::people::invite_bulk))
+                .route("/admin/groups", web::get().to(console::people::groups))
+                .route("/admin/groups", web::post().to(console::people::create_group))
+                .route("/admin/groups/{id}", web::get().to(console::people::group))
+                .route("/admin/groups/{id}", web::post().to(console::people::change_group))
+                .route("/admin/policies", web::get().to(console::access::policies))
+                .route("/admin/policies", web::post().to(console::access::change_policy))
+                .route("/admin/partners", web::get().to(console::access::partners))
+                .route("/admin/partners", web::post().to(console::access::set_partner))
+                .route("/admin/identity-providers", web::get().to(console::access::identity_providers))
+                .route("/admin/identity-providers", web::post().to(console::access::add_identity_provider))
+                .route("/admin/branding", web::get().to(console::branding::show))
+                .route("/admin/branding", web::post().to(console::branding::save))
+                .route("/admin/branding/logo", web::post().to(console::branding::upload_logo)),
         );
 }
 

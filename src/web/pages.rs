@@ -235,6 +235,7 @@ async fn end_session(idp: &Idp, tenant: &Tenant, req: &HttpRequest, form: Logout
         ),
     };
     let _ = response.add_cookie(&cookies::session_removal(tenant, https));
+    crate::web::portal::sign_out(idp, tenant, req, &mut response).await;
     Ok(response)
 }
 

@@ -14,7 +14,7 @@ use crate::idp::Idp;
 use crate::model::{Image, Tenant};
 
 /// The built-in templates, by name.
-const SOURCES: [(&str, &str); 15] = [
+const SOURCES: [(&str, &str); 28] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("password.html", include_str!("templates/password.html")),
@@ -30,6 +30,19 @@ const SOURCES: [(&str, &str); 15] = [
     ("mfa.html", include_str!("templates/mfa.html")),
     ("password_reset.html", include_str!("templates/password_reset.html")),
     ("recovery_codes.html", include_str!("templates/recovery_codes.html")),
+    ("myapps.html", include_str!("templates/myapps.html")),
+    ("admin/nav.html", include_str!("templates/admin/nav.html")),
+    ("admin/overview.html", include_str!("templates/admin/overview.html")),
+    ("admin/users.html", include_str!("templates/admin/users.html")),
+    ("admin/invite.html", include_str!("templates/admin/invite.html")),
+    ("admin/partners.html", include_str!("templates/admin/partners.html")),
+    ("admin/done.html", include_str!("templates/admin/done.html")),
+    ("admin/sign_ins.html", include_str!("templates/admin/sign_ins.html")),
+    ("admin/groups.html", include_str!("templates/admin/groups.html")),
+    ("admin/group.html", include_str!("templates/admin/group.html")),
+    ("admin/policies.html", include_str!("templates/admin/policies.html")),
+    ("admin/identity_providers.html", include_str!("templates/admin/identity_providers.html")),
+    ("admin/branding.html", include_str!("templates/admin/branding.html")),
 ];
 
 static TEMPLATES: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
@@ -46,12 +59,14 @@ pub fn check() -> Result<(), String> {
     TEMPLATES.as_ref().map(|_| ()).map_err(Clone::clone)
 }
 
-/// Pages may only load inline styles; scripts need the page's nonce.
+/// Pages may only load inline styles; scripts need the page's nonce, and
+/// may only talk to this server (the console's upload).
 fn csp(script_nonce: Option<&str>) -> String {
-    let script = script_nonce.map_or("'none'".to_string(), |n| format!("'nonce-{n}'"));
-    format!(
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; script-src {script}; frame-ancestors 'none'; base-uri 'none'"
-    )
+    let script = match script_nonce {
+        Some(n) => format!("script-src 'nonce-{n}'; connect-src 'self'"),
+        None => "script-src 'none'".to_string(),
+    };
+    format!("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; {script}; frame-ancestors 'none'; base-uri 'none'")
 }
 
 pub fn render(name: &str, context: impl Serialize) -> Result<String, String> {
@@ -85,8 +100,20 @@ fn brand(idp: &Idp, tenant: &Tenant) -> Brand {
 
 /// A page of `tenant`: its name and company branding come with `context`.
 pub fn tenant_page(idp: &Idp, tenant: &Tenant, status: StatusCode, name: &str, context: impl Serialize) -> HttpResponse {
+    scripted_tenant_page(idp, tenant, status, name, context, None)
+}
+
+/// A [`tenant_page`] whose scripts carry `nonce` (the CSP allows only those).
+pub fn scripted_tenant_page(
+    idp: &Idp,
+    tenant: &Tenant,
+    status: StatusCode,
+    name: &str,
+    context: impl Serialize,
+    nonce: Option<&str>,
+) -> HttpResponse {
     let context = context! { tenant_name => tenant.display_name, branding => brand(idp, tenant), ..Value::from_serialize(context) };
-    page_response(status, name, context)
+    page_with_nonce(status, name, context, nonce)
 }
 
 pub fn page_response(status: StatusCode, name: &str, context: impl Serialize) -> HttpResponse {

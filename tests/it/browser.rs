@@ -109,8 +109,22 @@ impl Chromium {
 
     /// Presses the submit button of the page's first form, as a person would.
     async fn submit(&self) {
-        let button = self.client.find(Locator::Css("form button[type=submit]")).await.expect("a submit button");
-        button.click().await.expect("click");
+        self.click_through("form button[type=submit]").await;
+    }
+
+    /// Clicks `selector` and waits until the browser has left the page (its
+    /// old document is gone), so what the test reads next is the new page.
+    async fn click_through(&self, selector: &str) {
+        let old = self.client.find(Locator::Css("html")).await.expect("the page");
+        let element = self.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("no {selector}: {e}"));
+        element.click().await.unwrap_or_else(|e| panic!("click {selector}: {e}"));
+        for _ in 0..200 {
+            match old.attr("lang").await {
+                Err(fantoccini::error::CmdError::Standard(e)) if e.error == fantoccini::error::ErrorStatus::StaleElementReference => return,
+                _ => tokio::time::sleep(Duration::from_millis(25)).await,
+            }
+        }
+        // A click that stays on the page (a redirect to a client that does not answer).
     }
 
     async fn url(&self) -> url::Url {
@@ -433,7 +447,7 @@ async fn a_passcode_guest_asks_for_a_new_code() {
     browser.check_page(Some("passcode")).await;
     let resend = browser.client.find(Locator::Css("form:nth-of-type(2) button")).await.expect("send a new code");
     assert_eq!(resend.text().await.expect("text"), "Send a new code");
-    resend.click().await.expect("click");
+    browser.click_through("form:nth-of-type(2) button").await;
     assert_eq!(browser.text("[role=status]").await, "We sent a new code. Codes sent before no longer work.");
     let mut second = first.clone();
     for _ in 0..100 {
@@ -453,6 +467,196 @@ async fn a_passcode_guest_asks_for_a_new_code() {
     assert!(browser.body().await.contains("a one-time passcode sent to your email"));
     browser.submit().await;
     browser.wait_for_url(WELCOME).await;
+    server.stop().await;
+}
+
+impl Chromium {
+    async fn click(&self, selector: &str) {
+        let element = self.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("no {selector}: {e}"));
+        element.click().await.unwrap_or_else(|e| panic!("click {selector}: {e}"));
+    }
+
+    /// The text of `selector` once it is shown (a script's result).
+    async fn shown_text(&self, selector: &str) -> String {
+        for _ in 0..200 {
+            if let Ok(element) = self.client.find(Locator::Css(selector)).await {
+                if element.is_displayed().await.unwrap_or(false) {
+                    return element.text().await.expect("text");
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{selector} never showed on {}", self.url().await);
+    }
+}
+
+/// The admin console: the administrator signs in through contoso's own
+/// sign-in pages, invites a guest with a message, bulk-invites three from
+/// a CSV file (a progress bar, a summary, the report downloaded), trusts
+/// fabrikam's MFA and withdraws it again, and finds the guest in the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_works_in_the_console() {
+    const ADMIN: (&str, &str) = ("admin@contoso.example", "Contoso-Admin-1");
+    let server = TestServer::start(Backend::Sled).await;
+    let console = |page: &str| server.url(&format!("/{CONTOSO_ID}/admin/{page}"));
+    let browser = Chromium::start("en").await;
+    browser.open(&server.url("/contoso/admin/")).await;
+    browser.answer(ADMIN, &console(""), &mut vec![], &[]).await;
+    assert_eq!(browser.text("h1").await, "Overview");
+    assert_eq!(browser.text("#count-members strong").await, "2");
+    browser.check_page(Some("admin-overview")).await;
+
+    browser.open(&console("invite")).await;
+    browser.type_into("#invitedUserEmailAddress", "carol@partner.example").await;
+    browser.type_into("#customizedMessageBody", "Welcome to the Northwind project").await;
+    browser.click_through("#invite-send").await;
+    assert_eq!(browser.text("#invited").await, "An invitation was sent to carol@partner.example.");
+    let mail = last_mail_to(&server.outbox(), "carol@partner.example", "invited");
+    assert!(mail.text.contains("Welcome to the Northwind project"), "{}", mail.text);
+    browser.check_page(Some("admin-invite")).await;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("guests.csv");
+    let rows = "Email,Name,Redirect,Send,Message\ndave@partner.example,Dave,,false,\nerin@partner.example,Erin,,false,\nfrank@partner.example,Frank,,true,Hello\n";
+    std::fs::write(&csv, rows).expect("write the CSV");
+    browser.type_into("#file", csv.to_str().expect("path")).await;
+    browser.click("#bulk-upload").await;
+    assert_eq!(browser.shown_text("#bulk-report").await, "Download the report");
+    assert_eq!(browser.text("#bulk-summary").await, "3 rows: 3 invited, 0 invited again, 0 refused.");
+    let progress = browser.client.execute("return document.getElementById('bulk-progress').value", vec![]).await.expect("value");
+    assert_eq!(progress, json!(100), "the progress bar is full");
+    let downloads = dir.path().join("downloads");
+    let allow = json!({"cmd": "Browser.setDownloadBehavior", "params": {"behavior": "allow", "downloadPath": downloads}});
+    browser.client.issue_cmd(Cdp(allow)).await.expect("allow downloads");
+    browser.click("#bulk-report").await;
+    let saved = downloads.join("bulk-invitations-report.csv");
+    for _ in 0..200 {
+        if saved.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let report = std::fs::read_to_string(&saved).unwrap_or_else(|e| panic!("the report was downloaded to {}: {e}", saved.display()));
+    let lines: Vec<&str> = report.lines().skip(1).collect();
+    assert_eq!(lines.len(), 3, "{report}");
+    for (line, who) in lines.iter().zip(["dave", "erin", "frank"]) {
+        assert!(line.contains(&format!("{who}@partner.example,created,")), "{report}");
+    }
+    browser.check_page(None).await;
+
+    browser.open(&console("partners")).await;
+    assert!(browser.text("#double-mfa").await.contains("asked twice"));
+    browser.type_into("#partner", FABRIKAM).await;
+    browser.click("#partner-mfa").await;
+    browser.click_through("#partner-save").await;
+    let trust = format!("[data-partner='{FABRIKAM_ID}'] .trust");
+    assert_eq!(browser.text(&trust).await, "Yes");
+    browser.check_page(Some("admin-partners")).await;
+    browser.click_through(&format!("[data-partner='{FABRIKAM_ID}'] button.toggle")).await;
+    assert_eq!(browser.text(&trust).await, "No");
+    let token = app_token(&server, CONTOSO).await;
+    let partner = server.url(&format!("/contoso/v1.0/policies/crossTenantAccessPolicy/partners/{FABRIKAM_ID}"));
+    let (status, _, setting) = call(reqwest::Method::GET, partner, &token, None).await;
+    assert_eq!((status, setting["inboundTrust"]["isMfaAccepted"].clone()), (200, json!(false)));
+
+    browser.open(&console("users?q=carol")).await;
+    let row = "[data-email='carol@partner.example']";
+    assert_eq!(browser.text(&format!("{row} .state")).await, "PendingAcceptance");
+    browser.check_page(Some("admin-users")).await;
+    browser.click_through(&format!("{row} button[value=resend]")).await;
+    assert_eq!(browser.text("[role=status]").await, "A new invitation was sent to carol@partner.example.");
+    server.stop().await;
+}
+
+/// The rest of the console: a group with a member, a policy that blocks
+/// guests from one app (and its deletion), company branding with its live
+/// preview and a logo (which the sign-in page then shows), the identity
+/// providers and the sign-in log. Every page passes axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_sets_groups_policies_and_branding() {
+    const ADMIN: (&str, &str) = ("admin@contoso.example", "Contoso-Admin-1");
+    let server = TestServer::start(Backend::Sled).await;
+    let console = |page: &str| server.url(&format!("/{CONTOSO_ID}/admin/{page}"));
+    let browser = Chromium::start("en").await;
+    browser.open(&console("groups")).await;
+    browser.answer(ADMIN, &console("groups"), &mut vec![], &[]).await;
+    browser.type_into("#displayName", "Northwind partners").await;
+    browser.type_into("#description", "Everyone on the Northwind project").await;
+    browser.click_through("#group-create").await;
+    assert_eq!(browser.text("h1").await, "Northwind partners");
+    browser.type_into("#email", ALICE.0).await;
+    browser.click_through("#member-add").await;
+    assert!(browser.has(&format!("#members [data-email='{}']", ALICE.0)).await, "alice is a member");
+    browser.check_page(Some("admin-group")).await;
+
+    browser.open(&console("policies")).await;
+    assert!(browser.text("#policies").await.contains("Guests need MFA"), "the demo's policies are listed");
+    browser.type_into("#displayName", "No guests in the SPA").await;
+    let spa = browser.client.find(Locator::Css("#app option[value='demo-spa']")).await.expect("the SPA is a choice");
+    spa.click().await.expect("choose");
+    browser.click_through("#policy-block").await;
+    let row = "[data-policy='No guests in the SPA']";
+    assert_eq!(browser.text(&format!("{row} .control")).await, "Block access");
+    assert!(browser.text(row).await.contains("Contoso Demo SPA"), "apps by name");
+    browser.check_page(Some("admin-policies")).await;
+    browser.click_through(&format!("{row} button[value=delete]")).await;
+    assert!(!browser.has(row).await, "deleted");
+
+    browser.open(&console("branding")).await;
+    browser.type_into("#backgroundColor", "#0f6cbd").await;
+    browser.type_into("#signInPageText", "Northwind staff only").await;
+    let preview = "return [getComputedStyle(document.getElementById('preview')).backgroundColor, document.getElementById('preview-text').textContent]";
+    let shown = browser.client.execute(preview, vec![]).await.expect("preview");
+    assert_eq!(shown, json!(["rgb(15, 108, 189)", "Northwind staff only"]), "the preview follows the form before saving");
+    browser.click_through("#branding-save").await;
+    assert_eq!(
+        browser.client.find(Locator::Css("#backgroundColor")).await.expect("field").prop("value").await.expect("value").as_deref(),
+        Some("#0f6cbd")
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let logo = dir.path().join("logo.png");
+    std::fs::write(&logo, crate::branding::png(240, 60, [15, 108, 189])).expect("write the logo");
+    browser.type_into("#logo-file", logo.to_str().expect("path")).await;
+    browser.click_through("#logo-upload").await;
+    assert!(browser.has("#preview-logo:not([hidden])").await, "the logo is shown in the preview");
+    browser.check_page(Some("admin-branding")).await;
+    // Signed in already: prompt=login shows the sign-in page all the same.
+    browser.open(&format!("{}&prompt=login", demo_app_sign_in(&server).await)).await;
+    assert!(browser.has("#banner-logo").await, "the sign-in page shows the uploaded logo");
+    assert!(browser.body().await.contains("Northwind staff only"));
+
+    browser.open(&console("identity-providers")).await;
+    assert_eq!(browser.text("h1").await, "Identity providers");
+    browser.check_page(None).await;
+    browser.open(&console("sign-ins")).await;
+    assert!(browser.text("#sign-ins").await.contains(ADMIN.0), "the administrator's own sign-in is logged");
+    browser.check_page(Some("admin-sign-ins")).await;
+    server.stop().await;
+}
+
+/// My Apps, where an invitation without a redirect URL lands: Bob redeems
+/// contoso's invitation and, after contoso's own MFA, sees contoso's demo
+/// app and both of his organisations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_lands_on_my_apps() {
+    let server = TestServer::start(Backend::Sled).await;
+    let token = app_token(&server, CONTOSO).await;
+    let (status, invitation) = crate::b2b::invite(&server, &token, BOB.0, json!({"inviteRedirectUrl": ""})).await;
+    assert_eq!(status, 201, "{invitation}");
+    let myapps = server.url(&format!("/{CONTOSO_ID}/myapps"));
+    assert_eq!(invitation["inviteRedirectUrl"], json!(myapps), "My Apps is the default");
+    let redeem = last_mail_to(&server.outbox(), BOB.0, "invited").link().expect("the link in the mail");
+    let browser = Chromium::start("en").await;
+    browser.open(&redeem).await;
+    browser.submit().await;
+    let prompts = browser.answer(BOB, &myapps, &mut vec![], &[]).await;
+    assert_eq!(prompts, [FABRIKAM, CONTOSO], "an authenticator at home, and contoso's own for its guests");
+    assert_eq!(browser.text("h1").await, "My Apps");
+    let apps = browser.text("#apps").await;
+    assert!(apps.contains("Contoso Demo App"), "{apps}");
+    let organisations = browser.text("#organisations").await;
+    assert!(organisations.contains("Contoso (current) · Guest") && organisations.contains("Fabrikam · Member"), "{organisations}");
+    browser.check_page(Some("myapps")).await;
     server.stop().await;
 }
 

@@ -242,9 +242,11 @@ pub fn outbox(dir: &Path) -> Vec<Mail> {
     let mut mails: Vec<(std::time::SystemTime, Mail)> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-        .map(|e| {
+        .filter_map(|e| {
+            // A message lettre is still writing does not parse yet: the
+            // callers look again (`last_mail_to` polls).
             let raw = std::fs::read(e.path()).expect("mail");
-            let message = mail_parser::MessageParser::default().parse(&raw).expect("a MIME message");
+            let message = mail_parser::MessageParser::default().parse(&raw)?;
             let to = message.to().and_then(|to| to.first()).and_then(|a| a.address()).unwrap_or_default().to_string();
             let mail = Mail {
                 to,
@@ -254,7 +256,7 @@ pub fn outbox(dir: &Path) -> Vec<Mail> {
                 parts: message.text_body.len() + message.html_body.len(),
             };
             let modified = e.metadata().and_then(|m| m.modified()).expect("mtime");
-            (modified, mail)
+            Some((modified, mail))
         })
         .collect();
     mails.sort_by_key(|(t, _)| *t);

@@ -23,6 +23,7 @@ mod mail;
 mod mfa;
 mod negatives;
 mod openapi;
+mod portal;
 mod readme;
 mod restart;
 mod scale;

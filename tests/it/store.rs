@@ -191,6 +191,7 @@ fn app() -> App {
         api_permissions: Default::default(),
         delegated_permissions: Default::default(),
         require_consent: false,
+        home_page_url: Some("https://c1.example/".into()),
         app_roles: vec![b2b_idp::model::AppRole {
             id: "r1".into(),
             value: "Invoices.Read".into(),
