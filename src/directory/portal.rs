@@ -13,11 +13,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::directory::access::{Caller, ACT_AS_USER, READ_USERS};
+use crate::directory::paging::MAX_COUNT;
 use crate::error::{Error, Result};
 use crate::i18n;
 use crate::idp::Idp;
 use crate::model::{App, GrantType, Platform, Tenant, User, UserType, ADMIN_RESOURCE};
 use crate::model::{ExternalState, HomeAccount, HomeMethod};
+use crate::store::UserPages;
 
 /// The portal's client id in every tenant.
 pub const CLIENT_ID: &str = "b2b-idp-portal";
@@ -203,19 +205,12 @@ pub struct Overview {
     pub more: bool,
 }
 
-/// How many users the overview counts at most (as `$count` does).
-const MAX_COUNTED: usize = 100_000;
-
 pub async fn overview(idp: &Idp, tenant: &Tenant, caller: &Caller) -> Result<Overview> {
     caller.require(READ_USERS)?;
     let mut counts = Overview::default();
-    let mut after: Option<String> = None;
+    let mut pages = UserPages::new(idp.store.as_ref(), &tenant.id, 500);
     let mut read = 0;
-    loop {
-        let page = idp.store.users_page(&tenant.id, after.as_deref(), 500).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id.clone());
-        read += page.len();
+    while let Some(page) = pages.next().await? {
         for user in &page {
             match (user.user_type, user.external.as_ref().map(|e| e.state)) {
                 (_, Some(ExternalState::PendingAcceptance)) => counts.guests_pending += 1,
@@ -223,11 +218,10 @@ pub async fn overview(idp: &Idp, tenant: &Tenant, caller: &Caller) -> Result<Ove
                 _ => counts.guests_accepted += 1,
             }
         }
-        if page.len() < 500 {
-            break;
-        }
-        if read >= MAX_COUNTED {
-            counts.more = true;
+        read += page.len();
+        // At most as many as `$count` reads.
+        if read >= MAX_COUNT {
+            counts.more = pages.next().await?.is_some();
             break;
         }
     }

@@ -76,12 +76,14 @@ fn bundle(lang: Lang) -> &'static FluentBundle<FluentResource> {
     &BUNDLES.iter().find(|(l, _)| *l == lang).unwrap_or(&BUNDLES[0]).1
 }
 
-/// The best language for a person who asked for `wanted` (most preferred
-/// first); English when none of them is covered.
-pub fn negotiate(wanted: &[LanguageIdentifier]) -> Lang {
-    let available: Vec<LanguageIdentifier> = Lang::ALL.iter().filter_map(|l| l.tag().parse().ok()).collect();
-    let chosen = negotiate_languages(wanted, &available, None, NegotiationStrategy::Lookup);
-    chosen.first().and_then(|id| Lang::from_tag(id.language.as_str())).unwrap_or_default()
+/// The languages there are catalogs for, as identifiers (parsed once).
+static AVAILABLE: LazyLock<Vec<LanguageIdentifier>> = LazyLock::new(|| Lang::ALL.iter().filter_map(|l| l.tag().parse().ok()).collect());
+
+/// The best covered language for a person who asked for `wanted` (most
+/// preferred first); `None` when none of them is covered.
+fn negotiate(wanted: &[LanguageIdentifier]) -> Option<Lang> {
+    let chosen = negotiate_languages(wanted, &AVAILABLE, None, NegotiationStrategy::Lookup);
+    chosen.first().and_then(|id| Lang::from_tag(id.language.as_str()))
 }
 
 /// OIDC `ui_locales`: space-separated BCP 47 tags, most preferred first.
@@ -89,9 +91,7 @@ pub fn negotiate(wanted: &[LanguageIdentifier]) -> Lang {
 pub fn from_ui_locales(ui_locales: &str) -> Option<Lang> {
     let wanted: Vec<LanguageIdentifier> =
         ui_locales.split_whitespace().take(10).filter_map(|t| LanguageIdentifier::from_str(t).ok()).collect();
-    let available: Vec<LanguageIdentifier> = Lang::ALL.iter().filter_map(|l| l.tag().parse().ok()).collect();
-    let chosen = negotiate_languages(&wanted, &available, None, NegotiationStrategy::Lookup);
-    chosen.first().and_then(|id| Lang::from_tag(id.language.as_str()))
+    negotiate(&wanted)
 }
 
 /// A language tag as stored (`de-de` → `de-DE`): language, script and
@@ -103,11 +103,12 @@ pub fn language_tag(raw: &str) -> Option<String> {
 }
 
 /// An `Accept-Language` header's choice, from its first 256 bytes (every
-/// request pays for this parse; browsers send a few dozen bytes).
+/// request pays for this parse; browsers send a few dozen bytes); English
+/// when none of its languages is covered.
 pub fn from_accept_language(header: &str) -> Lang {
     let end = header.char_indices().map(|(i, _)| i).take_while(|i| *i <= 256).last().unwrap_or(0);
     let head = if header.len() <= 256 { header } else { &header[..end] };
-    negotiate(&fluent_langneg::accepted_languages::parse(head))
+    negotiate(&fluent_langneg::accepted_languages::parse(head)).unwrap_or_default()
 }
 
 tokio::task_local! {

@@ -656,19 +656,10 @@ pub async fn get_branding_image(idp: web::Data<Idp>, Admin { tenant, caller }: A
 
 /// The image's bytes are the body (`image/png` or `image/jpeg`).
 pub async fn put_branding_image(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, req: HttpRequest, body: web::Payload) -> GraphResult {
-    use futures_util::StreamExt;
     let (lang, kind) = image_path(&tenant, &image_segments(&req))?;
     // Rights before reading up to 300 KiB of someone's body.
     caller.require(branding::MANAGE_BRANDING)?;
-    let mut bytes = Vec::new();
-    let mut body = body;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| Error::Invalid(format!("the request body: {e}")))?;
-        if bytes.len() + chunk.len() > branding::MAX_IMAGE_BYTES {
-            return Err(Error::Invalid(format!("the image is larger than {} bytes", branding::MAX_IMAGE_BYTES)).into());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let bytes = crate::web::read_bounded(body, branding::MAX_IMAGE_BYTES, "the image").await?;
     branding::set_image(&idp, &tenant, &caller, lang.as_deref(), kind, &bytes).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -517,6 +517,25 @@ fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
 }
 
 /// The token of an `Authorization: Bearer` header.
+/// A streamed body (a request's, or a multipart field's) read whole, up to
+/// `limit` bytes; `what` names it in the refusal.
+pub(crate) async fn read_bounded<S, E>(mut body: S, limit: usize, what: &str) -> Result<Vec<u8>, crate::error::Error>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    use futures_util::StreamExt;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| crate::error::Error::Invalid(format!("{what}: {e}")))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(crate::error::Error::Invalid(format!("{what} is larger than {limit} bytes")));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 pub fn bearer_token(req: &actix_web::HttpRequest) -> Option<&str> {
     let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

@@ -142,8 +142,26 @@ struct State {
     nonce: String,
 }
 
-fn state_binding(tenant: &Tenant, payload: &str) -> String {
-    format!("portal-state\0{}\0{payload}", tenant.id)
+/// What a sign-in's state is signed for: its tenant.
+fn state_purpose(tenant: &Tenant) -> String {
+    format!("portal-state\0{}", tenant.id)
+}
+
+/// `value` signed for `browser` and `purpose` (`{base64url JSON}.{MAC}`):
+/// what a step hands to the next one through the browser, which can read
+/// it but not forge it, nor move it to another browser or purpose.
+fn sign<T: Serialize>(idp: &Idp, browser: &str, purpose: &str, value: &T) -> String {
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default());
+    let mac = cookies::csrf_token(&idp.cookie_key, browser, &format!("{purpose}\0{payload}"));
+    format!("{payload}.{mac}")
+}
+
+/// The value [`sign`] signed for this browser and `purpose`; None for
+/// anything else (forged, another browser's, malformed).
+fn signed<T: serde::de::DeserializeOwned>(idp: &Idp, req: &HttpRequest, purpose: &str, token: &str) -> Option<T> {
+    let (payload, mac) = token.split_once('.')?;
+    check_csrf(idp, req, &format!("{purpose}\0{payload}"), mac).ok()?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
 
 /// The PKCE verifier of a sign-in: a MAC of its state, so only this server
@@ -156,8 +174,7 @@ fn sign_in_redirect(idp: &Idp, tenant: &Tenant, req: &HttpRequest, page: &str, m
     let page = if is_portal_page(page) { page } else { "myapps" };
     let (browser, set_browser) = cookies::browser_id(req, https(idp));
     let state = State { page: page.to_string(), expires_at: now() + STATE_TTL, nonce: random_token() };
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&state).unwrap_or_default());
-    let state = format!("{payload}.{}", cookies::csrf_token(&idp.cookie_key, &browser, &state_binding(tenant, &payload)));
+    let state = sign(idp, &browser, &state_purpose(tenant), &state);
     let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, verifier(idp, &browser, &state).as_bytes()));
     let redirect_uri = idp.tenant_url(tenant, portal::CALLBACK);
     let mut query = vec![
@@ -195,13 +212,7 @@ pub async fn callback(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpRe
     let q = q.into_inner();
     let expired = || error_page(StatusCode::BAD_REQUEST, &i18n::text("portal-expired-title", &[]), &i18n::text("portal-expired", &[]));
     let Some(state) = q.state.filter(|s| s.len() <= 1024) else { return Ok(expired()) };
-    let Some((payload, mac)) = state.split_once('.') else { return Ok(expired()) };
-    if check_csrf(&idp, &req, &state_binding(&tenant, payload), mac).is_err() {
-        return Ok(expired());
-    }
-    let Some(decoded) = URL_SAFE_NO_PAD.decode(payload).ok().and_then(|b| serde_json::from_slice::<State>(&b).ok()) else {
-        return Ok(expired());
-    };
+    let Some(decoded) = signed::<State>(&idp, &req, &state_purpose(&tenant), &state) else { return Ok(expired()) };
     if decoded.expires_at < now() || !is_portal_page(&decoded.page) {
         return Ok(expired());
     }
@@ -351,8 +362,9 @@ struct NewAuthenticator {
     expires_at: i64,
 }
 
-fn enrol_binding(portal: &Portal, payload: &str) -> String {
-    format!("enrol\0{}\0{payload}", portal.session.id)
+/// What a new authenticator's page is signed for: the session it is in.
+fn enrol_purpose(portal: &Portal) -> String {
+    format!("enrol\0{}", portal.session.id)
 }
 
 /// `POST /{tenant}/myapps/authenticator`: a new authenticator app, after a
@@ -386,8 +398,7 @@ pub async fn new_authenticator(
             None => None,
         },
     };
-    let secret = mfa::new_secret();
-    let payload = NewAuthenticator { secret: secret.clone(), replacing, expires_at: now() + ENROL_TTL };
+    let payload = NewAuthenticator { secret: mfa::new_secret(), replacing, expires_at: now() + ENROL_TTL };
     enrol_page(&idp, &req, &portal, &payload, None)
 }
 
@@ -399,9 +410,8 @@ fn enrol_page(
     error: Option<String>,
 ) -> Result<HttpResponse, PageFailure> {
     let enrolment = mfa::enrolment(&portal.tenant, &portal.user, &payload.secret)?;
-    let encoded = URL_SAFE_NO_PAD.encode(serde_json::to_vec(payload).unwrap_or_default());
     let (browser, _) = cookies::browser_id(req, https(idp));
-    let ix = format!("{encoded}.{}", cookies::csrf_token(&idp.cookie_key, &browser, &enrol_binding(portal, &encoded)));
+    let ix = sign(idp, &browser, &enrol_purpose(portal), payload);
     Ok(templates::tenant_page(
         idp,
         &portal.tenant,
@@ -438,9 +448,7 @@ pub async fn confirm_authenticator(
     let portal = signed_in!(&idp, &tenant, &req);
     portal.check_csrf(&idp, &req, &form.csrf_token)?;
     let stale = || PageFailure::from(Error::Invalid(i18n::text("portal-expired", &[])));
-    let (encoded, mac) = form.ix.split_once('.').ok_or_else(stale)?;
-    check_csrf(&idp, &req, &enrol_binding(&portal, encoded), mac).map_err(|_| stale())?;
-    let payload: NewAuthenticator = URL_SAFE_NO_PAD.decode(encoded).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(stale)?;
+    let payload: NewAuthenticator = signed(&idp, &req, &enrol_purpose(&portal), &form.ix).ok_or_else(stale)?;
     if payload.expires_at < now() {
         return Err(stale());
     }

@@ -9,10 +9,11 @@ use crate::directory::branding::{self, BrandingChange, ImageKind, MAX_IMAGE_BYTE
 use crate::error::Error;
 use crate::idp::Idp;
 use crate::util::random_token;
-use crate::web::console::{back_to, field_bytes, page, uploaded_file};
+use crate::web::console::{back_to, page, uploaded_file};
 use crate::web::error::{Page, PathTenant};
 use crate::web::pages::PageResult;
 use crate::web::portal::signed_in;
+use crate::web::read_bounded;
 
 /// `GET /{tenant}/admin/branding`: the form, and the sign-in page as it
 /// will look, updated as the administrator types.
@@ -78,10 +79,10 @@ pub async fn upload_logo(
     mut form: actix_multipart::Multipart,
 ) -> PageResult {
     let portal = signed_in!(&idp, &tenant, &req);
-    let mut file = uploaded_file(&idp, &req, &portal, &mut form).await?;
+    let file = uploaded_file(&idp, &req, &portal, &mut form).await?;
     // Rights before reading up to 300 KiB of anyone's upload (as the API does).
     portal.caller.require(branding::MANAGE_BRANDING)?;
-    let bytes = field_bytes(&mut file, MAX_IMAGE_BYTES).await?;
+    let bytes = read_bounded(file, MAX_IMAGE_BYTES, "the image").await?;
     branding::set_image(&idp, &tenant, &portal.caller, None, ImageKind::BannerLogo, &bytes).await?;
     Ok(back_to(&idp, &portal, "admin/branding"))
 }

@@ -21,7 +21,7 @@ use crate::model::LogKind;
 use crate::web::error::{Page, PageFailure, PathTenant};
 use crate::web::pages::PageResult;
 use crate::web::portal::{signed_in, Portal};
-use crate::web::templates;
+use crate::web::{read_bounded, templates};
 
 /// A console page: the tenant's branding, the console's navigation and the
 /// person's CSRF token come with `context`.
@@ -37,20 +37,6 @@ fn page(idp: &Idp, req: &HttpRequest, portal: &Portal, name: &str, section: &str
     templates::scripted_tenant_page(idp, &portal.tenant, StatusCode::OK, name, context, nonce)
 }
 
-/// A form field of a multipart upload, read whole up to `limit` bytes.
-async fn field_bytes(field: &mut actix_multipart::Field, limit: usize) -> Result<Vec<u8>, Error> {
-    use futures_util::StreamExt;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(|e| Error::Invalid(format!("the upload: {e}")))?;
-        if bytes.len() + chunk.len() > limit {
-            return Err(Error::Invalid(format!("{} is larger than {limit} bytes", field.name().unwrap_or("a field"))));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
-}
-
 /// The `file` field of a console upload (`multipart/form-data`), once the
 /// `csrf_token` field before it checked out: nothing is read before that.
 async fn uploaded_file(
@@ -64,7 +50,9 @@ async fn uploaded_file(
     while let Some(field) = form.next().await {
         let mut field = field.map_err(|e| Error::Invalid(format!("the upload: {e}")))?;
         match field.name() {
-            Some("csrf_token") if csrf.is_empty() => csrf = String::from_utf8_lossy(&field_bytes(&mut field, 256).await?).into_owned(),
+            Some("csrf_token") if csrf.is_empty() => {
+                csrf = String::from_utf8_lossy(&read_bounded(&mut field, 256, "csrf_token").await?).into_owned()
+            }
             Some("file") => {
                 portal.check_csrf(idp, req, &csrf)?;
                 return Ok(field);
