@@ -65,27 +65,30 @@ fi
 echo "== $(chromium --version 2>/dev/null | head -1); npm ci in tests/browser"
 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
-# The README's walk-through runs as written (tests/it/readme.rs): curl and jq.
-if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
-  echo "== installing curl and jq"
+# The README's walk-through runs as written (tests/it/readme.rs): curl, jq, openssl.
+if ! command -v curl >/dev/null || ! command -v jq >/dev/null || ! command -v openssl >/dev/null; then
+  echo "== installing curl, jq and openssl"
   as_root apt-get update -qq
-  as_root apt-get install -y -qq curl jq
+  as_root apt-get install -y -qq curl jq openssl
 fi
 
-# The admin API's OpenAPI document is checked by tools from PyPI
-# (tests/it/openapi.rs): openapi-spec-validator validates it, schemathesis
-# fuzzes the API from it, openapi-python-client generates a client that
-# docs/examples/admin_client.py uses. Pinned, in a virtualenv under target/.
+# Tools and client libraries from PyPI, pinned in tests/python/requirements.txt,
+# in a virtualenv under target/: openapi-spec-validator validates the admin
+# API's OpenAPI document, schemathesis fuzzes the API from it,
+# openapi-python-client generates a client that docs/examples/admin_client.py
+# uses (tests/it/openapi.rs); MSAL and authlib sign in as real clients do
+# (tests/it/clients.rs). Reinstalled when the requirements change.
 export B2B_IDP_TEST_PYTHON_BIN="${B2B_IDP_TEST_PYTHON_BIN:-$PWD/target/pyenv/bin}"
-if ! "$B2B_IDP_TEST_PYTHON_BIN/st" --version 2>/dev/null | grep -q 4.32.5 || [ ! -x "$B2B_IDP_TEST_PYTHON_BIN/openapi-spec-validator" ] \
-  || [ ! -x "$B2B_IDP_TEST_PYTHON_BIN/openapi-python-client" ]; then
-  echo "== installing schemathesis, openapi-spec-validator and openapi-python-client (PyPI)"
+pyenv="$(dirname "$B2B_IDP_TEST_PYTHON_BIN")"
+if ! cmp -s tests/python/requirements.txt "$pyenv/installed-requirements.txt"; then
+  echo "== installing the Python tools and clients (PyPI, tests/python/requirements.txt)"
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
     as_root apt-get update -qq
     as_root apt-get install -y -qq python3-venv
   fi
-  python3 -m venv "$(dirname "$B2B_IDP_TEST_PYTHON_BIN")"
-  "$B2B_IDP_TEST_PYTHON_BIN/pip" install -q --disable-pip-version-check schemathesis==4.32.5 openapi-spec-validator==0.9.0 openapi-python-client==0.29.1
+  python3 -m venv "$pyenv"
+  "$B2B_IDP_TEST_PYTHON_BIN/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt
+  cp tests/python/requirements.txt "$pyenv/installed-requirements.txt"
 fi
 
 # Everything is built first: the bench's smoke run starts the server binary.

@@ -204,7 +204,8 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum AppCommand {
-    /// Register an application; a confidential one gets a generated secret, printed once.
+    /// Register an application; a confidential one gets a generated secret,
+    /// printed once, unless it authenticates with a key (`--key-credential`).
     Create {
         #[arg(long)]
         tenant: String,
@@ -216,11 +217,18 @@ enum AppCommand {
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
         /// A public client: no secret, PKCE required.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "key_credentials")]
         public: bool,
         /// Grant type (repeatable; default authorization_code and refresh_token).
         #[arg(long = "grant", value_parser = parse_grant)]
         grants: Vec<GrantType>,
+        /// A certificate (PEM or DER) or JWK file whose key signs the app's
+        /// client assertions, `private_key_jwt` (repeatable).
+        #[arg(long = "key-credential")]
+        key_credentials: Vec<std::path::PathBuf>,
+        /// Each client assertion's jti works once.
+        #[arg(long)]
+        single_use_client_assertions: bool,
     },
     /// List a tenant's applications: client id, kind, secrets, name.
     List {
@@ -602,8 +610,22 @@ async fn invite_command(idp: Idp, csv: &std::path::Path, tenant: &str) -> anyhow
 async fn app_command(idp: Idp, command: AppCommand) -> anyhow::Result<()> {
     let operator = Caller::operator();
     match command {
-        AppCommand::Create { tenant, client_id, name, redirect_uris, public, grants } => {
-            create_app(&idp, &tenant, client_id, name, redirect_uris, public, grants).await?
+        AppCommand::Create { tenant, client_id, name, redirect_uris, public, grants, key_credentials, single_use_client_assertions } => {
+            let secret = (!public && key_credentials.is_empty()).then(random_token);
+            let seed = AppSeed {
+                client_id,
+                display_name: name,
+                secret: secret.clone().map(Secret),
+                redirect_uris,
+                grant_types: if grants.is_empty() { crate::config::default_grants() } else { grants },
+                key_credentials,
+                single_use_client_assertions,
+                ..AppSeed::default()
+            };
+            create_app(&idp, &tenant, seed).await?;
+            if let Some(secret) = secret {
+                println!("client secret (shown once): {secret}");
+            }
         }
         AppCommand::List { tenant } => {
             let tenant = idp.tenant(&tenant).await?;
@@ -684,35 +706,23 @@ fn role_id(role: &str) -> anyhow::Result<&'static str> {
         .with_context(|| format!("there is no directory role '{role}'"))
 }
 
-async fn create_app(
-    idp: &Idp,
-    tenant: &str,
-    client_id: String,
-    name: Option<String>,
-    redirect_uris: Vec<String>,
-    public: bool,
-    grants: Vec<GrantType>,
-) -> anyhow::Result<()> {
+async fn create_app(idp: &Idp, tenant: &str, app_seed: AppSeed) -> anyhow::Result<()> {
     let tenant = idp.tenant(tenant).await?;
-    if idp.store.app(&tenant.id, &client_id).await?.is_some() {
-        bail!("application '{client_id}' already exists in {}", tenant.name);
+    if idp.store.app(&tenant.id, &app_seed.client_id).await?.is_some() {
+        bail!("application '{}' already exists in {}", app_seed.client_id, tenant.name);
     }
-    let secret = (!public).then(random_token);
-    let app_seed = AppSeed {
-        client_id,
-        display_name: name,
-        secret: secret.clone().map(Secret),
-        redirect_uris,
-        grant_types: if grants.is_empty() { crate::config::default_grants() } else { grants },
-        ..AppSeed::default()
-    };
     let app = seed::app_from_seed(&tenant, &app_seed)?;
     idp.store.put_app(&app).await?;
     audit(idp, &tenant, "ApplicationManagement", "Add application", Target::new("Application", &app.client_id, &app.display_name));
     done(idp).await?;
     println!("application {} registered in {}", app.client_id, tenant.name);
-    if let Some(secret) = secret {
-        println!("client secret (shown once): {secret}");
+    for key in &app.key_credentials {
+        println!(
+            "key {} ({}), valid until {}",
+            key.key_id,
+            key.display_name.as_deref().unwrap_or("unnamed"),
+            crate::util::rfc3339_ms(key.end_ms)
+        );
     }
     Ok(())
 }

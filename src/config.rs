@@ -485,6 +485,13 @@ pub struct AppSeed {
     pub require_consent: bool,
     /// Where My Apps launches the app (else the origin of its first redirect URI).
     pub home_page_url: Option<String>,
+    /// Files of the public keys it signs client assertions with
+    /// (`private_key_jwt`): each a PEM or DER certificate, or a JWK's JSON.
+    #[serde(default)]
+    pub key_credentials: Vec<std::path::PathBuf>,
+    /// Each client assertion's `jti` works once.
+    #[serde(default)]
+    pub single_use_client_assertions: bool,
 }
 
 impl Default for AppSeed {
@@ -502,6 +509,8 @@ impl Default for AppSeed {
             delegated_permissions: BTreeMap::new(),
             require_consent: false,
             home_page_url: None,
+            key_credentials: vec![],
+            single_use_client_assertions: false,
         }
     }
 }

@@ -347,19 +347,20 @@ struct TokenClient {
     addr: String,
     uri: hyper::Uri,
     host: hyper::header::HeaderValue,
-    authorization: hyper::header::HeaderValue,
+    /// HTTP Basic client authentication; `None` when the form carries it.
+    authorization: Option<hyper::header::HeaderValue>,
     connections: Vec<tokio::sync::Mutex<Option<hyper::client::conn::http1::SendRequest<http_body_util::Full<hyper::body::Bytes>>>>>,
 }
 
 impl TokenClient {
-    fn new(token_url: &str, (id, secret): (&str, &str), workers: usize) -> anyhow::Result<TokenClient> {
+    fn new(token_url: &str, client: Option<(&str, &str)>, workers: usize) -> anyhow::Result<TokenClient> {
         let url = url::Url::parse(token_url)?;
         let addr =
             format!("{}:{}", url.host_str().ok_or_else(|| anyhow!("no host in {token_url}"))?, url.port_or_known_default().unwrap_or(80));
         Ok(TokenClient {
             uri: url.path().parse()?,
             host: addr.parse()?,
-            authorization: format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))).parse()?,
+            authorization: client.map(|(id, secret)| format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))).parse()).transpose()?,
             addr,
             connections: (0..workers).map(|_| tokio::sync::Mutex::new(None)).collect(),
         })
@@ -383,7 +384,9 @@ impl TokenClient {
         let mut request = hyper::Request::post(self.uri.clone()).body(http_body_util::Full::new(form))?;
         let headers = request.headers_mut();
         headers.insert(hyper::header::HOST, self.host.clone());
-        headers.insert(hyper::header::AUTHORIZATION, self.authorization.clone());
+        if let Some(authorization) = &self.authorization {
+            headers.insert(hyper::header::AUTHORIZATION, authorization.clone());
+        }
         headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/x-www-form-urlencoded"));
         let response = sender.send_request(request).await?;
         let status = response.status();
@@ -391,9 +394,10 @@ impl TokenClient {
     }
 }
 
-/// client_credentials at `token_url`, with HTTP Basic.
-async fn cc_load(plan: &Plan, token_url: String, client: (&'static str, &'static str), form: Vec<(&'static str, &'static str)>) -> Run {
-    let (http, form) = match (TokenClient::new(&token_url, client, plan.concurrency), serde_urlencoded::to_string(&form)) {
+/// client_credentials at `token_url`, with HTTP Basic (`client`) or with
+/// what `form` carries (a client assertion).
+async fn cc_load(plan: &Plan, token_url: String, client: Option<(&'static str, &'static str)>, form: &[(&str, &str)]) -> Run {
+    let (http, form) = match (TokenClient::new(&token_url, client, plan.concurrency), serde_urlencoded::to_string(form)) {
         (Ok(http), Ok(form)) => (Arc::new(http), hyper::body::Bytes::from(form)),
         (Err(e), _) => return Run::failed(e),
         (_, Err(e)) => return Run::failed(e.into()),
@@ -417,7 +421,7 @@ async fn refresh_load(plan: &Plan, token_url: String, client: (&'static str, &'s
     struct Rotated {
         refresh_token: String,
     }
-    let http = match TokenClient::new(&token_url, client, plan.concurrency) {
+    let http = match TokenClient::new(&token_url, Some(client), plan.concurrency) {
         Ok(http) => Arc::new(http),
         Err(e) => return Run::failed(e),
     };
@@ -618,6 +622,38 @@ fn without_conditional_access(toml: &str) -> String {
     out
 }
 
+/// Registers a daemon that authenticates with an ES256 key (a JWK) and the
+/// same admin API permission as admin-cli; returns an assertion it may
+/// reuse for ten minutes, as MSAL does.
+async fn key_client(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|_| anyhow!("P-256 key"))?;
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).map_err(|_| anyhow!("P-256 key"))?;
+    let point = pair.public_key().as_ref();
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let jwk = json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..]), "kid": "bench"});
+    let app: Value = http
+        .post(format!("{base}/contoso/v1.0/applications"))
+        .bearer_auth(admin_token(http, base).await?)
+        .json(&json!({
+            "displayName": "bench daemon (private_key_jwt)",
+            "keyCredentials": [{"type": "JsonWebKey", "usage": "Verify", "key": STANDARD.encode(jwk.to_string())}],
+            "requiredResourceAccess": [{"resourceAppId": "api://b2b-idp-admin", "resourceAccess": [{"id": "AuditLog.Read.All", "type": "Role"}]}],
+        }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let client_id = app["appId"].as_str().ok_or_else(|| anyhow!("no app registered: {app}"))?;
+    b2b_idp::keys::install_crypto();
+    let now = b2b_idp::util::now();
+    let claims = json!({"iss": client_id, "sub": client_id, "aud": format!("{base}/contoso/oauth2/v2.0/token"), "exp": now + 600, "jti": uuid::Uuid::new_v4().to_string()});
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("bench".into());
+    Ok(jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()))?)
+}
+
 // ---- the guest: invited, redeemed, then federated sign-ins ----
 
 /// An admin API token of contoso (the demo's admin-cli).
@@ -716,7 +752,7 @@ async fn peer_section(plan: &Plan, http: &reqwest::Client, logs: &Path) -> anyho
         let header =
             jwt_part(probe["access_token"].as_str().ok_or_else(|| anyhow!("peer client_credentials: {probe}"))?, 0).unwrap_or(Value::Null);
         eprintln!("bench: peer client_credentials");
-        let cc = cc_load(plan, format!("{base}/token"), PEER_CLIENT, vec![("grant_type", "client_credentials")]).await;
+        let cc = cc_load(plan, format!("{base}/token"), Some(PEER_CLIENT), &[("grant_type", "client_credentials")]).await;
         eprintln!("bench: peer refresh_token (rotation)");
         let chains = refresh_chains(plan.concurrency, 8, |_| peer_refresh_token(http, &base)).await?;
         let refresh = refresh_load(plan, format!("{base}/token"), PEER_CLIENT, chains).await;
@@ -829,8 +865,8 @@ async fn measure_directory(
     let cc = cc_load(
         plan,
         format!("{base}/contoso/oauth2/v2.0/token"),
-        ("admin-cli", "admin-cli-secret"),
-        vec![("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")],
+        Some(("admin-cli", "admin-cli-secret")),
+        &[("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")],
     )
     .await;
     // Chains of users spread over the directory (uuid ids: spread over the key space too).
@@ -1198,6 +1234,7 @@ async fn main() -> anyhow::Result<()> {
     let plan = Plan { seconds, concurrency: if smoke { 4 } else { 64 }, warmup: if smoke { 0.0 } else { 1.0 } };
     let storm = Plan { seconds, concurrency: cores * 4, warmup: 0.0 };
     let (mut cc, mut refresh, mut logins, mut guest_run, mut cold_start_ms, mut idle_rss_kib) = (None, None, None, None, None, None);
+    let mut cc_key = None;
 
     if wants("main") || wants("guest") {
         // The server: its own process(es), a fresh store; started twice so
@@ -1221,14 +1258,30 @@ async fn main() -> anyhow::Result<()> {
             let run = cc_load(
                 &plan,
                 format!("{base}/contoso/oauth2/v2.0/token"),
-                ("admin-cli", "admin-cli-secret"),
-                vec![("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")],
+                Some(("admin-cli", "admin-cli-secret")),
+                &[("grant_type", "client_credentials"), ("scope", "api://b2b-idp-admin/.default")],
             )
             .await;
             let mut report = run.report();
             report["server_rss_after_mib"] = json!(round(servers.rss_kib() as f64 / 1024.0));
             results.insert("client_credentials".into(), report);
             cc = Some(run);
+
+            eprintln!("bench: client_credentials with private_key_jwt (ES256)");
+            let run = match key_client(&http, &base).await {
+                Ok(assertion) => {
+                    let form = [
+                        ("grant_type", "client_credentials"),
+                        ("scope", "api://b2b-idp-admin/.default"),
+                        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                        ("client_assertion", assertion.as_str()),
+                    ];
+                    cc_load(&plan, format!("{base}/contoso/oauth2/v2.0/token"), None, &form).await
+                }
+                Err(e) => Run::failed(e),
+            };
+            results.insert("client_credentials_private_key_jwt".into(), run.report());
+            cc_key = Some(run);
 
             eprintln!("bench: refresh_token (rotation)");
             let alice = member(ALICE);
@@ -1353,6 +1406,7 @@ async fn main() -> anyhow::Result<()> {
     let size_ratios = results.get("directory_sizes").map(|s| s["cost_ratio_largest_vs_smallest"].clone()).unwrap_or(Value::Null);
     let ratios = json!({
         "client_credentials_vs_peer": ratio(rate(&cc), peer_rate("client_credentials")),
+        "private_key_jwt_vs_secret": ratio(rate(&cc_key), rate(&cc)),
         "refresh_vs_peer": ratio(rate(&refresh), peer_rate("refresh_token")),
         "client_credentials_vs_es256_one_core": ratio(rate(&cc), es256),
         "refresh_vs_es256_one_core": ratio(rate(&refresh), es256),
@@ -1425,6 +1479,7 @@ fn print_report(results: &Value, sizes: &[usize]) {
     println!("{:<52} {:>10} {:>9} {:>9} {:>7}", "scenario", "per sec", "p50 ms", "p99 ms", "errors");
     for (key, name) in [
         ("client_credentials", "b2b-idp client_credentials"),
+        ("client_credentials_private_key_jwt", "b2b-idp client_credentials, private_key_jwt ES256"),
         ("refresh_token", "b2b-idp refresh_token (rotation)"),
         ("password_login", "b2b-idp password login (authorize+form+code+token)"),
         ("discovery_jwks_during_login_storm", "b2b-idp discovery/JWKS during the login storm"),

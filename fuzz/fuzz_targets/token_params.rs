@@ -41,10 +41,13 @@ fuzz_target!(init: { fixture(); }, |data: &[u8]| {
     if let (Some(code), Some(verifier)) = (&p.code, &p.code_verifier) {
         let _ = pkce_matches(code, verifier);
     }
-    let Ok(creds) = ClientCredentials::from_request(basic, p.client_id.take(), p.client_secret.take()) else { return };
+    let assertion = p.take_assertion();
+    let Ok(creds) = ClientCredentials::from_request(basic, p.client_id.take(), p.client_secret.take(), assertion) else { return };
     let fx = fixture();
     block_on(async {
         let Ok(app) = client_auth::authenticate(&fx.idp, &fx.tenant, &creds).await else { return };
+        // The fixture's apps register no keys: an assertion never authenticates them.
+        assert!(creds.assertion.is_none(), "{} authenticated with an assertion and no key", app.client_id);
         if let Some(secret) = fixture_secret(&app.client_id) {
             assert_eq!(creds.secret.as_deref(), Some(secret), "{} authenticated without its secret", app.client_id);
         }

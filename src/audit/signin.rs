@@ -25,6 +25,12 @@ pub mod code {
     pub const INVALID_GRANT: i64 = 70008;
     pub const INVALID_CLIENT_SECRET: i64 = 7000215;
     pub const CLIENT_SECRET_EXPIRED: i64 = 7000222;
+    /// A client assertion whose signature, key, audience or `jti` fails.
+    pub const CLIENT_ASSERTION_INVALID: i64 = 700027;
+    /// A client assertion outside its valid time range.
+    pub const CLIENT_ASSERTION_TIME: i64 = 700024;
+    /// A client assertion whose `iss`/`sub` is not the client.
+    pub const CLIENT_ASSERTION_CLIENT: i64 = 700021;
     pub const REFRESH_REUSED: i64 = 70000;
     pub const MFA_NOW_REQUIRED: i64 = 50076;
     /// The server failed (the store, signing): not the caller's doing.

@@ -15,7 +15,11 @@ use crate::directory::paging::{self, Page, PageRequest};
 use crate::directory::MAX_DISPLAY_NAME_CHARS;
 use crate::error::{Error, Result};
 use crate::idp::Idp;
-use crate::model::{App, AppRole, GrantType, PasswordCredential, Platform, Tenant};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+
+use crate::keys::client_keys;
+use crate::model::{App, AppRole, GrantType, KeyCredential, PasswordCredential, Platform, Tenant};
 use crate::util::{address, now_ms, random_token, sha256_hex};
 
 /// Entra's limits: redirect URIs per app, and characters per URI.
@@ -23,6 +27,8 @@ const MAX_REDIRECT_URIS: usize = 256;
 const MAX_URI_CHARS: usize = 256;
 /// Secrets an app may hold at once (each is checked at every token request).
 const MAX_PASSWORDS: usize = 16;
+/// Keys an app may hold at once (Entra's portal allows about as many).
+const MAX_KEY_CREDENTIALS: usize = 16;
 /// Graph's default lifetime of a secret without `endDateTime`: two years.
 const DEFAULT_SECRET_LIFETIME_MS: i64 = 2 * 365 * 24 * 3600 * 1000;
 /// The most permissions of each type one app may hold on one resource, and
@@ -46,8 +52,11 @@ pub struct GraphApplication {
     pub required_resource_access: Vec<RequiredResourceAccess>,
     pub app_roles: Vec<GraphAppRole>,
     pub password_credentials: Vec<GraphPasswordCredential>,
-    /// Certificates and keys for `private_key_jwt` are not registered here yet.
-    pub key_credentials: Vec<serde_json::Value>,
+    /// Certificates and keys for `private_key_jwt`.
+    pub key_credentials: Vec<GraphKeyCredential>,
+    /// Each client assertion's `jti` works once (an extension; Entra has
+    /// no such switch).
+    pub single_use_client_assertions: bool,
     #[serde(skip)]
     pub platform: Platform,
 }
@@ -129,6 +138,55 @@ pub struct GraphPasswordCredential {
     pub secret_text: Option<String>,
 }
 
+/// Graph's `keyCredential`: a public key for `private_key_jwt`. A read one
+/// (no `key`) may be sent back as is to keep it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GraphKeyCredential {
+    /// Names a key the application already has, to keep it.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `AsymmetricX509Cert` (`key`: the certificate's DER, base64) or
+    /// `JsonWebKey` (`key`: the public JWK's JSON, base64; an extension).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Only `Verify`: these keys verify client assertions.
+    pub usage: String,
+    /// Written, never read back (Graph's default).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The certificate's SHA-1 thumbprint (read only).
+    #[serde(default)]
+    pub custom_key_identifier: Option<String>,
+    /// Later than the certificate's own start, it starts the key later.
+    #[serde(default)]
+    pub start_date_time: Option<String>,
+    /// Earlier than the certificate's own end, it ends the key sooner.
+    #[serde(default)]
+    pub end_date_time: Option<String>,
+}
+
+impl From<&KeyCredential> for GraphKeyCredential {
+    fn from(k: &KeyCredential) -> GraphKeyCredential {
+        let thumbprint = k.x5t.as_deref().and_then(|t| URL_SAFE_NO_PAD.decode(t).ok()).map(|t| STANDARD.encode(t));
+        GraphKeyCredential {
+            key_id: Some(k.key_id.clone()),
+            display_name: k.display_name.clone(),
+            kind: if k.certificate.is_some() { CERTIFICATE } else { JSON_WEB_KEY }.into(),
+            usage: "Verify".into(),
+            key: None,
+            custom_key_identifier: thumbprint,
+            start_date_time: Some(crate::util::rfc3339_ms(k.start_ms)),
+            end_date_time: Some(crate::util::rfc3339_ms(k.end_ms)),
+        }
+    }
+}
+
+const CERTIFICATE: &str = "AsymmetricX509Cert";
+const JSON_WEB_KEY: &str = "JsonWebKey";
+
 /// `POST /applications` and `PATCH /applications/{id}`: absent properties
 /// are left as they are (a POST needs `displayName`); others are refused by
 /// name.
@@ -148,6 +206,9 @@ pub struct ApplicationFields {
     /// Replaces the app's roles; an enabled role must be disabled
     /// (`isEnabled: false`) in one change before it is removed in another.
     pub app_roles: Option<Vec<GraphAppRole>>,
+    /// Replaces the app's keys: new ones with `key`, kept ones by `keyId`.
+    pub key_credentials: Option<Vec<GraphKeyCredential>>,
+    pub single_use_client_assertions: Option<bool>,
 }
 
 /// `POST …/addPassword`.
@@ -221,7 +282,8 @@ impl From<&App> for GraphApplication {
             required_resource_access: resource_access(app),
             app_roles: app.app_roles.iter().map(GraphAppRole::from).collect(),
             password_credentials,
-            key_credentials: vec![],
+            key_credentials: app.key_credentials.iter().map(GraphKeyCredential::from).collect(),
+            single_use_client_assertions: app.single_use_client_assertions,
             platform: app.platform(),
         }
     }
@@ -328,6 +390,8 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, fields: Applica
         require_consent: false,
         app_roles: vec![],
         home_page_url: None,
+        key_credentials: vec![],
+        single_use_client_assertions: false,
     };
     let modified = apply(idp, tenant, caller, &mut app, fields).await?;
     idp.store.put_app(&app).await?;
@@ -457,6 +521,9 @@ type Modified = Vec<(&'static str, serde_json::Value, serde_json::Value)>;
 /// Checks `fields` and applies them to `app`; returns what changed.
 async fn apply(idp: &Idp, tenant: &Tenant, caller: &Caller, app: &mut App, fields: ApplicationFields) -> Result<Modified> {
     let mut modified = Modified::new();
+    // Credentials someone else may have added (a key added in this same
+    // change comes from the caller who grants).
+    let had_credentials = !app.passwords.is_empty() || !app.key_credentials.is_empty();
     if let Some(audience) = fields.sign_in_audience.filter(|a| a != "AzureADMyOrg") {
         return Err(Error::Invalid(format!(
             "signInAudience: only AzureADMyOrg ('{audience}' given); guests of other organisations are invited into this directory"
@@ -488,6 +555,23 @@ async fn apply(idp: &Idp, tenant: &Tenant, caller: &Caller, app: &mut App, field
             app.app_roles = roles;
         }
     }
+    if let Some(keys) = fields.key_credentials {
+        let keys = checked_keys(app, keys)?;
+        if keys != app.key_credentials {
+            let ids = |keys: &[KeyCredential]| json!(keys.iter().map(|k| &k.key_id).collect::<Vec<_>>());
+            modified.push(("KeyDescription", ids(&app.key_credentials), ids(&keys)));
+            app.key_credentials = keys;
+        }
+    }
+    if let Some(single) = fields.single_use_client_assertions.filter(|s| *s != app.single_use_client_assertions) {
+        modified.push(("SingleUseClientAssertions", json!(app.single_use_client_assertions), json!(single)));
+        app.single_use_client_assertions = single;
+    }
+    if app.is_public() && !app.key_credentials.is_empty() {
+        return Err(Error::Invalid(
+            "keyCredentials: a public client (spa or publicClient) has no keys; it uses PKCE. Register web redirect URIs (or none) to make it confidential".into(),
+        ));
+    }
     if let Some(access) = fields.required_resource_access {
         let (roles, scopes) = grants(idp, tenant, app, access).await?;
         let grants_admin = |g: &BTreeMap<String, Vec<String>>| g.contains_key(ADMIN_RESOURCE);
@@ -501,16 +585,73 @@ async fn apply(idp: &Idp, tenant: &Tenant, caller: &Caller, app: &mut App, field
             app.api_permissions = roles;
             app.delegated_permissions = scopes;
             modified.push(("RequiredResourceAccess", before, json!(resource_access(app))));
-            if !was_privileged && app.holds_admin_permissions() && !app.passwords.is_empty() {
+            if !was_privileged && app.holds_admin_permissions() && had_credentials {
                 // Someone without the right to hold admin power may have added
                 // them: the grant waits until they are gone.
                 return Err(Error::Invalid(
-                    "granting api://b2b-idp-admin permissions to an application with secrets added through the admin API: remove its secrets first (removePassword), then add new ones".into(),
+                    "granting api://b2b-idp-admin permissions to an application with secrets or keys added through the admin API: remove them first (removePassword, keyCredentials), then add new ones".into(),
                 ));
             }
         }
     }
     Ok(modified)
+}
+
+/// The keys `given` makes: new ones parsed from `key`, kept ones by `keyId`.
+fn checked_keys(app: &App, given: Vec<GraphKeyCredential>) -> Result<Vec<KeyCredential>> {
+    if given.len() > MAX_KEY_CREDENTIALS {
+        return Err(Error::Invalid(format!("keyCredentials: at most {MAX_KEY_CREDENTIALS}")));
+    }
+    let now = now_ms();
+    let mut keys: Vec<KeyCredential> = Vec::new();
+    for (i, k) in given.into_iter().enumerate() {
+        let bad = |what: String| Error::Invalid(format!("keyCredentials[{i}]: {what}"));
+        if k.usage != "Verify" {
+            return Err(bad(format!("usage must be Verify (the key verifies client assertions), not '{}'", k.usage)));
+        }
+        let display_name = k.display_name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        if display_name.as_ref().is_some_and(|n| n.chars().count() > MAX_DISPLAY_NAME_CHARS) {
+            return Err(bad(format!("displayName: at most {MAX_DISPLAY_NAME_CHARS} characters")));
+        }
+        let key = match (k.key, k.key_id) {
+            (Some(key), _) => {
+                let bytes = STANDARD.decode(key.trim()).map_err(|_| bad("key is not base64".into()))?;
+                let parsed = match k.kind.as_str() {
+                    CERTIFICATE => client_keys::from_certificate(&bytes, display_name),
+                    JSON_WEB_KEY => serde_json::from_slice(&bytes)
+                        .map_err(|e| format!("key is not a JWK's JSON: {e}"))
+                        .and_then(|jwk| client_keys::from_jwk(&jwk, display_name)),
+                    other => Err(format!("type must be {CERTIFICATE} or {JSON_WEB_KEY}, not '{other}'")),
+                };
+                let mut key = parsed.map_err(bad)?;
+                let time = |field: &str, text: &str| {
+                    crate::util::parse_rfc3339_ms(text).ok_or_else(|| bad(format!("{field} '{text}' is not RFC 3339")))
+                };
+                if let Some(text) = k.start_date_time {
+                    key.start_ms = key.start_ms.max(time("startDateTime", &text)?);
+                }
+                if let Some(text) = k.end_date_time {
+                    key.end_ms = key.end_ms.min(time("endDateTime", &text)?);
+                }
+                if key.end_ms <= now {
+                    return Err(bad("the key has expired (the certificate's notAfter or endDateTime)".into()));
+                }
+                key
+            }
+            (None, Some(id)) => app
+                .key_credentials
+                .iter()
+                .find(|existing| existing.key_id == id)
+                .cloned()
+                .ok_or_else(|| bad(format!("no key, and keyId {id} is not one of this application's keys")))?,
+            (None, None) => return Err(bad("key is required for a new key (the certificate or JWK, base64)".into())),
+        };
+        if keys.iter().any(|other| other.key_id == key.key_id || other.jwk.algorithm == key.jwk.algorithm) {
+            return Err(bad("this key is listed twice".into()));
+        }
+        keys.push(key);
+    }
+    Ok(keys)
 }
 
 /// The redirect URIs of `web`, `spa` or `publicClient` (one platform per

@@ -10,6 +10,7 @@ use crate::directory::groups;
 use crate::directory::realm::{self, HomeRoute};
 use crate::directory::replica::Replica;
 use crate::error::{Error, Result};
+use crate::i18n;
 use crate::i18n::Lang;
 use crate::idp::Idp;
 use crate::model::Invitation;
@@ -420,7 +421,7 @@ fn redeemed(user: &mut User, home: HomeAccount) {
 
 /// An invitation waiting to be redeemed, by the ticket of its link.
 pub async fn by_ticket(idp: &Idp, tenant: &Tenant, ticket: &str) -> Result<(Invitation, User)> {
-    let invalid = || Error::Invalid("This invitation link is not valid. Ask the person who invited you to send it again.".into());
+    let invalid = || Error::Invalid(i18n::text("invitation-link-invalid", &[]));
     let invitation = idp.store.invitation_by_ticket(&sha256_hex(ticket)).await?.ok_or_else(invalid)?;
     if invitation.tenant_id != tenant.id {
         return Err(invalid());
@@ -437,9 +438,9 @@ async fn invited_user(idp: &Idp, invitation: &Invitation) -> Result<User> {
         .user(&invitation.tenant_id, &invitation.user_id)
         .await?
         .filter(|u| u.enabled)
-        .ok_or_else(|| Error::Invalid("The invited account has been removed from this organisation.".into()))?;
+        .ok_or_else(|| Error::Invalid(i18n::text("invitation-account-removed", &[])))?;
     if user.external.as_ref().is_some_and(|e| invitation.written_at_ms < e.reset_at_ms) {
-        return Err(Error::Invalid("This invitation was replaced by a newer one. Use the link in the latest invitation mail.".into()));
+        return Err(Error::Invalid(i18n::text("invitation-replaced", &[])));
     }
     Ok(user)
 }
@@ -449,17 +450,13 @@ async fn invited_user(idp: &Idp, invitation: &Invitation) -> Result<User> {
 /// invitation already redeemed by another, refuses.
 pub async fn redeem(idp: &Idp, tenant: &Tenant, invitation_id: &str, home: HomeAccount) -> Result<(Invitation, User)> {
     let mut invitation =
-        idp.store.invitation(&tenant.id, invitation_id).await?.ok_or_else(|| Error::Invalid("This invitation no longer exists.".into()))?;
+        idp.store.invitation(&tenant.id, invitation_id).await?.ok_or_else(|| Error::Invalid(i18n::text("fed-invitation-gone", &[])))?;
     // Bind with compare-and-swap: of two accounts redeeming at once, one wins.
     let user = loop {
         let mut user = invited_user(idp, &invitation).await?;
         match user.external.as_ref().and_then(|e| e.home.as_ref()) {
             Some(bound) if bound.issuer == home.issuer && bound.subject == home.subject => break user,
-            Some(_) => {
-                return Err(Error::Forbidden(
-                    "This invitation was already redeemed by another account. Sign in with the account you redeemed it with.".into(),
-                ))
-            }
+            Some(_) => return Err(Error::Forbidden(i18n::text("invitation-redeemed-by-another", &[]))),
             None => {
                 let read = user.version;
                 redeemed(&mut user, home.clone());

@@ -57,6 +57,8 @@ fn definition(idp: &Idp, tenant: &Tenant) -> App {
         require_consent: false,
         app_roles: vec![],
         home_page_url: None,
+        key_credentials: vec![],
+        single_use_client_assertions: false,
     }
 }
 

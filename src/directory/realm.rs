@@ -34,9 +34,14 @@ impl HomeRoute {
 /// email one-time passcode.
 pub async fn home_route(idp: &Idp, resource: &Tenant, email: &str) -> Result<HomeRoute> {
     let domain = email_domain(email).ok_or_else(|| Error::Invalid(format!("'{email}' is not an email address")))?;
-    if let Some(home) = idp.store.tenants_by_domain(&domain).await?.into_iter().next() {
+    domain_route(idp, resource, &domain).await
+}
+
+/// Home realm discovery for a domain (lower-case) alone, as `domain_hint` names one.
+pub async fn domain_route(idp: &Idp, resource: &Tenant, domain: &str) -> Result<HomeRoute> {
+    if let Some(home) = idp.store.tenants_by_domain(domain).await?.into_iter().next() {
         return Ok(HomeRoute::Tenant(Box::new(home)));
     }
-    let external = resource.identity_providers.iter().chain(&idp.config.b2b.identity_providers).find(|x| x.serves(&domain));
+    let external = resource.identity_providers.iter().chain(&idp.config.b2b.identity_providers).find(|x| x.serves(domain));
     Ok(external.map_or(HomeRoute::EmailOtp, |x| HomeRoute::External(x.clone())))
 }

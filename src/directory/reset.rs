@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::i18n;
 use crate::idp::Idp;
 use crate::model::{Interaction, Purpose, Step};
 use crate::model::{Tenant, User};
@@ -24,11 +25,11 @@ const REQUESTS_PER_SOURCE_HOUR: u32 = 30;
 pub async fn request(idp: &Arc<Idp>, tenant: &Tenant, email: &str, source: &str) -> Result<()> {
     let source = crate::signin::throttle::source_key(source);
     if idp.store.bump_counter(&format!("sspr-src|{}|{source}", tenant.id), 3600).await? > REQUESTS_PER_SOURCE_HOUR {
-        return Err(Error::TooManyAttempts("Too many reset links were asked from your address. Try again in an hour.".into()));
+        return Err(Error::TooManyAttempts(i18n::text("reset-too-many-from-source", &[])));
     }
-    let email = crate::util::address::email(email).map_err(|_| Error::Invalid("Enter your email address.".into()))?;
+    let email = crate::util::address::email(email).map_err(|_| Error::Invalid(i18n::text("error-enter-email", &[])))?;
     if idp.store.bump_counter(&format!("sspr|{}|{}", tenant.id, sha256_hex(&email)), 3600).await? > LINKS_PER_HOUR {
-        return Err(Error::TooManyAttempts("Too many reset links were asked for this address. Try again in an hour.".into()));
+        return Err(Error::TooManyAttempts(i18n::text("reset-too-many", &[])));
     }
     let (idp, tenant) = (idp.clone(), tenant.clone());
     // In the language of the page that asked (the task below is not the request's).
@@ -65,7 +66,7 @@ async fn send_link(idp: &Idp, tenant: &Tenant, email: &str, lang: crate::i18n::L
 
 /// The member a link token stands for, if it is live.
 pub async fn holder(idp: &Idp, tenant: &Tenant, token: &str) -> Result<User> {
-    let gone = || Error::Invalid("This reset link has expired or was already used. Ask for a new one.".into());
+    let gone = || Error::Invalid(i18n::text("reset-link-gone", &[]));
     let link = idp.store.interaction(&sha256_hex(token)).await?.ok_or_else(gone)?;
     let (Purpose::PasswordReset { user_id }, Step::ResetLink) = (&link.purpose, &link.step) else { return Err(gone()) };
     if link.tenant_id != tenant.id || link.expires_at < now() {
@@ -82,14 +83,13 @@ pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str, s
     crate::passwords::check_policy(password, &holder.email)?;
     let link = sha256_hex(token);
     if idp.store.bump_counter(&format!("sspr-spent|{link}"), LINK_TTL).await? > 1 {
-        return Err(Error::Invalid("This reset link was already used. Ask for a new one.".into()));
+        return Err(Error::Invalid(i18n::text("reset-link-used", &[])));
     }
     idp.store.delete_interaction(&link).await?;
     let hash = idp.passwords.hash(password).await?;
     // Write over the current record, not the one read before the slow hash.
     loop {
-        let mut user =
-            idp.store.user(&tenant.id, &holder.id).await?.ok_or_else(|| Error::Invalid("This account no longer exists.".into()))?;
+        let mut user = idp.store.user(&tenant.id, &holder.id).await?.ok_or_else(|| Error::Invalid(i18n::text("account-gone", &[])))?;
         let read = user.version;
         user.password_hash = Some(hash.clone());
         user.sessions_valid_from_ms = now_ms();

@@ -96,7 +96,7 @@ pub struct HomeProviders {
 fn upstream(issuer: &str, what: &str, e: impl std::fmt::Display) -> Error {
     let reference = uuid::Uuid::new_v4();
     tracing::warn!(%issuer, %reference, step = what, error = %e, "home identity provider failed");
-    Error::Upstream(format!("Your home identity provider ({issuer}) could not sign you in. Reference: {reference}."))
+    Error::Upstream(crate::i18n::text("fed-provider-failed", &[("issuer", issuer), ("reference", &reference.to_string())]))
 }
 
 impl HomeProviders {

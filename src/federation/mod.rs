@@ -9,9 +9,10 @@ use ring::hmac;
 
 use crate::audit::signin::{code, step, user_type_label, Subject};
 use crate::directory::invitations;
-use crate::directory::realm::{home_route, HomeRoute};
+use crate::directory::realm::{domain_route, home_route, HomeRoute};
 use crate::egress::rp::Registration;
 use crate::error::{Error, Result};
+use crate::i18n;
 use crate::idp::Idp;
 use crate::model::Interaction;
 use crate::model::Purpose;
@@ -47,13 +48,15 @@ fn external_by_issuer(idp: &Idp, resource: &Tenant, issuer: &str) -> Result<Home
         .chain(&idp.config.b2b.identity_providers)
         .find(|x| x.issuer == issuer)
         .map(|x| HomeRoute::External(x.clone()))
-        .ok_or_else(|| Error::Upstream(format!("Your home identity provider {issuer} is no longer configured here.")))
+        .ok_or_else(|| Error::Upstream(i18n::text("fed-provider-gone", &[("issuer", issuer)])))
 }
 
 impl Purpose {
-    fn user_id(&self) -> &str {
+    /// The account this interaction is for, when it was known at its start.
+    fn user_id(&self) -> Option<&str> {
         match self {
-            Purpose::SignIn { user_id, .. } | Purpose::Redeem { user_id, .. } | Purpose::PasswordReset { user_id } => user_id,
+            Purpose::SignIn { user_id, .. } | Purpose::Redeem { user_id, .. } | Purpose::PasswordReset { user_id } => Some(user_id),
+            Purpose::SignInByDomain { .. } => None,
         }
     }
 }
@@ -117,6 +120,8 @@ async fn same_server_registration(idp: &Idp, home: &Tenant, resource: &Tenant) -
         require_consent: false,
         app_roles: vec![],
         home_page_url: None,
+        key_credentials: vec![],
+        single_use_client_assertions: false,
     };
     if idp.store.app(&home.id, &client_id).await?.as_ref() != Some(&app) {
         idp.store.put_app(&app).await?;
@@ -142,10 +147,7 @@ async fn registration(idp: &Idp, resource: &Tenant, route: &HomeRoute) -> Result
 pub async fn start_redemption(idp: &Idp, tenant: &Tenant, ticket: &str, browser: &str) -> Result<Next> {
     let (invitation, user) = invitations::by_ticket(idp, tenant, ticket).await?;
     if invitation.status == InvitationStatus::Completed {
-        return Err(Error::Invalid(format!(
-            "This invitation has already been redeemed. Sign in to {} with the account that redeemed it.",
-            tenant.display_name
-        )));
+        return Err(Error::Invalid(i18n::text("fed-already-redeemed", &[("tenant", &tenant.display_name)])));
     }
     let bound = user.external.as_ref().and_then(|e| e.home.clone());
     let route = match &bound {
@@ -153,7 +155,7 @@ pub async fn start_redemption(idp: &Idp, tenant: &Tenant, ticket: &str, browser:
         None => home_route(idp, tenant, &user.email).await?,
     };
     let purpose = Purpose::Redeem { invitation_id: invitation.id, user_id: user.id.clone() };
-    go(idp, tenant, purpose, &route, &user.email, browser, false, false).await
+    go(idp, tenant, purpose, &route, Some(&user.email), browser, false, false).await
 }
 
 /// A guest typed their email on the sign-in page: send them home.
@@ -165,15 +167,29 @@ pub async fn start_sign_in(idp: &Idp, tenant: &Tenant, request: &AuthRequest, us
 /// second factor (cross-tenant trust), and the answer must carry it.
 pub async fn go_home(idp: &Idp, tenant: &Tenant, request: &AuthRequest, user: &User, browser: &str, require_mfa: bool) -> Result<Next> {
     let Some(home) = user.external.as_ref().and_then(|e| e.home.as_ref()) else {
-        return Err(Error::Invalid(format!(
-            "You have been invited to {} but have not accepted the invitation yet. Open the link in the invitation mail first.",
-            tenant.display_name
-        )));
+        return Err(Error::Invalid(i18n::text("fed-not-accepted", &[("tenant", &tenant.display_name)])));
     };
     let route = bound_route(idp, tenant, home).await?;
     let purpose = Purpose::SignIn { request_id: request.id.clone(), user_id: user.id.clone() };
-    let force_login = request.prompt_login || request.max_age.is_some();
-    go(idp, tenant, purpose, &route, &user.email, browser, force_login, require_mfa).await
+    go(idp, tenant, purpose, &route, Some(&user.email), browser, request.forces_login(), require_mfa).await
+}
+
+/// `domain_hint` names a partner's domain: straight to that home before
+/// anyone types an address, as Entra skips home realm discovery; home's
+/// answer names the guest. `None` when the hint cannot skip the address:
+/// an unknown value, this tenant's own domain, or a passcode domain (a
+/// code is mailed to an address, so it must be typed; an unmanaged
+/// tenant's domain is one).
+pub async fn go_home_by_domain(idp: &Idp, tenant: &Tenant, request: &AuthRequest, browser: &str) -> Result<Option<Next>> {
+    let Some(domain) = request.domain_hint.as_deref().and_then(crate::util::address::domain) else { return Ok(None) };
+    let route = domain_route(idp, tenant, &domain).await?;
+    match &route {
+        HomeRoute::Tenant(home) if home.id == tenant.id || home.unmanaged => return Ok(None),
+        HomeRoute::EmailOtp => return Ok(None),
+        _ => {}
+    }
+    let purpose = Purpose::SignInByDomain { request_id: request.id.clone() };
+    go(idp, tenant, purpose, &route, None, browser, request.forces_login(), false).await.map(Some)
 }
 
 // Eight plain inputs from three flows (redeem, sign in, step up); a struct
@@ -184,18 +200,19 @@ async fn go(
     tenant: &Tenant,
     purpose: Purpose,
     route: &HomeRoute,
-    email: &str,
+    email: Option<&str>,
     browser: &str,
     force_login: bool,
     require_mfa: bool,
 ) -> Result<Next> {
     if let HomeRoute::EmailOtp = route {
+        let email = email.ok_or_else(|| Error::Internal("a passcode needs an address".into()))?;
         return passcode::send(idp, tenant, purpose, email, browser).await;
     }
     let reg = registration(idp, tenant, route).await?;
     let id = random_token();
     let nonce = random_token();
-    let (url, pkce_verifier) = idp.home.authorization_url(&reg, &id, &nonce, Some(email), force_login, require_mfa).await?;
+    let (url, pkce_verifier) = idp.home.authorization_url(&reg, &id, &nonce, email, force_login, require_mfa).await?;
     let home_tenant_id = match route {
         HomeRoute::Tenant(t) => Some(t.id.clone()),
         _ => None,
@@ -214,7 +231,7 @@ async fn go(
 
 /// An interaction of this tenant and this browser that has not expired.
 pub(crate) async fn interaction(idp: &Idp, tenant: &Tenant, id: &str, browser: &str) -> Result<Interaction> {
-    let gone = || Error::Invalid("This sign-in has expired or was started in another browser. Start again.".into());
+    let gone = || Error::Invalid(i18n::text("fed-expired", &[]));
     let ix = idp.store.interaction(id).await?.ok_or_else(gone)?;
     if ix.tenant_id != tenant.id || ix.browser != sha256_hex(browser) || ix.expires_at < now() {
         return Err(gone());
@@ -235,11 +252,18 @@ pub async fn callback(
     idp.store.delete_interaction(&ix.id).await?;
     let purpose = ix.purpose.clone();
     let result = from_home(idp, tenant, ix, code, error).await;
-    if let (Err(e), Purpose::SignIn { request_id, user_id }) = (&result, &purpose) {
-        if let Ok(Some(user)) = idp.store.user(&tenant.id, user_id).await {
-            let step = step("Federated", "", false, false, e.to_string());
-            log::failed(idp, tenant, Subject::user(&user), request_id, code::HOME_FAILED, &e.to_string(), &[step]).await;
-        }
+    if let Err(e) = &result {
+        // A `domain_hint` sign-in names nobody until home answers: logged without an account.
+        let (request_id, subject) = match &purpose {
+            Purpose::SignIn { request_id, user_id } => match idp.store.user(&tenant.id, user_id).await {
+                Ok(Some(user)) => (request_id, Subject::user(&user)),
+                _ => return result,
+            },
+            Purpose::SignInByDomain { request_id } => (request_id, Subject::Unknown { upn: String::new() }),
+            _ => return result,
+        };
+        let step = step("Federated", "", false, false, e.to_string());
+        log::failed(idp, tenant, subject, request_id, code::HOME_FAILED, &e.to_string(), &[step]).await;
     }
     result
 }
@@ -247,25 +271,25 @@ pub async fn callback(
 /// The home IdP's answer, checked.
 async fn from_home(idp: &Idp, tenant: &Tenant, ix: Interaction, code: Option<&str>, error: Option<(&str, Option<&str>)>) -> Result<Next> {
     let Step::Home { issuer, home_tenant_id, nonce, pkce_verifier, require_mfa } = &ix.step else {
-        return Err(Error::Invalid("This sign-in step is out of order. Start again.".into()));
+        return Err(Error::Invalid(i18n::text("step-out-of-order", &[])));
     };
     if let Some((error, description)) = error {
-        return Err(Error::Upstream(format!(
-            "Your home organisation did not sign you in ({error}{}).",
-            description.map(|d| format!(": {d}")).unwrap_or_default()
+        return Err(Error::Upstream(i18n::text(
+            "fed-home-refused",
+            &[("reason", &format!("{error}{}", description.map(|d| format!(": {d}")).unwrap_or_default()))],
         )));
     }
-    let code = code.ok_or_else(|| Error::Invalid("The home organisation's answer has no code.".into()))?;
+    let code = code.ok_or_else(|| Error::Invalid(i18n::text("fed-no-code", &[])))?;
     let route = match home_tenant_id {
         Some(id) => {
-            HomeRoute::Tenant(Box::new(idp.store.tenant(id).await?.ok_or_else(|| Error::Upstream("the home tenant is gone".into()))?))
+            HomeRoute::Tenant(Box::new(idp.store.tenant(id).await?.ok_or_else(|| Error::Upstream(i18n::text("fed-home-gone", &[])))?))
         }
         None => external_by_issuer(idp, tenant, issuer)?,
     };
     let reg = registration(idp, tenant, &route).await?;
     let identity = idp.home.redeem_code(&reg, code, pkce_verifier, nonce).await?;
     if identity.email_verified == Some(false) {
-        return Err(Error::Forbidden("Your home identity provider says your email address is not verified.".into()));
+        return Err(Error::Forbidden(i18n::text("fed-email-unverified", &[])));
     }
     let home_tid = match &route {
         HomeRoute::Tenant(t) => t.id.clone(),
@@ -278,10 +302,7 @@ async fn from_home(idp: &Idp, tenant: &Tenant, ix: Interaction, code: Option<&st
     let home_mfa = identity.amr.iter().any(|m| m == "mfa") || identity.acr.as_deref() == Some("2");
     let trusted = home_mfa && tenant.cross_tenant_access.trusts_mfa_of(&home.tenant_id, &home.issuer);
     if *require_mfa && !trusted {
-        return Err(Error::Forbidden(format!(
-            "{} accepts your organisation's multi-factor authentication, but your home sign-in did not include it. Your home organisation must offer MFA to you.",
-            tenant.display_name
-        )));
+        return Err(Error::Forbidden(i18n::text("fed-home-mfa-missing", &[("tenant", &tenant.display_name)])));
     }
     let factors = Factors::federated(&home.tenant_id, home_mfa, trusted);
     finish(idp, tenant, ix, home, identity.email.as_deref(), factors).await
@@ -303,31 +324,31 @@ async fn external_home_tid(idp: &Idp, x: &ExternalIdp, tid: Option<&str>) -> Res
 /// Home (or the passcode) proved an account: a redemption goes on to the
 /// consent page, a sign-in must match the account the guest redeemed with.
 async fn finish(idp: &Idp, tenant: &Tenant, ix: Interaction, home: HomeAccount, email: Option<&str>, factors: Factors) -> Result<Next> {
-    let user = idp
-        .store
-        .user(&tenant.id, ix.purpose.user_id())
-        .await?
+    let user = match ix.purpose.user_id() {
+        Some(id) => idp.store.user(&tenant.id, id).await?,
+        None => guest_by_home_address(idp, tenant, email).await?,
+    };
+    let user = user
         .filter(|u| u.enabled)
-        .ok_or_else(|| Error::Forbidden(format!("Your account is no longer part of {}.", tenant.display_name)))?;
+        .ok_or_else(|| Error::Forbidden(i18n::text("fed-no-longer-part", &[("tenant", &tenant.display_name)])))?;
     let bound = user.external.as_ref().and_then(|e| e.home.as_ref());
     let same_account = |b: &HomeAccount| b.issuer == home.issuer && b.subject == home.subject;
     match ix.purpose {
         Purpose::Redeem { invitation_id, .. } => {
             if email != Some(user.email.as_str()) {
-                return Err(Error::Forbidden(format!(
-                    "You signed in at home as {}, but the invitation is for {}. Sign in with the invited account.",
-                    email.unwrap_or("an account without an email address"),
-                    user.email
-                )));
+                return Err(Error::Forbidden(match email {
+                    Some(email) => i18n::text("fed-wrong-account", &[("signed_in", email), ("invited", &user.email)]),
+                    None => i18n::text("fed-wrong-account-no-address", &[("invited", &user.email)]),
+                }));
             }
             if bound.is_some_and(|b| !same_account(b)) {
-                return Err(Error::Forbidden("This invitation was already redeemed by another account.".into()));
+                return Err(Error::Forbidden(i18n::text("fed-redeemed-by-another", &[])));
             }
             let invitation = idp
                 .store
                 .invitation(&tenant.id, &invitation_id)
                 .await?
-                .ok_or_else(|| Error::Invalid("This invitation no longer exists.".into()))?;
+                .ok_or_else(|| Error::Invalid(i18n::text("fed-invitation-gone", &[])))?;
             let next = Interaction {
                 id: random_token(),
                 step: Step::Consent { home: home.clone(), trusted_mfa: factors.mfa_source.is_some() },
@@ -338,13 +359,10 @@ async fn finish(idp: &Idp, tenant: &Tenant, ix: Interaction, home: HomeAccount, 
             idp.store.put_interaction(&next).await?;
             Ok(Next::ConfirmRedemption { interaction_id: next.id, invitation: Box::new(invitation), home })
         }
-        Purpose::SignIn { request_id, .. } => {
+        Purpose::SignIn { request_id, .. } | Purpose::SignInByDomain { request_id } => {
             if !bound.is_some_and(same_account) {
                 tracing::warn!(tenant = %tenant.id, user = %user.id, issuer = %home.issuer, "home account does not match the redeemed one");
-                return Err(Error::Forbidden(format!(
-                    "The account you signed in with at home is not the one that accepted the invitation to {}.",
-                    tenant.display_name
-                )));
+                return Err(Error::Forbidden(i18n::text("fed-not-the-redeemer", &[("tenant", &tenant.display_name)])));
             }
             tracing::info!(tenant = %tenant.id, user = %user.id, "guest signed in at home");
             let label = crate::telemetry::tenant_label(&tenant.name, tenant.unmanaged);
@@ -357,7 +375,20 @@ async fn finish(idp: &Idp, tenant: &Tenant, ix: Interaction, home: HomeAccount, 
             let session = session::start(idp, tenant, &user, factors).await?;
             Ok(Next::SignedIn { session, request_id })
         }
-        Purpose::PasswordReset { .. } => Err(Error::Invalid("This step is out of order.".into())),
+        Purpose::PasswordReset { .. } => Err(Error::Invalid(i18n::text("step-out-of-order", &[]))),
+    }
+}
+
+/// The guest home's answer names by its address, for a sign-in that
+/// started without one. The address only finds the account: `finish` still
+/// requires the very home account (issuer and subject) that redeemed it.
+async fn guest_by_home_address(idp: &Idp, tenant: &Tenant, email: Option<&str>) -> Result<Option<User>> {
+    let tenant_name = ("tenant", tenant.display_name.as_str());
+    let email = email.ok_or_else(|| Error::Forbidden(i18n::text("fed-no-address-not-a-guest", &[tenant_name])))?;
+    let user = idp.store.user_by_email(&tenant.id, &crate::util::address::lookup_form(email)).await?;
+    match user {
+        Some(user) if user.external.is_some() => Ok(Some(user)),
+        _ => Err(Error::Forbidden(i18n::text("fed-not-a-guest", &[("email", email), tenant_name]))),
     }
 }
 
@@ -366,13 +397,10 @@ pub async fn accept_redemption(idp: &Idp, tenant: &Tenant, id: &str, browser: &s
     let ix = interaction(idp, tenant, id, browser).await?;
     idp.store.delete_interaction(&ix.id).await?;
     let (Purpose::Redeem { invitation_id, .. }, Step::Consent { home, trusted_mfa }) = (ix.purpose, ix.step) else {
-        return Err(Error::Invalid("This step is out of order. Open the invitation link again.".into()));
+        return Err(Error::Invalid(i18n::text("fed-redeem-out-of-order", &[])));
     };
     if !accepted {
-        return Err(Error::Invalid(format!(
-            "You declined the invitation from {}. Open the invitation link again if you change your mind.",
-            tenant.display_name
-        )));
+        return Err(Error::Invalid(i18n::text("fed-declined", &[("tenant", &tenant.display_name)])));
     }
     let factors = match home.method {
         HomeMethod::EmailOtp => Factors::passcode(),

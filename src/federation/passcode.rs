@@ -8,6 +8,7 @@ use subtle::ConstantTimeEq;
 use crate::audit::signin::{code, step, Subject};
 use crate::error::{Error, Result};
 use crate::federation::{finish, interaction, Next};
+use crate::i18n;
 use crate::idp::Idp;
 use crate::keys;
 use crate::model::{HomeAccount, HomeMethod};
@@ -52,7 +53,7 @@ pub async fn send(idp: &Idp, tenant: &Tenant, purpose: Purpose, email: &str, bro
 pub async fn resend(idp: &Idp, tenant: &Tenant, id: &str, browser: &str) -> Result<Next> {
     let ix = interaction(idp, tenant, id, browser).await?;
     let Step::Passcode { email, .. } = &ix.step else {
-        return Err(Error::Invalid("This step is out of order. Start again.".into()));
+        return Err(Error::Invalid(i18n::text("step-out-of-order", &[])));
     };
     let email = email.clone();
     // The new code first: when it cannot be sent (the hourly limit), the
@@ -72,7 +73,7 @@ pub async fn resend(idp: &Idp, tenant: &Tenant, id: &str, browser: &str) -> Resu
 pub async fn check(idp: &Idp, tenant: &Tenant, id: &str, browser: &str, typed: &str) -> Result<Next> {
     let ix = interaction(idp, tenant, id, browser).await?;
     let Step::Passcode { email, code_hash: expected } = &ix.step else {
-        return Err(Error::Invalid("This step is out of order. Start again.".into()));
+        return Err(Error::Invalid(i18n::text("step-out-of-order", &[])));
     };
     let email = email.clone();
     if typed.trim().is_empty() {

@@ -17,10 +17,11 @@ use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind, EncodingKey};
 use ring::rand::SystemRandom;
 use ring::signature::{
     EcdsaKeyPair, RsaKeyPair, RsaPublicKeyComponents, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING,
-    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
+    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RSA_PSS_2048_8192_SHA256,
 };
 
-/// The algorithms this server signs and verifies with (see [`super::Alg`]).
+/// The algorithms this server signs with (see [`super::Alg`]); it verifies
+/// those and PS256, which client assertions may use (MSAL's certificates).
 static PROVIDER: CryptoProvider =
     CryptoProvider { signer_factory: signer, verifier_factory: verifier, key_utils: KeyUtils::new_unimplemented() };
 
@@ -93,7 +94,7 @@ struct Verifier {
 }
 
 fn verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, Error> {
-    if !matches!(alg, Algorithm::ES256 | Algorithm::RS256) || key.family() != alg.family() {
+    if !matches!(alg, Algorithm::ES256 | Algorithm::RS256 | Algorithm::PS256) || key.family() != alg.family() {
         return Err(ErrorKind::InvalidAlgorithm.into());
     }
     Ok(Box::new(Verifier { alg: *alg, key: key.clone() }))
@@ -110,6 +111,9 @@ impl signature::Verifier<Vec<u8>> for Verifier {
             }
             (Algorithm::RS256, DecodingKeyKind::SecretOrDer(der)) => {
                 UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).verify(message, sig)
+            }
+            (Algorithm::PS256, DecodingKeyKind::RsaModulusExponent { n, e }) => {
+                RsaPublicKeyComponents { n, e }.verify(&RSA_PSS_2048_8192_SHA256, message, sig)
             }
             _ => Err(ring::error::Unspecified),
         };

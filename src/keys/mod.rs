@@ -27,6 +27,7 @@ use crate::store::{Store, StoreError};
 use crate::util::now;
 use crate::vault::{context, Vault, VaultError};
 
+pub mod client_keys;
 mod crypto;
 pub use crypto::install as install_crypto;
 

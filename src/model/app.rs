@@ -74,6 +74,26 @@ pub struct PasswordCredential {
     pub end_ms: i64,
 }
 
+/// A public key the app signs client assertions with (`private_key_jwt`;
+/// Graph's `keyCredential`): from an X.509 certificate, as MSAL's
+/// certificate credential uses, or a bare JWK. Kept as a JWK with the
+/// certificate's thumbprints, so a token request parses no certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyCredential {
+    pub key_id: String,
+    pub display_name: Option<String>,
+    /// The public key: RSA of 2048 bits or more, or EC P-256.
+    pub jwk: jsonwebtoken::jwk::Jwk,
+    /// Base64 (standard) DER of the certificate, when it came from one.
+    pub certificate: Option<String>,
+    /// The certificate's SHA-1 and SHA-256, base64url without padding:
+    /// what an assertion's `x5t` and `x5t#S256` headers name.
+    pub x5t: Option<String>,
+    pub x5t_s256: Option<String>,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
 /// A role an app defines as an API (Graph's `appRole`): what other apps
 /// (client credentials) may be granted on it, by `value`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,6 +154,14 @@ pub struct App {
     /// Where My Apps launches the app (Graph's `web.homePageUrl`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home_page_url: Option<String>,
+    /// Keys for `private_key_jwt` client authentication.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_credentials: Vec<KeyCredential>,
+    /// Each client assertion's `jti` works once (FAPI-minded clients);
+    /// otherwise an assertion is reusable while valid, as MSAL caches one
+    /// for about ten minutes and Entra accepts that.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub single_use_client_assertions: bool,
 }
 
 impl App {
@@ -187,6 +215,11 @@ impl App {
         self.secret_hash.is_some() || !self.passwords.is_empty()
     }
 
+    /// Whether the app has a secret or a key to authenticate with.
+    pub fn has_credential(&self) -> bool {
+        self.has_secret() || !self.key_credentials.is_empty()
+    }
+
     /// Whether `uri` is one of the registered redirect URIs: an exact string
     /// match (RFC 9700 §4.1.3), no normalisation, prefix or wildcard.
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
@@ -226,6 +259,8 @@ impl App {
             require_consent: false,
             app_roles: vec![],
             home_page_url: None,
+            key_credentials: vec![],
+            single_use_client_assertions: false,
         }
     }
 }

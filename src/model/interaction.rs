@@ -26,6 +26,11 @@ pub enum Purpose {
         request_id: String,
         user_id: String,
     },
+    /// A sign-in `domain_hint` sent home before anyone typed an address:
+    /// home's answer names the guest.
+    SignInByDomain {
+        request_id: String,
+    },
     Redeem {
         invitation_id: String,
         user_id: String,

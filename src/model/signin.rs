@@ -23,6 +23,8 @@ pub struct AuthRequest {
     pub prompt_consent: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    #[serde(default)]
+    pub domain_hint: Option<String>,
     /// OIDC `ui_locales`, for the pages of this sign-in.
     #[serde(default)]
     pub ui_locales: Option<String>,
@@ -36,6 +38,13 @@ pub struct AuthRequest {
     /// Counted among the waiting sign-ins (given back when it ends).
     #[serde(default)]
     pub admitted: bool,
+}
+
+impl AuthRequest {
+    /// `prompt=login` or `max_age`: a home sign-in must not reuse its session.
+    pub fn forces_login(&self) -> bool {
+        self.prompt_login || self.max_age.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

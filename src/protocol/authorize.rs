@@ -33,6 +33,9 @@ pub struct AuthorizeParams {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
+    /// Entra's `domain_hint`: the home organisation's domain, to go there
+    /// without asking for an address first.
+    pub domain_hint: Option<String>,
     /// OIDC `ui_locales`: the languages the pages should be in.
     pub ui_locales: Option<String>,
     pub acr_values: Option<String>,
@@ -46,7 +49,7 @@ pub const MAX_PARAM_BYTES: usize = 2048;
 pub const MAX_REQUEST_BYTES: usize = 8192;
 
 impl AuthorizeParams {
-    fn values(&self) -> [(&'static str, Option<&String>); 16] {
+    fn values(&self) -> [(&'static str, Option<&String>); 17] {
         [
             ("client_id", self.client_id.as_ref()),
             ("redirect_uri", self.redirect_uri.as_ref()),
@@ -60,6 +63,7 @@ impl AuthorizeParams {
             ("prompt", self.prompt.as_ref()),
             ("max_age", self.max_age.as_ref()),
             ("login_hint", self.login_hint.as_ref()),
+            ("domain_hint", self.domain_hint.as_ref()),
             ("ui_locales", self.ui_locales.as_ref()),
             ("acr_values", self.acr_values.as_ref()),
             ("request", self.request.as_ref()),
@@ -206,6 +210,7 @@ pub async fn validate(
         prompt_consent: false,
         max_age: None,
         login_hint: p.login_hint.clone(),
+        domain_hint: p.domain_hint.clone(),
         ui_locales: p.ui_locales.clone(),
         require_mfa: mfa_only(p.acr_values.as_deref()),
         expires_at: now() + idp.config.tokens.interaction_ttl,

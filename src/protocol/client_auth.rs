@@ -1,6 +1,7 @@
 //! Client authentication at the token, introspection and revocation
-//! endpoints: `client_secret_basic`, `client_secret_post`, or `none` for
-//! public clients (which then rely on PKCE).
+//! endpoints: `client_secret_basic`, `client_secret_post`,
+//! `private_key_jwt` (`client_assertion`), or `none` for public clients
+//! (which then rely on PKCE).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -10,6 +11,7 @@ use crate::error::OAuthError;
 use crate::error::Result;
 use crate::idp::Idp;
 use crate::model::{App, SecretCheck, Tenant};
+use crate::protocol::client_assertion;
 
 /// Credentials as the request presented them.
 #[derive(Debug, Default, Clone)]
@@ -18,6 +20,15 @@ pub struct ClientCredentials {
     pub secret: Option<String>,
     /// Came from an `Authorization: Basic` header.
     pub basic: bool,
+    /// A signed client assertion (`private_key_jwt`).
+    pub assertion: Option<String>,
+}
+
+/// The form fields of `private_key_jwt`, as a request sent them.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct AssertionFields {
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
 }
 
 impl ClientCredentials {
@@ -27,7 +38,16 @@ impl ClientCredentials {
         basic: Option<(String, String)>,
         form_id: Option<String>,
         form_secret: Option<String>,
+        assertion: AssertionFields,
     ) -> Result<ClientCredentials> {
+        if let Some(assertion) = signed_assertion(assertion)? {
+            if basic.is_some() || form_secret.is_some() {
+                return Err(OAuthError::invalid_request("use one client authentication method, not a client_assertion and a secret").into());
+            }
+            // RFC 7523 §3: client_id may be left out; the assertion's sub names the client.
+            let client_id = form_id.or_else(|| client_assertion::claimed_client(&assertion));
+            return Ok(ClientCredentials { client_id, secret: None, basic: false, assertion: Some(assertion) });
+        }
         match basic {
             Some(_) if form_secret.is_some() => {
                 Err(OAuthError::invalid_request("use one client authentication method, not both Basic and client_secret").into())
@@ -35,9 +55,32 @@ impl ClientCredentials {
             Some((id, _)) if form_id.as_ref().is_some_and(|f| *f != id) => {
                 Err(OAuthError::invalid_request("client_id differs from the Basic credentials").into())
             }
-            Some((id, secret)) => Ok(ClientCredentials { client_id: Some(id), secret: Some(secret), basic: true }),
-            None => Ok(ClientCredentials { client_id: form_id, secret: form_secret, basic: false }),
+            Some((id, secret)) => Ok(ClientCredentials { client_id: Some(id), secret: Some(secret), basic: true, assertion: None }),
+            None => Ok(ClientCredentials { client_id: form_id, secret: form_secret, basic: false, assertion: None }),
         }
+    }
+}
+
+/// The assertion of a `private_key_jwt` request, once its fields agree.
+fn signed_assertion(fields: AssertionFields) -> Result<Option<String>> {
+    match (fields.client_assertion_type, fields.client_assertion) {
+        (None, None) => Ok(None),
+        (Some(kind), Some(assertion)) if kind == client_assertion::ASSERTION_TYPE => {
+            if assertion.len() > client_assertion::MAX_ASSERTION_BYTES {
+                return Err(OAuthError::invalid_request(format!(
+                    "client_assertion is longer than {} bytes",
+                    client_assertion::MAX_ASSERTION_BYTES
+                ))
+                .into());
+            }
+            Ok(Some(assertion))
+        }
+        (Some(kind), Some(_)) => Err(OAuthError::invalid_request(format!(
+            "client_assertion_type '{kind}' is not supported; use {}",
+            client_assertion::ASSERTION_TYPE
+        ))
+        .into()),
+        _ => Err(OAuthError::invalid_request("client_assertion and client_assertion_type must be sent together").into()),
     }
 }
 
@@ -67,6 +110,14 @@ pub async fn authenticate(idp: &Idp, tenant: &Tenant, creds: &ClientCredentials)
     let failed = || OAuthError::invalid_client("client authentication failed");
     let client_id = creds.client_id.as_deref().ok_or_else(failed)?;
     let app = idp.store.app(&tenant.id, client_id).await?.ok_or_else(failed)?;
+    if let Some(assertion) = &creds.assertion {
+        let refused = match client_assertion::verify(idp, tenant, &app, assertion).await? {
+            Ok(()) => return Ok(app),
+            Err(refused) => refused,
+        };
+        log_failure(idp, tenant, &app, refused.code, &refused.reason).await;
+        return Err(OAuthError::invalid_client(refused.reason).into());
+    }
     let check = match (&creds.secret, app.is_public()) {
         (None, true) => SecretCheck::Valid,
         (Some(given), false) => app.check_secret(given, crate::util::now_ms()),
@@ -77,10 +128,14 @@ pub async fn authenticate(idp: &Idp, tenant: &Tenant, creds: &ClientCredentials)
         SecretCheck::Expired => (code::CLIENT_SECRET_EXPIRED, "The provided client secret keys are expired"),
         SecretCheck::Wrong => (code::INVALID_CLIENT_SECRET, "Invalid client secret provided"),
     };
-    crate::telemetry::security_event("client_auth_failed", &format!("client {client_id}: {reason}"));
+    log_failure(idp, tenant, &app, error_code, reason).await;
+    Err(failed().into())
+}
+
+async fn log_failure(idp: &Idp, tenant: &Tenant, app: &App, error_code: i64, reason: &str) {
+    crate::telemetry::security_event("client_auth_failed", &format!("client {}: {reason}", app.client_id));
     let sign_in = SignIn::new(tenant, Subject::App, &app.client_id, &app.display_name).non_interactive();
     crate::signin::log::failure(idp, sign_in.failed(error_code, reason)).await;
-    Err(failed().into())
 }
 
 #[cfg(test)]
@@ -117,11 +172,21 @@ mod tests {
     #[test]
     fn one_authentication_method_at_a_time() {
         let from_basic = Some(("demo".to_string(), "s".to_string()));
-        let creds = ClientCredentials::from_request(from_basic.clone(), Some("demo".into()), None).expect("same client_id is fine");
+        let creds = ClientCredentials::from_request(from_basic.clone(), Some("demo".into()), None, AssertionFields::default())
+            .expect("same client_id is fine");
         assert_eq!((creds.client_id.as_deref(), creds.secret.as_deref(), creds.basic), (Some("demo"), Some("s"), true));
-        invalid_request(ClientCredentials::from_request(from_basic.clone(), None, Some("s".into())));
-        invalid_request(ClientCredentials::from_request(from_basic, Some("other".into()), None));
-        let post = ClientCredentials::from_request(None, Some("demo".into()), Some("s".into())).expect("client_secret_post");
+        invalid_request(ClientCredentials::from_request(from_basic.clone(), None, Some("s".into()), AssertionFields::default()));
+        invalid_request(ClientCredentials::from_request(from_basic.clone(), Some("other".into()), None, AssertionFields::default()));
+        let post = ClientCredentials::from_request(None, Some("demo".into()), Some("s".into()), AssertionFields::default())
+            .expect("client_secret_post");
         assert!(!post.basic);
+        let jwt = |kind: &str| AssertionFields { client_assertion_type: Some(kind.into()), client_assertion: Some("a.b.c".into()) };
+        let signed = ClientCredentials::from_request(None, Some("demo".into()), None, jwt(client_assertion::ASSERTION_TYPE)).expect("jwt");
+        assert_eq!(signed.assertion.as_deref(), Some("a.b.c"));
+        invalid_request(ClientCredentials::from_request(from_basic, None, None, jwt(client_assertion::ASSERTION_TYPE)));
+        invalid_request(ClientCredentials::from_request(None, None, Some("s".into()), jwt(client_assertion::ASSERTION_TYPE)));
+        invalid_request(ClientCredentials::from_request(None, None, None, jwt("urn:ietf:params:oauth:client-assertion-type:saml2-bearer")));
+        let half = AssertionFields { client_assertion_type: None, client_assertion: Some("a.b.c".into()) };
+        invalid_request(ClientCredentials::from_request(None, None, None, half));
     }
 }

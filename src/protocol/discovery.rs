@@ -5,10 +5,12 @@ use serde_json::{json, Value};
 
 use crate::idp::Idp;
 use crate::model::{Cloud, Tenant};
+use crate::protocol::client_assertion;
 use crate::protocol::scopes::OPENID_SCOPES;
 
 pub fn metadata(idp: &Idp, tenant: &Tenant) -> Value {
     let url = |path: &str| idp.tenant_url(tenant, path);
+    let assertion_algs: Vec<String> = client_assertion::ALGORITHMS.iter().map(|alg| format!("{alg:?}")).collect();
     json!({
         "issuer": idp.issuer(tenant),
         "authorization_endpoint": url("oauth2/v2.0/authorize"),
@@ -23,9 +25,12 @@ pub fn metadata(idp: &Idp, tenant: &Tenant) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256", "RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": OPENID_SCOPES,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],

@@ -6,6 +6,7 @@
 use crate::audit::signin::{code, step, SignIn, Subject};
 use crate::error::{Error, Result};
 use crate::federation::{self, Next};
+use crate::i18n;
 use crate::idp::Idp;
 use crate::mfa::{self, Enrolment};
 use crate::model::{AuthRequest, Session};
@@ -107,18 +108,16 @@ pub async fn check(
     let (browser, source) = (origin.browser, origin.source);
     let mut ix = federation::interaction(idp, tenant, id, browser).await?;
     let (Purpose::SignIn { request_id, user_id }, Step::Mfa { enrol_secret }) = (ix.purpose.clone(), ix.step.clone()) else {
-        return Err(Error::Invalid("This step is out of order. Start again from the application.".into()));
+        return Err(Error::Invalid(i18n::text("step-out-of-order-app", &[])));
     };
-    let session = session
-        .filter(|s| s.user_id == user_id)
-        .ok_or_else(|| Error::Invalid("Your sign-in session ended. Start again from the application.".into()))?;
+    let session = session.filter(|s| s.user_id == user_id).ok_or_else(|| Error::Invalid(i18n::text("session-ended", &[])))?;
     let session_steps = session.steps.clone();
     let user = idp
         .store
         .user(&tenant.id, &user_id)
         .await?
         .filter(|u| u.enabled)
-        .ok_or_else(|| Error::Forbidden("This account is disabled.".into()))?;
+        .ok_or_else(|| Error::Forbidden(i18n::text("error-account-disabled", &[])))?;
 
     if let Some(code) = recovery_code.filter(|c| !c.trim().is_empty()) {
         if !mfa::recover(idp, tenant, &user, code, source).await? {
@@ -165,7 +164,7 @@ async fn second_factor(
     source: &str,
 ) -> Result<Checked> {
     let Purpose::SignIn { request_id, .. } = ix.purpose.clone() else {
-        return Err(Error::Invalid("This step is out of order. Start again from the application.".into()));
+        return Err(Error::Invalid(i18n::text("step-out-of-order-app", &[])));
     };
     let enrol_secret = enrol_secret.map(|sealed| idp.vault.open(&sealed, &context::totp(&tenant.id, &user.id))).transpose()?;
     match enrol_secret {

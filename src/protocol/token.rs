@@ -28,6 +28,18 @@ pub struct TokenParams {
     pub scope: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
+}
+
+impl TokenParams {
+    /// The client authentication the form carried, taken out of it.
+    pub fn take_assertion(&mut self) -> crate::protocol::client_auth::AssertionFields {
+        crate::protocol::client_auth::AssertionFields {
+            client_assertion_type: self.client_assertion_type.take(),
+            client_assertion: self.client_assertion.take(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -203,14 +203,21 @@ pub fn app_from_seed(tenant: &Tenant, seed: &AppSeed) -> Result<App> {
         })?;
     }
     let secret_hash = seed.secret.as_ref().map(|s| sha256_hex(s.expose()));
-    if secret_hash.is_none() && grant_types.contains(&GrantType::ClientCredentials) {
-        return Err(Error::Invalid(format!("app {}: a public client (no secret) cannot use client_credentials", seed.client_id)));
+    let key_credentials = seed
+        .key_credentials
+        .iter()
+        .map(|path| crate::keys::client_keys::from_file(path))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Invalid(format!("app {}: key_credentials: {e}", seed.client_id)))?;
+    let confidential = secret_hash.is_some() || !key_credentials.is_empty();
+    if !confidential && grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(Error::Invalid(format!("app {}: a public client (no secret or key) cannot use client_credentials", seed.client_id)));
     }
     Ok(App {
         tenant_id: tenant.id.clone(),
         client_id: seed.client_id.clone(),
         display_name: seed.display_name.clone().unwrap_or_else(|| seed.client_id.clone()),
-        platform: Some(if secret_hash.is_some() { Platform::Web } else { Platform::Spa }),
+        platform: Some(if confidential { Platform::Web } else { Platform::Spa }),
         secret_hash,
         passwords: vec![],
         redirect_uris: seed.redirect_uris.clone(),
@@ -223,5 +230,7 @@ pub fn app_from_seed(tenant: &Tenant, seed: &AppSeed) -> Result<App> {
         require_consent: seed.require_consent,
         app_roles: vec![],
         home_page_url: seed.home_page_url.clone(),
+        key_credentials,
+        single_use_client_assertions: seed.single_use_client_assertions,
     })
 }

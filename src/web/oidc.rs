@@ -63,10 +63,12 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
 
 pub async fn token(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<TokenParams>) -> ApiResult {
     let mut params = form.into_inner();
+    let assertion = params.take_assertion();
     let creds = ClientCredentials::from_request(
         client_auth::basic_credentials(authorization(&req))?,
         params.client_id.take(),
         params.client_secret.take(),
+        assertion,
     )?;
     let app = client_auth::authenticate(&idp, &tenant, &creds).await?;
     crate::web::log_client(&app.client_id);
@@ -81,6 +83,8 @@ pub struct TokenForm {
     token_type_hint: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    #[serde(flatten)]
+    assertion: client_auth::AssertionFields,
 }
 
 async fn calling_client(
@@ -93,6 +97,7 @@ async fn calling_client(
         client_auth::basic_credentials(authorization(req))?,
         form.client_id.take(),
         form.client_secret.take(),
+        std::mem::take(&mut form.assertion),
     )?;
     let app = client_auth::authenticate(idp, tenant, &creds).await?;
     crate::web::log_client(&app.client_id);

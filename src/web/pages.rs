@@ -47,10 +47,16 @@ async fn authorize(idp: &Idp, tenant: &Tenant, req: &HttpRequest, params: Author
     };
     let session_cookie = cookies::read(req, &cookies::session_name(tenant, https(idp)));
     match authorize::proceed(idp, tenant, request, app, session_cookie.as_deref()).await? {
-        Outcome::SignIn(request) => match account_hint(idp, tenant, &request).await? {
-            Some(hint) => identified(idp, tenant, req, request, &hint).await,
-            None => render(idp, tenant, req, Outcome::SignIn(request), Shown::default()).await,
-        },
+        Outcome::SignIn(request) => {
+            if let Some(hint) = account_hint(idp, tenant, &request).await? {
+                return identified(idp, tenant, req, request, &hint).await;
+            }
+            let (browser, cookie) = cookies::browser_id(req, https(idp));
+            match federation::go_home_by_domain(idp, tenant, &request, &browser).await.transpose() {
+                None => render(idp, tenant, req, Outcome::SignIn(request), Shown::default()).await,
+                Some(started) => to_home(idp, tenant, req, &request, started, cookie, String::new()).await,
+            }
+        }
         outcome => render(idp, tenant, req, outcome, Shown::default()).await,
     }
 }
@@ -154,14 +160,29 @@ async fn send_guest_home(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request:
     };
     let guest = known.filter(|u| u.external.is_some() && u.enabled)?;
     let (browser, cookie) = cookies::browser_id(req, https(idp));
-    Some(match federation::start_sign_in(idp, tenant, request, &guest, &browser).await {
+    let started = federation::start_sign_in(idp, tenant, request, &guest, &browser).await;
+    Some(to_home(idp, tenant, req, request, started, cookie, username.to_string()).await)
+}
+
+/// The way home once a sign-in there has started; when it could not start
+/// (an unknown or unreachable home), the identifier page with why.
+async fn to_home(
+    idp: &Idp,
+    tenant: &Tenant,
+    req: &HttpRequest,
+    request: &AuthRequest,
+    started: Result<federation::Next, Error>,
+    cookie: Option<Cookie<'static>>,
+    username: String,
+) -> PageResult {
+    match started {
         Ok(next) => web_federation::render_next(idp, tenant, req, next, cookie).await,
         Err(e @ (Error::Invalid(_) | Error::Upstream(_))) => {
-            let shown = Shown { error: Some(e.to_string()), username: Some(username.to_string()), ..Default::default() };
+            let shown = Shown { error: Some(e.to_string()), username: Some(username), ..Default::default() };
             render(idp, tenant, req, Outcome::SignIn(request.clone()), shown).await
         }
         Err(e) => Err(e.into()),
-    })
+    }
 }
 
 #[derive(Deserialize)]

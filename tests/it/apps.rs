@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use base64::Engine;
 use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use serde_json::{json, Value};
 
@@ -135,7 +136,7 @@ async fn applications_are_registered_and_used(backend: Backend) {
         (json!({"signInAudience": "AzureADMultipleOrgs"}), "AzureADMyOrg"),
         (json!({"displayName": ""}), "displayName"),
         (json!({"appRoles": [{"value": "has space", "displayName": "X", "allowedMemberTypes": ["Application"]}]}), "without spaces"),
-        (json!({"keyCredentials": []}), "keyCredentials"),
+        (json!({"keyCredentials": [{"type": "Symmetric", "usage": "Verify", "key": "AA=="}]}), "keyCredentials[0]: type must be"),
         (json!({"requiredResourceAccess": [{"resourceAppId": "api://nowhere", "resourceAccess": []}]}), "api://nowhere"),
         (json!({"requiredResourceAccess": vec![json!({"resourceAppId": "api://demo-app", "resourceAccess": []}); 33]}), "at most 32"),
         (json!({"identifierUris": ["https://api.fabrikam.example/payroll"]}), "tenant's domains"),
@@ -266,9 +267,18 @@ async fn only_the_right_admins_change_apps_and_roles(backend: Backend) {
     assert_eq!(status, 200, "{lesser}");
     let global = person_token(&server, CONTOSO_ADMIN).await;
     let (status, _, body) = call(reqwest::Method::PATCH, rota.clone(), &global, Some(admin_grant.clone())).await;
-    assert!(status == 400 && message(&body).contains("remove its secrets first"), "{body}");
+    assert!(status == 400 && message(&body).contains("remove them first"), "{body}");
     let remove = json!({"keyId": lesser["keyId"]});
     assert_eq!(call(reqwest::Method::POST, format!("{rota}/removePassword"), &global, Some(remove)).await.0, 204);
+    // A key someone else added is a credential too.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["rota.example".into()]).expect("params").self_signed(&key).expect("cert");
+    let with_key = json!({"keyCredentials": [{"type": "AsymmetricX509Cert", "usage": "Verify",
+        "key": base64::engine::general_purpose::STANDARD.encode(cert.der())}]});
+    assert_eq!(call(reqwest::Method::PATCH, rota.clone(), &app_admin, Some(with_key)).await.0, 204);
+    let (status, _, body) = call(reqwest::Method::PATCH, rota.clone(), &global, Some(admin_grant.clone())).await;
+    assert!(status == 400 && message(&body).contains("remove them first"), "{body}");
+    assert_eq!(call(reqwest::Method::PATCH, rota.clone(), &global, Some(json!({"keyCredentials": []}))).await.0, 204);
     assert_eq!(call(reqwest::Method::PATCH, rota, &global, Some(admin_grant)).await.0, 204);
     assert_eq!(call(reqwest::Method::POST, cli_secret, &global, Some(json!({}))).await.0, 200);
     let (status, _, made) = call(reqwest::Method::POST, assignments.clone(), &global, Some(make_admin.clone())).await;
@@ -399,12 +409,38 @@ async fn app_and_role_commands_from_the_command_line() {
     let (_, listed) = cli(&["role", "list", "--tenant", "contoso"]).await;
     assert!(!listed.contains(ALICE.0), "{listed}");
 
+    // A daemon with a key (a JWK file) instead of a secret: private_key_jwt.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let point = key.public_key_raw();
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..]), "kid": "daemon-1"});
+    let jwk_file = dir.path().join("daemon.jwk.json");
+    std::fs::write(&jwk_file, jwk.to_string()).expect("write");
+    let args = ["app", "create", "--tenant", "contoso", "--client-id", "cli-daemon", "--grant", "client_credentials", "--key-credential"];
+    let (ok, text) = idp_cli(dir.path(), port, &base, &[&args[..], &[jwk_file.to_str().expect("path")]].concat()).await;
+    assert!(ok && text.contains("key ") && !text.contains("client secret"), "{text}");
+
     let child = serve(dir.path(), port, &base, &[]).await;
     let server = TestServer::external(&base);
     let (status, body) = token_request(&server, CONTOSO, &client_credentials(DEMO_APP, &secret, "api://demo-app/.default")).await;
     assert_eq!(status, 200, "the secret from the command line, after config was applied again: {body}");
     let (status, body) = token_request(&server, CONTOSO, &client_credentials(DEMO_APP, DEMO_APP_SECRET, "api://demo-app/.default")).await;
     assert_eq!(status, 200, "and config's own: {body}");
+    b2b_idp::keys::install_crypto();
+    let now = b2b_idp::util::now();
+    let claims =
+        serde_json::json!({"iss": "cli-daemon", "sub": "cli-daemon", "aud": format!("{base}/contoso/oauth2/v2.0/token"), "exp": now + 60});
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("daemon-1".into());
+    let signed = jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_ec_der(&key.serialize_der())).expect("sign");
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("scope", "cli-daemon/.default"),
+        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+        ("client_assertion", &signed),
+    ];
+    let (status, body) = token_request(&server, CONTOSO, &form).await;
+    assert_eq!(status, 200, "the key from the command line, by the tenant's name in aud: {body}");
     terminate(child).await;
 }
 

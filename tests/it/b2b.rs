@@ -533,7 +533,60 @@ async fn guests_join_groups_before_they_redeem(backend: Backend) {
     server.stop().await;
 }
 
+/// `domain_hint` naming a partner's domain sends the browser straight to
+/// that home, before any address is typed; home's answer names the guest.
+/// A home account that is not a guest here is refused, and a hint that
+/// cannot skip the address (this tenant's own domain, an unknown one) shows
+/// the identifier page.
+async fn domain_hint_goes_home_without_an_address(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = app_token(&server, CONTOSO).await;
+    let (_, invitation) = invite(&server, &token, BOB.0, json!({})).await;
+    let guest_id = invitation["invitedUser"]["id"].as_str().expect("id").to_string();
+    let redeem_url = invitation["inviteRedeemUrl"].as_str().expect("url").to_string();
+    assert_eq!(Browser::new().run(&redeem_url, Some(BOB), WELCOME).await.client().as_str(), WELCOME);
+
+    let rp = Rp::discover(&server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await;
+    let pending = rp.authorize(&["profile"], true);
+    let browser = Browser::new();
+    let first = browser.http.get(format!("{}&domain_hint=Fabrikam.Example", pending.url)).send().await.expect("authorize");
+    assert_eq!(first.status(), 302, "straight home, no page of contoso's first");
+    let home = first.headers()["location"].to_str().expect("location").to_string();
+    assert!(home.starts_with(&server.url(&format!("/{FABRIKAM_ID}/oauth2/v2.0/authorize"))), "{home}");
+    let home_url = url::Url::parse(&home).expect("URL");
+    assert!(home_url.query_pairs().all(|(k, _)| k != "login_hint"), "no address was typed, so none is sent home: {home}");
+    let landing = browser.drive(first, Some(BOB), REDIRECT_URI).await;
+    let code = landing.param("code").unwrap_or_else(|| panic!("a code for the guest: {landing:?}"));
+    let tokens = rp.exchange(&code, pending.verifier).await.expect("token response");
+    let claims = jwt_payload(&tokens.id_token().expect("ID token").to_string());
+    assert_eq!((claims["oid"].as_str(), claims["user_type"].as_str()), (Some(guest_id.as_str()), Some("Guest")));
+
+    // Fabrikam's admin is no guest of contoso: home proves the account,
+    // contoso refuses it, in the browser's language.
+    let hinted = format!("{}&domain_hint=fabrikam.example", rp.authorize(&["profile"], true).url);
+    let mut german = reqwest::header::HeaderMap::new();
+    german.insert("accept-language", reqwest::header::HeaderValue::from_static("de"));
+    let browser = Browser::with(std::sync::Arc::new(reqwest::cookie::Jar::default()), german);
+    let landing = browser.run(&hinted, Some(("admin@fabrikam.example", "Fabrikam-Admin-1")), REDIRECT_URI).await;
+    let Landing::Page { status, body } = landing else { panic!("a home account that is no guest got a code: {landing:?}") };
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("admin@fabrikam.example ist kein Gast von Contoso."), "{body}");
+    let failed = server.url("/contoso/v1.0/auditLogs/signIns?$filter=status/errorCode eq 50020");
+    let (status, _, log) = call(reqwest::Method::GET, failed, &token, None).await;
+    assert_eq!(status, 200, "{log}");
+    assert_eq!(log["value"].as_array().map(Vec::len), Some(1), "the refused sign-in is in the sign-in log: {log}");
+
+    for hint in ["contoso.example", "nobody.example", "organizations", "%3Cb%3E"] {
+        let page = Browser::new().http.get(format!("{}&domain_hint={hint}", rp.authorize(&[], true).url)).send().await.expect("page");
+        assert_eq!(page.status(), 200, "{hint}: the identifier page");
+        let html = page.text().await.expect("body");
+        assert_eq!(select_attr(&html, "input[name=username]", "type"), ["email"], "{hint}");
+    }
+    server.stop().await;
+}
+
 on_both_backends!(
+    domain_hint_goes_home_without_an_address,
     parallel_passcode_guesses_get_no_extra_tries,
     the_home_answer_only_counts_in_the_browser_that_asked,
     guests_join_groups_before_they_redeem,

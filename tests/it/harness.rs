@@ -746,3 +746,39 @@ pub async fn terminate(mut child: tokio::process::Child) {
     let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait()).await.expect("stops").expect("status");
     assert!(status.success(), "clean exit on SIGTERM: {status}");
 }
+
+/// A program of the Python virtualenv `./test.sh` installs
+/// (`B2B_IDP_TEST_PYTHON_BIN`; tests/python/requirements.txt).
+pub fn python_bin(name: &str) -> std::path::PathBuf {
+    let bin = std::env::var("B2B_IDP_TEST_PYTHON_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/pyenv/bin"));
+    let program = bin.join(name);
+    assert!(program.exists(), "{} is missing: run ./test.sh, which installs tests/python/requirements.txt", program.display());
+    program
+}
+
+/// A server over HTTPS (rustls; `public_base_url` `https://localhost:…`)
+/// with a self-signed certificate, a client that trusts it (no redirects
+/// followed), and the certificate's PEM file for other clients, kept while
+/// the returned directory lives.
+pub async fn start_https(backend: Backend) -> (TestServer, reqwest::Client, std::path::PathBuf, tempfile::TempDir) {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("self-signed cert");
+    let certs = tempfile::tempdir().expect("dir");
+    let (cert_path, key_path) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).expect("write key");
+    let server = TestServer::start_with(backend, |c| {
+        let port = url::Url::parse(&c.server.public_base_url).expect("url").port().expect("port");
+        c.server.public_base_url = format!("https://localhost:{port}");
+        c.server.tls_cert = Some(cert_path.clone());
+        c.server.tls_key = Some(key_path.clone());
+    })
+    .await;
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).expect("cert"))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    (server, trusting, cert_path, certs)
+}

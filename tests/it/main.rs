@@ -24,6 +24,7 @@ mod mfa;
 mod negatives;
 mod openapi;
 mod portal;
+mod private_key_jwt;
 mod readme;
 mod restart;
 mod scale;

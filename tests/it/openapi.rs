@@ -5,21 +5,9 @@
 //! unmodified. The Python tools are installed by `./test.sh`
 //! (`B2B_IDP_TEST_PYTHON_BIN`).
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 
 use crate::harness::*;
-
-/// Where `./test.sh` installed the Python tools.
-fn python_tool(name: &str) -> PathBuf {
-    let bin = std::env::var("B2B_IDP_TEST_PYTHON_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/pyenv/bin"));
-    let tool = bin.join(name);
-    assert!(tool.exists(), "{} is missing: run ./test.sh, which installs schemathesis and openapi-spec-validator", tool.display());
-    tool
-}
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -35,7 +23,7 @@ async fn the_document_is_valid_and_matches_the_router() {
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("openapi.json");
     std::fs::write(&file, &text).expect("write");
-    let output = tokio::process::Command::new(python_tool("openapi-spec-validator")).arg(&file).output().await.expect("validator");
+    let output = tokio::process::Command::new(python_bin("openapi-spec-validator")).arg(&file).output().await.expect("validator");
     let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success() && said.contains("OK"), "{said}");
 
@@ -105,7 +93,7 @@ async fn schemathesis_finds_no_server_errors() {
     let token = app_token(&server, CONTOSO).await;
     // schemathesis writes a cache where it runs: not in the repository.
     let dir = tempfile::tempdir().expect("dir");
-    let output = tokio::process::Command::new(python_tool("st"))
+    let output = tokio::process::Command::new(python_bin("st"))
         .current_dir(dir.path())
         .args(["run", &server.url("/openapi.json")])
         .args(["--header", &format!("Authorization: Bearer {token}")])
@@ -130,7 +118,7 @@ async fn a_generated_client_works() {
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("gen.yaml"), "package_name_override: b2b_idp_admin\nproject_name_override: b2b-idp-admin\n")
         .expect("config");
-    let output = tokio::process::Command::new(python_tool("openapi-python-client"))
+    let output = tokio::process::Command::new(python_bin("openapi-python-client"))
         .args(["generate", "--url", &server.url("/openapi.json"), "--meta", "none", "--config", "gen.yaml"])
         .current_dir(dir.path())
         .output()
@@ -141,7 +129,7 @@ async fn a_generated_client_works() {
 
     let token = app_token(&server, CONTOSO).await;
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/admin_client.py");
-    let output = tokio::process::Command::new(python_tool("python"))
+    let output = tokio::process::Command::new(python_bin("python"))
         .arg(example)
         .args([server.url(""), token])
         .env("PYTHONPATH", dir.path())

@@ -62,6 +62,12 @@ async fn the_console_signs_in_as_a_client_of_its_own_tenant() {
     assert_eq!(overview.status(), 200);
     let html = overview.text().await.expect("body");
     assert_eq!(select_text(&html, "#count-members strong"), ["2"], "admin and alice: {html}");
+    let users = browser.http.get(server.url("/contoso/admin/users")).send().await.expect("users");
+    let html = users.text().await.expect("body");
+    let last = select_text(&html, "[data-email='admin@contoso.example'] .last-sign-in");
+    let at = b2b_idp::util::parse_rfc3339_ms(last.first().expect("the admin's row")).expect("a date");
+    assert!(b2b_idp::util::now_ms() - at < 300_000, "the sign-in just made: {last:?}");
+    assert_eq!(select_text(&html, "[data-email='alice@contoso.example'] .last-sign-in"), ["None in the sign-in log"]);
 
     // The same callback again: the code was spent, and nothing is signed in by it.
     let again = Browser::new();

@@ -4,7 +4,8 @@
 //! your first guest" up to the bulk invitation, with the demo's address and
 //! data directory replaced by the test server's. What a person does in a
 //! browser (Alice's sign-in, for `$CODE`) the harness's browser does; lines
-//! that need the server stopped (`cargo run … invite`) are left out.
+//! that need the server stopped (`cargo run … invite`) are left out. The
+//! `private_key_jwt` example runs too.
 
 use std::path::Path;
 
@@ -112,6 +113,22 @@ async fn walk_through(backend: Backend) {
     let bulk = sh.iter().find(|b| b.contains("guests.csv")).expect("the bulk invitation block");
     let out = run(&server, cwd.path(), bulk, &[("TOKEN", &token)]).await;
     assert_eq!(out.matches(",created").count(), 2, "both rows are invited:\n{out}");
+    server.stop().await;
+}
+
+/// "Certificates instead of secrets": a certificate made with openssl,
+/// registered through the admin API, an assertion signed with PyJWT (from
+/// the suite's virtualenv), and a token for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_private_key_jwt_example_runs_as_written() {
+    let server = TestServer::start(Backend::Sled).await;
+    let cwd = tempfile::tempdir().expect("dir");
+    let found = blocks(&readme(), "### Certificates instead of secrets: `private_key_jwt`");
+    let [(info, example)] = &found[..] else { panic!("one example: {found:?}") };
+    assert_eq!(info, "sh");
+    let path = format!("{}:{}", python_bin("python3").parent().expect("bin").display(), std::env::var("PATH").unwrap_or_default());
+    let out = run(&server, cwd.path(), example, &[("PATH", &path)]).await;
+    assert_eq!(out.trim(), "Bearer", "a token, with no secret");
     server.stop().await;
 }
 

@@ -192,6 +192,12 @@ fn app() -> App {
         delegated_permissions: Default::default(),
         require_consent: false,
         home_page_url: Some("https://c1.example/".into()),
+        key_credentials: vec![b2b_idp::keys::client_keys::from_jwk(
+            &serde_json::json!({"kty": "EC", "crv": "P-256", "x": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE", "y": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"}),
+            Some("ci key".into()),
+        )
+        .expect("a JWK")],
+        single_use_client_assertions: true,
         app_roles: vec![b2b_idp::model::AppRole {
             id: "r1".into(),
             value: "Invoices.Read".into(),
@@ -350,6 +356,7 @@ async fn grants(store: Arc<dyn Store>) {
         prompt_consent: false,
         max_age: None,
         login_hint: None,
+        domain_hint: None,
         ui_locales: None,
         require_mfa: false,
         expires_at: now() + 60,

@@ -3,24 +3,7 @@
 use crate::harness::*;
 
 async fn serves_https_with_host_prefixed_secure_cookies(backend: Backend) {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("self-signed cert");
-    let certs = tempfile::tempdir().expect("dir");
-    let (cert_path, key_path) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
-    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
-    std::fs::write(&key_path, cert.key_pair.serialize_pem()).expect("write key");
-
-    let server = TestServer::start_with(backend, |c| {
-        let port = url::Url::parse(&c.server.public_base_url).expect("url").port().expect("port");
-        c.server.public_base_url = format!("https://localhost:{port}");
-        c.server.tls_cert = Some(cert_path.clone());
-        c.server.tls_key = Some(key_path.clone());
-    })
-    .await;
-    let trusting = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).expect("cert"))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let (server, trusting, _, _certs) = start_https(backend).await;
 
     let base = server.base.clone();
     // Plain HTTP is not spoken on the TLS port.

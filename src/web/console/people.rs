@@ -10,7 +10,7 @@ use crate::directory::filter::Filter;
 use crate::directory::groups::{self, MemberRef, NewGroup};
 use crate::directory::invitations::{self, MessageInfo, NewInvitation, UserRef};
 use crate::directory::paging::PageRequest;
-use crate::directory::{portal as directory_portal, users};
+use crate::directory::{audit, portal as directory_portal, users};
 use crate::error::Error;
 use crate::i18n;
 use crate::idp::Idp;
@@ -67,7 +67,7 @@ impl UsersQuery {
     }
 }
 
-fn user_row(user: &User, home: Option<String>) -> Value {
+fn user_row(user: &User, home: Option<String>, last_sign_in: Option<audit::LastSignIn>) -> Value {
     let external = user.external.as_ref();
     json!({
         "id": user.id,
@@ -78,6 +78,12 @@ fn user_row(user: &User, home: Option<String>) -> Value {
         "home": home,
         "enabled": user.enabled,
         "created": crate::directory::users::rfc3339(user.created_at),
+        "last_sign_in": match last_sign_in {
+            Some(audit::LastSignIn::At(ms)) => crate::util::rfc3339_ms(ms),
+            Some(audit::LastSignIn::Never) => i18n::text("admin-no-sign-in", &[]),
+            Some(audit::LastSignIn::NotRecently) => i18n::text("admin-no-recent-sign-in", &[]),
+            None => String::new(),
+        },
     })
 }
 
@@ -89,16 +95,26 @@ pub async fn users(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpReque
     let request = PageRequest::parse(Some(PER_PAGE), q.skiptoken.as_deref(), None)?;
     let found = users::records(&idp, &tenant, &portal.caller, &filter, &request).await?;
     let next = next_link(&idp, &portal, "admin/users", &[("q", &q.q), ("kind", &q.kind)], found.skiptoken);
+    // The sign-in log needs its own right: without it, the column is not shown.
+    let ids: Vec<&str> = found.value.iter().map(|u| u.id.as_str()).collect();
+    let last_sign_ins = match audit::last_sign_ins(&idp, &tenant, &portal.caller, &ids).await {
+        Ok(last) => Some(last),
+        Err(Error::Forbidden(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
     let mut rows = Vec::new();
     for user in &found.value {
         let home = match user.external.as_ref().and_then(|e| e.home.as_ref()) {
             Some(home) => Some(directory_portal::home_name(&idp, &tenant, home).await),
             None => None,
         };
-        rows.push(user_row(user, home));
+        let last = last_sign_ins.as_ref().and_then(|last| last.get(&user.id).copied());
+        rows.push(user_row(user, home, last));
     }
-    let context =
-        json!({ "users": rows, "q": q.q, "kind": q.kind, "next": next, "resend_url": idp.tenant_url(&tenant, "admin/invite/again") });
+    let context = json!({
+        "users": rows, "q": q.q, "kind": q.kind, "next": next, "resend_url": idp.tenant_url(&tenant, "admin/invite/again"),
+        "shows_sign_ins": last_sign_ins.is_some(),
+    });
     Ok(page(&idp, &req, &portal, "admin/users.html", "users", context, None))
 }
 
