@@ -33,7 +33,7 @@ const MAX_KEY_CREDENTIALS: usize = 16;
 const DEFAULT_SECRET_LIFETIME_MS: i64 = 2 * 365 * 24 * 3600 * 1000;
 /// The most permissions of each type one app may hold on one resource, and
 /// the most resources it may hold permissions on.
-const MAX_PERMISSIONS: usize = 64;
+pub(crate) const MAX_PERMISSIONS: usize = 64;
 const MAX_RESOURCES: usize = 32;
 
 /// Graph's `application`, the parts this server has.
@@ -320,7 +320,7 @@ async fn stored(idp: &Idp, tenant: &Tenant, id: &str) -> Result<App> {
 /// The app `id`, for `caller` to change: `MANAGE_APPS` (checked before
 /// the lookup, so a caller without it cannot probe which apps exist), and
 /// `MANAGE_PRIVILEGE` too for an app that holds admin API permissions.
-async fn changeable(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<App> {
+pub(crate) async fn changeable(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Result<App> {
     caller.require(MANAGE_APPS)?;
     if crate::directory::portal::is_built_in(id) {
         return Err(Error::Forbidden(format!("{id} is the built-in portal; it cannot be changed")));
@@ -502,7 +502,7 @@ pub async fn remove_password(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &s
     Ok(())
 }
 
-async fn swap(idp: &Idp, read: &App, next: &App) -> Result<()> {
+pub(crate) async fn swap(idp: &Idp, read: &App, next: &App) -> Result<()> {
     if !idp.store.replace_app(read, next).await? {
         return Err(Error::Conflict(format!("application {} changed meanwhile; try again", read.client_id)));
     }
@@ -574,24 +574,12 @@ async fn apply(idp: &Idp, tenant: &Tenant, caller: &Caller, app: &mut App, field
     }
     if let Some(access) = fields.required_resource_access {
         let (roles, scopes) = grants(idp, tenant, app, access).await?;
-        let grants_admin = |g: &BTreeMap<String, Vec<String>>| g.contains_key(ADMIN_RESOURCE);
-        if grants_admin(&roles) || grants_admin(&scopes) {
-            // Granting admin API permissions makes an administrator.
-            caller.require(MANAGE_PRIVILEGE)?;
-        }
-        let was_privileged = app.holds_admin_permissions();
-        if roles != app.api_permissions || scopes != app.delegated_permissions {
-            let before = json!(resource_access(app));
-            app.api_permissions = roles;
-            app.delegated_permissions = scopes;
-            modified.push(("RequiredResourceAccess", before, json!(resource_access(app))));
-            if !was_privileged && app.holds_admin_permissions() && had_credentials {
-                // Someone without the right to hold admin power may have added
-                // them: the grant waits until they are gone.
-                return Err(Error::Invalid(
-                    "granting api://b2b-idp-admin permissions to an application with secrets or keys added through the admin API: remove them first (removePassword, keyCredentials), then add new ones".into(),
-                ));
-            }
+        let before = app.clone();
+        app.api_permissions = roles;
+        app.delegated_permissions = scopes;
+        admin_grant_allowed(caller, &before, app, had_credentials)?;
+        if app.api_permissions != before.api_permissions || app.delegated_permissions != before.delegated_permissions {
+            modified.push(("RequiredResourceAccess", json!(resource_access(&before)), json!(resource_access(app))));
         }
     }
     Ok(modified)
@@ -786,6 +774,42 @@ type Grants = BTreeMap<String, Vec<String>>;
 
 /// `requiredResourceAccess` as grants (application, delegated) keyed by
 /// each resource's audience; every resource must exist here.
+/// A permission's name as grants and tokens carry it: printable, no `/`,
+/// at most 128 bytes; `.default` is how a client asks, not a permission.
+pub(crate) fn is_permission_name(name: &str) -> bool {
+    (1..=128).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_graphic() && b != b'/') && name != ".default"
+}
+
+/// The resource `named` (an identifier URI or client id, or the admin
+/// API) as grants name it (its audience), and the app roles it defines.
+/// `app` is taken as this change leaves it (its stored record may be older).
+pub(crate) async fn resource_for(idp: &Idp, tenant: &Tenant, app: &App, named: &str) -> Result<Option<(String, Vec<AppRole>)>> {
+    if named == ADMIN_RESOURCE {
+        return Ok(Some((ADMIN_RESOURCE.to_string(), vec![])));
+    }
+    let resource = match named == app.client_id || app.identifier_uri.as_deref() == Some(named) {
+        true => Some(app.clone()),
+        false => resource_named(idp, tenant, named).await?,
+    };
+    Ok(resource.map(|r| (r.audience(), r.app_roles)))
+}
+
+/// Granting admin API permissions makes an administrator: only a caller
+/// who may do that, and not to an app holding credentials (`had_credentials`,
+/// read before the change) that someone else may have added.
+pub(crate) fn admin_grant_allowed(caller: &Caller, before: &App, after: &App, had_credentials: bool) -> Result<()> {
+    let grants_admin = |app: &App| app.holds_admin_permissions();
+    if grants_admin(after) {
+        caller.require(MANAGE_PRIVILEGE)?;
+    }
+    if !grants_admin(before) && grants_admin(after) && had_credentials {
+        return Err(Error::Invalid(
+            "granting api://b2b-idp-admin permissions to an application with secrets or keys added through the admin API: remove them first (removePassword, keyCredentials), then add new ones".into(),
+        ));
+    }
+    Ok(())
+}
+
 async fn grants(idp: &Idp, tenant: &Tenant, app: &App, access: Vec<RequiredResourceAccess>) -> Result<(Grants, Grants)> {
     if access.len() > MAX_RESOURCES {
         return Err(Error::Invalid(format!("requiredResourceAccess: at most {MAX_RESOURCES} resources")));
@@ -793,25 +817,15 @@ async fn grants(idp: &Idp, tenant: &Tenant, app: &App, access: Vec<RequiredResou
     let (mut roles, mut scopes) = (Grants::new(), Grants::new());
     for entry in access {
         let named = entry.resource_app_id.trim();
-        let (audience, defined) = if named == ADMIN_RESOURCE {
-            (ADMIN_RESOURCE.to_string(), vec![])
-        } else {
-            // The app itself as this change leaves it (its stored record may be older).
-            let resource = match named == app.client_id || app.identifier_uri.as_deref() == Some(named) {
-                true => Some(app.clone()),
-                false => resource_named(idp, tenant, named).await?,
-            };
-            let resource =
-                resource.ok_or_else(|| Error::Invalid(format!("requiredResourceAccess: no resource '{named}' in this tenant")))?;
-            (resource.audience(), resource.app_roles)
-        };
+        let (audience, defined) = resource_for(idp, tenant, app, named)
+            .await?
+            .ok_or_else(|| Error::Invalid(format!("requiredResourceAccess: no resource '{named}' in this tenant")))?;
         if entry.resource_access.len() > MAX_PERMISSIONS {
             return Err(Error::Invalid(format!("requiredResourceAccess: at most {MAX_PERMISSIONS} permissions per resource")));
         }
         for permission in entry.resource_access {
             let name = permission.id.trim();
-            let well_formed = (1..=128).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
-            if !well_formed || name == ".default" {
+            if !is_permission_name(name) {
                 return Err(Error::Invalid(format!("requiredResourceAccess: '{name}' is not a permission name")));
             }
             // A resource that defines app roles is granted only those (by

@@ -13,6 +13,7 @@ pub mod groups;
 pub mod invitations;
 pub mod lifecycle;
 pub mod paging;
+pub mod permission_grants;
 pub mod portal;
 pub mod realm;
 pub mod replica;

@@ -14,7 +14,7 @@ use crate::directory::branding::{self, BrandingChange, ImageKind};
 use crate::directory::etag::{self, IfMatch};
 use crate::directory::filter::Filter;
 use crate::directory::paging::{Page, PageRequest, DEFAULT_TOP};
-use crate::directory::{access, apps, audit, bulk, collaboration, groups, invitations, roles, users};
+use crate::directory::{access, apps, audit, bulk, collaboration, groups, invitations, permission_grants, roles, users};
 use crate::error::Error;
 use crate::idp::Idp;
 use crate::model::{LogKind, Tenant};
@@ -518,6 +518,46 @@ pub async fn remove_password(
 ) -> GraphResult {
     let (_, id) = path.into_inner();
     apps::remove_password(&idp, &tenant, &caller, &id, &body.into_inner().key_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn list_permission_grants(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, params: web::Query<ListParams>) -> GraphResult {
+    let (request, filter) = params.parse()?;
+    let page = permission_grants::list(&idp, &tenant, &caller, &filter, &request).await?;
+    Ok(params.response(&idp, &tenant, "v1.0/oauth2PermissionGrants", page))
+}
+
+pub async fn grant_permissions(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    body: Body<permission_grants::NewPermissionGrant>,
+) -> GraphResult {
+    Ok(HttpResponse::Created().json(permission_grants::create(&idp, &tenant, &caller, body.into_inner()).await?))
+}
+
+pub async fn get_permission_grant(idp: web::Data<Idp>, Admin { tenant, caller }: Admin, path: web::Path<(String, String)>) -> GraphResult {
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(permission_grants::get(&idp, &tenant, &caller, &id).await?))
+}
+
+pub async fn change_permission_grant(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+    body: Body<permission_grants::PermissionGrantChange>,
+) -> GraphResult {
+    let (_, id) = path.into_inner();
+    permission_grants::change(&idp, &tenant, &caller, &id, body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn remove_permission_grant(
+    idp: web::Data<Idp>,
+    Admin { tenant, caller }: Admin,
+    path: web::Path<(String, String)>,
+) -> GraphResult {
+    let (_, id) = path.into_inner();
+    permission_grants::remove(&idp, &tenant, &caller, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -116,7 +116,7 @@ fn admin_api() -> actix_web::Scope {
 /// Every operation of the admin API: its route, and what `/openapi.json`
 /// says of it (`web::openapi`).
 pub fn admin_operations() -> Vec<Operation> {
-    use crate::directory::{apps, branding, groups, invitations, roles, users};
+    use crate::directory::{apps, branding, groups, invitations, permission_grants, roles, users};
     use crate::policy::api::PartnerSetting;
     use openapi::{object, schema, Answer::*};
     type User = users::GraphUser;
@@ -321,6 +321,48 @@ pub fn admin_operations() -> Vec<Operation> {
         op(post.clone(), "/applications/{id}/removePassword", web::to(admin::remove_password), "Remove a client secret", NoContent)
             .body(schema::<apps::RemovePassword>)
             .needs("Application.ReadWrite.All"),
+        op(
+            get.clone(),
+            "/oauth2PermissionGrants",
+            web::to(admin::list_permission_grants),
+            "List delegated permission grants (admin consent)",
+            Page(schema::<permission_grants::PermissionGrant>),
+        )
+        .needs("Application.Read.All"),
+        op(
+            post.clone(),
+            "/oauth2PermissionGrants",
+            web::to(admin::grant_permissions),
+            "Grant a client delegated permissions for every user",
+            Json(201, schema::<permission_grants::PermissionGrant>),
+        )
+        .body(schema::<permission_grants::NewPermissionGrant>)
+        .needs("Application.ReadWrite.All"),
+        op(
+            get.clone(),
+            "/oauth2PermissionGrants/{id}",
+            web::to(admin::get_permission_grant),
+            "Get a delegated permission grant",
+            Json(200, schema::<permission_grants::PermissionGrant>),
+        )
+        .needs("Application.Read.All"),
+        op(
+            patch.clone(),
+            "/oauth2PermissionGrants/{id}",
+            web::to(admin::change_permission_grant),
+            "Change a delegated permission grant's scope",
+            NoContent,
+        )
+        .body(schema::<permission_grants::PermissionGrantChange>)
+        .needs("Application.ReadWrite.All"),
+        op(
+            delete.clone(),
+            "/oauth2PermissionGrants/{id}",
+            web::to(admin::remove_permission_grant),
+            "Remove a delegated permission grant",
+            NoContent,
+        )
+        .needs("Application.ReadWrite.All"),
         op(get.clone(), "/organization/{org}/branding", web::to(admin::get_branding), "Company branding", Json(200, schema::<Branding>))
             .needs("OrganizationalBranding.Read.All"),
         op(

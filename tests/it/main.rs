@@ -23,6 +23,7 @@ mod mail;
 mod mfa;
 mod negatives;
 mod openapi;
+mod permission_grants;
 mod portal;
 mod private_key_jwt;
 mod readme;
