@@ -772,8 +772,6 @@ async fn identifier_uri(idp: &Idp, tenant: &Tenant, app: &App, uris: Vec<String>
 
 type Grants = BTreeMap<String, Vec<String>>;
 
-/// `requiredResourceAccess` as grants (application, delegated) keyed by
-/// each resource's audience; every resource must exist here.
 /// A permission's name as grants and tokens carry it: printable, no `/`,
 /// at most 128 bytes; `.default` is how a client asks, not a permission.
 pub(crate) fn is_permission_name(name: &str) -> bool {
@@ -810,6 +808,8 @@ pub(crate) fn admin_grant_allowed(caller: &Caller, before: &App, after: &App, ha
     Ok(())
 }
 
+/// `requiredResourceAccess` as grants (application, delegated) keyed by
+/// each resource's audience; every resource must exist here.
 async fn grants(idp: &Idp, tenant: &Tenant, app: &App, access: Vec<RequiredResourceAccess>) -> Result<(Grants, Grants)> {
     if access.len() > MAX_RESOURCES {
         return Err(Error::Invalid(format!("requiredResourceAccess: at most {MAX_RESOURCES} resources")));
