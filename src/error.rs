@@ -118,11 +118,15 @@ impl OAuthCode {
 pub struct OAuthError {
     pub error: OAuthCode,
     pub error_description: String,
+    /// A claims challenge (OIDC Core §5.5 syntax), as Entra answers
+    /// `interaction_required`: what a new sign-in must satisfy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<String>,
 }
 
 impl OAuthError {
     pub fn new(error: OAuthCode, description: impl Into<String>) -> OAuthError {
-        OAuthError { error, error_description: description.into() }
+        OAuthError { error, error_description: description.into(), claims: None }
     }
 
     /// HTTP status per RFC 6749 §5.2 and RFC 6750 §3.1.

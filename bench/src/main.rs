@@ -654,6 +654,40 @@ async fn key_client(http: &reqwest::Client, base: &str) -> anyhow::Result<String
     Ok(jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()))?)
 }
 
+/// On-behalf-of: registers an orders API (with a secret) that the demo app
+/// may call for a user and that may call a payroll API for them; signs
+/// Alice in for the orders API. Returns the orders API's (client id,
+/// secret) and Alice's token, the assertion it exchanges.
+async fn obo_setup(http: &reqwest::Client, base: &str) -> anyhow::Result<(String, String, String)> {
+    let admin = admin_token(http, base).await?;
+    let post = |path: &str, body: Value| {
+        let request = http.post(format!("{base}/contoso/v1.0/{path}")).bearer_auth(&admin).json(&body);
+        async move {
+            let response = request.send().await?;
+            let status = response.status();
+            let body: Value = response.json().await?;
+            if !status.is_success() {
+                bail!("{status}: {body}");
+            }
+            anyhow::Ok(body)
+        }
+    };
+    let orders = post("applications", json!({"displayName": "bench orders API", "identifierUris": ["api://bench-orders"]})).await?;
+    let orders_id = orders["appId"].as_str().ok_or_else(|| anyhow!("no app registered: {orders}"))?.to_string();
+    post("applications", json!({"displayName": "bench payroll API", "identifierUris": ["api://bench-payroll"]})).await?;
+    let secret = post(&format!("applications/{orders_id}/addPassword"), json!({"passwordCredential": {}})).await?;
+    let secret = secret["secretText"].as_str().ok_or_else(|| anyhow!("no secret: {secret}"))?.to_string();
+    for (client, resource, scope) in
+        [("demo-app", "api://bench-orders", "Orders.Read"), (orders_id.as_str(), "api://bench-payroll", "Payroll.Read")]
+    {
+        let grant = json!({"clientId": client, "consentType": "AllPrincipals", "resourceId": resource, "scope": scope});
+        post("oauth2PermissionGrants", grant).await?;
+    }
+    let tokens = sign_in(http, base, &member(ALICE), "api%3A%2F%2Fbench-orders%2FOrders.Read").await?;
+    let assertion = tokens["access_token"].as_str().ok_or_else(|| anyhow!("no access token: {tokens}"))?.to_string();
+    Ok((orders_id, secret, assertion))
+}
+
 // ---- the guest: invited, redeemed, then federated sign-ins ----
 
 /// An admin API token of contoso (the demo's admin-cli).
@@ -1234,7 +1268,7 @@ async fn main() -> anyhow::Result<()> {
     let plan = Plan { seconds, concurrency: if smoke { 4 } else { 64 }, warmup: if smoke { 0.0 } else { 1.0 } };
     let storm = Plan { seconds, concurrency: cores * 4, warmup: 0.0 };
     let (mut cc, mut refresh, mut logins, mut guest_run, mut cold_start_ms, mut idle_rss_kib) = (None, None, None, None, None, None);
-    let mut cc_key = None;
+    let (mut cc_key, mut obo) = (None, None);
 
     if wants("main") || wants("guest") {
         // The server: its own process(es), a fresh store; started twice so
@@ -1282,6 +1316,24 @@ async fn main() -> anyhow::Result<()> {
             };
             results.insert("client_credentials_private_key_jwt".into(), run.report());
             cc_key = Some(run);
+
+            eprintln!("bench: on-behalf-of (jwt-bearer)");
+            let run = match obo_setup(&http, &base).await {
+                Ok((client_id, secret, assertion)) => {
+                    let form = [
+                        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                        ("requested_token_use", "on_behalf_of"),
+                        ("assertion", assertion.as_str()),
+                        ("scope", "api://bench-payroll/.default"),
+                        ("client_id", client_id.as_str()),
+                        ("client_secret", secret.as_str()),
+                    ];
+                    cc_load(&plan, format!("{base}/contoso/oauth2/v2.0/token"), None, &form).await
+                }
+                Err(e) => Run::failed(e),
+            };
+            results.insert("on_behalf_of".into(), run.report());
+            obo = Some(run);
 
             eprintln!("bench: refresh_token (rotation)");
             let alice = member(ALICE);
@@ -1407,6 +1459,7 @@ async fn main() -> anyhow::Result<()> {
     let ratios = json!({
         "client_credentials_vs_peer": ratio(rate(&cc), peer_rate("client_credentials")),
         "private_key_jwt_vs_secret": ratio(rate(&cc_key), rate(&cc)),
+        "on_behalf_of_vs_client_credentials": ratio(rate(&obo), rate(&cc)),
         "refresh_vs_peer": ratio(rate(&refresh), peer_rate("refresh_token")),
         "client_credentials_vs_es256_one_core": ratio(rate(&cc), es256),
         "refresh_vs_es256_one_core": ratio(rate(&refresh), es256),
@@ -1480,6 +1533,7 @@ fn print_report(results: &Value, sizes: &[usize]) {
     for (key, name) in [
         ("client_credentials", "b2b-idp client_credentials"),
         ("client_credentials_private_key_jwt", "b2b-idp client_credentials, private_key_jwt ES256"),
+        ("on_behalf_of", "b2b-idp on-behalf-of (user token → downstream API)"),
         ("refresh_token", "b2b-idp refresh_token (rotation)"),
         ("password_login", "b2b-idp password login (authorize+form+code+token)"),
         ("discovery_jwks_during_login_storm", "b2b-idp discovery/JWKS during the login storm"),

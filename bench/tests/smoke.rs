@@ -42,6 +42,7 @@ async fn the_benchmark_runs_and_reports_figures() {
         &results["physical"]["es256_signs_per_sec_one_core"],
         &results["physical"]["argon2id_hashes_per_sec"],
         &results["client_credentials"]["per_sec"],
+        &results["on_behalf_of"]["per_sec"],
         &results["refresh_token"]["per_sec"],
         &results["password_login"]["per_sec"],
         &results["discovery_jwks_during_login_storm"]["p99_ms"],
@@ -49,7 +50,7 @@ async fn the_benchmark_runs_and_reports_figures() {
     ] {
         assert!(figure.as_f64().is_some_and(|f| f > 0.0), "{results:#}");
     }
-    for scenario in ["client_credentials", "refresh_token", "password_login"] {
+    for scenario in ["client_credentials", "client_credentials_private_key_jwt", "on_behalf_of", "refresh_token", "password_login"] {
         assert_eq!(results[scenario]["errors"], 0, "{scenario}: {results:#}");
     }
     tenant_rows_have_figures(&results);

@@ -16,14 +16,20 @@ pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// Entra's on-behalf-of: RFC 7523's `jwt-bearer` grant with
+    /// `requested_token_use=on_behalf_of`. Not listed per app: every
+    /// confidential client has it, as in Entra (`App::allows`).
+    OnBehalfOf,
 }
 
 impl GrantType {
+    /// The `grant_type` value on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::OnBehalfOf => JWT_BEARER,
         }
     }
 
@@ -32,10 +38,14 @@ impl GrantType {
             "authorization_code" => Some(GrantType::AuthorizationCode),
             "refresh_token" => Some(GrantType::RefreshToken),
             "client_credentials" => Some(GrantType::ClientCredentials),
+            JWT_BEARER => Some(GrantType::OnBehalfOf),
             _ => None,
         }
     }
 }
+
+/// RFC 7523's grant type, which Entra's on-behalf-of uses.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// What kind of client an app is, named after Graph's platforms: a `Web`
 /// app is confidential (it authenticates with a secret), `Spa` and
@@ -233,7 +243,11 @@ impl App {
     }
 
     pub fn allows(&self, grant: GrantType) -> bool {
-        self.grant_types.contains(&grant)
+        match grant {
+            // What it yields is bounded by the app's delegated grants.
+            GrantType::OnBehalfOf => !self.is_public(),
+            _ => self.grant_types.contains(&grant),
+        }
     }
 }
 

@@ -21,6 +21,19 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// What a request touching two apps at once must satisfy: both sets of
+    /// policies, each policy once.
+    pub fn and(mut self, other: Decision) -> Decision {
+        self.blocked_by = self.blocked_by.or(other.blocked_by);
+        self.require_mfa |= other.require_mfa;
+        for applying in other.applying {
+            if !self.applying.iter().any(|(id, ..)| *id == applying.0) {
+                self.applying.push(applying);
+            }
+        }
+        self
+    }
+
     /// The applying policies as the sign-in log shows them, for a sign-in
     /// that did (`mfa_done`) or did not do MFA: a block fails, an MFA
     /// control succeeds only with MFA.

@@ -39,6 +39,9 @@ pub struct AuthorizeParams {
     /// OIDC `ui_locales`: the languages the pages should be in.
     pub ui_locales: Option<String>,
     pub acr_values: Option<String>,
+    /// OIDC Core §5.5 claims request; what counts here is a claims
+    /// challenge's demand for MFA (see `claims_need_mfa`).
+    pub claims: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
 }
@@ -49,7 +52,7 @@ pub const MAX_PARAM_BYTES: usize = 2048;
 pub const MAX_REQUEST_BYTES: usize = 8192;
 
 impl AuthorizeParams {
-    fn values(&self) -> [(&'static str, Option<&String>); 17] {
+    fn values(&self) -> [(&'static str, Option<&String>); 18] {
         [
             ("client_id", self.client_id.as_ref()),
             ("redirect_uri", self.redirect_uri.as_ref()),
@@ -66,6 +69,7 @@ impl AuthorizeParams {
             ("domain_hint", self.domain_hint.as_ref()),
             ("ui_locales", self.ui_locales.as_ref()),
             ("acr_values", self.acr_values.as_ref()),
+            ("claims", self.claims.as_ref()),
             ("request", self.request.as_ref()),
             ("request_uri", self.request_uri.as_ref()),
         ]
@@ -161,6 +165,26 @@ fn mfa_only(acr_values: Option<&str>) -> bool {
     values.contains(&"2") && !values.contains(&"1")
 }
 
+/// Whether a `claims` request demands multi-factor: `acr` asked with `2`
+/// as its only acceptable value, or Entra's `capolids` (satisfy these
+/// conditional access policies, whose one satisfiable control here is MFA),
+/// for the ID or the access token. This is the shape of the challenge the
+/// token endpoint answers an on-behalf-of request with.
+fn claims_need_mfa(claims: &str) -> std::result::Result<bool, OAuthError> {
+    let request: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(claims).map_err(|_| OAuthError::invalid_request("claims must be a JSON object (OpenID Connect Core 5.5)"))?;
+    let demands = |member: &serde_json::Value| {
+        let acr = &member["acr"];
+        let acr_values: Vec<&str> = match (&acr["value"], &acr["values"]) {
+            (serde_json::Value::String(one), _) => vec![one.as_str()],
+            (_, serde_json::Value::Array(all)) => all.iter().filter_map(|v| v.as_str()).collect(),
+            _ => vec![],
+        };
+        (!acr_values.is_empty() && acr_values.iter().all(|v| *v == "2")) || member["capolids"]["essential"] == true
+    };
+    Ok(["id_token", "access_token"].iter().filter_map(|m| request.get(*m)).any(demands))
+}
+
 fn is_pkce_value(s: &str) -> bool {
     (43..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
@@ -225,6 +249,9 @@ pub async fn validate(
 
     if let Some(message) = mode_error {
         return Err(reject(&req, OAuthError::invalid_request(message)));
+    }
+    if let Some(claims) = p.claims.as_deref() {
+        req.require_mfa |= claims_need_mfa(claims).map_err(|e| reject(&req, e))?;
     }
     match p.response_type.as_deref() {
         Some("code") => {}
@@ -580,6 +607,20 @@ mod tests {
         assert!(mfa_only(Some("2")));
         assert!(!mfa_only(Some("1 2")), "single factor still acceptable");
         assert!(!mfa_only(Some("1")) && !mfa_only(None) && !mfa_only(Some("")));
+    }
+
+    #[test]
+    fn a_claims_challenge_asks_for_mfa() {
+        let mfa = |claims: &str| claims_need_mfa(claims).expect("a JSON object");
+        assert!(mfa(r#"{"access_token":{"acr":{"essential":true,"value":"2"}}}"#));
+        assert!(mfa(r#"{"id_token":{"acr":{"values":["2"]}}}"#));
+        assert!(mfa(r#"{"access_token":{"capolids":{"essential":true,"values":["p1"]}}}"#));
+        assert!(!mfa(r#"{"id_token":{"acr":{"values":["1","2"]}}}"#), "single factor still acceptable");
+        assert!(!mfa(r#"{"userinfo":{"acr":{"value":"2"}}}"#) && !mfa("{}"));
+        assert!(!mfa(r#"{"access_token":{"xms_cc":{"values":["cp1"]}}}"#), "client capabilities ask for nothing");
+        for bad in ["", "[]", "not json", r#""x""#] {
+            assert_eq!(claims_need_mfa(bad).expect_err(bad).error, OAuthCode::InvalidRequest);
+        }
     }
 
     #[test]

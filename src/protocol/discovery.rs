@@ -22,7 +22,7 @@ pub fn metadata(idp: &Idp, tenant: &Tenant) -> Value {
         "revocation_endpoint": url("oauth2/v2.0/revoke"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", crate::model::JWT_BEARER],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256", "RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],

@@ -8,6 +8,7 @@ pub mod client_auth;
 pub mod discovery;
 pub mod introspect;
 pub mod logout;
+pub mod on_behalf_of;
 pub mod scopes;
 pub mod stepup;
 pub mod token;

@@ -30,6 +30,9 @@ pub struct TokenParams {
     pub client_secret: Option<String>,
     pub client_assertion_type: Option<String>,
     pub client_assertion: Option<String>,
+    /// On-behalf-of: the user's access token the caller received.
+    pub assertion: Option<String>,
+    pub requested_token_use: Option<String>,
 }
 
 impl TokenParams {
@@ -67,6 +70,7 @@ pub async fn grant(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Res
         GrantType::AuthorizationCode => authorization_code(idp, tenant, app, p).await,
         GrantType::RefreshToken => refresh(idp, tenant, app, p).await,
         GrantType::ClientCredentials => client_credentials(idp, tenant, app, p).await,
+        GrantType::OnBehalfOf => crate::protocol::on_behalf_of::exchange(idp, tenant, app, p).await,
     };
     match &result {
         Ok(_) => {
@@ -79,7 +83,7 @@ pub async fn grant(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Res
             );
         }
         // What the sign-in log did not get from the grant itself.
-        Err(Error::OAuth(e)) if grant != GrantType::RefreshToken => {
+        Err(Error::OAuth(e)) if !matches!(grant, GrantType::RefreshToken | GrantType::OnBehalfOf) => {
             let subject = if grant == GrantType::ClientCredentials { Subject::App } else { Subject::Unknown { upn: String::new() } };
             let code = if e.error_description == CODE_USED { code::CODE_REDEEMED } else { code::INVALID_GRANT };
             let failed =
@@ -152,24 +156,49 @@ async fn authorization_code(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
 /// A refresh is a non-interactive sign-in: the log gets it either way,
 /// under the user when the grant is known.
 async fn refresh(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Result<TokenResponse> {
-    let mut facts = RefreshFacts { user: None, mfa: false, code: code::INVALID_GRANT };
+    let mut facts = GrantFacts::default();
     let result = refresh_grant(idp, tenant, app, p, &mut facts).await;
-    let mfa = facts.mfa;
+    log_delegated(idp, tenant, app, &result, facts, ("Refresh token", "First factor requirement satisfied by a refresh token")).await;
+    result
+}
+
+/// What a grant made for a user (a refresh, on-behalf-of) found out, for
+/// the sign-in log.
+pub(super) struct GrantFacts {
+    /// The grant's user, once known, and whether its sign-in was multi-factor.
+    pub user: Option<User>,
+    pub mfa: bool,
+    /// The sign-in error code if it fails from here.
+    pub code: i64,
+}
+
+impl Default for GrantFacts {
+    fn default() -> GrantFacts {
+        GrantFacts { user: None, mfa: false, code: code::INVALID_GRANT }
+    }
+}
+
+/// Logs a non-interactive sign-in that reused an earlier one (`method`:
+/// the token it was made with, and the step's detail): repeats of a
+/// success aggregate, failures are written one by one.
+pub(super) async fn log_delegated(
+    idp: &Idp,
+    tenant: &Tenant,
+    app: &App,
+    result: &Result<TokenResponse>,
+    facts: GrantFacts,
+    (method, detail): (&'static str, &'static str),
+) {
+    let GrantFacts { user, mfa, code: failure } = facts;
     let sign_in = |user: Option<&User>| {
         let subject = user.map_or(Subject::Unknown { upn: String::new() }, Subject::user);
         let sign_in = SignIn { mfa_required: mfa, ..SignIn::new(tenant, subject, &app.client_id, &app.display_name).non_interactive() };
         match user {
-            Some(_) => sign_in.with_step(step(
-                "Previously satisfied",
-                "Refresh token",
-                mfa,
-                true,
-                "First factor requirement satisfied by a refresh token",
-            )),
+            Some(_) => sign_in.with_step(step("Previously satisfied", method, mfa, true, detail)),
             None => sign_in,
         }
     };
-    match (&result, facts.user.as_ref()) {
+    match (result, user.as_ref()) {
         (Ok(_), Some(user)) => {
             let context = crate::audit::context::current();
             let repeat = Repeat { tenant_id: &tenant.id, user_id: Some(&user.id), app_id: &app.client_id, ip_address: &context.ip_address };
@@ -177,26 +206,16 @@ async fn refresh(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Resul
             idp.audit.repeated_success(label, user_type_label(user.user_type), repeat, || sign_in(Some(user)));
         }
         (Ok(_), None) => idp.audit.sign_in(sign_in(None)),
-        (Err(Error::OAuth(e)), user) => log::failure(idp, sign_in(user).failed(facts.code, &e.error_description)).await,
+        (Err(Error::OAuth(e)), user) => log::failure(idp, sign_in(user).failed(failure, &e.error_description)).await,
         (Err(_), user) => {
             let failed = sign_in(user).failed(code::SERVICE_ERROR, "The server failed; its log has the details under this correlationId");
             log::failure(idp, failed).await;
         }
     }
-    result
 }
 
-/// What a refresh found out, for the sign-in log.
-struct RefreshFacts {
-    /// The grant's user, once known, and whether its sign-in was multi-factor.
-    user: Option<User>,
-    mfa: bool,
-    /// The sign-in error code if it fails from here.
-    code: i64,
-}
-
-async fn refresh_grant(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams, facts: &mut RefreshFacts) -> Result<TokenResponse> {
-    let RefreshFacts { user: known, mfa, code: failure } = facts;
+async fn refresh_grant(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams, facts: &mut GrantFacts) -> Result<TokenResponse> {
+    let GrantFacts { user: known, mfa, code: failure } = facts;
     let token = p.refresh_token.as_deref().ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let invalid = || OAuthError::invalid_grant("refresh token is invalid, expired or revoked");
     let family_id = RefreshFamily::id_of(token).ok_or_else(invalid)?;
@@ -259,7 +278,7 @@ fn code_jti(code_hash: &str) -> String {
 /// Makes a new refresh token the family's live one, in one compare-and-swap.
 /// None if the swap was lost (a concurrent use, or a revocation): the family
 /// is revoked, and the caller says why in its grant's terms.
-async fn rotate(idp: &Idp, family: &RefreshFamily) -> Result<Option<String>> {
+pub(super) async fn rotate(idp: &Idp, family: &RefreshFamily) -> Result<Option<String>> {
     let value = format!("{}.{}", family.id, random_token());
     let issued_at = now();
     let next = RefreshFamily {
@@ -304,7 +323,7 @@ async fn client_credentials(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
 
 /// What every access token says (RFC 9068 + Entra's `azp`, `tid`, `ver`,
 /// `idtyp`); callers add the subject, scopes and roles.
-fn access_claims(idp: &Idp, tenant: &Tenant, app: &App, aud: String, idtyp: &str) -> AccessClaims {
+pub(super) fn access_claims(idp: &Idp, tenant: &Tenant, app: &App, aud: String, idtyp: &str) -> AccessClaims {
     let issued_at = now();
     AccessClaims {
         iss: idp.issuer(tenant),
@@ -327,17 +346,17 @@ fn access_claims(idp: &Idp, tenant: &Tenant, app: &App, aud: String, idtyp: &str
     }
 }
 
-fn alg(tenant: &Tenant, app: &App) -> Alg {
+pub(super) fn alg(tenant: &Tenant, app: &App) -> Alg {
     app.signing_alg.unwrap_or(tenant.signing_alg)
 }
 
-fn wants_refresh(app: &App, requested: &Requested) -> bool {
+pub(super) fn wants_refresh(app: &App, requested: &Requested) -> bool {
     requested.has("offline_access") && app.allows(GrantType::RefreshToken)
 }
 
 /// A user who still exists and may sign in; otherwise the grant is dead.
 /// The signed-in user, if still enabled and the sign-in not revoked since.
-async fn live_user(idp: &Idp, tenant: &Tenant, auth: &Authentication) -> Result<User> {
+pub(super) async fn live_user(idp: &Idp, tenant: &Tenant, auth: &Authentication) -> Result<User> {
     match idp.store.user(&tenant.id, &auth.user_id).await? {
         Some(user) if user.enabled && auth.auth_time_ms >= user.sessions_valid_from_ms => Ok(user),
         _ => Err(Error::OAuth(OAuthError::invalid_grant("the user no longer exists, is disabled, or was signed out"))),
@@ -345,17 +364,17 @@ async fn live_user(idp: &Idp, tenant: &Tenant, auth: &Authentication) -> Result<
 }
 
 /// What a user-token response is issued from: the sign-in and the grant.
-struct Grant<'a> {
-    user: &'a User,
-    auth: &'a Authentication,
+pub(super) struct Grant<'a> {
+    pub user: &'a User,
+    pub auth: &'a Authentication,
     /// The rotated refresh token, when the grant includes them.
-    refresh_token: Option<String>,
+    pub refresh_token: Option<String>,
     /// A `jti` the access token must carry (see `code_jti`).
-    jti: Option<String>,
+    pub jti: Option<String>,
 }
 
 /// Access token, ID token (with `openid`) and the grant's refresh token, if any.
-async fn issue(
+pub(super) async fn issue(
     idp: &Idp,
     tenant: &Tenant,
     app: &App,

@@ -15,7 +15,7 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::error::Error;
-use crate::error::OAuthCode;
+use crate::error::{OAuthCode, OAuthError};
 use crate::i18n;
 use crate::idp::Idp;
 use crate::model::Tenant;
@@ -164,7 +164,12 @@ impl<S: Surface + std::fmt::Debug> ResponseError for Failure<S> {
         if audience == Audience::Graph {
             return response.json(json!({ "error": { "code": graph_code(&self.error), "message": description } }));
         }
-        response.json(json!({ "error": code, "error_description": description }))
+        match &self.error {
+            Error::OAuth(OAuthError { claims: Some(claims), .. }) => {
+                response.json(json!({ "error": code, "error_description": description, "claims": claims }))
+            }
+            _ => response.json(json!({ "error": code, "error_description": description })),
+        }
     }
 }
 

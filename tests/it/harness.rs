@@ -280,7 +280,17 @@ pub fn last_mail_to(dir: &Path, address: &str, subject: &str) -> Mail {
 
 /// A plain API client: no redirects followed, no cookies.
 pub fn api() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    trusting_tests(reqwest::Client::builder()).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// The certificate `start_https` serves (`localhost`), one per test process.
+static TEST_TLS: std::sync::LazyLock<rcgen::CertifiedKey> =
+    std::sync::LazyLock::new(|| rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("self-signed cert"));
+
+/// A client that trusts `start_https`'s certificate, so every helper
+/// (`call`, `token_request`, `Browser`, `Rp`) works over HTTPS as well.
+fn trusting_tests(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    builder.add_root_certificate(reqwest::Certificate::from_pem(TEST_TLS.cert.pem().as_bytes()).expect("cert"))
 }
 
 /// The JSON body of a plain GET (discovery documents, key sets, `/readyz`).
@@ -394,7 +404,7 @@ impl Browser {
     /// `headers` with every request (e.g. a proxy's `X-Forwarded-For`).
     pub fn with(jar: std::sync::Arc<reqwest::cookie::Jar>, headers: reqwest::header::HeaderMap) -> Browser {
         Browser {
-            http: reqwest::Client::builder()
+            http: trusting_tests(reqwest::Client::builder())
                 .cookie_provider(jar)
                 .default_headers(headers)
                 .redirect(reqwest::redirect::Policy::none())
@@ -763,11 +773,10 @@ pub fn python_bin(name: &str) -> std::path::PathBuf {
 /// followed), and the certificate's PEM file for other clients, kept while
 /// the returned directory lives.
 pub async fn start_https(backend: Backend) -> (TestServer, reqwest::Client, std::path::PathBuf, tempfile::TempDir) {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("self-signed cert");
     let certs = tempfile::tempdir().expect("dir");
     let (cert_path, key_path) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
-    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
-    std::fs::write(&key_path, cert.key_pair.serialize_pem()).expect("write key");
+    std::fs::write(&cert_path, TEST_TLS.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, TEST_TLS.key_pair.serialize_pem()).expect("write key");
     let server = TestServer::start_with(backend, |c| {
         let port = url::Url::parse(&c.server.public_base_url).expect("url").port().expect("port");
         c.server.public_base_url = format!("https://localhost:{port}");
@@ -775,10 +784,5 @@ pub async fn start_https(backend: Backend) -> (TestServer, reqwest::Client, std:
         c.server.tls_key = Some(key_path.clone());
     })
     .await;
-    let trusting = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).expect("cert"))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    (server, trusting, cert_path, certs)
+    (server, api(), cert_path, certs)
 }

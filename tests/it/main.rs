@@ -22,6 +22,7 @@ mod logs;
 mod mail;
 mod mfa;
 mod negatives;
+mod on_behalf_of;
 mod openapi;
 mod permission_grants;
 mod portal;

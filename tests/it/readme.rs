@@ -5,7 +5,7 @@
 //! data directory replaced by the test server's. What a person does in a
 //! browser (Alice's sign-in, for `$CODE`) the harness's browser does; lines
 //! that need the server stopped (`cargo run … invite`) are left out. The
-//! `private_key_jwt` example runs too.
+//! `private_key_jwt` and on-behalf-of examples run too.
 
 use std::path::Path;
 
@@ -129,6 +129,27 @@ async fn the_private_key_jwt_example_runs_as_written() {
     let path = format!("{}:{}", python_bin("python3").parent().expect("bin").display(), std::env::var("PATH").unwrap_or_default());
     let out = run(&server, cwd.path(), example, &[("PATH", &path)]).await;
     assert_eq!(out.trim(), "Bearer", "a token, with no secret");
+    server.stop().await;
+}
+
+/// The on-behalf-of example: the admin block registers the two APIs and
+/// the grants, the harness's browser signs Alice in at the README's URL,
+/// and the orders API (its id and secret handed over from the first
+/// block, as one shell would keep them) gets a payroll token for her.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_on_behalf_of_example_runs_as_written() {
+    let server = TestServer::start(Backend::Sled).await;
+    let cwd = tempfile::tempdir().expect("dir");
+    let found = blocks(&readme(), "### An API that calls another API: on-behalf-of");
+    let [(setup_info, setup), (url_info, authorize), (exchange_info, exchange)] = &found[..] else { panic!("three blocks: {found:?}") };
+    assert_eq!((setup_info.as_str(), url_info.as_str(), exchange_info.as_str()), ("sh", "", "sh"));
+    let out = run(&server, cwd.path(), &format!("{setup}\necho \"$ORDERS $ORDERS_SECRET\""), &[]).await;
+    let Some((orders, secret)) = out.trim().rsplit_once(' ') else { panic!("the orders API's id and secret: {out}") };
+    let authorize = authorize.trim().replace(DEMO_BASE, &server.base);
+    let landing = Browser::new().run(&authorize, Some(ALICE), "http://127.0.0.1:8400/callback").await;
+    let code = landing.param("code").unwrap_or_else(|| panic!("a code for Alice: {landing:?}"));
+    let out = run(&server, cwd.path(), exchange, &[("CODE", &code), ("ORDERS", orders), ("ORDERS_SECRET", secret)]).await;
+    assert_eq!(out.trim(), r#"{"token_type":"Bearer","scope":"api://payroll/.default"}"#);
     server.stop().await;
 }
 
