@@ -65,6 +65,11 @@ fi
 echo "== $(chromium --version 2>/dev/null | head -1); npm ci in tests/browser"
 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
+# OIDC client libraries from the npm registry that sign in as real apps do
+# (panva's openid-client for PAR: tests/it/par.rs; locked by package-lock.json).
+echo "== npm ci in tests/node"
+npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+
 # The README's walk-through runs as written (tests/it/readme.rs): curl, jq, openssl.
 if ! command -v curl >/dev/null || ! command -v jq >/dev/null || ! command -v openssl >/dev/null; then
   echo "== installing curl, jq and openssl"

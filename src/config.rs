@@ -492,6 +492,9 @@ pub struct AppSeed {
     /// Each client assertion's `jti` works once.
     #[serde(default)]
     pub single_use_client_assertions: bool,
+    /// Its authorization requests must come pushed (RFC 9126, PAR).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Default for AppSeed {
@@ -511,6 +514,7 @@ impl Default for AppSeed {
             home_page_url: None,
             key_credentials: vec![],
             single_use_client_assertions: false,
+            require_pushed_authorization_requests: false,
         }
     }
 }

@@ -84,7 +84,6 @@ pub enum OAuthCode {
     InteractionRequired,
     ConsentRequired,
     RequestNotSupported,
-    RequestUriNotSupported,
     ServerError,
     TemporarilyUnavailable,
 }
@@ -106,7 +105,6 @@ impl OAuthCode {
             OAuthCode::InteractionRequired => "interaction_required",
             OAuthCode::ConsentRequired => "consent_required",
             OAuthCode::RequestNotSupported => "request_not_supported",
-            OAuthCode::RequestUriNotSupported => "request_uri_not_supported",
             OAuthCode::ServerError => "server_error",
             OAuthCode::TemporarilyUnavailable => "temporarily_unavailable",
         }

@@ -57,6 +57,8 @@ pub struct GraphApplication {
     /// Each client assertion's `jti` works once (an extension; Entra has
     /// no such switch).
     pub single_use_client_assertions: bool,
+    /// Authorization requests must be pushed first (RFC 9126; an extension).
+    pub require_pushed_authorization_requests: bool,
     #[serde(skip)]
     pub platform: Platform,
 }
@@ -209,6 +211,7 @@ pub struct ApplicationFields {
     /// Replaces the app's keys: new ones with `key`, kept ones by `keyId`.
     pub key_credentials: Option<Vec<GraphKeyCredential>>,
     pub single_use_client_assertions: Option<bool>,
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// `POST …/addPassword`.
@@ -284,6 +287,7 @@ impl From<&App> for GraphApplication {
             password_credentials,
             key_credentials: app.key_credentials.iter().map(GraphKeyCredential::from).collect(),
             single_use_client_assertions: app.single_use_client_assertions,
+            require_pushed_authorization_requests: app.require_pushed_authorization_requests,
             platform: app.platform(),
         }
     }
@@ -392,6 +396,7 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, fields: Applica
         home_page_url: None,
         key_credentials: vec![],
         single_use_client_assertions: false,
+        require_pushed_authorization_requests: false,
     };
     let modified = apply(idp, tenant, caller, &mut app, fields).await?;
     idp.store.put_app(&app).await?;
@@ -566,6 +571,10 @@ async fn apply(idp: &Idp, tenant: &Tenant, caller: &Caller, app: &mut App, field
     if let Some(single) = fields.single_use_client_assertions.filter(|s| *s != app.single_use_client_assertions) {
         modified.push(("SingleUseClientAssertions", json!(app.single_use_client_assertions), json!(single)));
         app.single_use_client_assertions = single;
+    }
+    if let Some(par) = fields.require_pushed_authorization_requests.filter(|p| *p != app.require_pushed_authorization_requests) {
+        modified.push(("RequirePushedAuthorizationRequests", json!(app.require_pushed_authorization_requests), json!(par)));
+        app.require_pushed_authorization_requests = par;
     }
     if app.is_public() && !app.key_credentials.is_empty() {
         return Err(Error::Invalid(

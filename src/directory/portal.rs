@@ -59,6 +59,7 @@ fn definition(idp: &Idp, tenant: &Tenant) -> App {
         home_page_url: None,
         key_credentials: vec![],
         single_use_client_assertions: false,
+        require_pushed_authorization_requests: false,
     }
 }
 

@@ -122,6 +122,7 @@ async fn same_server_registration(idp: &Idp, home: &Tenant, resource: &Tenant) -
         home_page_url: None,
         key_credentials: vec![],
         single_use_client_assertions: false,
+        require_pushed_authorization_requests: false,
     };
     if idp.store.app(&home.id, &client_id).await?.as_ref() != Some(&app) {
         idp.store.put_app(&app).await?;

@@ -172,6 +172,9 @@ pub struct App {
     /// for about ten minutes and Entra accepts that.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub single_use_client_assertions: bool,
+    /// Its authorization requests must come pushed (RFC 9126, PAR).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl App {
@@ -275,6 +278,7 @@ impl App {
             home_page_url: None,
             key_credentials: vec![],
             single_use_client_assertions: false,
+            require_pushed_authorization_requests: false,
         }
     }
 }

@@ -73,6 +73,18 @@ pub struct Authentication {
     pub mfa_source: Option<String>,
 }
 
+/// A pushed authorization request (RFC 9126), stored under the SHA-256 of
+/// its `request_uri`'s secret until the browser brings it, once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushedRequest {
+    pub hash: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    /// The request's parameters, as the client pushed them (JSON).
+    pub params: serde_json::Value,
+    pub expires_at: i64,
+}
+
 /// An authorization code, stored under the SHA-256 of its value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthCode {

@@ -19,7 +19,7 @@ use crate::signin::{log, session, throttle};
 use crate::util::{now, random_token, sha256_hex};
 
 /// Query (GET) or form (POST) parameters of the authorization request.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 pub struct AuthorizeParams {
     pub client_id: Option<String>,
     pub redirect_uri: Option<String>,
@@ -44,6 +44,9 @@ pub struct AuthorizeParams {
     pub claims: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    /// Came through the client's pushed request (PAR), not the browser.
+    #[serde(skip)]
+    pub pushed: bool,
 }
 
 /// Longest value of one authorization parameter, and of all together: a
@@ -92,14 +95,16 @@ pub struct ClientResponse {
     pub redirect_uri: String,
     pub mode: ResponseMode,
     pub params: Vec<(&'static str, String)>,
+    /// The error it carries, if it is a refusal.
+    pub refused: Option<OAuthError>,
 }
 
 impl ClientResponse {
     fn error(req: &AuthRequest, issuer: &str, error: OAuthError) -> ClientResponse {
-        let mut params = vec![("error", error.error.as_str().to_string()), ("error_description", error.error_description)];
+        let mut params = vec![("error", error.error.as_str().to_string()), ("error_description", error.error_description.clone())];
         params.extend(req.state.clone().map(|s| ("state", s)));
         params.push(("iss", issuer.to_string()));
-        ClientResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params }
+        ClientResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params, refused: Some(error) }
     }
 
     /// The redirect target for `response_mode=query` or `fragment`.
@@ -197,6 +202,10 @@ pub async fn validate(
     mut p: AuthorizeParams,
     source: &str,
 ) -> std::result::Result<(AuthRequest, App), Rejection> {
+    if let Some(request_uri) = p.request_uri.take() {
+        // Only what the client pushed counts (RFC 9126 §4); the browser brings its id.
+        p = crate::protocol::par::pulled(idp, tenant, p.client_id.as_deref(), &request_uri).await?;
+    }
     let oversize = p.oversize();
     if oversize.is_some() {
         // Nothing oversized is echoed back to the client either.
@@ -269,8 +278,8 @@ pub async fn validate(
     if p.request.is_some() {
         return Err(reject(&req, OAuthError::new(OAuthCode::RequestNotSupported, "request objects are not supported")));
     }
-    if p.request_uri.is_some() {
-        return Err(reject(&req, OAuthError::new(OAuthCode::RequestUriNotSupported, "request_uri is not supported")));
+    if app.require_pushed_authorization_requests && !p.pushed {
+        return Err(reject(&req, OAuthError::invalid_request("this client's authorization requests must be pushed first (PAR, RFC 9126)")));
     }
     match scopes::resolve(idp, tenant, &app, p.scope.as_deref().unwrap_or(""), scopes::Acting::ForUser).await {
         Ok(requested) => req.scopes = requested.scopes,
@@ -570,7 +579,7 @@ async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Ses
     let mut params = vec![("code", code)];
     params.extend(req.state.clone().map(|s| ("state", s)));
     params.push(("iss", idp.issuer(tenant)));
-    Ok(ClientResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params })
+    Ok(ClientResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params, refused: None })
 }
 
 /// PKCE S256 check (RFC 7636 §4.6), constant time.

@@ -20,6 +20,8 @@ pub fn metadata(idp: &Idp, tenant: &Tenant) -> Value {
         "end_session_endpoint": url("oauth2/v2.0/logout"),
         "introspection_endpoint": url("oauth2/v2.0/introspect"),
         "revocation_endpoint": url("oauth2/v2.0/revoke"),
+        "pushed_authorization_request_endpoint": url("oauth2/v2.0/par"),
+        "require_pushed_authorization_requests": false,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", crate::model::JWT_BEARER],

@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod introspect;
 pub mod logout;
 pub mod on_behalf_of;
+pub mod par;
 pub mod scopes;
 pub mod stepup;
 pub mod token;

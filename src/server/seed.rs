@@ -232,5 +232,6 @@ pub fn app_from_seed(tenant: &Tenant, seed: &AppSeed) -> Result<App> {
         home_page_url: seed.home_page_url.clone(),
         key_credentials,
         single_use_client_assertions: seed.single_use_client_assertions,
+        require_pushed_authorization_requests: seed.require_pushed_authorization_requests,
     })
 }

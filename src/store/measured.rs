@@ -15,7 +15,7 @@ use crate::model::Invitation;
 use crate::model::LogEntry;
 use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
-use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
+use crate::model::{AuthCode, AuthRequest, Consent, PushedRequest, RefreshFamily, Session};
 
 pub struct Measured {
     inner: Arc<dyn Store>,
@@ -70,6 +70,8 @@ const OPERATIONS: &[&str] = &[
     "replace_secret",
     "lock_seeding",
     "put_auth_request",
+    "put_pushed_request",
+    "take_pushed_request",
     "auth_request",
     "delete_auth_request",
     "put_interaction",
@@ -321,6 +323,14 @@ impl DirectoryStore for Measured {
 
 #[async_trait]
 impl GrantStore for Measured {
+    async fn put_pushed_request(&self, pushed: &PushedRequest) -> StoreResult<()> {
+        timed!(self, "put_pushed_request", self.inner.put_pushed_request(pushed))
+    }
+
+    async fn take_pushed_request(&self, hash: &str) -> StoreResult<Option<PushedRequest>> {
+        timed!(self, "take_pushed_request", self.inner.take_pushed_request(hash))
+    }
+
     async fn put_auth_request(&self, req: &AuthRequest) -> StoreResult<()> {
         timed!(self, "put_auth_request", self.inner.put_auth_request(req))
     }

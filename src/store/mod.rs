@@ -18,7 +18,7 @@ use crate::model::Interaction;
 use crate::model::Invitation;
 use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
-use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
+use crate::model::{AuthCode, AuthRequest, Consent, PushedRequest, RefreshFamily, Session};
 use crate::model::{LogEntry, LogKind};
 
 /// What a backend error carries: the backend's own error, kept as the
@@ -185,6 +185,10 @@ pub trait GrantStore: Send + Sync {
     async fn put_interaction(&self, interaction: &Interaction) -> StoreResult<()>;
     async fn interaction(&self, id: &str) -> StoreResult<Option<Interaction>>;
     async fn delete_interaction(&self, id: &str) -> StoreResult<()>;
+
+    async fn put_pushed_request(&self, pushed: &PushedRequest) -> StoreResult<()>;
+    /// Removes and returns the pushed request: of concurrent takers, one gets it.
+    async fn take_pushed_request(&self, hash: &str) -> StoreResult<Option<PushedRequest>>;
 
     async fn put_code(&self, hash: &str, code: &AuthCode) -> StoreResult<()>;
     async fn code(&self, hash: &str) -> StoreResult<Option<AuthCode>>;

@@ -22,7 +22,7 @@ use crate::model::Invitation;
 use crate::model::LogEntry;
 use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
-use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
+use crate::model::{AuthCode, AuthRequest, Consent, PushedRequest, RefreshFamily, Session};
 
 /// Versioned schema changes, applied once each, in order, on start.
 const MIGRATIONS: &[(i32, &str)] = &[
@@ -97,6 +97,13 @@ const MIGRATIONS: &[(i32, &str)] = &[
         r#"
     CREATE TABLE assets (tenant_id text NOT NULL, hash text NOT NULL, content_type text NOT NULL, bytes bytea NOT NULL,
                          PRIMARY KEY (tenant_id, hash));
+    "#,
+    ),
+    (
+        7,
+        // 0.7.7: pushed authorization requests (RFC 9126), taken once.
+        r#"
+    CREATE TABLE pushed_requests (hash text PRIMARY KEY, expires_at bigint NOT NULL, data jsonb NOT NULL);
     "#,
     ),
 ];
@@ -555,6 +562,19 @@ impl GrantStore for PgStore {
         Ok(())
     }
 
+    async fn put_pushed_request(&self, pushed: &PushedRequest) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO pushed_requests (hash, expires_at, data) VALUES ($1, $2, $3)",
+            &[&pushed.hash, &pushed.expires_at, &json(pushed)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn take_pushed_request(&self, hash: &str) -> StoreResult<Option<PushedRequest>> {
+        self.one("DELETE FROM pushed_requests WHERE hash = $1 RETURNING data", &[&hash]).await
+    }
+
     async fn put_code(&self, hash: &str, code: &AuthCode) -> StoreResult<()> {
         self.execute(
             "INSERT INTO codes (hash, expires_at, used, data) VALUES ($1, $2, $3, $4)",
@@ -699,7 +719,9 @@ impl GrantStore for PgStore {
 
     async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
         let mut purged = 0;
-        for table in ["auth_requests", "interactions", "counters", "codes", "refresh_families", "sessions", "revoked_jti"] {
+        for table in
+            ["auth_requests", "interactions", "pushed_requests", "counters", "codes", "refresh_families", "sessions", "revoked_jti"]
+        {
             purged += self.execute(&format!("DELETE FROM {table} WHERE expires_at < $1"), &[&now]).await?;
         }
         Ok(purged)

@@ -32,7 +32,7 @@ use crate::model::Interaction;
 use crate::model::Invitation;
 use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
-use crate::model::{AuthCode, AuthRequest, Consent, RefreshFamily, Session};
+use crate::model::{AuthCode, AuthRequest, Consent, PushedRequest, RefreshFamily, Session};
 use crate::model::{LogEntry, LogKind};
 use crate::util::address;
 
@@ -82,6 +82,7 @@ pub struct SledStore {
     secrets: sled::Tree,
     auth_requests: sled::Tree,
     codes: sled::Tree,
+    pushed_requests: sled::Tree,
     families: sled::Tree,
     sessions: sled::Tree,
     consents: sled::Tree,
@@ -283,6 +284,7 @@ impl SledStore {
             secrets: tree("secrets")?,
             auth_requests: tree("auth_requests")?,
             codes: tree("codes")?,
+            pushed_requests: tree("pushed_requests")?,
             families: tree("refresh_families")?,
             sessions: tree("sessions")?,
             consents: tree("consents")?,
@@ -810,6 +812,14 @@ impl GrantStore for SledStore {
     }
 
     /// Compare-and-swap from the bytes read; retries if the record changed meanwhile.
+    async fn put_pushed_request(&self, pushed: &PushedRequest) -> StoreResult<()> {
+        put(&self.pushed_requests, pushed.hash.as_bytes(), pushed)
+    }
+
+    async fn take_pushed_request(&self, hash: &str) -> StoreResult<Option<PushedRequest>> {
+        self.pushed_requests.remove(hash.as_bytes()).map_err(backend)?.map(|bytes| decode(&bytes)).transpose()
+    }
+
     async fn spend_code(&self, hash: &str) -> StoreResult<Spend<AuthCode>> {
         loop {
             let Some(current) = self.codes.get(hash.as_bytes()).map_err(backend)? else {
@@ -926,7 +936,8 @@ impl GrantStore for SledStore {
     /// A walk over every short-lived record (sled has no expiry index):
     /// on the blocking pool, so it never holds up a request's worker.
     async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
-        let records = [&self.auth_requests, &self.interactions, &self.codes, &self.families, &self.sessions].map(|t| t.clone());
+        let records = [&self.auth_requests, &self.interactions, &self.pushed_requests, &self.codes, &self.families, &self.sessions]
+            .map(|t| t.clone());
         let (counters, revoked_jti) = (self.counters.clone(), self.revoked_jti.clone());
         let walk = move || purge(now, &records, &counters, &revoked_jti);
         tokio::task::spawn_blocking(walk).await.map_err(|e| StoreError::Backend(e.into()))?

@@ -41,6 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/oauth2/v2.0/authorize", web::get().to(pages::authorize_get))
                 .route("/oauth2/v2.0/authorize", web::post().to(pages::authorize_post))
                 .route("/oauth2/v2.0/token", web::post().to(oidc::token))
+                .route("/oauth2/v2.0/par", web::post().to(oidc::par))
                 .route("/oauth2/v2.0/introspect", web::post().to(oidc::introspect))
                 .route("/oauth2/v2.0/revoke", web::post().to(oidc::revoke))
                 .route("/oauth2/v2.0/logout", web::get().to(pages::logout_get))

@@ -76,6 +76,31 @@ pub async fn token(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequ
     Ok(no_store(HttpResponse::Ok().json(response)))
 }
 
+/// A pushed authorization request: the authorization request's parameters
+/// and the client's authentication.
+#[derive(Deserialize)]
+pub struct ParForm {
+    #[serde(flatten)]
+    params: crate::protocol::authorize::AuthorizeParams,
+    client_secret: Option<String>,
+    #[serde(flatten)]
+    assertion: client_auth::AssertionFields,
+}
+
+pub async fn par(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<ParForm>) -> ApiResult {
+    let ParForm { params, client_secret, assertion } = form.into_inner();
+    let creds = ClientCredentials::from_request(
+        client_auth::basic_credentials(authorization(&req))?,
+        params.client_id.clone(),
+        client_secret,
+        assertion,
+    )?;
+    let app = client_auth::authenticate(&idp, &tenant, &creds).await?;
+    crate::web::log_client(&app.client_id);
+    let pushed = crate::protocol::par::push(&idp, &tenant, &app, params, &crate::web::client_address(&idp, &req)).await?;
+    Ok(no_store(HttpResponse::Created().json(pushed)))
+}
+
 #[derive(Deserialize)]
 pub struct TokenForm {
     token: Option<String>,

@@ -24,6 +24,7 @@ mod mfa;
 mod negatives;
 mod on_behalf_of;
 mod openapi;
+mod par;
 mod permission_grants;
 mod portal;
 mod private_key_jwt;

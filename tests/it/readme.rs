@@ -5,7 +5,7 @@
 //! data directory replaced by the test server's. What a person does in a
 //! browser (Alice's sign-in, for `$CODE`) the harness's browser does; lines
 //! that need the server stopped (`cargo run … invite`) are left out. The
-//! `private_key_jwt` and on-behalf-of examples run too.
+//! `private_key_jwt`, on-behalf-of and PAR examples run too.
 
 use std::path::Path;
 
@@ -150,6 +150,22 @@ async fn the_on_behalf_of_example_runs_as_written() {
     let code = landing.param("code").unwrap_or_else(|| panic!("a code for Alice: {landing:?}"));
     let out = run(&server, cwd.path(), exchange, &[("CODE", &code), ("ORDERS", orders), ("ORDERS_SECRET", secret)]).await;
     assert_eq!(out.trim(), r#"{"token_type":"Bearer","scope":"api://payroll/.default"}"#);
+    server.stop().await;
+}
+
+/// The PAR example: the push, then the browser at the URL it prints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_par_example_runs_as_written() {
+    let server = TestServer::start(Backend::Sled).await;
+    let cwd = tempfile::tempdir().expect("dir");
+    let found = blocks(&readme(), "### Pushed authorization requests (PAR)");
+    let [(info, example)] = &found[..] else { panic!("one example: {found:?}") };
+    assert_eq!(info, "sh");
+    let out = run(&server, cwd.path(), example, &[]).await;
+    let (pushed, url) = out.trim().split_once('\n').unwrap_or_else(|| panic!("two lines: {out}"));
+    assert!(pushed.contains(r#""expires_in":60"#), "{pushed}");
+    let landing = Browser::new().run(url, Some(ALICE), "http://127.0.0.1:8400/callback").await;
+    assert!(landing.param("code").is_some() && landing.param("state").as_deref() == Some("xyz"), "{landing:?}");
     server.stop().await;
 }
 

@@ -198,6 +198,7 @@ fn app() -> App {
         )
         .expect("a JWK")],
         single_use_client_assertions: true,
+        require_pushed_authorization_requests: true,
         app_roles: vec![b2b_idp::model::AppRole {
             id: "r1".into(),
             value: "Invoices.Read".into(),
@@ -368,6 +369,28 @@ async fn grants(store: Arc<dyn Store>) {
     store.delete_auth_request("r1").await.expect("delete");
     assert!(store.auth_request("r1").await.expect("get").is_none());
 
+    // A pushed authorization request is taken once, even by concurrent callers.
+    let pushed = |hash: &str, expires_at: i64| b2b_idp::model::PushedRequest {
+        hash: hash.into(),
+        tenant_id: "t1".into(),
+        client_id: "c1".into(),
+        params: serde_json::json!({"client_id": "c1", "scope": "openid"}),
+        expires_at,
+    };
+    store.put_pushed_request(&pushed("p1", now() + 60)).await.expect("push");
+    let takes = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.take_pushed_request("p1").await.expect("take") })
+    });
+    let mut taken = vec![];
+    for take in takes {
+        taken.extend(take.await.expect("task"));
+    }
+    assert_eq!(taken.len(), 1, "one taker gets it");
+    assert_eq!(taken[0], pushed("p1", taken[0].expires_at), "whole");
+    assert_eq!(store.take_pushed_request("nope").await.expect("take"), None);
+    store.put_pushed_request(&pushed("p-old", now() - 10)).await.expect("push");
+
     // A code is spent exactly once, even by concurrent callers.
     store.put_code("h1", &code(now() + 60)).await.expect("put code");
     assert_eq!(store.code("h1").await.expect("peek").map(|c| c.used), Some(false));
@@ -503,6 +526,7 @@ async fn grants(store: Arc<dyn Store>) {
     assert!(matches!(store.spend_code("new").await.expect("spend"), Spend::Fresh(_)));
     assert!(!store.jti_revoked("old-jti").await.expect("check"));
     assert!(store.interaction("x2").await.expect("get").is_none(), "expired interactions are purged");
+    assert_eq!(store.take_pushed_request("p-old").await.expect("take"), None, "expired pushed requests are purged");
     assert!(store.jti_revoked("j1").await.expect("check"));
 }
 
