@@ -295,7 +295,10 @@ enum RoleCommand {
 }
 
 fn parse_grant(s: &str) -> Result<GrantType, String> {
-    GrantType::parse(s).ok_or_else(|| format!("unknown grant type '{s}' (authorization_code, refresh_token or client_credentials)"))
+    // The wire name, or config's (`device_code`).
+    GrantType::parse(s)
+        .or_else(|| serde_json::from_value(serde_json::Value::String(s.to_string())).ok())
+        .ok_or_else(|| format!("unknown grant type '{s}' (authorization_code, refresh_token, client_credentials or device_code)"))
 }
 
 fn parse_alg(s: &str) -> Result<Alg, String> {

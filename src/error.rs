@@ -84,6 +84,10 @@ pub enum OAuthCode {
     InteractionRequired,
     ConsentRequired,
     RequestNotSupported,
+    /// RFC 8628 §3.5: the device polls on.
+    AuthorizationPending,
+    SlowDown,
+    ExpiredToken,
     ServerError,
     TemporarilyUnavailable,
 }
@@ -105,6 +109,9 @@ impl OAuthCode {
             OAuthCode::InteractionRequired => "interaction_required",
             OAuthCode::ConsentRequired => "consent_required",
             OAuthCode::RequestNotSupported => "request_not_supported",
+            OAuthCode::AuthorizationPending => "authorization_pending",
+            OAuthCode::SlowDown => "slow_down",
+            OAuthCode::ExpiredToken => "expired_token",
             OAuthCode::ServerError => "server_error",
             OAuthCode::TemporarilyUnavailable => "temporarily_unavailable",
         }

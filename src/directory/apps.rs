@@ -517,7 +517,9 @@ pub(crate) async fn swap(idp: &Idp, read: &App, next: &App) -> Result<()> {
 fn grants_of(platform: Platform) -> Vec<GrantType> {
     match platform {
         Platform::Web => vec![GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials],
-        Platform::Spa | Platform::PublicClient => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        Platform::Spa => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        // Mobile and desktop apps: the device code flow too (Entra's "public client flows").
+        Platform::PublicClient => vec![GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::DeviceCode],
     }
 }
 

@@ -306,3 +306,20 @@ invitation-link-invalid = Dieser Einladungslink ist ungültig. Bitten Sie die ei
 invitation-account-removed = Das eingeladene Konto wurde aus dieser Organisation entfernt.
 invitation-replaced = Diese Einladung wurde durch eine neuere ersetzt. Verwenden Sie den Link in der neuesten Einladungs-E-Mail.
 invitation-redeemed-by-another = Diese Einladung wurde bereits von einem anderen Konto eingelöst. Melden Sie sich mit dem Konto an, mit dem Sie sie eingelöst haben.
+
+## The device code flow (/{tenant}/devicelogin)
+device-title = Auf Ihrem Gerät anmelden
+device-intro = Geben Sie den Code ein, den Ihr Gerät oder Ihre App anzeigt.
+device-code = Code
+device-confirm-title = Melden Sie sich bei { $app } an?
+device-confirm-intro = Fahren Sie nur fort, wenn Sie diese Anmeldung selbst auf Ihrem Gerät begonnen haben. Wer Ihnen diesen Code gegeben hat, könnte sonst Ihr Konto verwenden.
+device-cancel = Nein, abbrechen
+device-done-title = Sie haben sich angemeldet
+device-done = Ihr Gerät ist angemeldet. Sie können dieses Fenster schließen.
+device-cancelled-title = Anmeldung abgebrochen
+device-cancelled = Das Gerät wurde nicht angemeldet. Sie können dieses Fenster schließen.
+device-failed-title = Das Gerät wurde nicht angemeldet
+device-code-wrong = Dieser Code ist falsch, abgelaufen oder wurde bereits verwendet. Prüfen Sie den Code auf Ihrem Gerät und versuchen Sie es erneut.
+device-too-many = Es wurden zu viele falsche Codes eingegeben. Warten Sie 15 Minuten und versuchen Sie es erneut.
+device-form-expired = Dieses Formular ist abgelaufen oder stammt nicht von dieser Website. Öffnen Sie die Seite erneut.
+device-message = Öffnen Sie zum Anmelden in einem Webbrowser die Seite { $uri } und geben Sie den Code { $code } ein.

@@ -307,3 +307,20 @@ invitation-link-invalid = This invitation link is not valid. Ask the person who 
 invitation-account-removed = The invited account has been removed from this organisation.
 invitation-replaced = This invitation was replaced by a newer one. Use the link in the latest invitation mail.
 invitation-redeemed-by-another = This invitation was already redeemed by another account. Sign in with the account you redeemed it with.
+
+## The device code flow (/{tenant}/devicelogin)
+device-title = Sign in on your device
+device-intro = Enter the code your device or app shows you.
+device-code = Code
+device-confirm-title = Are you signing in to { $app }?
+device-confirm-intro = Only continue if you started this sign-in on your device yourself. Whoever gave you this code could otherwise use your account.
+device-cancel = No, cancel
+device-done-title = You have signed in
+device-done = Your device is signed in. You can close this window.
+device-cancelled-title = Sign-in cancelled
+device-cancelled = The device was not signed in. You can close this window.
+device-failed-title = The device was not signed in
+device-code-wrong = That code is wrong, has expired or was already used. Check the code on your device and try again.
+device-too-many = Too many wrong codes were entered. Wait 15 minutes and try again.
+device-form-expired = This form has expired or did not come from this site. Open the page again.
+device-message = To sign in, use a web browser to open the page { $uri } and enter the code { $code } to authenticate.

@@ -306,3 +306,20 @@ invitation-link-invalid = Ce lien d'invitation n'est pas valide. Demandez à la 
 invitation-account-removed = Le compte invité a été retiré de cette organisation.
 invitation-replaced = Cette invitation a été remplacée par une plus récente. Utilisez le lien du dernier courriel d'invitation.
 invitation-redeemed-by-another = Cette invitation a déjà été acceptée par un autre compte. Connectez-vous avec le compte qui l'a acceptée.
+
+## The device code flow (/{tenant}/devicelogin)
+device-title = Connectez-vous sur votre appareil
+device-intro = Saisissez le code affiché par votre appareil ou votre application.
+device-code = Code
+device-confirm-title = Vous connectez-vous à { $app } ?
+device-confirm-intro = Ne continuez que si vous avez vous-même lancé cette connexion sur votre appareil. Sinon, la personne qui vous a donné ce code pourrait utiliser votre compte.
+device-cancel = Non, annuler
+device-done-title = Vous êtes connecté
+device-done = Votre appareil est connecté. Vous pouvez fermer cette fenêtre.
+device-cancelled-title = Connexion annulée
+device-cancelled = L’appareil n’a pas été connecté. Vous pouvez fermer cette fenêtre.
+device-failed-title = L’appareil n’a pas été connecté
+device-code-wrong = Ce code est erroné, a expiré ou a déjà été utilisé. Vérifiez le code sur votre appareil et réessayez.
+device-too-many = Trop de codes erronés ont été saisis. Attendez 15 minutes et réessayez.
+device-form-expired = Ce formulaire a expiré ou ne provient pas de ce site. Ouvrez la page à nouveau.
+device-message = Pour vous connecter, ouvrez la page { $uri } dans un navigateur web et saisissez le code { $code }.

@@ -20,6 +20,8 @@ pub enum GrantType {
     /// `requested_token_use=on_behalf_of`. Not listed per app: every
     /// confidential client has it, as in Entra (`App::allows`).
     OnBehalfOf,
+    /// RFC 8628's device authorization grant.
+    DeviceCode,
 }
 
 impl GrantType {
@@ -30,6 +32,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::OnBehalfOf => JWT_BEARER,
+            GrantType::DeviceCode => DEVICE_CODE,
         }
     }
 
@@ -39,6 +42,7 @@ impl GrantType {
             "refresh_token" => Some(GrantType::RefreshToken),
             "client_credentials" => Some(GrantType::ClientCredentials),
             JWT_BEARER => Some(GrantType::OnBehalfOf),
+            DEVICE_CODE => Some(GrantType::DeviceCode),
             _ => None,
         }
     }
@@ -46,6 +50,8 @@ impl GrantType {
 
 /// RFC 7523's grant type, which Entra's on-behalf-of uses.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// RFC 8628's grant type.
+pub const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// What kind of client an app is, named after Graph's platforms: a `Web`
 /// app is confidential (it authenticates with a secret), `Spa` and

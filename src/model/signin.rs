@@ -38,6 +38,10 @@ pub struct AuthRequest {
     /// Counted among the waiting sign-ins (given back when it ends).
     #[serde(default)]
     pub admitted: bool,
+    /// A device's sign-in (its user code): it ends by approving the
+    /// device grant, not with a code for a redirect URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 impl AuthRequest {
@@ -71,6 +75,37 @@ pub struct Authentication {
     /// Where the second factor was done: `local`, or `home` (a trusted partner's MFA).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_source: Option<String>,
+}
+
+/// A device authorization (RFC 8628): the device polls with its
+/// `device_code` (`{user_code}.{secret}`, so it names its record), the
+/// person approves it in a browser with the `user_code`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceGrant {
+    /// Normalised: upper case, no separator.
+    pub user_code: String,
+    /// SHA-256 of the device code's secret part.
+    pub secret_hash: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// Seconds the device must wait between polls; grows with each `slow_down`.
+    pub interval: i64,
+    pub last_poll_ms: i64,
+    pub expires_at: i64,
+    pub state: DeviceState,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DeviceState {
+    Pending,
+    /// The person signed in and approved; the next poll gets the tokens.
+    Approved {
+        auth: Authentication,
+    },
+    Denied,
+    /// The tokens went out: the device code is spent.
+    Redeemed,
 }
 
 /// A pushed authorization request (RFC 9126), stored under the SHA-256 of

@@ -249,6 +249,7 @@ pub async fn validate(
         expires_at: now() + idp.config.tokens.interaction_ttl,
         source: source.to_string(),
         admitted: false,
+        device: None,
     };
     let issuer = idp.issuer(tenant);
     let reject = |req: &AuthRequest, e: OAuthError| Rejection::Client(ClientResponse::error(req, &issuer, e));
@@ -356,6 +357,9 @@ pub async fn proceed(idp: &Idp, tenant: &Tenant, mut req: AuthRequest, app: App,
         idp.audit
             .sign_in(logged(sign_in().failed(code::BLOCKED_BY_POLICY, format!("Blocked by the conditional access policy '{policy}'"))));
         finish_pending(idp, &req).await?;
+        if let Some(user_code) = &req.device {
+            crate::protocol::device::deny(idp, tenant, user_code).await?;
+        }
         if !interactive {
             return Ok(refuse(&req, OAuthCode::AccessDenied, "blocked by a conditional access policy"));
         }
@@ -518,6 +522,9 @@ pub async fn after_consent(
         let declined = SignIn::new(tenant, Subject::user(&user), &app.client_id, &app.display_name);
         idp.audit.sign_in(declined.failed(code::CONSENT_DECLINED, "The user declined to consent to the app"));
         finish_pending(idp, &req).await?;
+        if let Some(user_code) = &req.device {
+            crate::protocol::device::deny(idp, tenant, user_code).await?;
+        }
         let denied = OAuthError::new(OAuthCode::AccessDenied, "the user declined to consent");
         return Ok(Outcome::Respond(ClientResponse::error(&req, &idp.issuer(tenant), denied)));
     }
@@ -534,6 +541,29 @@ pub async fn after_consent(
 }
 
 async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Session) -> Result<ClientResponse> {
+    let auth = Authentication {
+        user_id: session.user_id.clone(),
+        auth_time: session.auth_time,
+        amr: session.amr.clone(),
+        acr: session.acr.clone(),
+        session_id: session.sid.clone(),
+        mfa_source: session.mfa_source.clone(),
+        auth_time_ms: session.started_ms,
+    };
+    if let Some(user_code) = &req.device {
+        // A device's sign-in: the device's poll gets the tokens; the browser is told it is done.
+        let outcome = match crate::protocol::device::approve(idp, tenant, user_code, auth).await? {
+            true => ("status", "approved".to_string()),
+            false => ("error", OAuthCode::ExpiredToken.as_str().to_string()),
+        };
+        finish_pending(idp, req).await?;
+        return Ok(ClientResponse {
+            redirect_uri: req.redirect_uri.clone(),
+            mode: req.response_mode,
+            params: vec![outcome],
+            refused: None,
+        });
+    }
     let code = random_token();
     let issued_at = now();
     let record = AuthCode {
@@ -543,15 +573,7 @@ async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Ses
         scopes: req.scopes.clone(),
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
-        auth: Authentication {
-            user_id: session.user_id.clone(),
-            auth_time: session.auth_time,
-            amr: session.amr.clone(),
-            acr: session.acr.clone(),
-            session_id: session.sid.clone(),
-            mfa_source: session.mfa_source.clone(),
-            auth_time_ms: session.started_ms,
-        },
+        auth,
         family_id: uuid::Uuid::new_v4().to_string(),
         expires_at: issued_at + idp.config.tokens.code_ttl,
         used: false,

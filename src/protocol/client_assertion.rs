@@ -68,11 +68,14 @@ fn names(header: &jsonwebtoken::Header, key: &KeyCredential) -> bool {
     kid_matches || (x5t.is_some() && x5t == key.x5t) || (x5t_s256.is_some() && x5t_s256 == key.x5t_s256)
 }
 
-/// The URLs an assertion's `aud` may name: the token endpoint (by tenant
-/// id or name, as the request reached it) or the issuer.
+/// The URLs an assertion's `aud` may name: the token endpoint or the PAR
+/// endpoint (RFC 9126 §2; by tenant id or name, as the request reached
+/// it), or the issuer.
 fn audiences(idp: &Idp, tenant: &Tenant) -> Vec<String> {
-    let token_endpoint = |t: &str| format!("{}/{t}/oauth2/v2.0/token", idp.base_url());
-    vec![token_endpoint(&tenant.id), token_endpoint(&tenant.name), idp.issuer(tenant)]
+    let endpoint = |t: &str, name: &str| format!("{}/{t}/oauth2/v2.0/{name}", idp.base_url());
+    let mut all: Vec<String> = ["token", "par"].iter().flat_map(|n| [endpoint(&tenant.id, n), endpoint(&tenant.name, n)]).collect();
+    all.push(idp.issuer(tenant));
+    all
 }
 
 /// Checks `assertion` for `app`: a key of the app that the header names

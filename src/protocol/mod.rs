@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod claims;
 pub mod client_assertion;
 pub mod client_auth;
+pub mod device;
 pub mod discovery;
 pub mod introspect;
 pub mod logout;

@@ -13,12 +13,11 @@ use crate::directory::access::ADMIN_RESOURCE;
 use crate::error::{OAuthCode, OAuthError, Result};
 use crate::idp::Idp;
 use crate::keys::KeyError;
-use crate::model::{App, Authentication, RefreshFamily, Tenant};
+use crate::model::{App, Authentication, Tenant};
 use crate::protocol::claims::AccessClaims;
 use crate::protocol::client_assertion::MAX_ASSERTION_BYTES;
 use crate::protocol::scopes::{self, Acting};
 use crate::protocol::token::{self, Grant, GrantFacts, TokenParams, TokenResponse};
-use crate::util::now;
 
 /// The one `requested_token_use` there is.
 pub const ON_BEHALF_OF: &str = "on_behalf_of";
@@ -106,7 +105,7 @@ async fn exchange_for(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams, fac
     // The calling API signed no one in: no ID token for it, now or at a refresh.
     requested.scopes.retain(|s| s != "openid");
     let refresh_token = match token::wants_refresh(app, &requested) {
-        true => Some(new_grant(idp, tenant, app, &requested.scopes, &auth).await?),
+        true => Some(token::new_refresh_grant(idp, tenant, app, &requested.scopes, &auth).await?),
         false => None,
     };
     let grant = Grant { user, auth: &auth, refresh_token, jti: None };
@@ -168,32 +167,4 @@ fn mfa_challenge(resource: &str, policy_ids: &[&str]) -> OAuthError {
             format!("multi-factor authentication is required for '{resource}': sign the user in again with the claims challenge"),
         )
     }
-}
-
-/// A refresh-token grant for the exchange, when `offline_access` was asked
-/// and the caller may refresh: the same kind of grant an authorization code
-/// starts, owned by the calling API. It ends when a grant started at the
-/// sign-in itself would: exchanging a token of one grant for another must
-/// not make the sign-in last for ever.
-async fn new_grant(idp: &Idp, tenant: &Tenant, app: &App, scopes: &[String], auth: &Authentication) -> Result<String> {
-    let issued_at = now();
-    let ends_at = (issued_at + idp.config.tokens.refresh_family_ttl).min(auth.auth_time + idp.config.tokens.refresh_family_ttl);
-    if ends_at <= issued_at {
-        return Err(OAuthError::invalid_grant("the user's sign-in is too old for a refresh token: sign in again").into());
-    }
-    let family = RefreshFamily {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: tenant.id.clone(),
-        client_id: app.client_id.clone(),
-        scopes: scopes.to_vec(),
-        auth: auth.clone(),
-        current: None,
-        issued_at,
-        expires_at: (issued_at + idp.config.tokens.refresh_token_ttl).min(ends_at),
-        ends_at,
-        revoked: false,
-    };
-    idp.store.put_family(&family).await?;
-    let lost = || OAuthError::invalid_grant("the new grant was revoked while it was made");
-    Ok(token::rotate(idp, &family).await?.ok_or_else(lost)?)
 }

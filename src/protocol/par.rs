@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::error::{OAuthCode, OAuthError, Result};
+use crate::error::{Error, OAuthCode, OAuthError, Result};
 use crate::idp::Idp;
 use crate::model::{App, PushedRequest, Tenant};
 use crate::protocol::authorize::{self, AuthorizeParams, Rejection};
@@ -33,6 +33,17 @@ pub async fn push(idp: &Idp, tenant: &Tenant, app: &App, mut params: AuthorizePa
     }
     params.client_id = Some(app.client_id.clone());
     params.pushed = true;
+    // Pushed requests wait in the store like sign-ins do, within the same
+    // bounds per client address and per tenant (for their minute).
+    let server = &idp.config.server;
+    for (key, bound) in [
+        (format!("pushed|{}|{}", tenant.id, crate::signin::throttle::source_key(source)), server.pending_sign_ins_per_source),
+        (format!("pushed|{}", tenant.id), server.pending_sign_ins_total),
+    ] {
+        if idp.store.bump_counter(&key, LIFETIME_SECS).await? > bound {
+            return Err(Error::TooManyAttempts("too many pushed authorization requests are waiting; try again in a minute".into()));
+        }
+    }
     match authorize::validate(idp, tenant, params.clone(), source).await {
         Ok(_) => {}
         Err(Rejection::Page(message)) => return Err(OAuthError::invalid_request(message).into()),
@@ -47,7 +58,7 @@ pub async fn push(idp: &Idp, tenant: &Tenant, app: &App, mut params: AuthorizePa
         hash: sha256_hex(&secret),
         tenant_id: tenant.id.clone(),
         client_id: app.client_id.clone(),
-        params: serde_json::to_value(&params).map_err(|e| crate::error::Error::Internal(e.to_string()))?,
+        params: serde_json::to_value(&params).map_err(|e| Error::Internal(e.to_string()))?,
         expires_at: now() + LIFETIME_SECS,
     };
     idp.store.put_pushed_request(&pushed).await?;
@@ -70,7 +81,7 @@ pub async fn pulled(
         return Err(Rejection::Page("The request has a request_uri but no client_id.".into()));
     };
     // Taken before it is checked: a request_uri shown to the wrong party is spent, not retried.
-    let pushed = idp.store.take_pushed_request(&sha256_hex(secret)).await.map_err(crate::error::Error::from)?.ok_or_else(unknown)?;
+    let pushed = idp.store.take_pushed_request(&sha256_hex(secret)).await.map_err(Error::from)?.ok_or_else(unknown)?;
     if pushed.tenant_id != tenant.id || pushed.client_id != client_id || pushed.expires_at < now() {
         return Err(unknown());
     }

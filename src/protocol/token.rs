@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::audit::signin::{code, step, user_type_label, SignIn, Subject};
 use crate::audit::Repeat;
 use crate::directory::access::ADMIN_RESOURCE;
-use crate::error::OAuthError;
 use crate::error::{Error, Result};
+use crate::error::{OAuthCode, OAuthError};
 use crate::idp::Idp;
 use crate::model::Alg;
 use crate::model::{App, GrantType, Tenant, User};
@@ -33,6 +33,8 @@ pub struct TokenParams {
     /// On-behalf-of: the user's access token the caller received.
     pub assertion: Option<String>,
     pub requested_token_use: Option<String>,
+    /// The device authorization grant's code (RFC 8628).
+    pub device_code: Option<String>,
 }
 
 impl TokenParams {
@@ -60,9 +62,8 @@ pub struct TokenResponse {
 /// Runs one grant for an already authenticated client.
 pub async fn grant(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Result<TokenResponse> {
     let grant_type = p.grant_type.as_deref().ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
-    let grant = GrantType::parse(grant_type).ok_or_else(|| {
-        OAuthError::new(crate::error::OAuthCode::UnsupportedGrantType, format!("grant_type '{grant_type}' is not supported"))
-    })?;
+    let grant = GrantType::parse(grant_type)
+        .ok_or_else(|| OAuthError::new(OAuthCode::UnsupportedGrantType, format!("grant_type '{grant_type}' is not supported")))?;
     if !app.allows(grant) {
         return Err(OAuthError::unauthorized_client(format!("this client may not use {grant_type}")).into());
     }
@@ -71,6 +72,7 @@ pub async fn grant(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Res
         GrantType::RefreshToken => refresh(idp, tenant, app, p).await,
         GrantType::ClientCredentials => client_credentials(idp, tenant, app, p).await,
         GrantType::OnBehalfOf => crate::protocol::on_behalf_of::exchange(idp, tenant, app, p).await,
+        GrantType::DeviceCode => crate::protocol::device::poll(idp, tenant, app, p.device_code.as_deref()).await,
     };
     match &result {
         Ok(_) => {
@@ -83,6 +85,8 @@ pub async fn grant(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams) -> Res
             );
         }
         // What the sign-in log did not get from the grant itself.
+        // A device polling while its person signs in is no failure.
+        Err(Error::OAuth(e)) if matches!(e.error, OAuthCode::AuthorizationPending | OAuthCode::SlowDown) => {}
         Err(Error::OAuth(e)) if !matches!(grant, GrantType::RefreshToken | GrantType::OnBehalfOf) => {
             let subject = if grant == GrantType::ClientCredentials { Subject::App } else { Subject::Unknown { upn: String::new() } };
             let code = if e.error_description == CODE_USED { code::CODE_REDEEMED } else { code::INVALID_GRANT };
@@ -425,4 +429,32 @@ pub(super) async fn issue(
         id_token,
         refresh_token,
     })
+}
+
+/// A refresh-token grant made at the token endpoint (on-behalf-of, a
+/// device's sign-in), when `offline_access` was asked and the client may
+/// refresh: the same kind of grant an authorization code starts. It ends
+/// when a grant started at the sign-in itself would: exchanging a token of
+/// one grant for another must not make the sign-in last for ever.
+pub(super) async fn new_refresh_grant(idp: &Idp, tenant: &Tenant, app: &App, scopes: &[String], auth: &Authentication) -> Result<String> {
+    let issued_at = now();
+    let ends_at = (issued_at + idp.config.tokens.refresh_family_ttl).min(auth.auth_time + idp.config.tokens.refresh_family_ttl);
+    if ends_at <= issued_at {
+        return Err(OAuthError::invalid_grant("the user's sign-in is too old for a refresh token: sign in again").into());
+    }
+    let family = RefreshFamily {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant.id.clone(),
+        client_id: app.client_id.clone(),
+        scopes: scopes.to_vec(),
+        auth: auth.clone(),
+        current: None,
+        issued_at,
+        expires_at: (issued_at + idp.config.tokens.refresh_token_ttl).min(ends_at),
+        ends_at,
+        revoked: false,
+    };
+    idp.store.put_family(&family).await?;
+    let lost = || OAuthError::invalid_grant("the new grant was revoked while it was made");
+    Ok(rotate(idp, &family).await?.ok_or_else(lost)?)
 }

@@ -15,7 +15,7 @@ use crate::model::Invitation;
 use crate::model::LogEntry;
 use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
-use crate::model::{AuthCode, AuthRequest, Consent, PushedRequest, RefreshFamily, Session};
+use crate::model::{AuthCode, AuthRequest, Consent, DeviceGrant, PushedRequest, RefreshFamily, Session};
 
 pub struct Measured {
     inner: Arc<dyn Store>,
@@ -70,6 +70,9 @@ const OPERATIONS: &[&str] = &[
     "replace_secret",
     "lock_seeding",
     "put_auth_request",
+    "create_device_grant",
+    "device_grant",
+    "replace_device_grant",
     "put_pushed_request",
     "take_pushed_request",
     "auth_request",
@@ -323,6 +326,18 @@ impl DirectoryStore for Measured {
 
 #[async_trait]
 impl GrantStore for Measured {
+    async fn create_device_grant(&self, grant: &DeviceGrant) -> StoreResult<()> {
+        timed!(self, "create_device_grant", self.inner.create_device_grant(grant))
+    }
+
+    async fn device_grant(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
+        timed!(self, "device_grant", self.inner.device_grant(user_code))
+    }
+
+    async fn replace_device_grant(&self, read: &DeviceGrant, next: &DeviceGrant) -> StoreResult<bool> {
+        timed!(self, "replace_device_grant", self.inner.replace_device_grant(read, next))
+    }
+
     async fn put_pushed_request(&self, pushed: &PushedRequest) -> StoreResult<()> {
         timed!(self, "put_pushed_request", self.inner.put_pushed_request(pushed))
     }

@@ -18,7 +18,7 @@ use crate::model::Interaction;
 use crate::model::Invitation;
 use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
-use crate::model::{AuthCode, AuthRequest, Consent, PushedRequest, RefreshFamily, Session};
+use crate::model::{AuthCode, AuthRequest, Consent, DeviceGrant, PushedRequest, RefreshFamily, Session};
 use crate::model::{LogEntry, LogKind};
 
 /// What a backend error carries: the backend's own error, kept as the
@@ -185,6 +185,12 @@ pub trait GrantStore: Send + Sync {
     async fn put_interaction(&self, interaction: &Interaction) -> StoreResult<()>;
     async fn interaction(&self, id: &str) -> StoreResult<Option<Interaction>>;
     async fn delete_interaction(&self, id: &str) -> StoreResult<()>;
+
+    /// Adds a device grant; `Conflict` if its user code is taken.
+    async fn create_device_grant(&self, grant: &DeviceGrant) -> StoreResult<()>;
+    async fn device_grant(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>>;
+    /// Replaces `read` with `next` if it is still what the store holds.
+    async fn replace_device_grant(&self, read: &DeviceGrant, next: &DeviceGrant) -> StoreResult<bool>;
 
     async fn put_pushed_request(&self, pushed: &PushedRequest) -> StoreResult<()>;
     /// Removes and returns the pushed request: of concurrent takers, one gets it.

@@ -22,7 +22,7 @@ use crate::model::Invitation;
 use crate::model::LogEntry;
 use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
-use crate::model::{AuthCode, AuthRequest, Consent, PushedRequest, RefreshFamily, Session};
+use crate::model::{AuthCode, AuthRequest, Consent, DeviceGrant, PushedRequest, RefreshFamily, Session};
 
 /// Versioned schema changes, applied once each, in order, on start.
 const MIGRATIONS: &[(i32, &str)] = &[
@@ -104,6 +104,13 @@ const MIGRATIONS: &[(i32, &str)] = &[
         // 0.7.7: pushed authorization requests (RFC 9126), taken once.
         r#"
     CREATE TABLE pushed_requests (hash text PRIMARY KEY, expires_at bigint NOT NULL, data jsonb NOT NULL);
+    "#,
+    ),
+    (
+        8,
+        // 0.7.8: device grants (RFC 8628), by user code.
+        r#"
+    CREATE TABLE device_grants (user_code text PRIMARY KEY, expires_at bigint NOT NULL, data jsonb NOT NULL);
     "#,
     ),
 ];
@@ -562,6 +569,30 @@ impl GrantStore for PgStore {
         Ok(())
     }
 
+    async fn create_device_grant(&self, grant: &DeviceGrant) -> StoreResult<()> {
+        let inserted = self
+            .execute(
+                "INSERT INTO device_grants (user_code, expires_at, data) VALUES ($1, $2, $3) ON CONFLICT (user_code) DO NOTHING",
+                &[&grant.user_code, &grant.expires_at, &json(grant)],
+            )
+            .await?;
+        match inserted {
+            1 => Ok(()),
+            _ => Err(StoreError::Conflict("user code".into())),
+        }
+    }
+
+    async fn device_grant(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
+        self.one("SELECT data FROM device_grants WHERE user_code = $1", &[&user_code]).await
+    }
+
+    async fn replace_device_grant(&self, read: &DeviceGrant, next: &DeviceGrant) -> StoreResult<bool> {
+        let replaced = self
+            .execute("UPDATE device_grants SET data = $3 WHERE user_code = $1 AND data = $2", &[&read.user_code, &json(read), &json(next)])
+            .await?;
+        Ok(replaced == 1)
+    }
+
     async fn put_pushed_request(&self, pushed: &PushedRequest) -> StoreResult<()> {
         self.execute(
             "INSERT INTO pushed_requests (hash, expires_at, data) VALUES ($1, $2, $3)",
@@ -719,9 +750,17 @@ impl GrantStore for PgStore {
 
     async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
         let mut purged = 0;
-        for table in
-            ["auth_requests", "interactions", "pushed_requests", "counters", "codes", "refresh_families", "sessions", "revoked_jti"]
-        {
+        for table in [
+            "auth_requests",
+            "interactions",
+            "pushed_requests",
+            "device_grants",
+            "counters",
+            "codes",
+            "refresh_families",
+            "sessions",
+            "revoked_jti",
+        ] {
             purged += self.execute(&format!("DELETE FROM {table} WHERE expires_at < $1"), &[&now]).await?;
         }
         Ok(purged)

@@ -32,7 +32,7 @@ use crate::model::Interaction;
 use crate::model::Invitation;
 use crate::model::StoredKey;
 use crate::model::{App, Tenant, User};
-use crate::model::{AuthCode, AuthRequest, Consent, PushedRequest, RefreshFamily, Session};
+use crate::model::{AuthCode, AuthRequest, Consent, DeviceGrant, PushedRequest, RefreshFamily, Session};
 use crate::model::{LogEntry, LogKind};
 use crate::util::address;
 
@@ -83,6 +83,7 @@ pub struct SledStore {
     auth_requests: sled::Tree,
     codes: sled::Tree,
     pushed_requests: sled::Tree,
+    device_grants: sled::Tree,
     families: sled::Tree,
     sessions: sled::Tree,
     consents: sled::Tree,
@@ -285,6 +286,7 @@ impl SledStore {
             auth_requests: tree("auth_requests")?,
             codes: tree("codes")?,
             pushed_requests: tree("pushed_requests")?,
+            device_grants: tree("device_grants")?,
             families: tree("refresh_families")?,
             sessions: tree("sessions")?,
             consents: tree("consents")?,
@@ -811,7 +813,22 @@ impl GrantStore for SledStore {
         get(&self.codes, hash.as_bytes())
     }
 
-    /// Compare-and-swap from the bytes read; retries if the record changed meanwhile.
+    async fn create_device_grant(&self, grant: &DeviceGrant) -> StoreResult<()> {
+        let created = self
+            .device_grants
+            .compare_and_swap(grant.user_code.as_bytes(), None as Option<&[u8]>, Some(encode(grant)?))
+            .map_err(backend)?;
+        created.map_err(|_| StoreError::Conflict("user code".into()))
+    }
+
+    async fn device_grant(&self, user_code: &str) -> StoreResult<Option<DeviceGrant>> {
+        get(&self.device_grants, user_code.as_bytes())
+    }
+
+    async fn replace_device_grant(&self, read: &DeviceGrant, next: &DeviceGrant) -> StoreResult<bool> {
+        compare_and_swap(&self.device_grants, read.user_code.as_bytes(), read, next)
+    }
+
     async fn put_pushed_request(&self, pushed: &PushedRequest) -> StoreResult<()> {
         put(&self.pushed_requests, pushed.hash.as_bytes(), pushed)
     }
@@ -820,6 +837,7 @@ impl GrantStore for SledStore {
         self.pushed_requests.remove(hash.as_bytes()).map_err(backend)?.map(|bytes| decode(&bytes)).transpose()
     }
 
+    /// Compare-and-swap from the bytes read; retries if the record changed meanwhile.
     async fn spend_code(&self, hash: &str) -> StoreResult<Spend<AuthCode>> {
         loop {
             let Some(current) = self.codes.get(hash.as_bytes()).map_err(backend)? else {
@@ -936,8 +954,16 @@ impl GrantStore for SledStore {
     /// A walk over every short-lived record (sled has no expiry index):
     /// on the blocking pool, so it never holds up a request's worker.
     async fn purge_expired(&self, now: i64) -> StoreResult<u64> {
-        let records = [&self.auth_requests, &self.interactions, &self.pushed_requests, &self.codes, &self.families, &self.sessions]
-            .map(|t| t.clone());
+        let records = [
+            &self.auth_requests,
+            &self.interactions,
+            &self.pushed_requests,
+            &self.device_grants,
+            &self.codes,
+            &self.families,
+            &self.sessions,
+        ]
+        .map(|t| t.clone());
         let (counters, revoked_jti) = (self.counters.clone(), self.revoked_jti.clone());
         let walk = move || purge(now, &records, &counters, &revoked_jti);
         tokio::task::spawn_blocking(walk).await.map_err(|e| StoreError::Backend(e.into()))?

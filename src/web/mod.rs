@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod console;
 pub mod cookies;
+pub mod device;
 pub mod error;
 pub mod federation;
 pub mod mfa;
@@ -42,9 +43,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/oauth2/v2.0/authorize", web::post().to(pages::authorize_post))
                 .route("/oauth2/v2.0/token", web::post().to(oidc::token))
                 .route("/oauth2/v2.0/par", web::post().to(oidc::par))
+                .route("/oauth2/v2.0/devicecode", web::post().to(oidc::devicecode))
                 .route("/oauth2/v2.0/introspect", web::post().to(oidc::introspect))
                 .route("/oauth2/v2.0/revoke", web::post().to(oidc::revoke))
                 .route("/oauth2/v2.0/logout", web::get().to(pages::logout_get))
+                .route("/devicelogin", web::get().to(device::page))
+                .route("/devicelogin", web::post().to(device::enter))
+                .route("/devicelogin/confirm", web::post().to(device::confirm))
                 .route("/oauth2/v2.0/logout", web::post().to(pages::logout_post))
                 .route("/openid/userinfo", web::get().to(oidc::userinfo))
                 .route("/openid/userinfo", web::post().to(oidc::userinfo))

@@ -101,6 +101,25 @@ pub async fn par(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpReques
     Ok(no_store(HttpResponse::Created().json(pushed)))
 }
 
+/// A device authorization request (RFC 8628 §3.1).
+#[derive(Deserialize)]
+pub struct DeviceCodeForm {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scope: Option<String>,
+    #[serde(flatten)]
+    assertion: client_auth::AssertionFields,
+}
+
+pub async fn devicecode(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<DeviceCodeForm>) -> ApiResult {
+    let DeviceCodeForm { client_id, client_secret, scope, assertion } = form.into_inner();
+    let creds = ClientCredentials::from_request(client_auth::basic_credentials(authorization(&req))?, client_id, client_secret, assertion)?;
+    let app = client_auth::authenticate(&idp, &tenant, &creds).await?;
+    crate::web::log_client(&app.client_id);
+    let started = crate::protocol::device::start(&idp, &tenant, &app, scope.as_deref(), &crate::web::client_address(&idp, &req)).await?;
+    Ok(no_store(HttpResponse::Ok().json(started)))
+}
+
 #[derive(Deserialize)]
 pub struct TokenForm {
     token: Option<String>,

@@ -38,13 +38,23 @@ pub async fn authorize_post(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: 
 async fn authorize(idp: &Idp, tenant: &Tenant, req: &HttpRequest, params: AuthorizeParams) -> PageResult {
     i18n::prefer(params.ui_locales.as_deref());
     let (request, app) = match authorize::validate(idp, tenant, params, &crate::web::client_address(idp, req)).await {
-        Ok(valid) => valid,
+        Ok(valid) => {
+            // A pushed request's own languages, not the browser's query (RFC 9126 §4).
+            i18n::prefer(valid.0.ui_locales.as_deref());
+            valid
+        }
         Err(Rejection::Page(message)) => {
             return Ok(error_page(StatusCode::BAD_REQUEST, &i18n::text("invalid-request-title", &[]), &message))
         }
         Err(Rejection::Client(response)) => return Ok(respond(response)),
         Err(Rejection::Failed(e)) => return Err(e.into()),
     };
+    proceed_and_render(idp, tenant, req, request, app).await
+}
+
+/// A valid request's next page for this browser: straight back to the
+/// client, a sign-in (or home, by a hint), MFA, consent.
+pub(crate) async fn proceed_and_render(idp: &Idp, tenant: &Tenant, req: &HttpRequest, request: AuthRequest, app: App) -> PageResult {
     let session_cookie = cookies::read(req, &cookies::session_name(tenant, https(idp)));
     match authorize::proceed(idp, tenant, request, app, session_cookie.as_deref()).await? {
         Outcome::SignIn(request) => {

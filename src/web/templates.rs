@@ -14,7 +14,7 @@ use crate::idp::Idp;
 use crate::model::{Image, Tenant};
 
 /// The built-in templates, by name.
-const SOURCES: [(&str, &str); 28] = [
+const SOURCES: [(&str, &str); 30] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("password.html", include_str!("templates/password.html")),
@@ -22,6 +22,8 @@ const SOURCES: [(&str, &str); 28] = [
     ("form_post.html", include_str!("templates/form_post.html")),
     ("message.html", include_str!("templates/message.html")),
     ("logout.html", include_str!("templates/logout.html")),
+    ("devicelogin.html", include_str!("templates/devicelogin.html")),
+    ("device_confirm.html", include_str!("templates/device_confirm.html")),
     ("error.html", include_str!("templates/error.html")),
     ("redeem.html", include_str!("templates/redeem.html")),
     ("redeem_consent.html", include_str!("templates/redeem_consent.html")),

@@ -14,6 +14,7 @@ mod branding;
 mod browser;
 mod bulk;
 mod config;
+mod device;
 mod external_idp;
 mod flow;
 mod keys;

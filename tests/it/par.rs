@@ -126,4 +126,27 @@ fn authorize(server: &TestServer, client: &str, request_uri: &str) -> String {
     server.url(&format!("/contoso/oauth2/v2.0/authorize?client_id={client}&request_uri={encoded}"))
 }
 
-on_both_backends!(a_pushed_request_signs_in_once);
+/// Pushed requests wait within the bounds of waiting sign-ins (per client
+/// address here), and the page follows the pushed `ui_locales`, not the
+/// browser's query.
+async fn pushes_are_bounded_and_only_pushed_parameters_count(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| c.server.pending_sign_ins_per_source = 3).await;
+    let form = [("response_type", "code"), ("redirect_uri", REDIRECT_URI), ("scope", "openid"), ("ui_locales", "de")];
+    let (status, pushed) = push(&server, &form, DEMO_APP_SECRET).await;
+    assert_eq!(status, 201, "{pushed}");
+    let url = format!(
+        "{}&ui_locales=fr&login_hint=bob%40fabrikam.example",
+        authorize(&server, DEMO_APP, pushed["request_uri"].as_str().expect("uri"))
+    );
+    let page = Browser::new().http.get(&url).send().await.expect("authorize").text().await.expect("page");
+    assert!(page.contains(r#"<html lang="de""#), "the pushed language: {page}");
+    assert!(!page.contains("bob@fabrikam.example"), "the browser's login_hint does not count");
+    for _ in 0..2 {
+        assert_eq!(push(&server, &form, DEMO_APP_SECRET).await.0, 201);
+    }
+    let (status, body) = push(&server, &form, DEMO_APP_SECRET).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
+    server.stop().await;
+}
+
+on_both_backends!(a_pushed_request_signs_in_once, pushes_are_bounded_and_only_pushed_parameters_count);

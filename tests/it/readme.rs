@@ -5,7 +5,7 @@
 //! data directory replaced by the test server's. What a person does in a
 //! browser (Alice's sign-in, for `$CODE`) the harness's browser does; lines
 //! that need the server stopped (`cargo run … invite`) are left out. The
-//! `private_key_jwt`, on-behalf-of and PAR examples run too.
+//! `private_key_jwt`, on-behalf-of, device code and PAR examples run too.
 
 use std::path::Path;
 
@@ -150,6 +150,44 @@ async fn the_on_behalf_of_example_runs_as_written() {
     let code = landing.param("code").unwrap_or_else(|| panic!("a code for Alice: {landing:?}"));
     let out = run(&server, cwd.path(), exchange, &[("CODE", &code), ("ORDERS", orders), ("ORDERS_SECRET", secret)]).await;
     assert_eq!(out.trim(), r#"{"token_type":"Bearer","scope":"api://payroll/.default"}"#);
+    server.stop().await;
+}
+
+/// The device code example: the device's block runs while the harness's
+/// browser, as the person, enters the code its message shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_code_example_runs_as_written() {
+    use tokio::io::AsyncBufReadExt;
+    let server = TestServer::start(Backend::Sled).await;
+    let admin = app_token(&server, CONTOSO).await;
+    let body = json!({"displayName": "Contoso CLI", "publicClient": {"redirectUris": ["http://localhost"]}});
+    let (_, _, cli) = call(reqwest::Method::POST, server.url("/contoso/v1.0/applications"), &admin, Some(body)).await;
+    let found = blocks(&readme(), "### Devices without a browser: the device code flow");
+    let [(info, example)] = &found[..] else { panic!("one example: {found:?}") };
+    assert_eq!(info, "sh");
+    let script = example.replace(DEMO_BASE, &server.base);
+    let mut device = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -euo pipefail\n{script}"))
+        .env("CLI", cli["appId"].as_str().expect("appId"))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("bash");
+    let mut lines = tokio::io::BufReader::new(device.stdout.take().expect("stdout")).lines();
+    let message = lines.next_line().await.expect("read").expect("the message");
+    let code = message.split("enter the code ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("a code in the message");
+    let browser = Browser::new();
+    let page = browser.http.get(server.url(&format!("/contoso/devicelogin?user_code={code}"))).send().await.expect("page");
+    let form = post_forms(&page.text().await.expect("page")).into_iter().find(|f| f.has("user_code")).expect("the code form");
+    let confirm = browser.http.post(&form.action).form(&form.filled(&[])).send().await.expect("the code");
+    let forms = post_forms(&confirm.text().await.expect("page"));
+    let signing_in = browser.http.post(&forms[0].action).form(&forms[0].filled(&[])).send().await.expect("continue");
+    let landing = browser.drive(signing_in, Some(ALICE), &server.url("/contoso/devicelogin?")).await;
+    assert_eq!(landing.param("status").as_deref(), Some("approved"), "{landing:?}");
+    let tokens = lines.next_line().await.expect("read").expect("the tokens");
+    assert_eq!(tokens, r#"{"token_type":"Bearer","scope":"openid offline_access"}"#);
+    assert!(device.wait().await.expect("exit").success());
     server.stop().await;
 }
 

@@ -363,6 +363,7 @@ async fn grants(store: Arc<dyn Store>) {
         expires_at: now() + 60,
         source: "192.0.2.1".into(),
         admitted: true,
+        device: None,
     };
     store.put_auth_request(&req).await.expect("put");
     assert_eq!(store.auth_request("r1").await.expect("get"), Some(req));
