@@ -103,12 +103,16 @@ pub async fn list(
         let cursor = after.split_once(':').and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id.to_string())));
         query.before = Some(cursor.ok_or_else(|| Error::Invalid("$skiptoken is not one this server gave out".into()))?);
     }
-    // A moment for what is queued (an admin sees what they just did), but
-    // never stuck behind a flood.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), idp.audit.flush()).await;
+    settle(idp).await;
     let read = idp.store.log_page(&query, page.top).await?;
     let skiptoken = read.next.map(|(created_ms, id)| skiptoken(&format!("{created_ms}:{id}")));
     Ok(Page::new(read.entries.into_iter().map(|e| e.record).collect(), skiptoken))
+}
+
+/// A moment for what is queued to reach the log (an admin sees what they
+/// just did), but never stuck behind a flood.
+async fn settle(idp: &Idp) {
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), idp.audit.flush()).await;
 }
 
 /// The most sign-ins one console page reads to find its people's last.
@@ -129,7 +133,7 @@ pub enum LastSignIn {
 /// the tenant's log, bounded, however many people a page lists.
 pub async fn last_sign_ins(idp: &Idp, tenant: &Tenant, caller: &Caller, user_ids: &[&str]) -> Result<HashMap<String, LastSignIn>> {
     caller.require(READ_AUDIT_LOGS)?;
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), idp.audit.flush()).await;
+    settle(idp).await;
     let mut wanted: HashSet<&str> = user_ids.iter().copied().collect();
     let mut last = HashMap::new();
     let mut query = LogQuery::new(&tenant.id, LogKind::SignIn);

@@ -660,6 +660,46 @@ async fn a_guest_lands_on_my_apps() {
     server.stop().await;
 }
 
+/// A device signed in from the browser (RFC 8628): the code page, the
+/// confirmation naming the app, the member's sign-in, and the page that
+/// says it is done, each checked by axe-core; the device's poll then gets
+/// its tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_is_signed_in_from_the_browser() {
+    let server = TestServer::start(Backend::Sled).await;
+    let token = app_token(&server, CONTOSO).await;
+    let body = json!({"displayName": "Contoso CLI", "publicClient": {"redirectUris": ["http://localhost"]}});
+    let (_, _, cli) = call(reqwest::Method::POST, server.url("/contoso/v1.0/applications"), &token, Some(body)).await;
+    let cli = cli["appId"].as_str().expect("appId").to_string();
+    let response = api().post(server.url("/contoso/oauth2/v2.0/devicecode")).form(&[("client_id", cli.as_str()), ("scope", "openid")]);
+    let flow: Value = response.send().await.expect("devicecode").json().await.expect("JSON");
+    let browser = Chromium::start("en").await;
+    browser.open(server.url("/contoso/devicelogin").as_str()).await;
+    assert_eq!(browser.text("h1").await, "Sign in on your device");
+    browser.check_page(None).await;
+    browser.type_into("#user_code", flow["user_code"].as_str().expect("user_code")).await;
+    browser.submit().await;
+    assert_eq!(browser.text("h1").await, "Are you signing in to Contoso CLI?");
+    assert_eq!(browser.text("#user-code").await, flow["user_code"].as_str().expect("user_code"));
+    browser.check_page(None).await;
+    browser.submit().await;
+    browser.type_into("#username", ALICE.0).await;
+    browser.submit().await;
+    browser.type_into("#password", ALICE.1).await;
+    browser.submit().await;
+    browser.wait_for_url(&server.url("/contoso/devicelogin?status=approved")).await;
+    assert_eq!(browser.text("h1").await, "You have signed in");
+    browser.check_page(None).await;
+    let form = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("client_id", cli.as_str()),
+        ("device_code", flow["device_code"].as_str().expect("device_code")),
+    ];
+    let (status, tokens) = token_request(&server, CONTOSO, &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    server.stop().await;
+}
+
 /// Where the demo app sends a browser to sign in at contoso.
 async fn demo_app_sign_in(server: &TestServer) -> String {
     Rp::discover(server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await.authorize(&["profile"], true).url
