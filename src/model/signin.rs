@@ -96,6 +96,13 @@ pub struct DeviceGrant {
     pub state: DeviceState,
 }
 
+impl DeviceGrant {
+    /// Still waiting for its person, in `tenant_id`, at `now`.
+    pub fn waits(&self, tenant_id: &str, now: i64) -> bool {
+        self.tenant_id == tenant_id && self.state == DeviceState::Pending && self.expires_at >= now
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum DeviceState {
     Pending,

@@ -82,15 +82,8 @@ pub async fn start(idp: &Idp, tenant: &Tenant, app: &App, scope: Option<&str>, s
     if requested.scopes.is_empty() {
         return Err(OAuthError::invalid_scope("scope is required").into());
     }
-    let server = &idp.config.server;
-    let source = crate::signin::throttle::source_key(source);
-    for (key, bound) in [
-        (format!("device|{}|{source}", tenant.id), server.pending_sign_ins_per_source),
-        (format!("device|{}", tenant.id), server.pending_sign_ins_total),
-    ] {
-        if idp.store.bump_counter(&key, EXPIRES_IN).await? > bound {
-            return Err(Error::TooManyAttempts("too many device sign-ins are waiting; try again later".into()));
-        }
+    if !crate::signin::throttle::admit_waiting(idp, "device", &tenant.id, source, EXPIRES_IN).await? {
+        return Err(Error::TooManyAttempts("too many device sign-ins are waiting; try again later".into()));
     }
     let secret = random_token();
     for _ in 0..5 {
@@ -188,7 +181,7 @@ pub async fn waiting(idp: &Idp, tenant: &Tenant, typed: &str, source: &str) -> R
         Some(code) => idp.store.device_grant(&code).await?,
         None => None,
     };
-    let waiting = found.filter(|g| g.tenant_id == tenant.id && g.state == DeviceState::Pending && g.expires_at >= now());
+    let waiting = found.filter(|g| g.waits(&tenant.id, now()));
     let app = match &waiting {
         Some(grant) => idp.store.app(&tenant.id, &grant.client_id).await?,
         None => None,
@@ -247,7 +240,7 @@ pub async fn deny(idp: &Idp, tenant: &Tenant, user_code: &str) -> Result<bool> {
 async fn set_state(idp: &Idp, tenant: &Tenant, user_code: &str, state: DeviceState) -> Result<bool> {
     for _ in 0..10 {
         let Some(grant) = idp.store.device_grant(user_code).await? else { return Ok(false) };
-        if grant.tenant_id != tenant.id || grant.state != DeviceState::Pending || grant.expires_at < now() {
+        if !grant.waits(&tenant.id, now()) {
             return Ok(false);
         }
         if idp.store.replace_device_grant(&grant, &DeviceGrant { state: state.clone(), ..grant.clone() }).await? {

@@ -9,7 +9,6 @@
 use serde_json::json;
 
 use crate::audit::signin::code;
-use crate::directory::access::ADMIN_RESOURCE;
 use crate::error::{OAuthCode, OAuthError, Result};
 use crate::idp::Idp;
 use crate::keys::KeyError;
@@ -86,10 +85,8 @@ async fn exchange_for(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams, fac
     }
     // The caller's policies and the downstream API's: a sign-in to the caller
     // is what the log records, and the API is where the token goes.
-    let target = match resource.as_str() {
-        ADMIN_RESOURCE => ADMIN_RESOURCE.to_string(),
-        _ => crate::directory::apps::resource_named(idp, tenant, &resource).await?.map_or(resource.clone(), |api| api.client_id),
-    };
+    // (The admin API is no app: its policies are those naming it.)
+    let target = requested.resource_client_id.clone().unwrap_or_else(|| resource.clone());
     let caller = crate::policy::evaluate(idp, tenant, user, &app.client_id).await?;
     let decision = caller.and(crate::policy::evaluate(idp, tenant, user, &target).await?);
     if let Some(policy) = decision.blocked_by {

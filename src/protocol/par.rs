@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::error::{Error, OAuthCode, OAuthError, Result};
+use crate::error::{Error, OAuthError, Result};
 use crate::idp::Idp;
 use crate::model::{App, PushedRequest, Tenant};
 use crate::protocol::authorize::{self, AuthorizeParams, Rejection};
@@ -33,22 +33,15 @@ pub async fn push(idp: &Idp, tenant: &Tenant, app: &App, mut params: AuthorizePa
     }
     params.client_id = Some(app.client_id.clone());
     params.pushed = true;
-    // Pushed requests wait in the store like sign-ins do, within the same
-    // bounds per client address and per tenant (for their minute).
-    let server = &idp.config.server;
-    for (key, bound) in [
-        (format!("pushed|{}|{}", tenant.id, crate::signin::throttle::source_key(source)), server.pending_sign_ins_per_source),
-        (format!("pushed|{}", tenant.id), server.pending_sign_ins_total),
-    ] {
-        if idp.store.bump_counter(&key, LIFETIME_SECS).await? > bound {
-            return Err(Error::TooManyAttempts("too many pushed authorization requests are waiting; try again in a minute".into()));
-        }
+    // Pushed requests wait in the store like sign-ins do (for their minute).
+    if !crate::signin::throttle::admit_waiting(idp, "pushed", &tenant.id, source, LIFETIME_SECS).await? {
+        return Err(Error::TooManyAttempts("too many pushed authorization requests are waiting; try again in a minute".into()));
     }
     match authorize::validate(idp, tenant, params.clone(), source).await {
         Ok(_) => {}
         Err(Rejection::Page(message)) => return Err(OAuthError::invalid_request(message).into()),
         Err(Rejection::Client(response)) => {
-            let refused = response.refused.unwrap_or_else(|| OAuthError::new(OAuthCode::InvalidRequest, "the request is invalid"));
+            let refused = response.refused.unwrap_or_else(|| OAuthError::invalid_request("the request is invalid"));
             return Err(refused.into());
         }
         Err(Rejection::Failed(e)) => return Err(e),

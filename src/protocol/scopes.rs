@@ -23,6 +23,9 @@ pub struct Requested {
     pub permissions: Vec<String>,
     /// Delegated permissions the token carries (`scp`).
     pub scp: Vec<String>,
+    /// The resource's client id, when it is an app of the tenant (not the
+    /// admin API): whose conditional access policies count for it.
+    pub resource_client_id: Option<String>,
 }
 
 impl Requested {
@@ -68,15 +71,20 @@ pub async fn resolve(idp: &Idp, tenant: &Tenant, client: &App, raw: &str, acting
     if prefixes.len() > 2 {
         return Err(OAuthError::invalid_scope("scopes name more than one resource; request one resource per token").into());
     }
-    let mut audiences = std::collections::HashMap::new();
+    let mut resources = std::collections::HashMap::new();
     for prefix in prefixes {
-        let app = crate::directory::apps::resource_named(idp, tenant, prefix).await?;
-        audiences.insert(prefix.to_string(), app.as_ref().map(App::audience));
+        resources.insert(prefix.to_string(), crate::directory::apps::resource_named(idp, tenant, prefix).await?);
     }
-    decide(client, raw, acting, |prefix| match prefix {
+    let mut requested = decide(client, raw, acting, |prefix| match prefix {
         ADMIN_RESOURCE => Some(ADMIN_RESOURCE.to_string()),
-        _ => audiences.get(prefix).cloned().flatten(),
-    })
+        _ => resources.get(prefix).and_then(|app| app.as_ref().map(App::audience)),
+    })?;
+    requested.resource_client_id = resources
+        .into_values()
+        .flatten()
+        .find(|app| requested.resource.as_deref() == Some(app.audience().as_str()))
+        .map(|app| app.client_id);
+    Ok(requested)
 }
 
 /// The scopes `client` may have from `raw`, given `audience`, which names

@@ -282,7 +282,7 @@ fn code_jti(code_hash: &str) -> String {
 /// Makes a new refresh token the family's live one, in one compare-and-swap.
 /// None if the swap was lost (a concurrent use, or a revocation): the family
 /// is revoked, and the caller says why in its grant's terms.
-pub(super) async fn rotate(idp: &Idp, family: &RefreshFamily) -> Result<Option<String>> {
+async fn rotate(idp: &Idp, family: &RefreshFamily) -> Result<Option<String>> {
     let value = format!("{}.{}", family.id, random_token());
     let issued_at = now();
     let next = RefreshFamily {
@@ -327,7 +327,7 @@ async fn client_credentials(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
 
 /// What every access token says (RFC 9068 + Entra's `azp`, `tid`, `ver`,
 /// `idtyp`); callers add the subject, scopes and roles.
-pub(super) fn access_claims(idp: &Idp, tenant: &Tenant, app: &App, aud: String, idtyp: &str) -> AccessClaims {
+fn access_claims(idp: &Idp, tenant: &Tenant, app: &App, aud: String, idtyp: &str) -> AccessClaims {
     let issued_at = now();
     AccessClaims {
         iss: idp.issuer(tenant),
@@ -350,7 +350,7 @@ pub(super) fn access_claims(idp: &Idp, tenant: &Tenant, app: &App, aud: String, 
     }
 }
 
-pub(super) fn alg(tenant: &Tenant, app: &App) -> Alg {
+fn alg(tenant: &Tenant, app: &App) -> Alg {
     app.signing_alg.unwrap_or(tenant.signing_alg)
 }
 
@@ -438,7 +438,7 @@ pub(super) async fn issue(
 /// one grant for another must not make the sign-in last for ever.
 pub(super) async fn new_refresh_grant(idp: &Idp, tenant: &Tenant, app: &App, scopes: &[String], auth: &Authentication) -> Result<String> {
     let issued_at = now();
-    let ends_at = (issued_at + idp.config.tokens.refresh_family_ttl).min(auth.auth_time + idp.config.tokens.refresh_family_ttl);
+    let ends_at = issued_at.min(auth.auth_time) + idp.config.tokens.refresh_family_ttl;
     if ends_at <= issued_at {
         return Err(OAuthError::invalid_grant("the user's sign-in is too old for a refresh token: sign in again").into());
     }

@@ -72,6 +72,24 @@ pub struct Attempt {
     account: String,
 }
 
+/// Whether one more record of `kind` may wait in the store, counted for
+/// `window_secs` within the bounds of waiting sign-ins: per client
+/// address (`server.pending_sign_ins_per_source`), then per tenant
+/// (`pending_sign_ins_total`). For what waits by itself and is never
+/// given back (pushed requests, device grants), unlike sign-ins.
+pub async fn admit_waiting(idp: &Idp, kind: &str, tenant_id: &str, source: &str, window_secs: i64) -> Result<bool> {
+    let server = &idp.config.server;
+    for (key, bound) in [
+        (format!("{kind}|{tenant_id}|{}", source_key(source)), server.pending_sign_ins_per_source),
+        (format!("{kind}|{tenant_id}"), server.pending_sign_ins_total),
+    ] {
+        if idp.store.bump_counter(&key, window_secs).await? > bound {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// A source as throttles count it: an IPv4 address, or an IPv6 /64.
 pub fn source_key(source: &str) -> String {
     match source.parse::<std::net::IpAddr>() {

@@ -164,12 +164,11 @@ impl<S: Surface + std::fmt::Debug> ResponseError for Failure<S> {
         if audience == Audience::Graph {
             return response.json(json!({ "error": { "code": graph_code(&self.error), "message": description } }));
         }
-        match &self.error {
-            Error::OAuth(OAuthError { claims: Some(claims), .. }) => {
-                response.json(json!({ "error": code, "error_description": description, "claims": claims }))
-            }
-            _ => response.json(json!({ "error": code, "error_description": description })),
+        let mut body = json!({ "error": code, "error_description": description });
+        if let Error::OAuth(OAuthError { claims: Some(claims), .. }) = &self.error {
+            body["claims"] = json!(claims);
         }
+        response.json(body)
     }
 }
 

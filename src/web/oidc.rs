@@ -64,14 +64,7 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
 pub async fn token(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<TokenParams>) -> ApiResult {
     let mut params = form.into_inner();
     let assertion = params.take_assertion();
-    let creds = ClientCredentials::from_request(
-        client_auth::basic_credentials(authorization(&req))?,
-        params.client_id.take(),
-        params.client_secret.take(),
-        assertion,
-    )?;
-    let app = client_auth::authenticate(&idp, &tenant, &creds).await?;
-    crate::web::log_client(&app.client_id);
+    let app = calling_client(&idp, &tenant, &req, params.client_id.take(), params.client_secret.take(), assertion).await?;
     let response = token::grant(&idp, &tenant, &app, params).await?;
     Ok(no_store(HttpResponse::Ok().json(response)))
 }
@@ -89,14 +82,7 @@ pub struct ParForm {
 
 pub async fn par(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<ParForm>) -> ApiResult {
     let ParForm { params, client_secret, assertion } = form.into_inner();
-    let creds = ClientCredentials::from_request(
-        client_auth::basic_credentials(authorization(&req))?,
-        params.client_id.clone(),
-        client_secret,
-        assertion,
-    )?;
-    let app = client_auth::authenticate(&idp, &tenant, &creds).await?;
-    crate::web::log_client(&app.client_id);
+    let app = calling_client(&idp, &tenant, &req, params.client_id.clone(), client_secret, assertion).await?;
     let pushed = crate::protocol::par::push(&idp, &tenant, &app, params, &crate::web::client_address(&idp, &req)).await?;
     Ok(no_store(HttpResponse::Created().json(pushed)))
 }
@@ -113,9 +99,7 @@ pub struct DeviceCodeForm {
 
 pub async fn devicecode(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<DeviceCodeForm>) -> ApiResult {
     let DeviceCodeForm { client_id, client_secret, scope, assertion } = form.into_inner();
-    let creds = ClientCredentials::from_request(client_auth::basic_credentials(authorization(&req))?, client_id, client_secret, assertion)?;
-    let app = client_auth::authenticate(&idp, &tenant, &creds).await?;
-    crate::web::log_client(&app.client_id);
+    let app = calling_client(&idp, &tenant, &req, client_id, client_secret, assertion).await?;
     let started = crate::protocol::device::start(&idp, &tenant, &app, scope.as_deref(), &crate::web::client_address(&idp, &req)).await?;
     Ok(no_store(HttpResponse::Ok().json(started)))
 }
@@ -131,37 +115,37 @@ pub struct TokenForm {
     assertion: client_auth::AssertionFields,
 }
 
+/// The client a request authenticates as: the Basic header or the form's
+/// fields (a secret, an assertion, or a public client's id alone).
 async fn calling_client(
     idp: &Idp,
     tenant: &crate::model::Tenant,
     req: &HttpRequest,
-    form: &mut TokenForm,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    assertion: client_auth::AssertionFields,
 ) -> Result<crate::model::App, OAuthFailure> {
-    let creds = ClientCredentials::from_request(
-        client_auth::basic_credentials(authorization(req))?,
-        form.client_id.take(),
-        form.client_secret.take(),
-        std::mem::take(&mut form.assertion),
-    )?;
+    let basic = client_auth::basic_credentials(authorization(req))?;
+    let creds = ClientCredentials::from_request(basic, client_id, client_secret, assertion)?;
     let app = client_auth::authenticate(idp, tenant, &creds).await?;
     crate::web::log_client(&app.client_id);
     Ok(app)
 }
 
 pub async fn introspect(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<TokenForm>) -> ApiResult {
-    let mut form = form.into_inner();
-    let app = calling_client(&idp, &tenant, &req, &mut form).await?;
+    let TokenForm { token, client_id, client_secret, assertion, .. } = form.into_inner();
+    let app = calling_client(&idp, &tenant, &req, client_id, client_secret, assertion).await?;
     if app.is_public() {
         return Err(Error::OAuth(OAuthError::invalid_client("introspection requires a confidential client")).into());
     }
-    let token = form.token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     Ok(no_store(HttpResponse::Ok().json(introspect::introspect(&idp, &tenant, &token).await?)))
 }
 
 pub async fn revoke(idp: web::Data<Idp>, tenant: PathTenant<OAuth>, req: HttpRequest, form: web::Form<TokenForm>) -> ApiResult {
-    let mut form = form.into_inner();
-    let app = calling_client(&idp, &tenant, &req, &mut form).await?;
-    let token = form.token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let TokenForm { token, client_id, client_secret, assertion, .. } = form.into_inner();
+    let app = calling_client(&idp, &tenant, &req, client_id, client_secret, assertion).await?;
+    let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     introspect::revoke(&idp, &tenant, &app, &token).await?;
     Ok(no_store(HttpResponse::Ok().finish()))
 }

@@ -667,10 +667,7 @@ async fn a_guest_lands_on_my_apps() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_is_signed_in_from_the_browser() {
     let server = TestServer::start(Backend::Sled).await;
-    let token = app_token(&server, CONTOSO).await;
-    let body = json!({"displayName": "Contoso CLI", "publicClient": {"redirectUris": ["http://localhost"]}});
-    let (_, _, cli) = call(reqwest::Method::POST, server.url("/contoso/v1.0/applications"), &token, Some(body)).await;
-    let cli = cli["appId"].as_str().expect("appId").to_string();
+    let cli = crate::device::register_cli(&server).await;
     let response = api().post(server.url("/contoso/oauth2/v2.0/devicecode")).form(&[("client_id", cli.as_str()), ("scope", "openid")]);
     let flow: Value = response.send().await.expect("devicecode").json().await.expect("JSON");
     let browser = Chromium::start("en").await;

@@ -12,7 +12,7 @@ use crate::harness::*;
 const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// A mobile and desktop app (a public client), registered through the admin API.
-async fn register_cli(server: &TestServer) -> String {
+pub(crate) async fn register_cli(server: &TestServer) -> String {
     let admin = app_token(server, CONTOSO).await;
     let body = json!({"displayName": "Contoso CLI", "publicClient": {"redirectUris": ["http://localhost"]}});
     let (status, _, app) = call(reqwest::Method::POST, server.url("/contoso/v1.0/applications"), &admin, Some(body)).await;
@@ -21,7 +21,7 @@ async fn register_cli(server: &TestServer) -> String {
 }
 
 /// The person's part: the code at the page, the app confirmed, the sign-in.
-async fn approve(server: &TestServer, browser: &Browser, user_code: &str, who: (&str, &str)) -> Landing {
+pub(crate) async fn approve(server: &TestServer, browser: &Browser, user_code: &str, who: (&str, &str)) -> Landing {
     let page = browser.http.get(server.url(&format!("/contoso/devicelogin?user_code={user_code}"))).send().await.expect("page");
     let page = page.text().await.expect("page");
     let form = post_forms(&page).into_iter().find(|f| f.has("user_code")).unwrap_or_else(|| panic!("the code form: {page}"));

@@ -748,6 +748,15 @@ pub async fn serve_refused(dir: &Path, port: u16, public: &str, env: &[(&str, &s
     cmd.output().await.expect("run b2b-idp")
 }
 
+/// Runs a client library's script (MSAL, openid-client) to its end and
+/// reads the JSON it printed; a failed run fails the test with what it said.
+pub async fn script_json(mut command: tokio::process::Command) -> serde_json::Value {
+    let output = command.output().await.expect("the script runs (./test.sh installs Python's and Node's packages)");
+    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{said}");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("JSON from the script: {said}"))
+}
+
 /// SIGTERM, then wait: the server stops gracefully and flushes its store.
 pub async fn terminate(mut child: tokio::process::Child) {
     let pid = child.id().expect("running") as i32;

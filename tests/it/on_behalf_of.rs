@@ -78,16 +78,11 @@ async fn exchange(server: &TestServer, client: (&str, &str), assertion: &str, sc
 
 /// MSAL's `acquire_token_on_behalf_of` as the orders API (tests/python/msal_on_behalf_of.py).
 async fn msal(server: &TestServer, ca_file: &std::path::Path, client: (&str, &str), assertion: &str, scope: &str) -> Value {
-    let output = tokio::process::Command::new(python_bin("python"))
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/msal_on_behalf_of.py"))
+    let mut msal = tokio::process::Command::new(python_bin("python"));
+    msal.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/msal_on_behalf_of.py"))
         .args([&server.base, CONTOSO_ID, client.0, client.1, assertion, scope])
-        .env("REQUESTS_CA_BUNDLE", ca_file)
-        .output()
-        .await
-        .expect("python");
-    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{said}");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("JSON from the script: {said}"))
+        .env("REQUESTS_CA_BUNDLE", ca_file);
+    script_json(msal).await
 }
 
 fn refused(answer: &(u16, Value), error: &str, named: &str) {

@@ -11,16 +11,9 @@ use crate::harness::*;
 
 /// `node tests/node/par.mjs ARGS…`, its JSON output.
 async fn openid_client(ca_file: &std::path::Path, args: &[&str]) -> Value {
-    let output = tokio::process::Command::new("node")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/par.mjs"))
-        .args(args)
-        .env("NODE_EXTRA_CA_CERTS", ca_file)
-        .output()
-        .await
-        .expect("node (./test.sh installs it and tests/node's packages)");
-    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{said}");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("JSON from the script: {said}"))
+    let mut node = tokio::process::Command::new("node");
+    node.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/par.mjs")).args(args).env("NODE_EXTRA_CA_CERTS", ca_file);
+    script_json(node).await
 }
 
 /// A pushed request from `form`, as the demo app (HTTP Basic): status and JSON.

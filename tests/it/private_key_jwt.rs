@@ -211,16 +211,11 @@ async fn msal_authenticates_with_a_certificate(backend: Backend) {
         .json()
         .await
         .expect("JSON");
-    let output = tokio::process::Command::new(python_bin("python"))
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/msal_certificate.py"))
+    let mut msal = tokio::process::Command::new(python_bin("python"));
+    msal.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/msal_certificate.py"))
         .args([&server.base, CONTOSO_ID, admin["access_token"].as_str().expect("admin token"), SCOPE])
-        .env("REQUESTS_CA_BUNDLE", &ca_file)
-        .output()
-        .await
-        .expect("python");
-    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{said}");
-    let results: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("JSON from the script: {said}"));
+        .env("REQUESTS_CA_BUNDLE", &ca_file);
+    let results = script_json(msal).await;
     for (mode, alg) in [("thumbprint", "RS256"), ("public_certificate", "PS256")] {
         let result = &results[mode];
         assert_eq!(result["alg"], alg, "{mode}: {results}");

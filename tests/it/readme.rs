@@ -159,9 +159,7 @@ async fn the_on_behalf_of_example_runs_as_written() {
 async fn the_device_code_example_runs_as_written() {
     use tokio::io::AsyncBufReadExt;
     let server = TestServer::start(Backend::Sled).await;
-    let admin = app_token(&server, CONTOSO).await;
-    let body = json!({"displayName": "Contoso CLI", "publicClient": {"redirectUris": ["http://localhost"]}});
-    let (_, _, cli) = call(reqwest::Method::POST, server.url("/contoso/v1.0/applications"), &admin, Some(body)).await;
+    let cli = crate::device::register_cli(&server).await;
     let found = blocks(&readme(), "### Devices without a browser: the device code flow");
     let [(info, example)] = &found[..] else { panic!("one example: {found:?}") };
     assert_eq!(info, "sh");
@@ -169,7 +167,7 @@ async fn the_device_code_example_runs_as_written() {
     let mut device = tokio::process::Command::new("bash")
         .arg("-c")
         .arg(format!("set -euo pipefail\n{script}"))
-        .env("CLI", cli["appId"].as_str().expect("appId"))
+        .env("CLI", &cli)
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -177,13 +175,7 @@ async fn the_device_code_example_runs_as_written() {
     let mut lines = tokio::io::BufReader::new(device.stdout.take().expect("stdout")).lines();
     let message = lines.next_line().await.expect("read").expect("the message");
     let code = message.split("enter the code ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("a code in the message");
-    let browser = Browser::new();
-    let page = browser.http.get(server.url(&format!("/contoso/devicelogin?user_code={code}"))).send().await.expect("page");
-    let form = post_forms(&page.text().await.expect("page")).into_iter().find(|f| f.has("user_code")).expect("the code form");
-    let confirm = browser.http.post(&form.action).form(&form.filled(&[])).send().await.expect("the code");
-    let forms = post_forms(&confirm.text().await.expect("page"));
-    let signing_in = browser.http.post(&forms[0].action).form(&forms[0].filled(&[])).send().await.expect("continue");
-    let landing = browser.drive(signing_in, Some(ALICE), &server.url("/contoso/devicelogin?")).await;
+    let landing = crate::device::approve(&server, &Browser::new(), code, ALICE).await;
     assert_eq!(landing.param("status").as_deref(), Some("approved"), "{landing:?}");
     let tokens = lines.next_line().await.expect("read").expect("the tokens");
     assert_eq!(tokens, r#"{"token_type":"Bearer","scope":"openid offline_access"}"#);
