@@ -229,6 +229,13 @@ enum AppCommand {
         /// Each client assertion's jti works once.
         #[arg(long)]
         single_use_client_assertions: bool,
+        /// Where a logout token is posted when a session that signed in to
+        /// the app ends (OIDC Back-Channel Logout).
+        #[arg(long, value_name = "URI", value_parser = parse_logout_uri)]
+        backchannel_logout_uri: Option<String>,
+        /// Loaded in an iframe of the signed-out page (OIDC Front-Channel Logout).
+        #[arg(long, value_name = "URI", value_parser = parse_logout_uri)]
+        frontchannel_logout_uri: Option<String>,
     },
     /// List a tenant's applications: client id, kind, secrets, name.
     List {
@@ -299,6 +306,11 @@ fn parse_grant(s: &str) -> Result<GrantType, String> {
     GrantType::parse(s)
         .or_else(|| serde_json::from_value(serde_json::Value::String(s.to_string())).ok())
         .ok_or_else(|| format!("unknown grant type '{s}' (authorization_code, refresh_token, client_credentials or device_code)"))
+}
+
+/// Checked as config and the admin API check it (clap names the flag).
+fn parse_logout_uri(s: &str) -> Result<String, String> {
+    apps::logout_uri("URI", s)
 }
 
 fn parse_alg(s: &str) -> Result<Alg, String> {
@@ -613,7 +625,18 @@ async fn invite_command(idp: Idp, csv: &std::path::Path, tenant: &str) -> anyhow
 async fn app_command(idp: Idp, command: AppCommand) -> anyhow::Result<()> {
     let operator = Caller::operator();
     match command {
-        AppCommand::Create { tenant, client_id, name, redirect_uris, public, grants, key_credentials, single_use_client_assertions } => {
+        AppCommand::Create {
+            tenant,
+            client_id,
+            name,
+            redirect_uris,
+            public,
+            grants,
+            key_credentials,
+            single_use_client_assertions,
+            backchannel_logout_uri,
+            frontchannel_logout_uri,
+        } => {
             let secret = (!public && key_credentials.is_empty()).then(random_token);
             let seed = AppSeed {
                 client_id,
@@ -623,6 +646,8 @@ async fn app_command(idp: Idp, command: AppCommand) -> anyhow::Result<()> {
                 grant_types: if grants.is_empty() { crate::config::default_grants() } else { grants },
                 key_credentials,
                 single_use_client_assertions,
+                backchannel_logout_uri,
+                frontchannel_logout_uri,
                 ..AppSeed::default()
             };
             create_app(&idp, &tenant, seed).await?;

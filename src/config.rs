@@ -495,6 +495,11 @@ pub struct AppSeed {
     /// Its authorization requests must come pushed (RFC 9126, PAR).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Where a logout token is posted when a session that signed in to it
+    /// ends (OIDC Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
+    /// Loaded in an iframe of the signed-out page (OIDC Front-Channel Logout 1.0).
+    pub frontchannel_logout_uri: Option<String>,
 }
 
 impl Default for AppSeed {
@@ -515,6 +520,8 @@ impl Default for AppSeed {
             key_credentials: vec![],
             single_use_client_assertions: false,
             require_pushed_authorization_requests: false,
+            backchannel_logout_uri: None,
+            frontchannel_logout_uri: None,
         }
     }
 }

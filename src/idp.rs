@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::audit::Recorder;
 use crate::config::Config;
+use crate::egress::logout_delivery::Notifier;
 use crate::egress::rp::HomeProviders;
 use crate::egress::Egress;
 use crate::error::{Error, Result};
@@ -33,6 +34,8 @@ pub struct Idp {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Appends to the sign-in and directory audit logs.
     pub audit: Recorder,
+    /// Posts logout tokens to apps (back-channel logout).
+    pub logout_notices: Notifier,
 }
 
 impl Idp {
@@ -53,13 +56,12 @@ impl Idp {
             );
         }
         let mailer = Mailer::new(&config.mail, config.server.base_url())?;
-        let home = HomeProviders::new(Egress::new(crate::config::networks(
-            "b2b.allowed_internal_networks",
-            &config.b2b.allowed_internal_networks,
-        )?))?;
+        let egress = Egress::new(crate::config::networks("b2b.allowed_internal_networks", &config.b2b.allowed_internal_networks)?);
+        let logout_notices = Notifier::start(egress.clone(), config.server.base_url())?;
+        let home = HomeProviders::new(egress)?;
         let trusted_proxies = crate::config::networks("server.trusted_proxies", &config.server.trusted_proxies)?;
         let audit = Recorder::start(&store, config.audit.queue);
-        Ok(Idp { config, store, keys, vault, passwords, cookie_key, mailer, home, trusted_proxies, audit })
+        Ok(Idp { config, store, keys, vault, passwords, cookie_key, mailer, home, trusted_proxies, audit, logout_notices })
     }
 
     /// Resolves the `{tenant}` path segment: a tenant id, else a tenant name.

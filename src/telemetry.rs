@@ -66,6 +66,10 @@ fn describe() {
     describe_counter!("b2b_idp_lockouts_total", "Lockouts started, by kind (password, mfa)");
     describe_gauge!("b2b_idp_lockouts_active", "Lockouts this instance started that have not ended yet");
     describe_counter!("b2b_idp_security_events_total", "Refused requests worth an alert, by event");
+    describe_counter!(
+        "b2b_idp_backchannel_logouts_total",
+        "Logout tokens sent to apps, by tenant and outcome (delivered, refused, failed, dropped)"
+    );
     describe_counter!("b2b_idp_audit_dropped_total", "Audit log entries dropped (queue full or store failing)");
 }
 

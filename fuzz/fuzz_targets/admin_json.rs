@@ -47,12 +47,19 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(app) = serde_json::from_slice::<ApplicationFields>(data) {
         let given = [(Platform::Web, app.web), (Platform::Spa, app.spa), (Platform::PublicClient, app.public_client)];
         for (platform, uris) in given {
-            if let Some(uris) = uris {
-                if apps::check_uris_for(platform, &uris.redirect_uris).is_ok() {
-                    for uri in &uris.redirect_uris {
-                        let parsed = url::Url::parse(uri).expect("an accepted redirect URI parses");
-                        assert!(parsed.fragment().is_none() && !matches!(parsed.scheme(), "javascript" | "data" | "file"), "{uri:?}");
-                    }
+            let Some(uris) = uris else { continue };
+            let redirect_uris = uris.redirect_uris.unwrap_or_default();
+            if apps::check_uris_for(platform, &redirect_uris).is_ok() {
+                for uri in &redirect_uris {
+                    let parsed = url::Url::parse(uri).expect("an accepted redirect URI parses");
+                    assert!(parsed.fragment().is_none() && !matches!(parsed.scheme(), "javascript" | "data" | "file"), "{uri:?}");
+                }
+            }
+            // A logout URI the checks accept is https (http on loopback) without a fragment.
+            for uri in uris.logout_url.iter().chain(app.backchannel_logout_uri.iter()) {
+                if let Ok(uri) = apps::logout_uri("logoutUrl", uri) {
+                    let parsed = url::Url::parse(&uri).expect("an accepted logout URI parses");
+                    assert!(parsed.fragment().is_none() && matches!(parsed.scheme(), "https" | "http"), "{uri:?}");
                 }
             }
         }

@@ -69,7 +69,7 @@ fuzz_target!(init: { fixture(); }, |data: &[u8]| {
                 let _ = introspect::userinfo(idp, tenant, &token).await;
             }
             if let Ok(token) = idp.keys.sign(TENANT_ID, alg, "JWT", &claims).await {
-                if let Ok(Logout::Done(Some(to))) = logout::logout(idp, tenant, &hint(&token), None, false).await {
+                if let Ok(Logout::Done { redirect: Some(to), .. }) = logout::logout(idp, tenant, &hint(&token), None, false).await {
                     assert!(to.starts_with("https://rp.example/bye"), "logout redirected to {to}");
                 }
             }

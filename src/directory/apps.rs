@@ -59,18 +59,27 @@ pub struct GraphApplication {
     pub single_use_client_assertions: bool,
     /// Authorization requests must be pushed first (RFC 9126; an extension).
     pub require_pushed_authorization_requests: bool,
+    /// Where this server posts a logout token when a session that signed in
+    /// to the app ends (OIDC Back-Channel Logout 1.0; an extension).
+    pub backchannel_logout_uri: Option<String>,
     #[serde(skip)]
     pub platform: Platform,
 }
 
 /// A platform's redirect URIs (Graph's `webApplication`, `spaApplication`,
-/// `publicClientApplication`). Other properties (`logoutUrl`,
-/// `implicitGrantSettings`) are refused by name.
+/// `publicClientApplication`). Other properties (`implicitGrantSettings`)
+/// are refused by name.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RedirectUris {
+    /// Always present when read. In a request, absent leaves the URIs as
+    /// they are (so `logoutUrl` alone changes only that); `[]` clears them.
     #[serde(default)]
-    pub redirect_uris: Vec<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    /// `web` only: the app's front-channel logout URL (OIDC Front-Channel
+    /// Logout 1.0), loaded in an iframe when a session ends; `""` clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_url: Option<String>,
 }
 
 /// Graph's `appRole`: a role the app defines as an API. Other apps are
@@ -212,6 +221,9 @@ pub struct ApplicationFields {
     pub key_credentials: Option<Vec<GraphKeyCredential>>,
     pub single_use_client_assertions: Option<bool>,
     pub require_pushed_authorization_requests: Option<bool>,
+    /// https (http only on loopback), no fragment, and not an internal
+    /// address unless `b2b.allowed_internal_networks` names it; `""` clears it.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// `POST …/addPassword`.
@@ -245,13 +257,12 @@ fn registered_secret_key_id(app: &App) -> String {
 
 impl From<&App> for GraphApplication {
     fn from(app: &App) -> GraphApplication {
-        let uris = RedirectUris { redirect_uris: app.redirect_uris.clone() };
-        let (mut web, mut spa, mut public_client) = (RedirectUris::default(), RedirectUris::default(), RedirectUris::default());
-        match app.platform() {
-            Platform::Web => web = uris,
-            Platform::Spa => spa = uris,
-            Platform::PublicClient => public_client = uris,
-        }
+        let uris_on = |platform: Platform| RedirectUris {
+            redirect_uris: Some(if app.platform() == platform { app.redirect_uris.clone() } else { vec![] }),
+            logout_url: None,
+        };
+        let web = RedirectUris { logout_url: app.frontchannel_logout_uri.clone(), ..uris_on(Platform::Web) };
+        let (spa, public_client) = (uris_on(Platform::Spa), uris_on(Platform::PublicClient));
         let mut password_credentials: Vec<GraphPasswordCredential> = app
             .secret_hash
             .iter()
@@ -288,6 +299,7 @@ impl From<&App> for GraphApplication {
             key_credentials: app.key_credentials.iter().map(GraphKeyCredential::from).collect(),
             single_use_client_assertions: app.single_use_client_assertions,
             require_pushed_authorization_requests: app.require_pushed_authorization_requests,
+            backchannel_logout_uri: app.backchannel_logout_uri.clone(),
             platform: app.platform(),
         }
     }
@@ -397,6 +409,8 @@ pub async fn create(idp: &Idp, tenant: &Tenant, caller: &Caller, fields: Applica
         key_credentials: vec![],
         single_use_client_assertions: false,
         require_pushed_authorization_requests: false,
+        backchannel_logout_uri: None,
+        frontchannel_logout_uri: None,
     };
     let modified = apply(idp, tenant, caller, &mut app, fields).await?;
     idp.store.put_app(&app).await?;
@@ -547,6 +561,8 @@ async fn apply(idp: &Idp, tenant: &Tenant, caller: &Caller, app: &mut App, field
         }
     }
     apply_platform(app, &fields.web, &fields.spa, &fields.public_client, fields.is_fallback_public_client, &mut modified)?;
+    apply_logout_uris(idp, app, fields.web.as_ref().and_then(|w| w.logout_url.as_deref()), fields.backchannel_logout_uri, &mut modified)
+        .await?;
     if let Some(uris) = fields.identifier_uris {
         let uri = identifier_uri(idp, tenant, app, uris).await?;
         if uri != app.identifier_uri {
@@ -664,7 +680,12 @@ fn apply_platform(
     modified: &mut Modified,
 ) -> Result<()> {
     let given = [(Platform::Web, "web", web), (Platform::Spa, "spa", spa), (Platform::PublicClient, "publicClient", public_client)];
-    let with_uris: Vec<_> = given.iter().filter(|(_, _, g)| g.as_ref().is_some_and(|g| !g.redirect_uris.is_empty())).collect();
+    for (_, field, g) in &given[1..] {
+        if g.as_ref().is_some_and(|g| g.logout_url.is_some()) {
+            return Err(Error::Invalid(format!("{field}.logoutUrl: a logout URL belongs under web (web.logoutUrl), as in Graph")));
+        }
+    }
+    let with_uris: Vec<_> = given.iter().filter(|(_, _, g)| uris_of(g).is_some_and(|u| !u.is_empty())).collect();
     if with_uris.len() > 1 {
         return Err(Error::Invalid(
             "an application here is one kind of client: give its redirect URIs under one of web, spa or publicClient".into(),
@@ -675,10 +696,10 @@ fn apply_platform(
         (Some((Platform::Web, ..)), Some(true)) => {
             return Err(Error::Invalid("isFallbackPublicClient: a web application is confidential; use publicClient redirect URIs".into()))
         }
-        (Some((platform, field, uris)), _) => (*platform, Some(checked_uris(field, *platform, &uris.as_ref().map(|u| &u.redirect_uris))?)),
+        (Some((platform, field, uris)), _) => (*platform, Some(checked_uris(field, *platform, &uris_of(uris))?)),
         (None, _) => {
             // Emptied lists clear the current platform's URIs; the others say nothing.
-            let cleared = given.iter().any(|(p, _, g)| *p == current && g.is_some());
+            let cleared = given.iter().any(|(p, _, g)| *p == current && uris_of(g).is_some());
             let platform = match fallback_public {
                 Some(true) if current == Platform::Web => Platform::PublicClient,
                 Some(false) if current == Platform::PublicClient => Platform::Web,
@@ -706,6 +727,69 @@ fn apply_platform(
         app.redirect_uris = uris;
     }
     Ok(())
+}
+
+/// `web.logoutUrl` (front-channel) and `backchannelLogoutUri`; `""` clears
+/// either. This server posts to the back-channel URI itself, so it must not
+/// lead to an internal address (SSRF), unless it is this server's own; the
+/// browser loads the front-channel one, so that is not checked.
+async fn apply_logout_uris(idp: &Idp, app: &mut App, front: Option<&str>, back: Option<String>, modified: &mut Modified) -> Result<()> {
+    let checked = |field: &str, given: &str| match given.trim() {
+        "" => Ok(None),
+        uri => logout_uri(field, uri).map(Some).map_err(Error::Invalid),
+    };
+    if let Some(given) = front {
+        let uri = checked("web.logoutUrl", given)?;
+        if uri != app.frontchannel_logout_uri {
+            modified.push(("LogoutUrl", json!(app.frontchannel_logout_uri), json!(uri)));
+            app.frontchannel_logout_uri = uri;
+        }
+    }
+    if let Some(given) = back {
+        let uri = checked("backchannelLogoutUri", &given)?;
+        if uri != app.backchannel_logout_uri {
+            if let Some(uri) = &uri {
+                let url = url::Url::parse(uri).map_err(|e| Error::Invalid(format!("backchannelLogoutUri: {e}")))?;
+                // Judged on the parsed URL (dot segments resolved), as the sender judges it.
+                let own = url.as_str().starts_with(&format!("{}/", idp.base_url().trim_end_matches('/')));
+                if !own {
+                    idp.home.egress().check_url_resolved(&url).await.map_err(|e| match e {
+                        Error::Invalid(why) => Error::Invalid(format!("backchannelLogoutUri: {why}")),
+                        other => other,
+                    })?;
+                }
+            }
+            modified.push(("BackchannelLogoutUri", json!(app.backchannel_logout_uri), json!(uri)));
+            app.backchannel_logout_uri = uri;
+        }
+    }
+    Ok(())
+}
+
+/// A logout URI (back- or front-channel) as config, the command line and
+/// the admin API register it: trimmed, absolute, at most `MAX_URI_CHARS`,
+/// https (http only on loopback, where no one else listens), and without a
+/// fragment (OIDC Back-Channel Logout 1.0 §2.2, Front-Channel Logout 1.0 §2).
+/// `field` names the setting in the error.
+pub fn logout_uri(field: &str, uri: &str) -> std::result::Result<String, String> {
+    let uri = uri.trim();
+    let shown: String = uri.chars().take(80).collect();
+    if uri.chars().count() > MAX_URI_CHARS {
+        return Err(format!("{field}: at most {MAX_URI_CHARS} characters"));
+    }
+    let parsed = url::Url::parse(uri).map_err(|e| format!("{field}: '{shown}' is not an absolute URL ({e})"))?;
+    if parsed.fragment().is_some() {
+        return Err(format!("{field}: '{shown}': no fragment (#)"));
+    }
+    if !address::is_web_url(&parsed) {
+        return Err(format!("{field}: '{shown}': https, or http only on localhost or a loopback address"));
+    }
+    Ok(uri.to_string())
+}
+
+/// The redirect URIs a platform's object gives (absent: left as they are).
+fn uris_of(given: &Option<RedirectUris>) -> Option<&Vec<String>> {
+    given.as_ref().and_then(|g| g.redirect_uris.as_ref())
 }
 
 fn checked_uris(field: &str, platform: Platform, uris: &Option<&Vec<String>>) -> Result<Vec<String>> {

@@ -295,6 +295,10 @@ async fn invite_once(idp: &Idp, tenant: &Tenant, caller: &Caller, new: NewInvita
             if !idp.store.replace_user(read_version, &user).await? {
                 return Err(Error::Conflict(format!("{} was changed or deleted while being invited again; try again", user.email)));
             }
+            if new.reset_redemption {
+                // The old home account's sessions end, and their apps are told.
+                crate::signin::session::end_all_of_user(idp, &tenant.id, &user.id).await;
+            }
         }
     }
     if let Err(e) = idp.store.put_invitation(&invitation).await {

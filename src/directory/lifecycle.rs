@@ -23,6 +23,7 @@ pub async fn leave(idp: &Idp, tenant: &Tenant, user: &User) -> Result<()> {
     }
     idp.store.delete_user(&tenant.id, &user.id).await?;
     groups::forget_member(idp, tenant, &user.id).await?;
+    crate::signin::session::end_all_of_user(idp, &tenant.id, &user.id).await;
     tracing::info!(tenant = %tenant.id, user = %user.id, "guest left the tenant");
     let guest = Actor::User { id: user.id.clone(), upn: user.email.clone(), app_id: None };
     let target = vec![Target::new("User", &user.id, &user.email)];
@@ -60,6 +61,7 @@ pub async fn sweep(idp: &Idp) -> Result<Vec<User>> {
                 if !idp.store.replace_user(read, &user).await? {
                     continue; // changed or deleted meanwhile: the next sweep looks again
                 }
+                crate::signin::session::end_all_of_user(idp, &tenant.id, &user.id).await;
                 tracing::info!(tenant = %tenant.id, user = %user.id, home = %home.tenant_id, "guest disabled: home account is gone");
                 let sweep = Actor::System { what: "Guest sweep (home account gone)".into() };
                 let target = vec![Target::new("User", &user.id, &user.email)];

@@ -60,6 +60,8 @@ fn definition(idp: &Idp, tenant: &Tenant) -> App {
         key_credentials: vec![],
         single_use_client_assertions: false,
         require_pushed_authorization_requests: false,
+        backchannel_logout_uri: None,
+        frontchannel_logout_uri: None,
     }
 }
 
@@ -191,6 +193,7 @@ pub async fn sign_out_everywhere(idp: &Idp, tenant: &Tenant, user: &User) -> Res
         current.sessions_valid_from_ms = crate::util::now_ms();
         current.touched();
         if idp.store.replace_user(read, &current).await? {
+            crate::signin::session::end_all_of_user(idp, &tenant.id, &user.id).await;
             tracing::info!(tenant = %tenant.id, user = %user.id, "signed out everywhere by the user");
             return Ok(());
         }

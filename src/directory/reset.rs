@@ -98,6 +98,7 @@ pub async fn complete(idp: &Idp, tenant: &Tenant, token: &str, password: &str, s
             break;
         }
     }
+    crate::signin::session::end_all_of_user(idp, &tenant.id, &holder.id).await;
     crate::signin::throttle::clear(idp, &crate::signin::throttle::PASSWORD, &tenant.id, &holder.email, source).await?;
     tracing::info!(tenant = %tenant.id, user = %holder.id, "password reset");
     Ok(())

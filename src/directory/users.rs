@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::idp::Idp;
 use crate::model::{Tenant, User, UserType};
 use crate::passwords;
-use crate::signin::throttle;
+use crate::signin::{session, throttle};
 use crate::util::Secret;
 use crate::util::{address, email_domain};
 
@@ -250,6 +250,9 @@ pub async fn update(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str, chang
     if !idp.store.replace_user(read, &user).await? {
         return Err(Error::Conflict(format!("user {id} changed meanwhile; try again")));
     }
+    if !user.enabled {
+        session::end_all_of_user(idp, &tenant.id, id).await;
+    }
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %id, activity, "user updated");
     let target = Target { modified, ..Target::new("User", id, &user.email) };
     caller.changed(idp, &tenant.id, "UserManagement", activity, vec![target]);
@@ -281,6 +284,7 @@ pub async fn delete(idp: &Idp, tenant: &Tenant, caller: &Caller, id: &str) -> Re
         return Err(Error::NotFound(format!("user {id}")));
     }
     groups::forget_member(idp, tenant, id).await?;
+    session::end_all_of_user(idp, &tenant.id, id).await;
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %id, "user deleted");
     caller.changed(idp, &tenant.id, "UserManagement", "Delete user", vec![Target::new("User", id, &user.email)]);
     Ok(())
@@ -309,6 +313,7 @@ pub async fn remove_authenticator(idp: &Idp, tenant: &Tenant, caller: &Caller, i
     if !idp.store.replace_user(read, &user).await? {
         return Err(Error::Conflict(format!("user {id} changed meanwhile; try again")));
     }
+    session::end_all_of_user(idp, &tenant.id, id).await;
     tracing::info!(tenant = %tenant.id, by = %caller.subject, user = %id, "authenticator app removed by an admin");
     let target = vec![Target::new("User", id, &user.email)];
     caller.changed(idp, &tenant.id, "UserManagement", "Admin deleted security info", target);

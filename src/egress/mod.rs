@@ -7,6 +7,7 @@
 //! between the two), and URLs with a literal address are checked before the
 //! request is sent.
 
+pub mod logout_delivery;
 pub mod rp;
 
 use std::future::Future;

@@ -21,13 +21,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::egress::{Egress, Guarded};
 use crate::error::{Error, Result};
-use crate::util::Secret;
+use crate::util::{error_chain, Secret};
 
 /// Claims beyond the standard ones that a home b2b-idp (or Entra) sends.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct HomeClaims {
     #[serde(default)]
     pub tid: Option<String>,
+    /// Home's session id (Front/Back-Channel Logout): what its logout token will name.
+    #[serde(default)]
+    pub sid: Option<String>,
 }
 impl AdditionalClaims for HomeClaims {}
 
@@ -77,10 +80,13 @@ pub struct HomeIdentity {
     pub tid: Option<String>,
     pub amr: Vec<String>,
     pub acr: Option<String>,
+    pub sid: Option<String>,
 }
 
 /// Home provider metadata (with its JWKS) is cached this long.
 const METADATA_TTL: Duration = Duration::from_secs(300);
+/// The least time between fetches a logout token's unknown key may cause.
+const REFETCH_PAUSE: Duration = Duration::from_secs(60);
 
 /// The HTTP clients and the discovered home providers.
 pub struct HomeProviders {
@@ -118,16 +124,15 @@ impl HomeProviders {
         &self.egress
     }
 
-    /// The client for `reg`: unrestricted only towards this server itself.
-    fn http_for(&self, reg: &Registration) -> Guarded<'_> {
-        match reg.same_server {
+    /// The client for a home: unrestricted only towards this server itself.
+    fn http_for(&self, same_server: bool) -> Guarded<'_> {
+        match same_server {
             true => Guarded { http: &self.http, egress: None },
             false => Guarded { http: &self.outbound, egress: Some(&self.egress) },
         }
     }
 
-    async fn metadata(&self, reg: &Registration, fresh: bool) -> Result<CoreProviderMetadata> {
-        let issuer = reg.issuer.as_str();
+    async fn metadata(&self, issuer: &str, same_server: bool, fresh: bool) -> Result<CoreProviderMetadata> {
         if !fresh {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((metadata, at)) = cache.get(issuer) {
@@ -137,7 +142,7 @@ impl HomeProviders {
             }
         }
         let url = IssuerUrl::new(issuer.to_string()).map_err(|e| upstream(issuer, "issuer URL", e))?;
-        let metadata = CoreProviderMetadata::discover_async(url, &self.http_for(reg))
+        let metadata = CoreProviderMetadata::discover_async(url, &self.http_for(same_server))
             .await
             .map_err(|e| upstream(issuer, "discovery", error_chain(&e)))?;
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(issuer.to_string(), (metadata.clone(), Instant::now()));
@@ -145,7 +150,7 @@ impl HomeProviders {
     }
 
     async fn client(&self, reg: &Registration, fresh: bool) -> Result<HomeClient> {
-        let metadata = self.metadata(reg, fresh).await?;
+        let metadata = self.metadata(&reg.issuer, reg.same_server, fresh).await?;
         let redirect = RedirectUrl::new(reg.redirect_uri.clone()).map_err(|e| Error::Internal(e.to_string()))?;
         Ok(Client::from_provider_metadata(
             metadata,
@@ -153,6 +158,16 @@ impl HomeProviders {
             Some(ClientSecret::new(reg.client_secret.expose().to_string())),
         )
         .set_redirect_uri(redirect))
+    }
+
+    /// Home's published keys, as `jsonwebtoken` reads them (its logout
+    /// tokens). Anyone may post a logout token naming an unknown key, so
+    /// `refetch` fetches again at most once a minute per issuer.
+    pub async fn keys(&self, issuer: &str, same_server: bool, refetch: bool) -> Result<jsonwebtoken::jwk::JwkSet> {
+        let fetched_at = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(issuer).map(|(_, at)| *at);
+        let refetch = refetch && fetched_at.is_none_or(|at| at.elapsed() >= REFETCH_PAUSE);
+        let metadata = self.metadata(issuer, same_server, refetch).await?;
+        serde_json::to_value(metadata.jwks()).and_then(serde_json::from_value).map_err(|e| upstream(issuer, "JWKS", e))
     }
 
     /// The home authorization URL for `state`, and the PKCE verifier to keep.
@@ -195,7 +210,7 @@ impl HomeProviders {
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| upstream(&reg.issuer, "token endpoint", e))?
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
-            .request_async(&self.http_for(reg))
+            .request_async(&self.http_for(reg.same_server))
             .await
             .map_err(|e| upstream(&reg.issuer, "code redemption", error_chain(&e)))?;
         let id_token = tokens.id_token().ok_or_else(|| upstream(&reg.issuer, "token response", "no ID token"))?;
@@ -215,19 +230,9 @@ impl HomeProviders {
             email: claims.email().and_then(|e| crate::util::address::email(e).ok()),
             email_verified: claims.email_verified(),
             tid: claims.additional_claims().tid.clone(),
+            sid: claims.additional_claims().sid.clone(),
             amr: claims.auth_method_refs().map(|m| m.iter().map(|v| v.to_string()).collect()).unwrap_or_default(),
             acr: claims.auth_context_ref().map(|a| a.to_string()),
         })
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

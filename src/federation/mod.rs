@@ -3,6 +3,7 @@
 //! party (`rp`), or mails a one-time passcode (`passcode`), and turns what
 //! comes back into a redemption or a sign-in at the resource tenant.
 
+pub mod home_logout;
 pub mod passcode;
 
 use ring::hmac;
@@ -19,7 +20,7 @@ use crate::model::Purpose;
 use crate::model::Step;
 use crate::model::{App, GrantType, Platform, Tenant, User};
 use crate::model::{AuthRequest, Session};
-use crate::model::{ExternalIdp, HomeAccount, HomeMethod};
+use crate::model::{ExternalIdp, HomeAccount, HomeMethod, HomeSession};
 use crate::model::{Invitation, InvitationStatus};
 use crate::signin::log;
 use crate::signin::session::{self, Factors};
@@ -93,12 +94,22 @@ pub fn callback_url(idp: &Idp, resource: &Tenant) -> String {
     format!("{}/{}/federation/callback", idp.base_url(), resource.name)
 }
 
+/// The resource tenant's client id at a home tenant of this server.
+fn federation_client_id(resource: &Tenant) -> String {
+    format!("b2b-federation-{}", resource.id)
+}
+
+/// Where the resource tenant takes home's back-channel logout (docs/contract.md, "URLs").
+fn backchannel_logout_url(idp: &Idp, resource: &Tenant) -> String {
+    format!("{}/{}/federation/backchannel-logout", idp.base_url(), resource.name)
+}
+
 /// A tenant on this server is a home IdP like any other: the resource tenant
 /// is an OIDC client registered in it, with a secret derived from the
 /// server key so every instance computes the same.
 async fn same_server_registration(idp: &Idp, home: &Tenant, resource: &Tenant) -> Result<Registration> {
     use base64::Engine;
-    let client_id = format!("b2b-federation-{}", resource.id);
+    let client_id = federation_client_id(resource);
     let key = hmac::Key::new(hmac::HMAC_SHA256, &idp.cookie_key);
     let tag = hmac::sign(&key, format!("federation\0{}\0{}", home.id, resource.id).as_bytes());
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag);
@@ -123,6 +134,8 @@ async fn same_server_registration(idp: &Idp, home: &Tenant, resource: &Tenant) -
         key_credentials: vec![],
         single_use_client_assertions: false,
         require_pushed_authorization_requests: false,
+        backchannel_logout_uri: Some(backchannel_logout_url(idp, resource)),
+        frontchannel_logout_uri: None,
     };
     if idp.store.app(&home.id, &client_id).await?.as_ref() != Some(&app) {
         idp.store.put_app(&app).await?;
@@ -305,7 +318,8 @@ async fn from_home(idp: &Idp, tenant: &Tenant, ix: Interaction, code: Option<&st
     if *require_mfa && !trusted {
         return Err(Error::Forbidden(i18n::text("fed-home-mfa-missing", &[("tenant", &tenant.display_name)])));
     }
-    let factors = Factors::federated(&home.tenant_id, home_mfa, trusted);
+    let mut factors = Factors::federated(&home.tenant_id, home_mfa, trusted);
+    factors.home = Some(HomeSession { issuer: home.issuer.clone(), subject: home.subject.clone(), sid: identity.sid.clone() });
     finish(idp, tenant, ix, home, identity.email.as_deref(), factors).await
 }
 

@@ -55,6 +55,8 @@ sign-out-question = Abmelden?
 sign-out-intro = Eine Anwendung möchte Sie von { $tenant } abmelden.
 signed-out-title = Sie haben sich abgemeldet
 signed-out = Sie können dieses Fenster schließen.
+signed-out-of-apps = Sie werden von den verwendeten Apps abgemeldet…
+logout-frame-title = Abmeldung von einer App
 
 ## Second factor
 mfa-enrol-title = Authentifizierungs-App einrichten

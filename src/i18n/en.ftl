@@ -56,6 +56,8 @@ sign-out-question = Sign out?
 sign-out-intro = An application asked to sign you out of { $tenant }.
 signed-out-title = You have signed out
 signed-out = You can close this window.
+signed-out-of-apps = Signing you out of the apps you used…
+logout-frame-title = Signing you out of an app
 
 ## Second factor
 mfa-enrol-title = Set up your authenticator app

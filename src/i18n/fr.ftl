@@ -55,6 +55,8 @@ sign-out-question = Se déconnecter ?
 sign-out-intro = Une application demande à vous déconnecter de { $tenant }.
 signed-out-title = Vous êtes déconnecté
 signed-out = Vous pouvez fermer cette fenêtre.
+signed-out-of-apps = Déconnexion des applications utilisées…
+logout-frame-title = Déconnexion d’une application
 
 ## Second factor
 mfa-enrol-title = Configurer votre application d’authentification

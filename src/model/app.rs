@@ -181,9 +181,22 @@ pub struct App {
     /// Its authorization requests must come pushed (RFC 9126, PAR).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Where a logout token is posted when a session that signed in to the
+    /// app ends (OIDC Back-Channel Logout 1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// Loaded in an iframe of the signed-out page (OIDC Front-Channel
+    /// Logout 1.0; Graph's `web.logoutUrl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontchannel_logout_uri: Option<String>,
 }
 
 impl App {
+    /// The algorithm the app's tokens are signed with.
+    pub fn token_alg(&self, tenant: &super::Tenant) -> Alg {
+        self.signing_alg.unwrap_or(tenant.signing_alg)
+    }
+
     /// Where My Apps launches the app: its home page, else the origin of
     /// its first web redirect URI; none for an app without either.
     pub fn home_page(&self) -> Option<String> {
@@ -285,6 +298,8 @@ impl App {
             key_credentials: vec![],
             single_use_client_assertions: false,
             require_pushed_authorization_requests: false,
+            backchannel_logout_uri: None,
+            frontchannel_logout_uri: None,
         }
     }
 }

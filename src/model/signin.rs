@@ -210,10 +210,54 @@ pub struct Session {
     /// How the sign-in was done, step by step (the sign-in log shows them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<AuthStep>,
+    /// The apps this session signed in to (each got a code or a device
+    /// approval through it): whom its end is told (back- and front-channel logout).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<String>,
+    /// A guest's session at home that this one came from, so home's
+    /// back-channel logout can end it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<HomeSession>,
     /// The cookie's value, known only where the session was just minted
     /// (a sign-in, or a rotation when its level rose); never stored.
     #[serde(skip)]
     pub cookie: Option<String>,
+}
+
+/// Which session at a guest's home a session here came from: home's
+/// `iss`, and the `sub` and `sid` of its ID token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HomeSession {
+    pub issuer: String,
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+impl Session {
+    /// The keys under which the store finds this session besides its id:
+    /// its user's, and for a guest its home session's and home account's
+    /// (what a logout must reach). They never change while it lives.
+    pub fn lookup_keys(&self) -> Vec<String> {
+        let mut keys = vec![Session::user_key(&self.tenant_id, &self.user_id)];
+        if let Some(home) = &self.home {
+            keys.push(Session::home_subject_key(&self.tenant_id, &home.issuer, &home.subject));
+            keys.extend(home.sid.as_ref().map(|sid| Session::home_sid_key(&self.tenant_id, &home.issuer, sid)));
+        }
+        keys
+    }
+
+    pub fn user_key(tenant_id: &str, user_id: &str) -> String {
+        format!("user\u{1f}{tenant_id}\u{1f}{user_id}")
+    }
+
+    pub fn home_subject_key(tenant_id: &str, issuer: &str, subject: &str) -> String {
+        format!("home-sub\u{1f}{tenant_id}\u{1f}{issuer}\u{1f}{subject}")
+    }
+
+    pub fn home_sid_key(tenant_id: &str, issuer: &str, sid: &str) -> String {
+        format!("home-sid\u{1f}{tenant_id}\u{1f}{issuer}\u{1f}{sid}")
+    }
 }
 
 /// One step of a sign-in, in the words of Graph's `authenticationDetail`.

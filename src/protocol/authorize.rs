@@ -550,6 +550,7 @@ async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Ses
         mfa_source: session.mfa_source.clone(),
         auth_time_ms: session.started_ms,
     };
+    crate::signin::session::signed_in_to(idp, session, &req.client_id).await?;
     if let Some(user_code) = &req.device {
         // A device's sign-in: the device's poll gets the tokens; the browser is told it is done.
         let outcome = match crate::protocol::device::approve(idp, tenant, user_code, auth).await? {

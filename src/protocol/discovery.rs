@@ -47,6 +47,10 @@ pub fn metadata(idp: &Idp, tenant: &Tenant) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
+        "frontchannel_logout_supported": true,
+        "frontchannel_logout_session_supported": true,
         "tenant_region_scope": tenant.region_scope,
         "cloud_instance_name": match tenant.cloud {
             Cloud::Global => "b2b-idp.global",

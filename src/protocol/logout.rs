@@ -34,8 +34,10 @@ impl LogoutParams {
 /// What the browser sees after a logout request.
 #[derive(Debug, PartialEq)]
 pub enum Logout {
-    /// Signed out; go to this registered URI, or show "signed out".
-    Done(Option<String>),
+    /// Signed out; go to this registered URI (`redirect`), or show
+    /// "signed out". `frames` are the front-channel logout URLs of the apps
+    /// the session signed in to, for the page to load first.
+    Done { redirect: Option<String>, frames: Vec<String> },
     /// Ask the person first: nothing proves this request comes from an app
     /// they are signed in to (RP-Initiated Logout 1.0 §2).
     Confirm,
@@ -78,8 +80,9 @@ pub async fn logout(idp: &Idp, tenant: &Tenant, p: &LogoutParams, session_cookie
             if !confirmed && !hint_is_this_session {
                 return Ok(Logout::Confirm);
             }
-            session::end(idp, &session.id).await?;
+            let told = session::end(idp, &session).await?;
+            return Ok(Logout::Done { redirect, frames: told.frames });
         }
     }
-    Ok(Logout::Done(redirect))
+    Ok(Logout::Done { redirect, frames: vec![] })
 }

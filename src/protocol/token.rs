@@ -8,7 +8,6 @@ use crate::directory::access::ADMIN_RESOURCE;
 use crate::error::{Error, Result};
 use crate::error::{OAuthCode, OAuthError};
 use crate::idp::Idp;
-use crate::model::Alg;
 use crate::model::{App, GrantType, Tenant, User};
 use crate::model::{Authentication, RefreshFamily};
 use crate::protocol::authorize::pkce_matches;
@@ -309,7 +308,7 @@ async fn client_credentials(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParam
     let mut claims = access_claims(idp, tenant, app, resource, "app");
     // As an app, `.default` means every app role granted for the resource.
     claims.roles = requested.scp;
-    let access_token = idp.keys.sign(&tenant.id, alg(tenant, app), "at+jwt", &claims).await?;
+    let access_token = idp.keys.sign(&tenant.id, app.token_alg(tenant), "at+jwt", &claims).await?;
     let context = crate::audit::context::current();
     let repeat = Repeat { tenant_id: &tenant.id, user_id: None, app_id: &app.client_id, ip_address: &context.ip_address };
     let label = crate::telemetry::tenant_label(&tenant.name, tenant.unmanaged);
@@ -350,10 +349,6 @@ fn access_claims(idp: &Idp, tenant: &Tenant, app: &App, aud: String, idtyp: &str
     }
 }
 
-fn alg(tenant: &Tenant, app: &App) -> Alg {
-    app.signing_alg.unwrap_or(tenant.signing_alg)
-}
-
 pub(super) fn wants_refresh(app: &App, requested: &Requested) -> bool {
     requested.has("offline_access") && app.allows(GrantType::RefreshToken)
 }
@@ -388,7 +383,7 @@ pub(super) async fn issue(
 ) -> Result<TokenResponse> {
     let Grant { user, auth, refresh_token, jti } = grant;
     let t = &idp.config.tokens;
-    let alg = alg(tenant, app);
+    let alg = app.token_alg(tenant);
     let user_claims = UserClaims::new(user, auth, requested.has("profile"), requested.has("email"));
     let aud = requested.resource.clone().unwrap_or_else(|| app.client_id.clone());
     let mut access = access_claims(idp, tenant, app, aud, "user");

@@ -202,6 +202,14 @@ pub fn app_from_seed(tenant: &Tenant, seed: &AppSeed) -> Result<App> {
             Error::Invalid(format!("app {}: home_page_url must be an absolute https URL (http only for localhost)", seed.client_id))
         })?;
     }
+    let logout_uri = |field: &str, uri: &Option<String>| {
+        uri.as_deref()
+            .map(|uri| crate::directory::apps::logout_uri(field, uri))
+            .transpose()
+            .map_err(|e| Error::Invalid(format!("app {}: {e}", seed.client_id)))
+    };
+    let backchannel_logout_uri = logout_uri("backchannel_logout_uri", &seed.backchannel_logout_uri)?;
+    let frontchannel_logout_uri = logout_uri("frontchannel_logout_uri", &seed.frontchannel_logout_uri)?;
     let secret_hash = seed.secret.as_ref().map(|s| sha256_hex(s.expose()));
     let key_credentials = seed
         .key_credentials
@@ -233,5 +241,7 @@ pub fn app_from_seed(tenant: &Tenant, seed: &AppSeed) -> Result<App> {
         key_credentials,
         single_use_client_assertions: seed.single_use_client_assertions,
         require_pushed_authorization_requests: seed.require_pushed_authorization_requests,
+        backchannel_logout_uri,
+        frontchannel_logout_uri,
     })
 }

@@ -3,6 +3,7 @@
 //! directory, so that password reset, the second factor, federation and
 //! the protocol all reach them without a cycle.
 
+pub mod channel_logout;
 pub mod log;
 pub mod session;
 pub mod throttle;

@@ -1,10 +1,11 @@
 //! Browser sign-on sessions and the password first factor.
 
 use crate::audit::signin::step;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::idp::Idp;
-use crate::model::{AuthStep, Session};
+use crate::model::{AuthStep, HomeSession, Session};
 use crate::model::{Tenant, User};
+use crate::signin::channel_logout::{self, Told};
 use crate::signin::throttle;
 use crate::util::{now, now_ms, random_token, sha256_hex};
 
@@ -33,11 +34,13 @@ pub struct Factors {
     pub acr: &'static str,
     pub mfa_source: Option<&'static str>,
     pub steps: Vec<AuthStep>,
+    /// A guest's session at home, when home named it.
+    pub home: Option<HomeSession>,
 }
 
 impl Factors {
     fn single(method: &str, step: AuthStep) -> Factors {
-        Factors { amr: vec![method.to_string()], acr: "1", mfa_source: None, steps: vec![step] }
+        Factors { amr: vec![method.to_string()], acr: "1", mfa_source: None, steps: vec![step], home: None }
     }
 
     /// A member's password, checked here.
@@ -101,6 +104,8 @@ pub async fn start(idp: &Idp, tenant: &Tenant, user: &User, factors: Factors) ->
         mfa_source: factors.mfa_source.map(str::to_string),
         started_ms: now_ms(),
         steps: factors.steps,
+        clients: vec![],
+        home: factors.home,
         cookie: None,
     });
     idp.store.put_session(&session).await?;
@@ -119,18 +124,78 @@ pub async fn add_local_mfa(idp: &Idp, session: Session) -> Result<Session> {
     session.mfa_source = Some("local".into());
     session.steps.push(step("Software OATH token", "Authenticator app", true, true, "MFA completed in this organisation"));
     idp.store.put_session(&session).await?;
-    idp.store.delete_session(&old_id).await?;
+    if !idp.store.delete_session(&old_id).await? {
+        // Ended meanwhile (a logout): the new cookie must not outlive it.
+        idp.store.delete_session(&session.id).await?;
+        return Err(ended());
+    }
     Ok(session)
 }
 
-/// Ends the session a cookie's value stands for, if any.
-pub async fn end_cookie(idp: &Idp, cookie: &str) -> Result<()> {
-    end(idp, &sha256_hex(cookie)).await
+fn ended() -> Error {
+    Error::Invalid(crate::i18n::text("session-ended", &[]))
 }
 
-/// Ends the session stored under `id` (`Session::id`, not a cookie).
-pub async fn end(idp: &Idp, id: &str) -> Result<()> {
-    Ok(idp.store.delete_session(id).await?)
+/// Ends the session a cookie's value stands for, if any.
+pub async fn end_cookie(idp: &Idp, cookie: &str) -> Result<Told> {
+    match by_cookie(idp, cookie).await? {
+        Some(session) => end(idp, &session).await,
+        None => Ok(Told::default()),
+    }
+}
+
+/// Ends `session` and tells the apps it signed in to: logout tokens are
+/// queued now; the front-channel URLs are for the caller's page, if any.
+/// Of concurrent ends of one session, one tells.
+pub async fn end(idp: &Idp, session: &Session) -> Result<Told> {
+    if !idp.store.delete_session(&session.id).await? {
+        return Ok(Told::default());
+    }
+    Ok(channel_logout::session_ended(idp, session).await)
+}
+
+/// The most sessions one logout ends by a key (a user's, a home session's);
+/// older ones past it still die by `sessions_valid_from_ms` or expiry.
+const MAX_ENDED: usize = 1_000;
+
+/// Ends every live session filed under `key` (`Session::lookup_keys`):
+/// an admin disabled the account, a guest's home session ended. Returns
+/// how many.
+pub async fn end_all(idp: &Idp, key: &str) -> Result<usize> {
+    let sessions = idp.store.sessions_by_key(key, now(), MAX_ENDED).await?;
+    let mut ended = 0;
+    for session in &sessions {
+        if idp.store.delete_session(&session.id).await? {
+            ended += 1;
+        }
+    }
+    // Everything ended first; then the apps are told (a failure there is logged, per app).
+    for session in &sessions {
+        channel_logout::session_ended(idp, session).await;
+    }
+    Ok(ended)
+}
+
+/// Ends every session of a user (disabled, deleted, signed out everywhere).
+/// A failure is logged, not returned: the change that called it stands,
+/// and `sessions_valid_from_ms` already makes those sessions worthless.
+pub async fn end_all_of_user(idp: &Idp, tenant_id: &str, user_id: &str) {
+    if let Err(e) = end_all(idp, &Session::user_key(tenant_id, user_id)).await {
+        tracing::warn!(tenant = %tenant_id, user = %user_id, error = %crate::util::error_chain(&e), "ending the user's sessions failed");
+    }
+}
+
+/// Records that `session` signed `client_id` in (once per app), so its end
+/// reaches that app. A session ended meanwhile is not brought back: the
+/// sign-in fails instead.
+pub async fn signed_in_to(idp: &Idp, session: &Session, client_id: &str) -> Result<()> {
+    if session.clients.iter().any(|c| c == client_id) {
+        return Ok(());
+    }
+    match idp.store.add_session_client(&session.id, client_id).await? {
+        true => Ok(()),
+        false => Err(ended()),
+    }
 }
 
 /// Checks a member's password. Unknown account and wrong password are

@@ -90,6 +90,8 @@ const OPERATIONS: &[&str] = &[
     "put_session",
     "session",
     "delete_session",
+    "add_session_client",
+    "sessions_by_key",
     "put_consent",
     "consent",
     "bump_counter",
@@ -406,8 +408,16 @@ impl GrantStore for Measured {
         timed!(self, "session", self.inner.session(id))
     }
 
-    async fn delete_session(&self, id: &str) -> StoreResult<()> {
+    async fn delete_session(&self, id: &str) -> StoreResult<bool> {
         timed!(self, "delete_session", self.inner.delete_session(id))
+    }
+
+    async fn add_session_client(&self, id: &str, client_id: &str) -> StoreResult<bool> {
+        timed!(self, "add_session_client", self.inner.add_session_client(id, client_id))
+    }
+
+    async fn sessions_by_key(&self, key: &str, now: i64, limit: usize) -> StoreResult<Vec<Session>> {
+        timed!(self, "sessions_by_key", self.inner.sessions_by_key(key, now, limit))
     }
 
     async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {

@@ -212,7 +212,15 @@ pub trait GrantStore: Send + Sync {
 
     async fn put_session(&self, session: &Session) -> StoreResult<()>;
     async fn session(&self, id: &str) -> StoreResult<Option<Session>>;
-    async fn delete_session(&self, id: &str) -> StoreResult<()>;
+    /// Whether there was such a session (of concurrent deleters, one gets true).
+    async fn delete_session(&self, id: &str) -> StoreResult<bool>;
+    /// Adds `client_id` to the session's `clients`, unless it is there;
+    /// false when the session is gone (ended meanwhile: never brought back).
+    async fn add_session_client(&self, id: &str, client_id: &str) -> StoreResult<bool>;
+    /// Up to `limit` sessions filed under `key` (`Session::lookup_keys`)
+    /// that have not expired at `now`, in no set order: the sessions a
+    /// logout must reach (a user's, a guest's home session's).
+    async fn sessions_by_key(&self, key: &str, now: i64, limit: usize) -> StoreResult<Vec<Session>>;
 
     async fn put_consent(&self, consent: &Consent) -> StoreResult<()>;
     async fn consent(&self, tenant_id: &str, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>>;

@@ -113,6 +113,19 @@ const MIGRATIONS: &[(i32, &str)] = &[
     CREATE TABLE device_grants (user_code text PRIMARY KEY, expires_at bigint NOT NULL, data jsonb NOT NULL);
     "#,
     ),
+    (
+        9,
+        // 0.7.9: sessions by user and by guest home session, for back-channel
+        // logout. Sessions from before are filed under their user
+        // (`Session::user_key`); none of them has a home session.
+        r#"
+    CREATE TABLE session_keys (key text NOT NULL, session_id text NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                               PRIMARY KEY (key, session_id));
+    CREATE INDEX session_keys_by_session ON session_keys (session_id);
+    INSERT INTO session_keys (key, session_id)
+        SELECT concat_ws(chr(31), 'user', data->>'tenant_id', data->>'user_id'), id FROM sessions;
+    "#,
+    ),
 ];
 
 /// Serialises concurrent migrations of instances starting together.
@@ -667,11 +680,14 @@ impl GrantStore for PgStore {
         Ok(replaced == 1)
     }
 
+    /// One statement: the keys land with the record, and a session deleted
+    /// meanwhile cannot fail the keys' insert. A re-put writes no key rows.
     async fn put_session(&self, session: &Session) -> StoreResult<()> {
         self.execute(
-            "INSERT INTO sessions (id, expires_at, data) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at, data = EXCLUDED.data",
-            &[&session.id, &session.expires_at, &json(session)],
+            "WITH s AS (INSERT INTO sessions (id, expires_at, data) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at, data = EXCLUDED.data RETURNING id) \
+             INSERT INTO session_keys (key, session_id) SELECT unnest($4::text[]), id FROM s ON CONFLICT DO NOTHING",
+            &[&session.id, &session.expires_at, &json(session), &session.lookup_keys()],
         )
         .await?;
         Ok(())
@@ -681,9 +697,22 @@ impl GrantStore for PgStore {
         self.one("SELECT data FROM sessions WHERE id = $1", &[&id]).await
     }
 
-    async fn delete_session(&self, id: &str) -> StoreResult<()> {
-        self.execute("DELETE FROM sessions WHERE id = $1", &[&id]).await?;
-        Ok(())
+    async fn delete_session(&self, id: &str) -> StoreResult<bool> {
+        Ok(self.execute("DELETE FROM sessions WHERE id = $1", &[&id]).await? == 1)
+    }
+
+    async fn add_session_client(&self, id: &str, client_id: &str) -> StoreResult<bool> {
+        // One statement: a session deleted meanwhile matches no row, and is not written back.
+        let sql = "UPDATE sessions SET data = CASE WHEN COALESCE(data->'clients', '[]'::jsonb) ? $2 THEN data \
+                   ELSE jsonb_set(data, '{clients}', COALESCE(data->'clients', '[]'::jsonb) || to_jsonb($2::text)) END \
+                   WHERE id = $1";
+        Ok(self.execute(sql, &[&id, &client_id]).await? == 1)
+    }
+
+    async fn sessions_by_key(&self, key: &str, now: i64, limit: usize) -> StoreResult<Vec<Session>> {
+        let sql = "SELECT s.data FROM session_keys k JOIN sessions s ON s.id = k.session_id \
+                   WHERE k.key = $1 AND s.expires_at >= $2 LIMIT $3";
+        self.all(sql, &[&key, &now, &(limit as i64)]).await
     }
 
     async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {

@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -46,6 +46,7 @@ const UPGRADES: &[(u32, &str, Upgrade)] = &[
     (3, "index managed tenants by domain", SledStore::index_tenant_domains),
     (4, "index apps by identifier URI", SledStore::index_app_uris),
     (5, "index groups by member and by mail", SledStore::index_groups),
+    (6, "index sessions by user", SledStore::index_sessions),
 ];
 const SCHEMA_VERSION: &[u8] = b"schema_version";
 
@@ -86,6 +87,8 @@ pub struct SledStore {
     device_grants: sled::Tree,
     families: sled::Tree,
     sessions: sled::Tree,
+    /// lookup key (`Session::lookup_keys`) NUL session id.
+    session_keys: sled::Tree,
     consents: sled::Tree,
     revoked_jti: sled::Tree,
     /// key → count (u32 BE) + window end (i64 BE).
@@ -99,6 +102,10 @@ pub struct SledStore {
     /// Held by tenant and app writers from the tree write to the cache
     /// update, so two writers cannot leave the older value cached.
     directory_writes: Mutex<()>,
+    /// Held from a session's index entries to its record, and by whoever
+    /// drops an entry whose session is missing: an entry written just
+    /// before its record is never taken for a stale one.
+    session_writes: Arc<Mutex<()>>,
 }
 
 /// Decoded copies of one tree's records, by key. A writer replaces the
@@ -289,6 +296,7 @@ impl SledStore {
             device_grants: tree("device_grants")?,
             families: tree("refresh_families")?,
             sessions: tree("sessions")?,
+            session_keys: tree("session_keys")?,
             consents: tree("consents")?,
             revoked_jti: tree("revoked_jti")?,
             counters: tree("counters")?,
@@ -297,6 +305,7 @@ impl SledStore {
             decoded_tenants: Decoded::new(),
             decoded_apps: Decoded::new(),
             directory_writes: Mutex::new(()),
+            session_writes: Arc::new(Mutex::new(())),
             db,
         }
         .upgraded()
@@ -367,6 +376,17 @@ impl SledStore {
         for item in self.groups.iter() {
             let group: Group = decode(&item.map_err(backend)?.1)?;
             self.index_group_add(&group)?;
+        }
+        Ok(())
+    }
+
+    /// Sessions from before the index. One that no longer reads is skipped:
+    /// `session` cannot read it either, and it must not keep the store shut.
+    fn index_sessions(&self) -> StoreResult<()> {
+        for item in self.sessions.iter() {
+            if let Ok(session) = decode::<Session>(&item.map_err(backend)?.1) {
+                index_add(&self.session_keys, &[], &session.lookup_keys(), &session.id)?;
+            }
         }
         Ok(())
     }
@@ -879,6 +899,8 @@ impl GrantStore for SledStore {
     }
 
     async fn put_session(&self, session: &Session) -> StoreResult<()> {
+        let _writing = self.session_writes.lock().unwrap_or_else(PoisonError::into_inner);
+        index_add(&self.session_keys, &[], &session.lookup_keys(), &session.id)?;
         put(&self.sessions, session.id.as_bytes(), session)
     }
 
@@ -886,9 +908,47 @@ impl GrantStore for SledStore {
         get(&self.sessions, id.as_bytes())
     }
 
-    async fn delete_session(&self, id: &str) -> StoreResult<()> {
-        self.sessions.remove(id.as_bytes()).map_err(backend)?;
-        Ok(())
+    async fn delete_session(&self, id: &str) -> StoreResult<bool> {
+        let _writing = self.session_writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(old) = self.sessions.remove(id.as_bytes()).map_err(backend)? else { return Ok(false) };
+        // An unreadable record's entries are left to `purge_expired`: the logout still ends it.
+        if let Ok(old) = decode::<Session>(&old) {
+            index_drop(&self.session_keys, &[], &old.lookup_keys(), &[], id)?;
+        }
+        Ok(true)
+    }
+
+    async fn add_session_client(&self, id: &str, client_id: &str) -> StoreResult<bool> {
+        // Under the lock `delete_session` takes: a session ended meanwhile stays ended.
+        let _writing = self.session_writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(mut session) = get::<Session>(&self.sessions, id.as_bytes())? else { return Ok(false) };
+        if !session.clients.iter().any(|c| c == client_id) {
+            session.clients.push(client_id.to_string());
+            put(&self.sessions, id.as_bytes(), &session)?;
+        }
+        Ok(true)
+    }
+
+    async fn sessions_by_key(&self, lookup_key: &str, now: i64, limit: usize) -> StoreResult<Vec<Session>> {
+        let prefix = entry(&[], lookup_key, "");
+        let mut found = vec![];
+        for item in self.session_keys.scan_prefix(&prefix).keys() {
+            if found.len() == limit {
+                break;
+            }
+            let indexed = item.map_err(backend)?;
+            let id = &indexed[prefix.len()..];
+            // Another key's entry, under a key this one is a prefix of: ids hold no NUL.
+            if id.contains(&0) {
+                continue;
+            }
+            match get::<Session>(&self.sessions, id)? {
+                Some(session) if session.expires_at >= now && session.lookup_keys().iter().any(|k| k == lookup_key) => found.push(session),
+                Some(_) => {}
+                None => drop_orphan(&self.sessions, &self.session_keys, &self.session_writes, &indexed, id)?,
+            }
+        }
+        Ok(found)
     }
 
     async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {
@@ -965,9 +1025,33 @@ impl GrantStore for SledStore {
         ]
         .map(|t| t.clone());
         let (counters, revoked_jti) = (self.counters.clone(), self.revoked_jti.clone());
-        let walk = move || purge(now, &records, &counters, &revoked_jti);
+        let (sessions, session_keys, session_writes) = (self.sessions.clone(), self.session_keys.clone(), self.session_writes.clone());
+        let walk = move || -> StoreResult<u64> {
+            let purged = purge(now, &records, &counters, &revoked_jti)?;
+            // One pass over the index: the entries of what the walk just
+            // deleted, and any a crash left behind.
+            for item in session_keys.iter().keys() {
+                let entry = item.map_err(backend)?;
+                let id = entry.rsplit(|b| *b == 0).next().unwrap_or_default();
+                if !sessions.contains_key(id).map_err(backend)? {
+                    drop_orphan(&sessions, &session_keys, &session_writes, &entry, id)?;
+                }
+            }
+            Ok(purged)
+        };
         tokio::task::spawn_blocking(walk).await.map_err(|e| StoreError::Backend(e.into()))?
     }
+}
+
+/// Removes a session index entry found without its session, unless the
+/// session turned up since: checked again under `writes`, which
+/// `put_session` holds from its entries to its record.
+fn drop_orphan(sessions: &sled::Tree, session_keys: &sled::Tree, writes: &Mutex<()>, entry: &[u8], id: &[u8]) -> StoreResult<()> {
+    let _writing = writes.lock().unwrap_or_else(PoisonError::into_inner);
+    if !sessions.contains_key(id).map_err(backend)? {
+        session_keys.remove(entry).map_err(backend)?;
+    }
+    Ok(())
 }
 
 /// `purge_expired`'s walk: records with an `expires_at` before `now`,

@@ -11,14 +11,14 @@ use serde_json::json;
 use crate::directory::lifecycle;
 use crate::directory::{invitations, portal};
 use crate::error::Error;
-use crate::federation::{self, passcode, Next};
+use crate::federation::{self, home_logout, passcode, Next};
 use crate::i18n;
 use crate::idp::Idp;
 use crate::model::InvitationStatus;
 use crate::model::Session;
 use crate::model::{Tenant, User};
 use crate::signin::session;
-use crate::web::error::{Page, PageFailure, PathTenant};
+use crate::web::error::{OAuth, OAuthFailure, Page, PageFailure, PathTenant};
 use crate::web::pages::{check_csrf, continue_with, https, PageResult};
 use crate::web::{cookies, templates};
 
@@ -242,7 +242,7 @@ pub async fn leave(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpReque
     let (session, user) = signed_in(&idp, &tenant, &req).await?;
     check_csrf(&idp, &req, &leave_binding(&session), &form.csrf_token)?;
     lifecycle::leave(&idp, &tenant, &user).await?;
-    session::end(&idp, &session.id).await?;
+    session::end(&idp, &session).await?;
     let mut response = templates::tenant_page(
         &idp,
         &tenant,
@@ -256,4 +256,20 @@ pub async fn leave(idp: web::Data<Idp>, tenant: PathTenant<Page>, req: HttpReque
     let _ = response.add_cookie(&cookies::session_removal(&tenant, https(&idp)));
     crate::web::portal::sign_out(&idp, &tenant, &req, &mut response).await;
     Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct LogoutTokenForm {
+    logout_token: String,
+}
+
+/// `POST /{tenant}/federation/backchannel-logout`: a guest's home ended the
+/// session they signed in here with (OIDC Back-Channel Logout 1.0 §2.8).
+pub async fn backchannel_logout(
+    idp: web::Data<Idp>,
+    tenant: PathTenant<OAuth>,
+    form: web::Form<LogoutTokenForm>,
+) -> Result<HttpResponse, OAuthFailure> {
+    home_logout::home_logout(&idp, &tenant, &form.logout_token).await?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).finish())
 }

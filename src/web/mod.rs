@@ -61,6 +61,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/redeem", web::post().to(federation::redeem))
                 .route("/redeem/consent", web::post().to(federation::redeem_consent))
                 .route("/federation/callback", web::get().to(federation::callback))
+                .route("/federation/backchannel-logout", web::post().to(federation::backchannel_logout))
                 .route("/passcode", web::post().to(federation::passcode))
                 .route("/passcode/resend", web::post().to(federation::passcode_resend))
                 .route("/mfa", web::post().to(mfa::submit))

@@ -256,14 +256,19 @@ async fn end_session(idp: &Idp, tenant: &Tenant, req: &HttpRequest, form: Logout
             }
             return Ok(response);
         }
-        Logout::Done(Some(location)) => HttpResponse::Found().insert_header((header::LOCATION, location)).finish(),
-        Logout::Done(None) => templates::tenant_page(
-            idp,
-            tenant,
-            StatusCode::OK,
-            "message.html",
-            json!({"title": i18n::text("signed-out-title", &[]), "message": i18n::text("signed-out", &[])}),
-        ),
+        Logout::Done { redirect: Some(location), frames } if frames.is_empty() => {
+            HttpResponse::Found().insert_header((header::LOCATION, location)).finish()
+        }
+        Logout::Done { redirect, frames } => {
+            // Front-channel logout: the apps' pages load in iframes, then the browser moves on.
+            let mut origins: Vec<String> =
+                frames.iter().filter_map(|f| url::Url::parse(f).ok()).map(|u| u.origin().ascii_serialization()).collect();
+            origins.sort();
+            origins.dedup();
+            let nonce = random_token();
+            let context = json!({"redirect": redirect, "frames": frames, "nonce": nonce});
+            templates::framing_tenant_page(idp, tenant, "signed_out.html", context, &nonce, &origins)
+        }
     };
     let _ = response.add_cookie(&cookies::session_removal(tenant, https));
     crate::web::portal::sign_out(idp, tenant, req, &mut response).await;
@@ -410,7 +415,7 @@ pub(crate) async fn continue_with(idp: &Idp, tenant: &Tenant, req: &HttpRequest,
 pub(crate) async fn replace_session(idp: &Idp, tenant: &Tenant, req: &HttpRequest, new: &Session) -> Result<(), PageFailure> {
     let old = cookies::read(req, &cookies::session_name(tenant, https(idp)));
     match old.filter(|old| !old.is_empty() && Some(old) != new.cookie.as_ref()) {
-        Some(old) => Ok(session::end_cookie(idp, &old).await?),
+        Some(old) => Ok(session::end_cookie(idp, &old).await.map(|_| ())?),
         None => Ok(()),
     }
 }

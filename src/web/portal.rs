@@ -326,7 +326,7 @@ pub async fn sign_out_everywhere(idp: web::Data<Idp>, tenant: PathTenant<Page>, 
     let portal = signed_in!(&idp, &tenant, &req);
     portal.check_csrf(&idp, &req, &form.csrf_token)?;
     portal::sign_out_everywhere(&idp, &tenant, &portal.user).await?;
-    session::end(&idp, &portal.session.id).await?;
+    session::end(&idp, &portal.session).await?;
     let mut response = templates::tenant_page(
         &idp,
         &tenant,

@@ -14,13 +14,14 @@ use crate::idp::Idp;
 use crate::model::{Image, Tenant};
 
 /// The built-in templates, by name.
-const SOURCES: [(&str, &str); 30] = [
+const SOURCES: [(&str, &str); 31] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("password.html", include_str!("templates/password.html")),
     ("consent.html", include_str!("templates/consent.html")),
     ("form_post.html", include_str!("templates/form_post.html")),
     ("message.html", include_str!("templates/message.html")),
+    ("signed_out.html", include_str!("templates/signed_out.html")),
     ("logout.html", include_str!("templates/logout.html")),
     ("devicelogin.html", include_str!("templates/devicelogin.html")),
     ("device_confirm.html", include_str!("templates/device_confirm.html")),
@@ -62,13 +63,20 @@ pub fn check() -> Result<(), String> {
 }
 
 /// Pages may only load inline styles; scripts need the page's nonce, and
-/// may only talk to this server (the console's upload).
-fn csp(script_nonce: Option<&str>) -> String {
+/// may only talk to this server (the console's upload); frames only from
+/// `frame_origins` (the signed-out page's front-channel logout).
+fn csp(script_nonce: Option<&str>, frame_origins: &[String]) -> String {
     let script = match script_nonce {
         Some(n) => format!("script-src 'nonce-{n}'; connect-src 'self'"),
         None => "script-src 'none'".to_string(),
     };
-    format!("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; {script}; frame-ancestors 'none'; base-uri 'none'")
+    let frames = match frame_origins {
+        [] => String::new(),
+        origins => format!("frame-src {}; ", origins.join(" ")),
+    };
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; {script}; {frames}frame-ancestors 'none'; base-uri 'none'"
+    )
 }
 
 pub fn render(name: &str, context: impl Serialize) -> Result<String, String> {
@@ -118,6 +126,22 @@ pub fn scripted_tenant_page(
     page_with_nonce(status, name, context, nonce)
 }
 
+/// A scripted tenant page that may frame `frame_origins`.
+pub fn framing_tenant_page(
+    idp: &Idp,
+    tenant: &Tenant,
+    name: &str,
+    context: impl Serialize,
+    nonce: &str,
+    frame_origins: &[String],
+) -> HttpResponse {
+    let mut response = scripted_tenant_page(idp, tenant, StatusCode::OK, name, context, Some(nonce));
+    if let Ok(policy) = header::HeaderValue::from_str(&csp(Some(nonce), frame_origins)) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
+}
+
 pub fn page_response(status: StatusCode, name: &str, context: impl Serialize) -> HttpResponse {
     page_with_nonce(status, name, context, None)
 }
@@ -127,7 +151,7 @@ pub fn page_with_nonce(status: StatusCode, name: &str, context: impl Serialize, 
         Ok(body) => HttpResponse::build(status)
             .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::CONTENT_SECURITY_POLICY, csp(nonce)))
+            .insert_header((header::CONTENT_SECURITY_POLICY, csp(nonce, &[])))
             .body(body),
         Err(e) => {
             tracing::error!(template = name, error = %e, "template failed to render");

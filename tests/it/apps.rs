@@ -126,7 +126,7 @@ async fn applications_are_registered_and_used(backend: Backend) {
     assert_eq!(status, 204);
     assert_eq!(call(reqwest::Method::GET, this.clone(), &token, None).await.2["displayName"], "Payroll 2");
     for (bad, says) in [
-        (json!({"web": {"logoutUrl": "https://x.example/"}}), "logoutUrl"),
+        (json!({"web": {"implicitGrantSettings": {"enableIdTokenIssuance": true}}}), "implicitGrantSettings"),
         (json!({"web": {"redirectUris": ["http://evil.example/cb"]}}), "https"),
         (json!({"web": {"redirectUris": ["https://app.example/cb#x"]}}), "fragment"),
         (json!({"web": {"redirectUris": ["https://*.example/cb"]}}), "wildcard"),
@@ -196,6 +196,87 @@ async fn applications_are_registered_and_used(backend: Backend) {
             "{activity}"
         );
     }
+    server.stop().await;
+}
+
+async fn read_json(url: &str, token: &str) -> Value {
+    let (status, _, body) = call(reqwest::Method::GET, url.to_string(), token, None).await;
+    assert_eq!(status, 200, "{url}: {body}");
+    body
+}
+
+/// Logout URIs: `backchannelLogoutUri` (an extension) and Graph's
+/// `web.logoutUrl` (front-channel), checked like redirect URIs; the
+/// back-channel one, which this server posts to, never to an internal address.
+async fn logout_uris_are_registered(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = app_token(&server, CONTOSO).await;
+    let rota = json!({
+        "displayName": "Rota",
+        "web": {"redirectUris": [REDIRECT_URI], "logoutUrl": "https://rota.example/frontchannel"},
+        "backchannelLogoutUri": "https://rota.example/backchannel"
+    });
+    let (status, _, created) = call(reqwest::Method::POST, server.url("/contoso/v1.0/applications"), &token, Some(rota)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["web"]["logoutUrl"], "https://rota.example/frontchannel", "{created}");
+    assert_eq!(created["backchannelLogoutUri"], "https://rota.example/backchannel", "{created}");
+    assert!(created["spa"].get("logoutUrl").is_none() && created["publicClient"].get("logoutUrl").is_none(), "{created}");
+    let this = server.url(&format!("/contoso/v1.0/applications/{}", created["appId"].as_str().expect("appId")));
+    let read = || read_json(&this, &token);
+    assert_eq!(read().await["backchannelLogoutUri"], "https://rota.example/backchannel");
+
+    // web.logoutUrl alone changes only that: the redirect URIs stay.
+    let patch = json!({"web": {"logoutUrl": "http://localhost:8400/frontchannel"}});
+    assert_eq!(call(reqwest::Method::PATCH, this.clone(), &token, Some(patch)).await.0, 204);
+    let shown = read().await;
+    assert_eq!(shown["web"], json!({"redirectUris": [REDIRECT_URI], "logoutUrl": "http://localhost:8400/frontchannel"}), "{shown}");
+
+    // Refused, and nothing changes.
+    let long = format!("https://rota.example/{}", "a".repeat(240));
+    for (bad, says) in [
+        (json!({"backchannelLogoutUri": "/logout"}), "backchannelLogoutUri: '/logout' is not an absolute URL"),
+        (json!({"web": {"logoutUrl": "https://rota.example/out#top"}}), "web.logoutUrl: 'https://rota.example/out#top': no fragment"),
+        (json!({"backchannelLogoutUri": "http://rota.example/logout"}), "https, or http only on localhost"),
+        (json!({"web": {"logoutUrl": long}}), "web.logoutUrl: at most 256 characters"),
+        (json!({"spa": {"logoutUrl": "https://rota.example/out"}}), "spa.logoutUrl: a logout URL belongs under web"),
+        (json!({"publicClient": {"redirectUris": [], "logoutUrl": ""}}), "publicClient.logoutUrl"),
+        (json!({"backchannelLogoutUri": "https://10.0.0.1/logout"}), "backchannelLogoutUri: '10.0.0.1' is an internal address"),
+        (json!({"backchannelLogoutUri": "https://169.254.169.254/logout"}), "internal address"),
+    ] {
+        let (status, _, body) = call(reqwest::Method::PATCH, this.clone(), &token, Some(bad.clone())).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(message(&body).contains(says), "{bad}: {body}");
+    }
+    assert_eq!(read().await, shown, "refused changes change nothing");
+
+    // The browser loads the front-channel URL, so an internal one is the
+    // app's business; the back-channel one may be this server's own.
+    let own = server.url("/contoso/backchannel");
+    let patch = json!({"web": {"logoutUrl": "https://10.0.0.1/logout"}, "backchannelLogoutUri": own});
+    assert_eq!(call(reqwest::Method::PATCH, this.clone(), &token, Some(patch)).await.0, 204);
+    let shown = read().await;
+    assert_eq!(
+        (shown["web"]["logoutUrl"].as_str(), shown["backchannelLogoutUri"].as_str()),
+        (Some("https://10.0.0.1/logout"), Some(own.as_str()))
+    );
+
+    // "" clears either; an explicit empty list still clears the redirect URIs.
+    let patch = json!({"web": {"logoutUrl": ""}, "backchannelLogoutUri": ""});
+    assert_eq!(call(reqwest::Method::PATCH, this.clone(), &token, Some(patch)).await.0, 204);
+    let shown = read().await;
+    assert_eq!(shown["web"], json!({"redirectUris": [REDIRECT_URI]}), "{shown}");
+    assert!(shown["backchannelLogoutUri"].is_null(), "{shown}");
+    assert_eq!(call(reqwest::Method::PATCH, this.clone(), &token, Some(json!({"web": {"redirectUris": []}}))).await.0, 204);
+    assert_eq!(read().await["web"]["redirectUris"], json!([]));
+
+    let audits = list_all(server.url("/contoso/v1.0/auditLogs/directoryAudits"), &token).await;
+    let changed: Vec<&str> = audits
+        .iter()
+        .filter(|a| a["targetResources"][0]["id"] == created["appId"])
+        .flat_map(|a| a["targetResources"][0]["modifiedProperties"].as_array().into_iter().flatten())
+        .filter_map(|p| p["displayName"].as_str())
+        .collect();
+    assert!(changed.contains(&"BackchannelLogoutUri") && changed.contains(&"LogoutUrl"), "{changed:?}");
     server.stop().await;
 }
 
@@ -420,6 +501,42 @@ async fn app_and_role_commands_from_the_command_line() {
     let (ok, text) = idp_cli(dir.path(), port, &base, &[&args[..], &[jwk_file.to_str().expect("path")]].concat()).await;
     assert!(ok && text.contains("key ") && !text.contains("client secret"), "{text}");
 
+    // Logout URIs, checked as config and the admin API check them.
+    let (ok, text) = cli(&[
+        "app",
+        "create",
+        "--tenant",
+        "contoso",
+        "--client-id",
+        "cli-rp",
+        "--public",
+        "--redirect-uri",
+        "http://127.0.0.1:8400/callback",
+        "--backchannel-logout-uri",
+        " https://rp.contoso.example/backchannel ",
+        "--frontchannel-logout-uri",
+        "https://rp.contoso.example/frontchannel",
+    ])
+    .await;
+    assert!(ok, "{text}");
+    let (ok, shown) = cli(&["app", "show", "--tenant", "contoso", "--app", "cli-rp"]).await;
+    let shown: Value = serde_json::from_str(&shown).unwrap_or_else(|_| panic!("JSON: {shown}"));
+    assert!(ok && shown["backchannelLogoutUri"] == "https://rp.contoso.example/backchannel", "{shown}");
+    assert_eq!(shown["web"]["logoutUrl"], "https://rp.contoso.example/frontchannel", "{shown}");
+    let (ok, text) = cli(&[
+        "app",
+        "create",
+        "--tenant",
+        "contoso",
+        "--client-id",
+        "cli-bad",
+        "--public",
+        "--frontchannel-logout-uri",
+        "http://rp.example/",
+    ])
+    .await;
+    assert!(!ok && text.contains("--frontchannel-logout-uri") && text.contains("https, or http only on localhost"), "{text}");
+
     let child = serve(dir.path(), port, &base, &[]).await;
     let server = TestServer::external(&base);
     let (status, body) = token_request(&server, CONTOSO, &client_credentials(DEMO_APP, &secret, "api://demo-app/.default")).await;
@@ -444,4 +561,9 @@ async fn app_and_role_commands_from_the_command_line() {
     terminate(child).await;
 }
 
-on_both_backends!(applications_are_registered_and_used, only_the_right_admins_change_apps_and_roles, guests_hold_limited_admin_roles);
+on_both_backends!(
+    applications_are_registered_and_used,
+    logout_uris_are_registered,
+    only_the_right_admins_change_apps_and_roles,
+    guests_hold_limited_admin_roles
+);

@@ -701,3 +701,41 @@ async fn a_device_is_signed_in_from_the_browser() {
 async fn demo_app_sign_in(server: &TestServer) -> String {
     Rp::discover(server, CONTOSO_ID, DEMO_APP, Some(DEMO_APP_SECRET)).await.authorize(&["profile"], true).url
 }
+
+/// Front-channel logout in a real browser: the signed-out page loads the
+/// app's logout page in a frame (with `iss` and `sid`), then moves on to
+/// the app's post-logout URI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_signs_the_apps_out_in_frames() {
+    let (app, received, handle) = crate::channel_logout::receiver();
+    let server = crate::channel_logout::start(Backend::Sled, &app).await;
+    let browser = Chromium::start("en").await;
+    for redirect in [true, false] {
+        browser.open(&demo_app_sign_in(&server).await).await;
+        browser.type_into("#username", ALICE.0).await;
+        browser.submit().await;
+        browser.type_into("#password", ALICE.1).await;
+        browser.submit().await;
+        browser.wait_for_url(REDIRECT_URI).await;
+        let mut logout = server.url("/contoso/oauth2/v2.0/logout");
+        if redirect {
+            logout.push_str(&format!("?client_id={DEMO_APP}&post_logout_redirect_uri=http://127.0.0.1:8400/&state=bye"));
+        }
+        browser.open(&logout).await;
+        assert_eq!(browser.text("h1").await, "Sign out?");
+        browser.submit().await;
+        if redirect {
+            browser.wait_for_url("http://127.0.0.1:8400/?state=bye").await;
+        } else {
+            assert_eq!(browser.text("h1").await, "You have signed out");
+            browser.check_page(None).await;
+        }
+        let loaded = received.wait_for("/fc/demo-app", if redirect { 1 } else { 2 }).await;
+        let query: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(loaded.last().expect("loaded").as_bytes()).into_owned().collect();
+        assert_eq!(query.get("iss"), Some(&server.issuer(CONTOSO_ID)), "{query:?}");
+        assert!(query.get("sid").is_some_and(|sid| !sid.is_empty()), "{query:?}");
+    }
+    server.stop().await;
+    handle.stop(false).await;
+}

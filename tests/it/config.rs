@@ -72,3 +72,39 @@ fn declared_settings_are_strict_and_stored_ones_are_not() {
     let stored = serde_json::json!({"guests_can_leave": true, "added_by_a_newer_version": 1});
     serde_json::from_value::<b2b_idp::model::CollaborationSettings>(stored).expect("stored settings with a newer field read");
 }
+
+/// An app's logout URIs come from config, checked as the admin API checks
+/// them; a bad one stops the start, naming the app and the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_logout_uris_are_seeded_and_checked() {
+    let declare = |back: &str, front: &str| {
+        let (back, front) = (back.to_string(), front.to_string());
+        move |config: &mut b2b_idp::config::Config| {
+            let app = config.tenants[0].apps.iter_mut().find(|a| a.client_id == DEMO_APP).expect("demo-app");
+            app.backchannel_logout_uri = Some(back);
+            app.frontchannel_logout_uri = Some(front);
+        }
+    };
+    let server =
+        TestServer::start_with(Backend::Sled, declare("https://app.contoso.example/backchannel", "http://127.0.0.1:8400/frontchannel"))
+            .await;
+    let app = server.idp().store.app(CONTOSO_ID, DEMO_APP).await.expect("store").expect("demo-app");
+    assert_eq!(app.backchannel_logout_uri.as_deref(), Some("https://app.contoso.example/backchannel"));
+    assert_eq!(app.frontchannel_logout_uri.as_deref(), Some("http://127.0.0.1:8400/frontchannel"));
+    server.stop().await;
+
+    for (back, front, says) in [
+        ("http://app.contoso.example/backchannel", "https://app.contoso.example/f", "app demo-app: backchannel_logout_uri: "),
+        ("https://app.contoso.example/b", "https://app.contoso.example/f#x", "app demo-app: frontchannel_logout_uri: "),
+    ] {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut config = demo_config(dir.path(), "http://127.0.0.1:1");
+        declare(back, front)(&mut config);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let error = match b2b_idp::server::start(config, Some(listener)).await {
+            Ok(_) => panic!("{back} {front} must not start"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(error.contains(says), "{says}: {error}");
+    }
+}

@@ -13,6 +13,7 @@ mod b2b;
 mod branding;
 mod browser;
 mod bulk;
+mod channel_logout;
 mod config;
 mod device;
 mod external_idp;

@@ -5,7 +5,8 @@
 //! data directory replaced by the test server's. What a person does in a
 //! browser (Alice's sign-in, for `$CODE`) the harness's browser does; lines
 //! that need the server stopped (`cargo run … invite`) are left out. The
-//! `private_key_jwt`, on-behalf-of, device code and PAR examples run too.
+//! `private_key_jwt`, on-behalf-of, device code, PAR and logout examples
+//! run too.
 
 use std::path::Path;
 
@@ -197,6 +198,96 @@ async fn the_par_example_runs_as_written() {
     let landing = Browser::new().run(url, Some(ALICE), "http://127.0.0.1:8400/callback").await;
     assert!(landing.param("code").is_some() && landing.param("state").as_deref() == Some("xyz"), "{landing:?}");
     server.stop().await;
+}
+
+/// The logout example: the block registers the demo app's back-channel
+/// URI and runs its stand-in endpoint (on a free port instead of 8401);
+/// the harness's browser signs Alice in with the walk-through's URL and
+/// out at the logout endpoint, and the endpoint prints the logout token's
+/// claims for her session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logout_example_runs_as_written() {
+    use tokio::io::AsyncBufReadExt;
+    /// The block's process group (bash and its python), killed however the test ends.
+    struct Group(i32);
+    impl Drop for Group {
+        fn drop(&mut self) {
+            // SAFETY: plain kill(2) on the process group this test started.
+            unsafe { libc::kill(-self.0, libc::SIGKILL) };
+        }
+    }
+    let server = TestServer::start_with(Backend::Sled, |c| c.b2b.allowed_internal_networks = vec!["127.0.0.0/8".into()]).await;
+    let readme = readme();
+    let found = blocks(&readme, "### Signing out everywhere: back- and front-channel logout");
+    let [(info, example)] = &found[..] else { panic!("one example: {found:?}") };
+    assert_eq!(info, "sh");
+    assert!(example.contains("127.0.0.1:8401/logout"), "the endpoint's address:\n{example}");
+    let port = free_port();
+    let script = example.replace(DEMO_BASE, &server.base).replace("8401", &port.to_string());
+    let cwd = tempfile::tempdir().expect("dir");
+    let mut block = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -euo pipefail\n{script}"))
+        .current_dir(cwd.path())
+        .env_remove("PYTHONUNBUFFERED")
+        .stdout(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("bash");
+    let _group = Group(block.id().expect("running") as i32);
+    let mut lines = tokio::io::BufReader::new(block.stdout.take().expect("stdout")).lines();
+    assert_eq!(next_line(&mut lines, "registration").await, "204", "the back-channel URI is registered");
+    // The endpoint listens before anyone signs out.
+    let listening = async {
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), listening).await.expect("the endpoint listens");
+
+    // Alice signs in with the walk-through's URL; the app gets her ID token.
+    let authorize = blocks(&readme, "### A walk through with curl")
+        .into_iter()
+        .find(|(info, body)| info.is_empty() && body.contains("/authorize?"))
+        .map(|(_, body)| body.trim().replace(DEMO_BASE, &server.base))
+        .expect("the walk-through's authorize URL");
+    let browser = Browser::new();
+    let code = browser.run(&authorize, Some(ALICE), REDIRECT_URI).await.param("code").expect("a code for Alice");
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT_URI)];
+    let tokens: serde_json::Value = api()
+        .post(server.url("/contoso/oauth2/v2.0/token"))
+        .basic_auth(DEMO_APP, Some(DEMO_APP_SECRET))
+        .form(&form)
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("tokens");
+    let id_token = jwt_payload(tokens["id_token"].as_str().unwrap_or_else(|| panic!("an ID token: {tokens}")));
+
+    // She signs out at the logout endpoint, confirming.
+    assert!(readme.contains("http://127.0.0.1:8080/contoso/oauth2/v2.0/logout"), "the README's logout URL");
+    let page = browser.http.get(server.url("/contoso/oauth2/v2.0/logout")).send().await.expect("logout").text().await.expect("body");
+    let forms = post_forms(&page);
+    let confirm = forms.first().unwrap_or_else(|| panic!("the confirmation form: {page}"));
+    let done = browser.http.post(&confirm.action).form(&confirm.fields).send().await.expect("confirm");
+    assert_eq!(done.status().as_u16(), 200);
+
+    // The endpoint printed the logout token's claims, for her session.
+    let printed = next_line(&mut lines, "the logout token's claims").await;
+    let claims: serde_json::Value = serde_json::from_str(&printed).unwrap_or_else(|e| panic!("claims as JSON ({e}): {printed}"));
+    assert_eq!(claims["events"], json!({"http://schemas.openid.net/event/backchannel-logout": {}}), "{claims}");
+    assert_eq!((&claims["sid"], &claims["sub"], &claims["aud"]), (&id_token["sid"], &id_token["sub"], &json!(DEMO_APP)), "{claims}");
+    assert!(claims["sid"].is_string(), "{claims}");
+    server.stop().await;
+}
+
+/// The next line the block prints (within 20 s).
+async fn next_line(lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>, what: &str) -> String {
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line()).await;
+    line.unwrap_or_else(|_| panic!("no {what} within 20 s")).expect("read").unwrap_or_else(|| panic!("the block ended before {what}"))
 }
 
 on_both_backends!(walk_through);

@@ -9,10 +9,10 @@ use b2b_idp::model::Asset;
 use b2b_idp::model::Group;
 use b2b_idp::model::{App, Cloud, GrantType, PasswordCredential, Platform, Tenant, User, UserType};
 use b2b_idp::model::{AuthCode, AuthRequest, Authentication, Consent, RefreshFamily, ResponseMode, Session};
-use b2b_idp::model::{AuthStep, LogEntry, LogKind};
+use b2b_idp::model::{AuthStep, HomeSession, LogEntry, LogKind};
 use b2b_idp::model::{Interaction, Purpose, Step};
 use b2b_idp::model::{Invitation, InvitationStatus};
-use b2b_idp::store::{postgres::PgStore, sled::SledStore, DirectoryStore, LogQuery, Spend, Store, StoreError};
+use b2b_idp::store::{postgres::PgStore, sled::SledStore, DirectoryStore, GrantStore, LogQuery, Spend, Store, StoreError};
 use b2b_idp::util::now;
 
 use crate::harness::{all_users, drop_pg_schema, pg_schema_url};
@@ -199,6 +199,8 @@ fn app() -> App {
         .expect("a JWK")],
         single_use_client_assertions: true,
         require_pushed_authorization_requests: true,
+        backchannel_logout_uri: Some("https://app.example/logout/backchannel".into()),
+        frontchannel_logout_uri: Some("https://app.example/logout/frontchannel".into()),
         app_roles: vec![b2b_idp::model::AppRole {
             id: "r1".into(),
             value: "Invoices.Read".into(),
@@ -466,6 +468,8 @@ async fn grants(store: Arc<dyn Store>) {
             result: "Correct password".into(),
             at_ms: 7,
         }],
+        clients: vec!["c1".into()],
+        home: None,
         cookie: Some("the cookie".into()),
     };
     store.put_session(&session).await.expect("session");
@@ -529,6 +533,90 @@ async fn grants(store: Arc<dyn Store>) {
     assert!(store.interaction("x2").await.expect("get").is_none(), "expired interactions are purged");
     assert_eq!(store.take_pushed_request("p-old").await.expect("take"), None, "expired pushed requests are purged");
     assert!(store.jti_revoked("j1").await.expect("check"));
+}
+
+fn session(id: &str, user_id: &str, expires_at: i64) -> Session {
+    Session {
+        id: id.into(),
+        sid: format!("sid-{id}"),
+        tenant_id: "t1".into(),
+        user_id: user_id.into(),
+        auth_time: now(),
+        amr: vec!["pwd".into()],
+        acr: "1".into(),
+        expires_at,
+        mfa_source: None,
+        started_ms: 0,
+        steps: vec![],
+        clients: vec![],
+        home: None,
+        cookie: None,
+    }
+}
+
+/// Sessions by user and by a guest's home session (what a logout must
+/// reach): live ones only, each once, up to the limit; deletion, expiry
+/// and the purge take them out of the index too.
+async fn session_lookups(store: Arc<dyn Store>) {
+    let ids = |sessions: Vec<Session>| {
+        let mut ids: Vec<String> = sessions.into_iter().map(|s| s.id).collect();
+        ids.sort();
+        ids
+    };
+    let u1 = Session::user_key("t1", "u1");
+    for (id, user) in [("s1", "u1"), ("s2", "u1"), ("s3", "u2")] {
+        store.put_session(&session(id, user, now() + 600)).await.expect("put");
+    }
+    assert_eq!(ids(store.sessions_by_key(&u1, now(), 10).await.expect("lookup")), ["s1", "s2"]);
+    assert_eq!(ids(store.sessions_by_key(&Session::user_key("t1", "u2"), now(), 10).await.expect("lookup")), ["s3"]);
+    assert!(store.sessions_by_key(&Session::user_key("t2", "u1"), now(), 10).await.expect("lookup").is_empty(), "per tenant");
+    assert_eq!(store.sessions_by_key(&u1, now(), 1).await.expect("lookup").len(), 1, "up to the limit");
+
+    // Re-put with more clients: found once, as written last.
+    let mut s1 = session("s1", "u1", now() + 600);
+    s1.clients = vec!["c1".into(), "c2".into()];
+    store.put_session(&s1).await.expect("re-put");
+    let found = store.sessions_by_key(&u1, now(), 10).await.expect("lookup");
+    assert_eq!(found.iter().filter(|s| s.id == "s1").collect::<Vec<_>>(), [&s1], "once, updated");
+
+    // Clients are added in place, once each; a session ended meanwhile is not brought back.
+    assert!(store.add_session_client("s1", "c3").await.expect("add"));
+    assert!(store.add_session_client("s1", "c3").await.expect("add again"));
+    assert_eq!(store.session("s1").await.expect("get").expect("s1").clients, ["c1", "c2", "c3"]);
+    assert!(store.delete_session("s2").await.expect("delete"), "it was there");
+    assert!(!store.add_session_client("s2", "c1").await.expect("add"), "gone");
+    assert!(store.session("s2").await.expect("get").is_none(), "and not written back");
+    assert_eq!(ids(store.sessions_by_key(&u1, now(), 10).await.expect("lookup")), ["s1"], "a deleted session is gone");
+    assert!(store.delete_session("s1").await.expect("delete"));
+    assert!(!store.delete_session("s1").await.expect("deleting what is gone is fine"), "of two deleters, one gets true");
+    assert!(store.sessions_by_key(&u1, now(), 10).await.expect("lookup").is_empty());
+
+    // Expired: not found, and the purge takes it with its index entry.
+    let u4 = Session::user_key("t1", "u4");
+    store.put_session(&session("s4", "u4", now() - 10)).await.expect("put");
+    assert!(store.sessions_by_key(&u4, now(), 10).await.expect("lookup").is_empty(), "expired");
+    assert_eq!(ids(store.sessions_by_key(&u4, now() - 20, 10).await.expect("lookup")), ["s4"], "live at an earlier time");
+    store.purge_expired(now()).await.expect("purge");
+    assert!(store.session("s4").await.expect("get").is_none(), "purged");
+    assert!(store.sessions_by_key(&u4, now() - 20, 10).await.expect("lookup").is_empty(), "and its index entry with it");
+    // Brought back under the same id, it is found once again.
+    store.put_session(&session("s4", "u4", now() + 600)).await.expect("put");
+    assert_eq!(ids(store.sessions_by_key(&u4, now(), 10).await.expect("lookup")), ["s4"]);
+
+    // A guest's session, by its home session and by its home account.
+    let issuer = "https://login.home.example/h1/v2.0";
+    let mut guest = session("s5", "g1", now() + 600);
+    guest.home = Some(HomeSession { issuer: issuer.into(), subject: "home-sub".into(), sid: Some("home-sid".into()) });
+    store.put_session(&guest).await.expect("put");
+    let found = store.sessions_by_key(&Session::home_sid_key("t1", issuer, "home-sid"), now(), 10).await.expect("lookup");
+    assert_eq!(found, [guest.clone()], "by the home session");
+    let found = store.sessions_by_key(&Session::home_subject_key("t1", issuer, "home-sub"), now(), 10).await.expect("lookup");
+    assert_eq!(found, [guest.clone()], "by the home account");
+    assert_eq!(ids(store.sessions_by_key(&Session::user_key("t1", "g1"), now(), 10).await.expect("lookup")), ["s5"], "by the guest");
+    assert!(store.sessions_by_key(&Session::home_sid_key("t1", issuer, "other"), now(), 10).await.expect("lookup").is_empty());
+    store.delete_session("s5").await.expect("delete");
+    assert!(store.sessions_by_key(&Session::home_sid_key("t1", issuer, "home-sid"), now(), 10).await.expect("lookup").is_empty());
+    assert!(store.sessions_by_key(&Session::home_subject_key("t1", issuer, "home-sub"), now(), 10).await.expect("lookup").is_empty());
 }
 
 /// Directory writes from many requests at once all complete and all land
@@ -829,6 +917,7 @@ store_contracts!(
     assets,
     concurrent_writers_all_land,
     grants,
+    session_lookups,
     indexed_lookups,
     users_are_paged,
     audit_log
@@ -852,12 +941,13 @@ async fn sled_layout_upgrades_in_order_once() {
         api.identifier_uri = Some("api://orders".into());
         store.put_app(&api).await.expect("put");
         store.put_group(&group("g1", &["u1"], None, Some("team@one.example"))).await.expect("put");
+        store.put_session(&session("s1", "u1", now() + 600)).await.expect("put");
         store.flush().await.expect("flush");
     }
     {
         // As 0.6.1 left it: no layout version, no index trees.
         let db = sled::open(&path).expect("raw open");
-        for tree in ["meta", "tenant_domains", "app_uris", "group_members", "group_mails"] {
+        for tree in ["meta", "tenant_domains", "app_uris", "group_members", "group_mails", "session_keys"] {
             db.drop_tree(tree).expect("drop");
         }
         db.flush().expect("flush");
@@ -869,6 +959,7 @@ async fn sled_layout_upgrades_in_order_once() {
         assert!(store.app_by_identifier_uri("t1", "api://orders").await.expect("lookup").is_some());
         assert_eq!(store.groups_of("t1", "u1").await.expect("of").len(), 1);
         assert_eq!(store.groups_by_mail("t1", "team@one.example").await.expect("mail").len(), 1);
+        assert_eq!(store.sessions_by_key(&Session::user_key("t1", "u1"), now(), 10).await.expect("lookup").len(), 1);
     }
     {
         let db = sled::open(&path).expect("raw open");
