@@ -229,6 +229,9 @@ enum AppCommand {
         /// Each client assertion's jti works once.
         #[arg(long)]
         single_use_client_assertions: bool,
+        /// Its authorization requests must come pushed (PAR, RFC 9126).
+        #[arg(long)]
+        require_pushed_authorization_requests: bool,
         /// Where a logout token is posted when a session that signed in to
         /// the app ends (OIDC Back-Channel Logout).
         #[arg(long, value_name = "URI", value_parser = parse_logout_uri)]
@@ -369,11 +372,19 @@ fn audit(idp: &Idp, tenant: &crate::model::Tenant, category: &'static str, activ
     idp.audit.change(Change::new(&tenant.id, Actor::Operator, category, activity, vec![target]));
 }
 
-/// Makes a one-shot command's writes durable: its audit entries, then the store.
+/// Makes a one-shot command's writes durable: its audit entries, then the
+/// store; and sends the logout tokens it caused (a disabled user's apps).
 async fn done(idp: &Idp) -> anyhow::Result<()> {
+    let unsent = idp.logout_notices.settle(LOGOUT_SETTLING).await;
+    if unsent > 0 {
+        tracing::warn!(unsent, "back-channel logouts not sent before the command ended");
+    }
     idp.audit.flush().await;
     Ok(idp.store.flush().await?)
 }
+
+/// How long a one-shot command waits for the logout tokens it caused.
+const LOGOUT_SETTLING: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The store and context for one-shot admin commands (no config seeding).
 async fn open(config: Config) -> anyhow::Result<Idp> {
@@ -634,6 +645,7 @@ async fn app_command(idp: Idp, command: AppCommand) -> anyhow::Result<()> {
             grants,
             key_credentials,
             single_use_client_assertions,
+            require_pushed_authorization_requests,
             backchannel_logout_uri,
             frontchannel_logout_uri,
         } => {
@@ -646,6 +658,7 @@ async fn app_command(idp: Idp, command: AppCommand) -> anyhow::Result<()> {
                 grant_types: if grants.is_empty() { crate::config::default_grants() } else { grants },
                 key_credentials,
                 single_use_client_assertions,
+                require_pushed_authorization_requests,
                 backchannel_logout_uri,
                 frontchannel_logout_uri,
                 ..AppSeed::default()

@@ -5,8 +5,9 @@
 //! unless `b2b.allowed_internal_networks` names them, or this server's own
 //! base URL (a home tenant telling a resource tenant).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openidconnect::reqwest;
 use tokio::sync::{mpsc, Semaphore};
@@ -41,6 +42,8 @@ pub struct Delivery {
 /// The queue of logout tokens and the task that posts them.
 pub struct Notifier {
     queue: mpsc::Sender<Delivery>,
+    /// Deliveries queued or under way.
+    pending: Arc<AtomicUsize>,
 }
 
 /// The HTTP clients a delivery may use, and the policy that picks one.
@@ -67,28 +70,44 @@ impl Notifier {
             base_url: format!("{}/", url::Url::parse(base_url).map(|u| u.to_string()).unwrap_or_default().trim_end_matches('/')),
         });
         let (queue, mut waiting) = mpsc::channel::<Delivery>(QUEUE);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let done = pending.clone();
         tokio::spawn(async move {
             let (slots, under_way) = (Arc::new(Semaphore::new(PARALLEL)), Arc::new(Semaphore::new(QUEUE)));
             while let Some(delivery) = waiting.recv().await {
                 let Ok(place) = under_way.clone().acquire_owned().await else { break };
-                let (posting, slots) = (posting.clone(), slots.clone());
+                let (posting, slots, done) = (posting.clone(), slots.clone(), done.clone());
                 tokio::spawn(async move {
                     posting.deliver(delivery, &slots).await;
+                    done.fetch_sub(1, Ordering::SeqCst);
                     drop(place);
                 });
             }
         });
-        Ok(Notifier { queue })
+        Ok(Notifier { queue, pending })
+    }
+
+    /// Waits, at most `within`, until every queued delivery has ended (a
+    /// one-shot command or a shutdown must not drop logouts just made);
+    /// returns how many had not.
+    pub async fn settle(&self, within: Duration) -> usize {
+        let until = Instant::now() + within;
+        while self.pending.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.pending.load(Ordering::SeqCst)
     }
 
     /// Queues a delivery; false (logged and counted) when the queue is full.
     pub fn queue(&self, delivery: Delivery) -> bool {
+        self.pending.fetch_add(1, Ordering::SeqCst);
         match self.queue.try_send(delivery) {
             Ok(()) => true,
             Err(e) => {
                 let delivery = match e {
                     mpsc::error::TrySendError::Full(d) | mpsc::error::TrySendError::Closed(d) => d,
                 };
+                self.pending.fetch_sub(1, Ordering::SeqCst);
                 tracing::warn!(client = %delivery.client_id, "back-channel logout dropped: the queue is full");
                 count(&delivery.tenant, "dropped");
                 false

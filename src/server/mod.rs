@@ -51,6 +51,8 @@ impl Running {
     /// after the server future ends), so the same sled data can be opened
     /// again at once in this process.
     pub async fn stop(self) -> anyhow::Result<()> {
+        // Logouts just made are sent first (some go to this server itself).
+        self.idp.logout_notices.settle(std::time::Duration::from_secs(5)).await;
         self.handle.stop(true).await;
         self.sweeper.abort();
         let _ = self.sweeper.await;

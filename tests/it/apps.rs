@@ -516,6 +516,7 @@ async fn app_and_role_commands_from_the_command_line() {
         " https://rp.contoso.example/backchannel ",
         "--frontchannel-logout-uri",
         "https://rp.contoso.example/frontchannel",
+        "--require-pushed-authorization-requests",
     ])
     .await;
     assert!(ok, "{text}");
@@ -523,6 +524,7 @@ async fn app_and_role_commands_from_the_command_line() {
     let shown: Value = serde_json::from_str(&shown).unwrap_or_else(|_| panic!("JSON: {shown}"));
     assert!(ok && shown["backchannelLogoutUri"] == "https://rp.contoso.example/backchannel", "{shown}");
     assert_eq!(shown["web"]["logoutUrl"], "https://rp.contoso.example/frontchannel", "{shown}");
+    assert_eq!(shown["requirePushedAuthorizationRequests"], true, "{shown}");
     let (ok, text) = cli(&[
         "app",
         "create",

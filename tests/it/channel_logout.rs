@@ -247,6 +247,44 @@ async fn a_guest_signed_out_at_home_is_signed_out_here(backend: Backend) {
     handle.stop(false).await;
 }
 
+/// An app built on panva's libraries, over HTTPS: openid-client makes the
+/// logout URL from discovery, and jose verifies the logout token the app's
+/// back-channel endpoint gets (tests/node/logout.mjs).
+async fn panvas_libraries_log_out_over_https(backend: Backend) {
+    use tokio::io::AsyncBufReadExt;
+    let port = free_port();
+    let (server, _, ca_file, _certs) = start_https_with(backend, |c| {
+        c.b2b.allowed_internal_networks = vec!["127.0.0.0/8".into()];
+        let app = c.tenants.iter_mut().flat_map(|t| t.apps.iter_mut()).find(|a| a.client_id == DEMO_APP).expect("demo-app");
+        app.backchannel_logout_uri = Some(format!("http://127.0.0.1:{port}/logout"));
+    })
+    .await;
+    let browser = Browser::new();
+    let (id_token, claims) = demo_app_id_token(&server, &browser, ALICE).await;
+    let mut app = tokio::process::Command::new("node")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/logout.mjs"))
+        .args([&server.issuer(CONTOSO_ID), DEMO_APP, DEMO_APP_SECRET, &id_token, "http://127.0.0.1:8400/", &port.to_string()])
+        .env("NODE_EXTRA_CA_CERTS", &ca_file)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs (./test.sh installs tests/node)");
+    let mut said = tokio::io::BufReader::new(app.stdout.take().expect("stdout")).lines();
+    let mut next = async || -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(30), said.next_line()).await.expect("in time").expect("read");
+        serde_json::from_str(&line.unwrap_or_else(|| panic!("the script stopped: {:?}", app.try_wait()))).expect("JSON")
+    };
+    let logout_url = next().await["logout_url"].as_str().expect("logout_url").to_string();
+    assert!(logout_url.starts_with(&server.url("/")) && logout_url.contains("id_token_hint="), "{logout_url}");
+    let response = browser.http.get(&logout_url).send().await.expect("logout");
+    assert_eq!(response.status().as_u16(), 302);
+    assert_eq!(response.headers()["location"], "http://127.0.0.1:8400/?state=bye");
+    let verified = next().await;
+    assert_eq!(verified["header"]["typ"], "logout+jwt");
+    assert_eq!((&verified["claims"]["sub"], &verified["claims"]["sid"]), (&claims["sub"], &claims["sid"]));
+    server.stop().await;
+}
+
 /// Home's logout tokens that must not end anything: each is refused with
 /// `invalid_request` and a reason, and the guest's session lives on.
 async fn home_logout_tokens_are_checked(backend: Backend) {
@@ -355,5 +393,6 @@ on_both_backends!(
     rp_initiated_logout_tells_every_app_of_the_session,
     disabling_an_account_signs_it_out_of_its_apps,
     a_guest_signed_out_at_home_is_signed_out_here,
+    panvas_libraries_log_out_over_https,
     home_logout_tokens_are_checked,
 );

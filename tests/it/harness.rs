@@ -782,11 +782,20 @@ pub fn python_bin(name: &str) -> std::path::PathBuf {
 /// followed), and the certificate's PEM file for other clients, kept while
 /// the returned directory lives.
 pub async fn start_https(backend: Backend) -> (TestServer, reqwest::Client, std::path::PathBuf, tempfile::TempDir) {
+    start_https_with(backend, |_| {}).await
+}
+
+/// [`start_https`], with the config adjusted by `tweak` first.
+pub async fn start_https_with(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Config),
+) -> (TestServer, reqwest::Client, std::path::PathBuf, tempfile::TempDir) {
     let certs = tempfile::tempdir().expect("dir");
     let (cert_path, key_path) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
     std::fs::write(&cert_path, TEST_TLS.cert.pem()).expect("write cert");
     std::fs::write(&key_path, TEST_TLS.key_pair.serialize_pem()).expect("write key");
     let server = TestServer::start_with(backend, |c| {
+        tweak(c);
         let port = url::Url::parse(&c.server.public_base_url).expect("url").port().expect("port");
         c.server.public_base_url = format!("https://localhost:{port}");
         c.server.tls_cert = Some(cert_path.clone());
