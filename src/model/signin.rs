@@ -164,6 +164,11 @@ pub struct RefreshFamily {
     /// Absolute end of the grant, however often it is refreshed.
     pub ends_at: i64,
     pub revoked: bool,
+    /// An on-behalf-of grant's downstream API (its client id, or the admin
+    /// API's identifier), whose conditional access applies at each refresh
+    /// besides the caller's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
 }
 
 impl RefreshFamily {

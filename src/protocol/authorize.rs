@@ -594,6 +594,7 @@ async fn issue_code(idp: &Idp, tenant: &Tenant, req: &AuthRequest, session: &Ses
                 expires_at: record.expires_at,
                 ends_at: issued_at + idp.config.tokens.refresh_family_ttl,
                 revoked: false,
+                on_behalf_of: None,
             })
             .await?;
     }

@@ -157,7 +157,7 @@ pub async fn poll(idp: &Idp, tenant: &Tenant, app: &App, device_code: Option<&st
             let user = token::live_user(idp, tenant, auth).await?;
             let requested = scopes::resolve(idp, tenant, app, &grant.scopes.join(" "), Acting::ForUser).await?;
             let refresh_token = match token::wants_refresh(app, &requested) {
-                true => Some(token::new_refresh_grant(idp, tenant, app, &requested.scopes, auth).await?),
+                true => Some(token::new_refresh_grant(idp, tenant, app, &requested.scopes, auth, None).await?),
                 false => None,
             };
             token::issue(idp, tenant, app, Grant { user: &user, auth, refresh_token, jti: None }, &requested, None).await

@@ -102,7 +102,7 @@ async fn exchange_for(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams, fac
     // The calling API signed no one in: no ID token for it, now or at a refresh.
     requested.scopes.retain(|s| s != "openid");
     let refresh_token = match token::wants_refresh(app, &requested) {
-        true => Some(token::new_refresh_grant(idp, tenant, app, &requested.scopes, &auth).await?),
+        true => Some(token::new_refresh_grant(idp, tenant, app, &requested.scopes, &auth, Some(&target)).await?),
         false => None,
     };
     let grant = Grant { user, auth: &auth, refresh_token, jti: None };

@@ -242,7 +242,11 @@ async fn refresh_grant(idp: &Idp, tenant: &Tenant, app: &App, p: TokenParams, fa
     *mfa = family.auth.acr == "2";
     // Conditional access applies to refreshes too: a block or an MFA rule
     // added since the sign-in ends the grant's use (the user signs in again).
-    let decision = crate::policy::evaluate(idp, tenant, user, &app.client_id).await?;
+    // An on-behalf-of grant answers to its downstream API's policies too.
+    let mut decision = crate::policy::evaluate(idp, tenant, user, &app.client_id).await?;
+    if let Some(api) = &family.on_behalf_of {
+        decision = decision.and(crate::policy::evaluate(idp, tenant, user, api).await?);
+    }
     if let Some(policy) = decision.blocked_by {
         *failure = code::BLOCKED_BY_POLICY;
         return Err(OAuthError::invalid_grant(format!("blocked by the conditional access policy '{policy}'")).into());
@@ -431,7 +435,16 @@ pub(super) async fn issue(
 /// refresh: the same kind of grant an authorization code starts. It ends
 /// when a grant started at the sign-in itself would: exchanging a token of
 /// one grant for another must not make the sign-in last for ever.
-pub(super) async fn new_refresh_grant(idp: &Idp, tenant: &Tenant, app: &App, scopes: &[String], auth: &Authentication) -> Result<String> {
+/// A new grant with its first refresh token; `on_behalf_of` names the
+/// downstream API of an on-behalf-of grant.
+pub(super) async fn new_refresh_grant(
+    idp: &Idp,
+    tenant: &Tenant,
+    app: &App,
+    scopes: &[String],
+    auth: &Authentication,
+    on_behalf_of: Option<&str>,
+) -> Result<String> {
     let issued_at = now();
     let ends_at = issued_at.min(auth.auth_time) + idp.config.tokens.refresh_family_ttl;
     if ends_at <= issued_at {
@@ -448,6 +461,7 @@ pub(super) async fn new_refresh_grant(idp: &Idp, tenant: &Tenant, app: &App, sco
         expires_at: (issued_at + idp.config.tokens.refresh_token_ttl).min(ends_at),
         ends_at,
         revoked: false,
+        on_behalf_of: on_behalf_of.map(str::to_string),
     };
     idp.store.put_family(&family).await?;
     let lost = || OAuthError::invalid_grant("the new grant was revoked while it was made");

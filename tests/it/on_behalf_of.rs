@@ -173,6 +173,12 @@ async fn a_middle_tier_api_calls_another_for_the_user(backend: Backend) {
     let policies = server.url("/contoso/v1.0/identity/conditionalAccess/policies");
     let (status, _, created) = call(reqwest::Method::POST, policies, &admin, Some(policy)).await;
     assert_eq!(status, 201, "{created}");
+    // The single-factor grant made before ends at its next refresh: the payroll API's policy applies there too.
+    let later = refreshed["refresh_token"].as_str().expect("a rotated refresh token");
+    let form = [("grant_type", "refresh_token"), ("refresh_token", later), ("client_id", orders.0), ("client_secret", orders.1)];
+    let (status, body) = token_request(&server, CONTOSO, &form).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert!(body["error_description"].as_str().expect("description").contains("now required"), "{body}");
     let challenged = msal(&server, &ca_file, orders, &alice_token, "api://payroll/Payroll.Read").await;
     assert_eq!(challenged["error"], "interaction_required", "{challenged}");
     let challenge: Value = serde_json::from_str(challenged["claims"].as_str().expect("claims")).expect("JSON claims");

@@ -416,6 +416,7 @@ async fn grants(store: Arc<dyn Store>) {
     assert_eq!(store.spend_code("nope").await.expect("spend"), Spend::Missing);
 
     let family = RefreshFamily {
+        on_behalf_of: Some("api-client".into()),
         id: "f1".into(),
         tenant_id: "t1".into(),
         client_id: "c1".into(),
