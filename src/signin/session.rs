@@ -162,18 +162,18 @@ const MAX_ENDED: usize = 1_000;
 /// an admin disabled the account, a guest's home session ended. Returns
 /// how many.
 pub async fn end_all(idp: &Idp, key: &str) -> Result<usize> {
-    let sessions = idp.store.sessions_by_key(key, now(), MAX_ENDED).await?;
-    let mut ended = 0;
-    for session in &sessions {
+    let mut ended = vec![];
+    for session in idp.store.sessions_by_key(key, now(), MAX_ENDED).await? {
+        // Only what this call deleted: a concurrent end tells its own.
         if idp.store.delete_session(&session.id).await? {
-            ended += 1;
+            ended.push(session);
         }
     }
     // Everything ended first; then the apps are told (a failure there is logged, per app).
-    for session in &sessions {
+    for session in &ended {
         channel_logout::session_ended(idp, session).await;
     }
-    Ok(ended)
+    Ok(ended.len())
 }
 
 /// Ends every session of a user (disabled, deleted, signed out everywhere).
